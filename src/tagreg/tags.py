@@ -1,0 +1,216 @@
+"""The tag grammar: names, versions, stages, tag names and shortcuts, exactly as GTO writes them.
+
+Pure functions, no I/O. A tag that does not match the grammar belongs to someone else and
+parses to ``None``; it is never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+DIRNAME = r"[a-zA-Z0-9-_./]+"
+SEMVER = (
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+
+_NAME_RE = re.compile(f"^{NAME}$")
+_FULLNAME_RE = re.compile(f"^(?P<dirname>{DIRNAME}):(?P<name>{NAME})$|^{NAME}$")
+_VERSION_RE = re.compile(f"^v{SEMVER}$")
+_TAG_RE = re.compile(
+    f"^(?P<artifact>(?:{DIRNAME}=)?{NAME})"
+    f"(?:(?:#(?P<stage>{NAME})|@(?P<version>v{SEMVER}))(?P<cancel>!?)"
+    f"|@(?:(?P<deprecated>deprecated)|(?P<created>created)))"
+    r"(?:#(?P<counter>[0-9]+))?$"
+)
+_SHORTCUT_RE = re.compile(
+    f"^(?P<artifact>(?:{DIRNAME}:)?{NAME})"
+    f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))$"
+)
+
+# GTO's event words, used in JSON, history and check-ref.
+REGISTRATION = "registration"
+DEREGISTRATION = "deregistration"
+ASSIGNMENT = "assignment"
+UNASSIGNMENT = "unassignment"
+DEPRECATION = "deprecation"
+CREATION = "creation"  # NAME@created: matches GTO's grammar but GTO gives it no meaning
+
+# History ordering at equal timestamps, as GTO sorts them.
+PRIORITY = {
+    "commit": 0,
+    CREATION: 1,
+    DEPRECATION: 2,
+    REGISTRATION: 3,
+    DEREGISTRATION: 4,
+    ASSIGNMENT: 5,
+    UNASSIGNMENT: 6,
+}
+
+# GTO's action words, as `parse-tag` prints them.
+ACTIONS = {
+    REGISTRATION: "register",
+    DEREGISTRATION: "deregister",
+    ASSIGNMENT: "assign",
+    UNASSIGNMENT: "unassign",
+    DEPRECATION: "deprecate",
+}
+
+INVALID_NAME = (
+    "Invalid value '{}'. Only letters, numbers, '_', '-', '/' are allowed. "
+    "Value must be of len >= 2 and must start and end with a letter or a number."
+)
+
+
+class GrammarError(ValueError):
+    """A name, version or stage that the grammar refuses."""
+
+
+@dataclass(frozen=True)
+class ParsedTag:
+    """What a registry tag name says: which event, for which artifact, version or stage."""
+
+    name: str  # full artifact name, with ':' for monorepo names
+    event: str  # one of the event words above
+    version: Optional[str] = None
+    stage: Optional[str] = None
+    counter: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """`NAME`, `NAME@latest`, `NAME@greatest`, `NAME@vX.Y.Z` or `NAME#stage`."""
+
+    name: str
+    version: Optional[str] = None  # "latest", "greatest" or a version
+    stage: Optional[str] = None
+
+    @property
+    def latest(self) -> bool:
+        """True for `@latest` and `@greatest`, which GTO treats the same."""
+        return self.version in ("latest", "greatest")
+
+
+def is_name(value: str) -> bool:
+    """Whether value is a simple name (also valid for stages, types and labels)."""
+    return bool(_NAME_RE.match(value))
+
+
+def is_fullname(value: str) -> bool:
+    """Whether value is an artifact name, optionally `dir/path:name`."""
+    return bool(_FULLNAME_RE.match(value))
+
+
+def is_version(value: str) -> bool:
+    """Whether value is `v` followed by a SemVer 2.0 version."""
+    return bool(_VERSION_RE.match(value))
+
+
+def check_name(value: str) -> str:
+    """Return value if it is a valid artifact name, else raise GrammarError."""
+    if not isinstance(value, str) or not is_fullname(value):
+        raise GrammarError(INVALID_NAME.format(value))
+    return value
+
+
+def check_stage(value: str) -> str:
+    """Return value if it is a valid stage (or type, or label) name, else raise GrammarError."""
+    if not isinstance(value, str) or not is_name(value):
+        raise GrammarError(INVALID_NAME.format(value))
+    return value
+
+
+def split_fullname(name: str) -> tuple[Optional[str], str]:
+    """`dir/sub:clf` -> (`dir/sub`, `clf`); `clf` -> (None, `clf`)."""
+    if ":" in name:
+        dirname, _, short = name.rpartition(":")
+        return dirname, short
+    return None, name
+
+
+def tag_prefix(name: str) -> str:
+    """The artifact part of every tag of name (`dir/sub:clf` -> `dir/sub=clf`)."""
+    return name.replace(":", "=")
+
+
+def ref_patterns(name: str) -> list[str]:
+    """`git for-each-ref` patterns that match every tag of one artifact (and a few more)."""
+    prefix = tag_prefix(name)
+    return [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*"]
+
+
+def parse_tag(tag: str) -> Optional[ParsedTag]:
+    """Parse a tag name (with or without `refs/tags/`); None if it is not a registry tag."""
+    if tag.startswith("refs/tags/"):
+        tag = tag[len("refs/tags/"):]
+    m = _TAG_RE.match(tag)
+    if m is None:
+        return None
+    name = m.group("artifact").replace("=", ":")
+    counter = m.group("counter")
+    count = int(counter) if counter is not None else None
+    cancel = m.group("cancel") == "!"
+    if m.group("version"):
+        event = DEREGISTRATION if cancel else REGISTRATION
+        return ParsedTag(name, event, version=m.group("version"), counter=count)
+    if m.group("stage"):
+        event = UNASSIGNMENT if cancel else ASSIGNMENT
+        return ParsedTag(name, event, stage=m.group("stage"), counter=count)
+    if m.group("deprecated"):
+        return ParsedTag(name, DEPRECATION, counter=count)
+    return ParsedTag(name, CREATION, counter=count)
+
+
+def format_tag(
+    name: str,
+    event: str,
+    version: Optional[str] = None,
+    stage: Optional[str] = None,
+    counter: Optional[int] = None,
+) -> str:
+    """Build the tag name GTO would write for an event."""
+    check_name(name)
+    prefix = tag_prefix(name)
+    if event in (REGISTRATION, DEREGISTRATION):
+        if version is None or not is_version(version):
+            raise GrammarError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
+        body = f"{prefix}@{version}" + ("!" if event == DEREGISTRATION else "")
+    elif event in (ASSIGNMENT, UNASSIGNMENT):
+        check_stage(stage or "")
+        body = f"{prefix}#{stage}" + ("!" if event == UNASSIGNMENT else "")
+    elif event == DEPRECATION:
+        body = f"{prefix}@deprecated"
+    else:
+        raise GrammarError(f"Cannot write a tag for event '{event}'")
+    if counter is not None:
+        body += f"#{counter}"
+    return body
+
+
+def parse_shortcut(value: str) -> Optional[Shortcut]:
+    """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage`; None if neither."""
+    if is_fullname(value):
+        return Shortcut(value)
+    m = _SHORTCUT_RE.match(value)
+    if m is None:
+        return None
+    return Shortcut(m.group("artifact"), version=m.group("version"), stage=m.group("stage"))
+
+
+def message_for(event: str, name: str, version: Optional[str] = None, stage: Optional[str] = None) -> str:
+    """The default tag message GTO writes for an event."""
+    if event == REGISTRATION:
+        return f"Registering artifact {name} version {version}"
+    if event == DEREGISTRATION:
+        return f"Deregistering artifact {name} version {version}"
+    if event == ASSIGNMENT:
+        return f"Assigning stage {stage} to artifact {name} version {version}"
+    if event == UNASSIGNMENT:
+        return f"Unassigning stage '{stage}' to artifact '{name}' version '{version}'"
+    if event == DEPRECATION:
+        return f"Deprecating artifact '{name}'"
+    raise GrammarError(f"No message for event '{event}'")

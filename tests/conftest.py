@@ -1,0 +1,108 @@
+"""Shared fixtures: real git repositories in temporary folders, and tagreg run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Tester",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "Tester",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path_factory, monkeypatch):
+    """Every test gets its own git identity and no user/system git config."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    for key in list(os.environ):
+        if key.startswith("GTO_") or key.startswith("TAGREG_") and key not in ("TAGREG_GTO_BIN",):
+            monkeypatch.delenv(key, raising=False)
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Tester\n\temail = t@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+
+
+def git(cwd, *args: str, check: bool = True) -> str:
+    """Run git in cwd and return stdout."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_tagreg(cwd, *args: str, env: dict | None = None, input: str | None = None) -> Result:
+    """Run `python -m tagreg ARGS` in cwd as a subprocess, like a user at a terminal would."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tagreg", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+class Repo:
+    """A real git repository in a temporary folder, with helpers to commit and tag."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return git(self.path, *args, check=check)
+
+    def commit(self, message: str = "commit", files: dict[str, str] | None = None) -> str:
+        for name, content in (files or {}).items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+            self.git("add", name)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def tag(self, name: str, ref: str = "HEAD", message: str | None = None) -> None:
+        if message is None:
+            self.git("tag", name, ref)
+        else:
+            self.git("tag", "-a", name, "-m", message, ref)
+
+    def tags(self) -> list[str]:
+        return sorted(self.git("tag", "--list").split())
+
+    def run(self, *args: str, **kwargs) -> Result:
+        return run_tagreg(self.path, *args, **kwargs)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Repo:
+    """An empty git repository with one commit."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    r = Repo(path)
+    r.commit("initial")
+    return r
