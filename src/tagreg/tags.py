@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .errors import UserError
+
 NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
 DIRNAME = r"[a-zA-Z0-9-_./]+"
 SEMVER = (
@@ -66,7 +68,7 @@ INVALID_NAME = (
 )
 
 
-class GrammarError(ValueError):
+class GrammarError(UserError, ValueError):
     """A name, version or stage that the grammar refuses."""
 
 

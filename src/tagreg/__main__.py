@@ -1,0 +1,3 @@
+from tagreg.cli import run
+
+run()

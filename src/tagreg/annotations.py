@@ -1,0 +1,223 @@
+"""Annotation files: `artifacts.yaml` (GTO's format) and the `artifacts:` section of `dvc.yaml`.
+
+Reading works on bytes (the API reads them from git objects at any commit); writing edits the
+file in the work tree with ruamel.yaml's round-trip mode, so users' comments and key order stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from . import tags as T
+from .errors import UserError
+
+DVC_FILE = "dvc.yaml"
+
+
+class AnnotationError(UserError, ValueError):
+    """An annotation file that cannot be read or written."""
+
+
+@dataclass
+class Annotation:
+    """What a team says about an artifact: where it is, what it is."""
+
+    name: str
+    type: Optional[str] = None
+    path: Optional[str] = None
+    virtual: bool = True
+    labels: list[str] = field(default_factory=list)
+    description: str = ""
+    custom: Any = None
+    source: str = "artifacts.yaml"  # the file it was read from
+    repo: Optional[str] = None  # for links: the repository holding the files
+    rev: Optional[str] = None  # for links: the revision in that repository
+
+    def gto_dict(self) -> dict[str, Any]:
+        """The annotation as GTO 1.10.1 prints it inside `enrichments`."""
+        return {
+            "type": self.type,
+            "path": self.path,
+            "virtual": self.virtual,
+            "labels": list(self.labels),
+            "description": self.description,
+            "custom": self.custom,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field that is set, for `describe`."""
+        data = asdict(self)
+        data.pop("name")
+        if self.virtual:
+            data.pop("virtual")
+        return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+
+
+def files_for(name: str, index: str = "artifacts.yaml") -> list[tuple[str, str]]:
+    """(file, key) pairs where name's annotation can live, in order of precedence."""
+    dirname, short = T.split_fullname(name)
+    if dirname is not None:
+        return [(f"{dirname.strip('/')}/{DVC_FILE}", short)]
+    return [(index, short), (DVC_FILE, short)]
+
+
+def _safe_load(data: bytes, where: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(data.decode("utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{where} is not valid YAML") from exc
+
+
+_PARSE_CACHE: dict[tuple[str, bytes], dict[str, Annotation]] = {}
+
+
+def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
+    """All annotations in one file's bytes, keyed by full artifact name."""
+    key = (file, data)
+    cached = _PARSE_CACHE.get(key)
+    if cached is not None:
+        return cached
+    content = _safe_load(data, file)
+    is_dvc = Path(file).name == DVC_FILE
+    if is_dvc:
+        section = content.get("artifacts") if isinstance(content, dict) else None
+        if content is not None and not isinstance(content, dict):
+            raise AnnotationError(f"{file} doesn't conform to DVC format")
+        content = section or {}
+    elif content is None:
+        content = {}
+    if not isinstance(content, dict):
+        raise AnnotationError(f"{file} file doesn't conform to GTO format")
+    out: dict[str, Annotation] = {}
+    for short, entry in content.items():
+        short = str(short)
+        if not T.is_name(short):
+            raise AnnotationError(T.INVALID_NAME.format(short))
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            raise AnnotationError(f"{file}: entry '{short}' must be a mapping")
+        full = f"{dirname}:{short}" if dirname else short
+        out[full] = _from_entry(full, entry, file, is_dvc)
+    _PARSE_CACHE[key] = out
+    return out
+
+
+def _from_entry(name: str, entry: dict, file: str, is_dvc: bool) -> Annotation:
+    labels = entry.get("labels") or []
+    if isinstance(labels, str):
+        labels = [labels]
+    if not isinstance(labels, list):
+        raise AnnotationError(f"{file}: labels of '{name}' must be a list")
+    type_ = entry.get("type")
+    description = entry.get("desc" if is_dvc else "description", entry.get("description", "")) or ""
+    return Annotation(
+        name=name,
+        type=str(type_) if type_ is not None else None,
+        path=str(entry["path"]) if entry.get("path") is not None else None,
+        virtual=bool(entry.get("virtual", True)),
+        labels=[str(label) for label in labels],
+        description=str(description),
+        custom=entry.get("meta" if is_dvc else "custom", entry.get("custom")),
+        source=file,
+        repo=entry.get("repo"),
+        rev=entry.get("rev"),
+    )
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _rt_yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip: keeps comments, key order and quoting
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _load_rt(path: Path):
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+
+    if not path.exists():
+        return CommentedMap()
+    try:
+        data = _rt_yaml().load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{path.name} is not valid YAML") from exc
+    if data is None:
+        return CommentedMap()
+    if not isinstance(data, dict):
+        raise AnnotationError(f"{path.name} doesn't conform to the expected format")
+    return data
+
+
+def _dump(path: Path, data) -> None:
+    import io
+
+    buffer = io.StringIO()
+    _rt_yaml().dump(data, buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def choose_file(root: Path, name: str, index: str = "artifacts.yaml") -> tuple[str, str]:
+    """The (file, key) to edit for name: where it is declared already, else the first choice."""
+    candidates = files_for(name, index)
+    for file, key in candidates:
+        path = root / file
+        if path.exists():
+            data = _load_rt(path)
+            section = data.get("artifacts") if Path(file).name == DVC_FILE else data
+            if isinstance(section, dict) and key in section:
+                return file, key
+    return candidates[0]
+
+
+def update(root: Path, name: str, fields: dict[str, Any], index: str = "artifacts.yaml") -> str:
+    """Set fields of name's annotation in the work tree; returns the file changed (relative)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    file, key = choose_file(root, name, index)
+    path = root / file
+    data = _load_rt(path)
+    is_dvc = Path(file).name == DVC_FILE
+    section = data
+    if is_dvc:
+        if not isinstance(data.get("artifacts"), dict):
+            data["artifacts"] = CommentedMap()
+        section = data["artifacts"]
+    entry = section.get(key)
+    if not isinstance(entry, dict):
+        entry = section[key] = CommentedMap()
+    for field_name, value in fields.items():
+        if is_dvc:
+            field_name = {"description": "desc", "custom": "meta"}.get(field_name, field_name)
+        if isinstance(value, list):
+            seq = CommentedSeq(value)
+            seq.fa.set_flow_style() if len(value) <= 5 else None
+            value = seq
+        entry[field_name] = value
+    _dump(path, data)
+    return file
+
+
+def remove(root: Path, name: str, index: str = "artifacts.yaml") -> Optional[str]:
+    """Remove name's annotation from the work tree; returns the file changed, or None if absent."""
+    for file, key in files_for(name, index):
+        path = root / file
+        if not path.exists():
+            continue
+        data = _load_rt(path)
+        section = data.get("artifacts") if Path(file).name == DVC_FILE else data
+        if isinstance(section, dict) and key in section:
+            del section[key]
+            _dump(path, data)
+            return file
+    return None

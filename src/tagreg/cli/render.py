@@ -1,0 +1,82 @@
+"""Rendering for the terminal: GTO's tables, JSON, field printers and messages."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any, Iterable, Optional
+
+import click
+
+from .. import config as C
+from .. import tags as T
+
+
+def emoji(symbol: str) -> str:
+    """symbol plus a space, unless GTO_EMOJIS turns emoji off."""
+    return f"{symbol} " if C.emojis_enabled() else ""
+
+
+def short(value: Optional[str]) -> Optional[str]:
+    """A sha-named version or ref shortened to 7 characters, as GTO's tables show them."""
+    if value is not None and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+        return value[:7]
+    return value
+
+
+def table(rows: list[list[Any]], headers: list[str], plain: bool = False) -> str:
+    """A table in GTO's look (tabulate's fancy_outline, or plain)."""
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="plain" if plain else "fancy_outline", missingval="-",
+                    showindex=False, disable_numparse=False)
+
+
+def echo_json(data: Any) -> None:
+    """Print data as GTO does: 4-space indented, ASCII-escaped."""
+    click.echo(json.dumps(data, indent=4))
+
+
+def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
+    """The 'To push the changes upstream' block GTO prints after changing a tag."""
+    command = f"git push --delete {remote} {shlex.quote(tag)}" if delete else f"git push {remote} {shlex.quote(tag)}"
+    return f"To push the changes upstream, run:\n    {command}"
+
+
+CREATED = {
+    T.REGISTRATION: "Created git tag '{tag}' that registers version",
+    T.DEREGISTRATION: "Created git tag '{tag}' that deregisters version",
+    T.ASSIGNMENT: "Created git tag '{tag}' that assigns stage to version '{version}'",
+    T.UNASSIGNMENT: "Created git tag '{tag}' that unassigns stage from version '{version}'",
+    T.DEPRECATION: "Created git tag '{tag}' that deprecates artifact",
+}
+
+CHECKED = {
+    T.REGISTRATION: 'Version "{version}" of artifact "{name}" was registered',
+    T.DEREGISTRATION: 'Version "{version}" of artifact "{name}" was deregistered',
+    T.ASSIGNMENT: 'Stage "{stage}" was assigned to version "{version}" of artifact "{name}"',
+    T.UNASSIGNMENT: 'Stage "{stage}" was unassigned from version "{version}" of artifact "{name}"',
+    T.DEPRECATION: 'Artifact "{name}" was deprecated',
+}
+
+
+def echo_change(change) -> None:
+    """Report one created, deleted or pushed tag as GTO does."""
+    remote = change.remote or "origin"
+    if change.deleted:
+        click.echo(f"Deleted git tag '{change.tag}'")
+    else:
+        click.echo(CREATED[change.event].format(tag=change.tag, version=change.version))
+    if change.pushed:
+        verb = "deleted" if change.deleted else "pushed"
+        delete = "--delete " if change.deleted else ""
+        click.echo(f"Running `git push {delete}{remote} {change.tag}`")
+        click.echo(f"Successfully {verb} git tag {change.tag} on remote.")
+    else:
+        click.echo(push_hint(change.tag, delete=change.deleted, remote=remote))
+
+
+def echo_lines(values: Iterable[Optional[str]]) -> None:
+    """Field printers: one value per line."""
+    for value in values:
+        click.echo("" if value is None else str(value).rstrip("\n"))

@@ -1,0 +1,137 @@
+"""The `.gto` config file and `GTO_*` environment variables, read as GTO reads them.
+
+Priority: environment over file over defaults. Lists in the environment are JSON
+(`GTO_STAGES='["dev", "prod"]'`). Names in `stages` and `types` must be valid names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from . import tags as T
+from .errors import UserError
+
+CONFIG_FILE_NAME = ".gto"
+DEFAULT_INDEX = "artifacts.yaml"
+
+
+class ConfigError(UserError, ValueError):
+    """The config file or a GTO_* variable cannot be used."""
+
+
+@dataclass
+class Config:
+    """Effective settings for one repository."""
+
+    stages: Optional[list[str]] = None
+    types: Optional[list[str]] = None
+    index: str = DEFAULT_INDEX
+    emojis: bool = True
+    log_level: str = "INFO"
+    debug: bool = False
+    config_file_name: str = CONFIG_FILE_NAME
+    enrichments: list[Any] = field(default_factory=list)
+    autoload_enrichments: bool = True
+    source: Optional[Path] = None  # the .gto file read, if any
+
+    def check_stage(self, stage: str) -> str:
+        """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
+        T.check_stage(stage)
+        if self.stages is not None and stage not in self.stages:
+            raise ConfigError(f"Allowed stages are: '{self.stages!r}'")
+        return stage
+
+    def check_type(self, type_: str) -> str:
+        """Return type_ if it is valid and allowed."""
+        T.check_stage(type_)
+        if self.types is not None and type_ not in self.types:
+            raise ConfigError(f"Allowed types are: '{self.types!r}'")
+        return type_
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_BOOL_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _BOOL_TRUE:
+        return True
+    if text in _BOOL_FALSE:
+        return False
+    raise ConfigError(f"{where}: '{value}' is not a boolean")
+
+
+def _names(value: Any, where: str) -> Optional[list[str]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and T.is_name(v) for v in value):
+        raise ConfigError(where)
+    return list(value)
+
+
+def emojis_enabled() -> bool:
+    """Emoji in output, decided by GTO_EMOJIS alone (as in GTO)."""
+    value = os.environ.get("GTO_EMOJIS")
+    if value is None:
+        return True
+    return value.strip().lower() not in _BOOL_FALSE
+
+
+def load(root: Optional[Path], environ: Optional[dict[str, str]] = None) -> Config:
+    """Read `.gto` in root (if any) and GTO_* variables into a Config."""
+    env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items() if k.upper().startswith("GTO_")}
+    values: dict[str, Any] = {}
+    config = Config()
+    file_name = env.get("GTO_CONFIG_FILE_NAME", CONFIG_FILE_NAME)
+    if root is not None:
+        path = Path(root) / file_name
+        if path.is_file():
+            values = _read_file(path)
+            config.source = path
+    for key, value in env.items():
+        values[key[len("GTO_"):].lower()] = value
+    where = f"Wrong config file '{config.source.resolve()}'" if config.source else "Wrong GTO_* environment variable"
+    try:
+        config.stages = _names(values.get("stages"), where)
+        config.types = _names(values.get("types"), where)
+        config.index = str(values.get("index", DEFAULT_INDEX))
+        config.emojis = _bool(values.get("emojis", True), where)
+        config.log_level = str(values.get("log_level", "INFO"))
+        config.debug = _bool(values.get("debug", False), where)
+        config.config_file_name = file_name
+        config.autoload_enrichments = _bool(values.get("autoload_enrichments", True), where)
+        enrichments = values.get("enrichments", [])
+        config.enrichments = json.loads(enrichments) if isinstance(enrichments, str) else list(enrichments or [])
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, ConfigError):
+            raise ConfigError(where) from exc
+        raise ConfigError(where) from exc
+    return config
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    where = f"Wrong config file '{path.resolve()}'"
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(where) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(where)
+    return {str(k).lower(): v for k, v in data.items()}

@@ -1,0 +1,266 @@
+"""The one place that runs git: tags, objects, refs, commits and pushes.
+
+Every call is an argument list (never a shell string), with `--` or `--end-of-options` before
+anything a user typed. Reading is batched: all tags in one `git for-each-ref`, all files and
+commits in one `git cat-file --batch`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .errors import UserError
+from .state import CommitInfo, TagInfo
+
+
+class GitError(UserError):
+    """A git command failed in a way the user can act on."""
+
+
+# One record per tag; fields separated by NUL, which git messages cannot contain.
+_TAG_FIELDS = [
+    "%(refname)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objecttype)",
+    "%(*objectname)",
+    "%(taggername)",
+    "%(taggeremail)",
+    "%(taggerdate:raw)",
+    "%(contents)",
+    "%(contents:signature)",
+]
+_TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
+
+
+class Git:
+    """A git repository (work tree or bare), driven through the git command line."""
+
+    def __init__(self, path: str | os.PathLike = "."):
+        self.path = Path(path)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Messages are parsed in English; a user's locale must not change them.
+        env["LC_ALL"] = "C"
+        env.pop("GIT_DIR", None)
+        env.pop("GIT_WORK_TREE", None)
+        return env
+
+    def run(self, *args: str, check: bool = True, input: Optional[bytes] = None) -> subprocess.CompletedProcess:
+        """Run `git ARGS` in the repository and return the completed process (bytes)."""
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.path, capture_output=True, input=input, env=self._env()
+            )
+        except FileNotFoundError as exc:  # git itself is missing, or the folder is
+            if not self.path.exists():
+                raise GitError(f"{self.path} does not exist") from exc
+            raise GitError("git is not installed or not on PATH") from exc
+        if check and proc.returncode != 0:
+            raise GitError(_first_line(proc.stderr) or f"git {args[0]} failed")
+        return proc
+
+    def out(self, *args: str) -> str:
+        """Run git and return its stdout as text, without the trailing newline."""
+        return self.run(*args).stdout.decode("utf-8", "replace").rstrip("\n")
+
+    # -- the repository --------------------------------------------------------------------
+
+    def is_repository(self) -> bool:
+        """Whether path is inside a git repository (work tree or bare)."""
+        if not self.path.is_dir():
+            return False
+        return self.run("rev-parse", "--git-dir", check=False).returncode == 0
+
+    def is_bare(self) -> bool:
+        """Whether the repository has no work tree."""
+        return self.out("rev-parse", "--is-bare-repository") == "true"
+
+    def toplevel(self) -> Path:
+        """The root of the work tree."""
+        return Path(self.out("rev-parse", "--show-toplevel"))
+
+    def resolve(self, ref: str) -> Optional[str]:
+        """The commit sha ref names, or None if it names no commit."""
+        proc = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode().strip() or None
+
+    def head(self) -> Optional[str]:
+        """The commit HEAD points at, or None in a repository without commits."""
+        return self.resolve("HEAD")
+
+    def current_branch(self) -> Optional[str]:
+        """The checked-out branch, or None when HEAD is detached."""
+        proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def is_dirty(self, paths: Sequence[str] = ()) -> bool:
+        """Whether tracked files (or the given paths) have changes not yet committed."""
+        args = ["status", "--porcelain", "--untracked-files=no"]
+        if paths:
+            args += ["--", *paths]
+        return bool(self.out(*args))
+
+    def staged_files(self) -> list[str]:
+        """Files with changes in the index."""
+        return [p for p in self.out("diff", "--cached", "--name-only").splitlines() if p]
+
+    def identity(self) -> tuple[str, str]:
+        """The committer/tagger name and e-mail git would use; GitError if none is set."""
+        proc = self.run("var", "GIT_COMMITTER_IDENT", check=False)
+        if proc.returncode != 0:
+            raise GitError(
+                "git has no identity: set it with `git config user.name NAME` and `git config user.email EMAIL`"
+            )
+        ident = proc.stdout.decode("utf-8", "replace").strip()
+        name, _, rest = ident.partition(" <")
+        return name, rest.partition(">")[0]
+
+    # -- tags ------------------------------------------------------------------------------
+
+    def tags(self, patterns: Iterable[str] = ("refs/tags",)) -> list[TagInfo]:
+        """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
+        raw = self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout
+        fields = raw.decode("utf-8", "replace").split("\0")
+        size = len(_TAG_FIELDS)
+        out = []
+        for i in range(0, len(fields) - size + 1, size):
+            (ref, otype, oid, ptype, poid, tagger, email, date, contents, signature) = fields[i : i + size]
+            ref = ref.lstrip("\n")
+            if not ref.startswith("refs/tags/"):
+                continue
+            name = ref[len("refs/tags/"):]
+            if otype == "tag":
+                commit = poid if ptype == "commit" else None
+                timestamp, _, tz = date.partition(" ")
+                if signature and contents.endswith(signature):
+                    contents = contents[: -len(signature)]
+                out.append(
+                    TagInfo(
+                        tag=name,
+                        annotated=True,
+                        commit=commit,
+                        object_id=oid,
+                        tagger=tagger,
+                        tagger_email=email.strip("<>"),
+                        timestamp=int(timestamp or 0),
+                        tz=tz or "+0000",
+                        message=contents,
+                    )
+                )
+            else:
+                out.append(TagInfo(tag=name, annotated=False, commit=oid if otype == "commit" else None, object_id=oid))
+        return out
+
+    def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
+        """Names of tags matching patterns."""
+        return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """Create the annotated tag name at commit; GitError if it exists."""
+        self.run("tag", "-a", "-m", message, "--", name, commit)
+
+    def delete_tag(self, name: str) -> None:
+        """Delete the local tag name."""
+        self.run("tag", "-d", "--", name)
+
+    def push(self, remote: str, refspecs: Sequence[str]) -> None:
+        """Push refspecs to remote (never forced)."""
+        self.run("push", "--", remote, *refspecs)
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def read_objects(self, names: Sequence[str]) -> dict[str, Optional[bytes]]:
+        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing."""
+        if not names:
+            return {}
+        unique = list(dict.fromkeys(names))
+        if any("\n" in n for n in unique):
+            raise GitError("object names cannot contain newlines")
+        proc = self.run("cat-file", "--batch", input=("\n".join(unique) + "\n").encode())
+        data = proc.stdout
+        out: dict[str, Optional[bytes]] = {}
+        pos = 0
+        for name in unique:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].decode("utf-8", "replace")
+            pos = end + 1
+            if header.endswith(" missing") or header.endswith(" ambiguous"):
+                out[name] = None
+                continue
+            parts = header.split(" ")
+            size = int(parts[-1])
+            kind = parts[-2]
+            out[name] = data[pos : pos + size] if kind == "blob" or kind == "commit" else None
+            pos += size + 1
+        return out
+
+    def read_file(self, rev: str, path: str) -> Optional[bytes]:
+        """The contents of path at rev, or None if it is not a file there."""
+        return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:
+        """Author, committer, date and message of many commits in one `git cat-file --batch`."""
+        out = {}
+        for sha, raw in self.read_objects(list(shas)).items():
+            if raw is not None:
+                out[sha] = parse_commit(sha, raw)
+        return out
+
+    def path_exists(self, rev: str, path: str) -> bool:
+        """Whether path (file or folder) exists in the tree of rev."""
+        proc = self.run("cat-file", "-e", f"{rev}:{path.strip('/')}", check=False)
+        return proc.returncode == 0
+
+    # -- commits ---------------------------------------------------------------------------
+
+    def commit_paths(self, paths: Sequence[str], message: str) -> str:
+        """Stage paths and commit only them; returns the new commit's sha."""
+        self.run("add", "--", *paths)
+        self.run("commit", "-q", "-m", message, "--", *paths)
+        return self.out("rev-parse", "HEAD")
+
+
+def parse_commit(sha: str, raw: bytes) -> CommitInfo:
+    """Parse a raw commit object."""
+    text = raw.decode("utf-8", "replace")
+    headers, _, message = text.partition("\n\n")
+    author = committer = ("", "", 0, "+0000")
+    for line in headers.split("\n"):
+        if line.startswith("author "):
+            author = _parse_ident(line[len("author "):])
+        elif line.startswith("committer "):
+            committer = _parse_ident(line[len("committer "):])
+    return CommitInfo(
+        sha=sha,
+        author=author[0],
+        author_email=author[1],
+        committer=committer[0],
+        committer_email=committer[1],
+        timestamp=author[2],
+        tz=author[3],
+        message=message,
+    )
+
+
+def _parse_ident(value: str) -> tuple[str, str, int, str]:
+    name, _, rest = value.partition(" <")
+    email, _, when = rest.partition("> ")
+    stamp, _, tz = when.partition(" ")
+    return name, email, int(stamp or 0), tz or "+0000"
+
+
+def _first_line(stderr: bytes) -> str:
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
+    return ""

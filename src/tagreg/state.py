@@ -1,0 +1,457 @@
+"""Events in, registry out: artifacts, versions, stages and history as a pure function of tags.
+
+No I/O and no git here. The git layer turns `git for-each-ref` output into `TagInfo` records;
+`build` turns those into a `Registry`. The rules follow GTO 1.10.1 (see the spec), except where
+GTO crashes: two versions on one commit and `NAME@created` tags are read, and `problems` lists
+them for `doctor`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Iterable, Optional
+
+from . import tags as T
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """One tag as git stores it."""
+
+    tag: str
+    annotated: bool
+    commit: Optional[str]  # the commit the tag points at (peeled); None if not a commit
+    object_id: str = ""  # the tag object's id (annotated) or the commit's (lightweight)
+    tagger: str = ""
+    tagger_email: str = ""
+    timestamp: int = 0
+    tz: str = "+0000"
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """The commit a version points at, for GTO's 'enrichment' events."""
+
+    sha: str
+    author: str
+    author_email: str
+    committer: str
+    committer_email: str
+    timestamp: int
+    tz: str
+    message: str
+
+
+_TZ_CACHE: dict[str, timezone] = {}
+
+
+def to_datetime(timestamp: int, tz: str) -> datetime:
+    """A Unix time and git's `+HHMM` offset as an aware datetime in that offset."""
+    zone = _TZ_CACHE.get(tz)
+    if zone is None:
+        sign = -1 if tz.startswith("-") else 1
+        digits = tz.lstrip("+-").rjust(4, "0")
+        zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+        _TZ_CACHE[tz] = zone
+    return datetime.fromtimestamp(timestamp, zone)
+
+
+@dataclass
+class Event:
+    """A registry event: one parsed, annotated tag (or a commit, for enrichment)."""
+
+    event: str
+    artifact: str
+    commit: str
+    tag: str
+    timestamp: int
+    tz: str
+    author: str
+    author_email: str
+    message: str
+    version: Optional[str] = None
+    stage: Optional[str] = None
+    counter: Optional[int] = None
+    order: int = 0  # position in git's listing, to keep sorts stable as GTO's are
+
+    @property
+    def priority(self) -> int:
+        """GTO's ordering of event kinds within one second."""
+        return T.PRIORITY[self.event]
+
+    @cached_property
+    def created_at(self) -> datetime:
+        """When the event happened, in the tagger's own UTC offset."""
+        return to_datetime(self.timestamp, self.tz)
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """GTO's history order: by time, then by event kind."""
+        return (self.timestamp, self.priority)
+
+
+@dataclass
+class Stage:
+    """One stage of one version (GTO's 'vstage'): its assignments and unassignments."""
+
+    artifact: str
+    version: str
+    commit: str
+    stage: str
+    assignments: list[Event] = field(default_factory=list)
+    unassignments: list[Event] = field(default_factory=list)
+
+    @property
+    def is_active(self) -> bool:
+        """Assigned now: the newest of its events is an assignment."""
+        newest = _newest(self.assignments + self.unassignments)
+        return newest is not None and newest.event == T.ASSIGNMENT
+
+    @property
+    def activated_at(self) -> Optional[Event]:
+        """The newest assignment, which defines when the stage became active."""
+        return _newest(self.assignments)
+
+    @property
+    def source(self) -> Event:
+        """The event that gives created_at, author, message and ref."""
+        return _newest(self.assignments) or _newest(self.unassignments)  # type: ignore[return-value]
+
+
+@dataclass
+class Version:
+    """A version of an artifact: a commit, named by its registered version or by its sha."""
+
+    artifact: str
+    version: str
+    commit: str
+    registrations: list[Event] = field(default_factory=list)
+    deregistrations: list[Event] = field(default_factory=list)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    commit_info: Optional[CommitInfo] = None  # filled in by the API where needed
+
+    @property
+    def is_registered(self) -> bool:
+        """A version tag names it (as opposed to a commit known only from a stage tag)."""
+        return bool(self.registrations)
+
+    @property
+    def discovered(self) -> bool:
+        """GTO's word for a version with no registration."""
+        return not self.registrations
+
+    @property
+    def is_active(self) -> bool:
+        """Not deregistered: the newest of its version events is a registration, or it has none."""
+        newest = _newest(self.registrations + self.deregistrations)
+        return newest is None or newest.event == T.REGISTRATION
+
+    @property
+    def is_semver(self) -> bool:
+        """Named by a SemVer version rather than a commit sha."""
+        return T.is_version(self.version)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every tag event of this version, version events first."""
+        out = self.registrations + self.deregistrations
+        for stage in self.stages.values():
+            out += stage.assignments + stage.unassignments
+        return out
+
+    @property
+    def source(self) -> Optional[Event]:
+        """The event that gives created_at, author, message and ref (None: only the commit)."""
+        return _newest(self.registrations) or _newest(self.events)
+
+    def stage_events(self) -> list[Event]:
+        """Assignments and unassignments of every stage of this version."""
+        out: list[Event] = []
+        for stage in self.stages.values():
+            out += stage.assignments + stage.unassignments
+        return out
+
+
+@dataclass
+class Artifact:
+    """An artifact with its versions and deprecations."""
+
+    name: str
+    versions: list[Version] = field(default_factory=list)
+    deprecations: list[Event] = field(default_factory=list)
+    creations: list[Event] = field(default_factory=list)
+    registered: bool = True  # False for artifacts known only from an annotation file
+
+    @property
+    def events(self) -> list[Event]:
+        """Every tag event of this artifact."""
+        out = list(self.deprecations)
+        for version in self.versions:
+            out += version.events
+        return out
+
+    @property
+    def is_active(self) -> bool:
+        """Not deprecated: the newest event of any kind (GTO's order within a second) is not a deprecation."""
+        events = self.events
+        if not events:
+            return True
+        newest = max(events, key=lambda e: (e.timestamp, e.priority, e.order))
+        return newest.event != T.DEPRECATION
+
+    def find_version(self, version: str) -> Optional[Version]:
+        """The version named version (active or not), preferring an active one."""
+        found = [v for v in self.versions if v.version == version]
+        active = [v for v in found if v.is_active]
+        return (active or found or [None])[-1]
+
+    def versions_at(self, commit: str) -> list[Version]:
+        """Every version whose commit is commit."""
+        return [v for v in self.versions if v.commit == commit]
+
+    def max_counter(self) -> int:
+        """The highest `#N` among this artifact's tags (0 if none)."""
+        counters = [e.counter for e in self.events + self.creations if e.counter is not None]
+        return max(counters, default=0)
+
+
+@dataclass
+class Problem:
+    """Something GTO would refuse to read, reported by `doctor` instead of crashing."""
+
+    artifact: str
+    message: str
+
+
+@dataclass
+class Registry:
+    """Every artifact, in the order GTO discovers them, plus any problems found."""
+
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    lightweight: dict[str, list[str]] = field(default_factory=dict)  # name -> tag names
+
+    def find(self, name: str) -> Optional[Artifact]:
+        """The artifact name, or None."""
+        return self.artifacts.get(name)
+
+    def history(self, name: Optional[str] = None, ascending: bool = False) -> list[Event]:
+        """Every event (of one artifact), oldest first if ascending else newest first."""
+        events: list[Event] = []
+        for artifact in self.artifacts.values():
+            if name is None or artifact.name == name:
+                events += artifact.deprecations
+                for version in semver_sorted(artifact.versions):
+                    events += version.events
+        events.sort(key=lambda e: e.sort_key)
+        if not ascending:
+            events.reverse()
+        return events
+
+
+def _newest(events: Iterable[Event]) -> Optional[Event]:
+    """The newest event by time (ties: the later in processing order wins)."""
+    best = None
+    for event in events:
+        if best is None or (event.timestamp, event.order) >= (best.timestamp, best.order):
+            best = event
+    return best
+
+
+def semver_key(version: str):
+    """Sort key for SemVer precedence (python-semver's comparison)."""
+    import semver
+
+    return semver.Version.parse(version[1:])
+
+
+def semver_sorted(versions: Iterable[Version]) -> list[Version]:
+    """GTO's version order: SemVer descending, then sha-named versions by name descending."""
+    versions = list(versions)
+    named = [v for v in versions if v.is_semver]
+    named.sort(key=lambda v: semver_key(v.version), reverse=True)
+    shas = sorted((v for v in versions if not v.is_semver), key=lambda v: v.version, reverse=True)
+    return named + shas
+
+
+def greatest(versions: Iterable[Version]) -> Optional[Version]:
+    """The greatest SemVer version among versions (None if there is none)."""
+    named = [v for v in versions if v.is_semver]
+    if not named:
+        return None
+    return max(named, key=lambda v: semver_key(v.version))
+
+
+def to_event(info: TagInfo, parsed: T.ParsedTag, order: int) -> Event:
+    """An event from one annotated tag and its parsed name."""
+    return Event(
+        event=parsed.event,
+        artifact=parsed.name,
+        commit=info.commit or "",
+        tag=info.tag,
+        timestamp=info.timestamp,
+        tz=info.tz,
+        author=info.tagger,
+        author_email=info.tagger_email,
+        message=info.message.strip(),
+        version=parsed.version,
+        stage=parsed.stage,
+        counter=parsed.counter,
+        order=order,
+    )
+
+
+_GROUPS = {
+    T.DEPRECATION: 0,
+    T.CREATION: 0,
+    T.REGISTRATION: 1,
+    T.DEREGISTRATION: 1,
+    T.ASSIGNMENT: 2,
+    T.UNASSIGNMENT: 2,
+}
+
+
+def build(tags: Iterable[TagInfo]) -> Registry:
+    """Build the registry from tags (in git's listing order)."""
+    registry = Registry()
+    events: list[Event] = []
+    for order, info in enumerate(tags):
+        parsed = T.parse_tag(info.tag)
+        if parsed is None:
+            continue
+        if not info.annotated or info.commit is None:
+            registry.lightweight.setdefault(parsed.name, []).append(info.tag)
+            continue
+        events.append(to_event(info, parsed, order))
+    # GTO applies deprecations, then version events, then stage events, each in time order.
+    events.sort(key=lambda e: (_GROUPS[e.event], e.timestamp, e.order))
+    for event in events:
+        artifact = registry.artifacts.get(event.artifact)
+        if artifact is None:
+            artifact = registry.artifacts[event.artifact] = Artifact(event.artifact)
+        _apply(registry, artifact, event)
+    _check(registry)
+    return registry
+
+
+def _apply(registry: Registry, artifact: Artifact, event: Event) -> None:
+    if event.event == T.DEPRECATION:
+        artifact.deprecations.append(event)
+    elif event.event == T.CREATION:
+        artifact.creations.append(event)
+        registry.problems.append(
+            Problem(artifact.name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
+        )
+    elif event.event in (T.REGISTRATION, T.DEREGISTRATION):
+        version = next(
+            (v for v in artifact.versions if v.version == event.version and v.commit == event.commit), None
+        )
+        if version is None:
+            version = Version(artifact.name, event.version or "", event.commit)
+            artifact.versions.append(version)
+        if event.event == T.REGISTRATION:
+            version.registrations.append(event)
+        else:
+            version.deregistrations.append(event)
+    else:
+        version = _version_for_commit(artifact, event.commit)
+        event.version = version.version
+        stage = version.stages.get(event.stage or "")
+        if stage is None:
+            stage = version.stages[event.stage or ""] = Stage(
+                artifact.name, version.version, version.commit, event.stage or ""
+            )
+        if event.event == T.ASSIGNMENT:
+            stage.assignments.append(event)
+        else:
+            stage.unassignments.append(event)
+
+
+def _version_for_commit(artifact: Artifact, commit: str) -> Version:
+    """The version a stage tag on commit belongs to; a sha-named one if none is registered."""
+    candidates = artifact.versions_at(commit)
+    if candidates:
+        active = [v for v in candidates if v.is_active and v.is_registered]
+        pool = active or candidates
+        return max(pool, key=lambda v: (v.source.timestamp, v.source.order) if v.source else (0, 0))
+    version = Version(artifact.name, commit, commit)
+    artifact.versions.append(version)
+    return version
+
+
+def _check(registry: Registry) -> None:
+    """Record what GTO refuses to read: several versions on one commit."""
+    for artifact in registry.artifacts.values():
+        by_commit: dict[str, list[str]] = {}
+        for version in artifact.versions:
+            if version.is_registered:
+                by_commit.setdefault(version.commit, []).append(version.version)
+        for commit, names in by_commit.items():
+            if len(names) > 1:
+                registry.problems.append(
+                    Problem(
+                        artifact.name,
+                        f"versions {', '.join(names)} are registered on the same commit {commit[:7]}; "
+                        "GTO refuses to read such a repository",
+                    )
+                )
+
+
+@dataclass
+class StageView:
+    """Options of GTO's stage-to-version resolution."""
+
+    versions_per_stage: int = 1  # --vs; -1 for all
+    assignments_per_version: int = -1  # --av; -1 for all
+    sort: str = "timestamp"  # or "semver"
+    registered_only: bool = False  # --ro
+
+
+def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str, list[Version]]:
+    """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro)."""
+    kept: list[tuple[Version, Stage]] = []
+    for version in artifact.versions:
+        if not version.is_active:
+            continue
+        if view.registered_only and not version.is_registered:
+            continue
+        active = [s for s in version.stages.values() if s.is_active]
+        active.sort(key=lambda s: _time(s.activated_at))
+        if view.assignments_per_version >= 0:
+            active = active[: view.assignments_per_version]
+        kept += [(version, s) for s in active]
+    if view.sort == "semver":
+        rank = {id(v): i for i, v in enumerate(semver_sorted(v for v, _ in kept))}
+        kept.sort(key=lambda pair: rank[id(pair[0])])
+    else:
+        kept.sort(key=lambda pair: _time(pair[1].activated_at), reverse=True)
+    winners: dict[str, list[Version]] = {}
+    for version, stage in kept:
+        chosen = winners.setdefault(stage.stage, [])
+        limit = view.versions_per_stage
+        if version in chosen or (limit >= 0 and len(chosen) >= limit):
+            continue
+        chosen.append(version)
+    return winners
+
+
+def _time(event: Optional[Event]) -> tuple[int, int]:
+    return (event.timestamp, event.order) if event is not None else (0, 0)
+
+
+def latest(artifact: Artifact, include_inactive: bool = False) -> Optional[Version]:
+    """The greatest SemVer version that is registered and not deregistered."""
+    return greatest(v for v in artifact.versions if v.is_registered and (v.is_active or include_inactive))
+
+
+def used_stages(registry: Registry) -> list[str]:
+    """Stages with an active assignment anywhere, sorted."""
+    found = set()
+    for artifact in registry.artifacts.values():
+        for version in artifact.versions:
+            if version.is_active:
+                found.update(s.stage for s in version.stages.values() if s.is_active)
+    return sorted(found)
