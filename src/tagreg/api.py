@@ -177,11 +177,13 @@ class Repository:
         self.git = Git(path)
         if not path.exists():
             raise RegistryError(f"'{repo}' does not exist")
-        if not self.git.is_repository():
+        where = self.git.locate()
+        if where is None:
             raise RegistryError(f"'{repo}' is not a git repository")
-        self.bare = self.git.is_bare()
-        self.root: Optional[Path] = None if self.bare else self.git.toplevel()
+        self.bare = where is True
+        self.root: Optional[Path] = None if where is True else where  # type: ignore[assignment]
         self.config = C.load(self.root)
+        self._tags: dict[str, list[S.TagInfo]] = {}
 
     def head(self) -> str:
         """HEAD's commit; RegistryError in a repository without commits."""
@@ -199,17 +201,27 @@ class Repository:
             raise RegistryError(f"Unknown Git revision '{ref}'")
         return sha
 
+    def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
+        """Every tag, or every tag of artifact name (read once per Repository object)."""
+        key = name or ""
+        if key not in self._tags:
+            self._tags[key] = self.git.tags(T.ref_patterns(name) if name else ["refs/tags"])
+        return self._tags[key]
+
     def registry(self, name: Optional[str] = None) -> S.Registry:
         """The registry from every tag, or from only name's tags (so cost doesn't grow with others)."""
-        patterns = T.ref_patterns(name) if name else ["refs/tags"]
-        registry = S.build(self.git.tags(patterns))
+        registry = S.build(self.tags(name))
         if name is not None:  # patterns may catch tags of similarly named artifacts
             registry.artifacts = {k: v for k, v in registry.artifacts.items() if k == name}
         return registry
 
     def tag_names(self, name: str) -> list[str]:
         """Names of every tag (annotated or lightweight) of artifact name."""
-        return [t for t in self.git.tag_names(T.ref_patterns(name)) if (p := T.parse_tag(t)) and p.name == name]
+        return [t.tag for t in self.tags(name) if (p := T.parse_tag(t.tag)) and p.name == name]
+
+    def forget_tags(self) -> None:
+        """Drop what was read, after this process changed tags."""
+        self._tags.clear()
 
     # -- annotations --
 
@@ -545,10 +557,10 @@ def _create(
     push: bool = False, remote: str = "origin",
 ) -> TagChange:
     tag = T.format_tag(name, event, version=version, stage=stage, counter=counter)
-    if r.git.resolve(f"refs/tags/{tag}") is not None or tag in r.git.tag_names([f"refs/tags/{tag}"]):
+    if tag in r.tag_names(name):
         raise RegistryError(f"tag '{tag}' already exists")
-    r.git.identity()
     r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage))
+    r.forget_tags()
     change = TagChange(tag, event, name, version, stage, commit, remote=remote)
     if push:
         _push(r, change)
@@ -705,6 +717,7 @@ def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list
         if push:
             _push(r, change)
         r.git.delete_tag(event.tag)
+        r.forget_tags()
         changes.append(change)
     return changes
 

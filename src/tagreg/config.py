@@ -122,13 +122,14 @@ def load(root: Optional[Path], environ: Optional[dict[str, str]] = None) -> Conf
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    import yaml
+
+    from .annotations import safe_load
 
     where = f"Wrong config file '{path.resolve()}'"
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError, OSError) as exc:
+        data = safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(where) from exc
     if data is None:
         return {}

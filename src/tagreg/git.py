@@ -72,19 +72,17 @@ class Git:
 
     # -- the repository --------------------------------------------------------------------
 
-    def is_repository(self) -> bool:
-        """Whether path is inside a git repository (work tree or bare)."""
+    def locate(self) -> Optional[Path | bool]:
+        """The work tree's root; True for a bare repository; None if path is not in a repository."""
         if not self.path.is_dir():
-            return False
-        return self.run("rev-parse", "--git-dir", check=False).returncode == 0
-
-    def is_bare(self) -> bool:
-        """Whether the repository has no work tree."""
-        return self.out("rev-parse", "--is-bare-repository") == "true"
-
-    def toplevel(self) -> Path:
-        """The root of the work tree."""
-        return Path(self.out("rev-parse", "--show-toplevel"))
+            return None
+        proc = self.run("rev-parse", "--is-bare-repository", "--show-toplevel", check=False)
+        lines = proc.stdout.decode("utf-8", "replace").splitlines()
+        if lines[:1] == ["true"]:
+            return True
+        if proc.returncode != 0 or len(lines) < 2:
+            return None
+        return Path(lines[1])
 
     def resolve(self, ref: str) -> Optional[str]:
         """The commit sha ref names, or None if it names no commit."""
@@ -165,8 +163,12 @@ class Git:
         return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
 
     def create_tag(self, name: str, commit: str, message: str) -> None:
-        """Create the annotated tag name at commit; GitError if it exists."""
-        self.run("tag", "-a", "-m", message, "--", name, commit)
+        """Create the annotated tag name at commit; GitError if it exists or git has no identity."""
+        proc = self.run("tag", "-a", "-m", message, "--", name, commit, check=False)
+        if proc.returncode != 0:
+            if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
+                self.identity()  # raises the clear message
+            raise GitError(_first_line(proc.stderr) or f"git tag {name} failed")
 
     def delete_tag(self, name: str) -> None:
         """Delete the local tag name."""
