@@ -20,18 +20,19 @@ SEMVER = (
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
 
-_NAME_RE = re.compile(f"^{NAME}$")
-_FULLNAME_RE = re.compile(f"^(?P<dirname>{DIRNAME}):(?P<name>{NAME})$|^{NAME}$")
-_VERSION_RE = re.compile(f"^v{SEMVER}$")
+# Used with fullmatch: `$` would also accept a trailing newline, which git cannot store in a tag.
+_NAME_RE = re.compile(NAME)
+_FULLNAME_RE = re.compile(f"(?:{DIRNAME}:)?{NAME}")
+_VERSION_RE = re.compile(f"v{SEMVER}")
 _TAG_RE = re.compile(
-    f"^(?P<artifact>(?:{DIRNAME}=)?{NAME})"
+    f"(?P<artifact>(?:{DIRNAME}=)?{NAME})"
     f"(?:(?:#(?P<stage>{NAME})|@(?P<version>v{SEMVER}))(?P<cancel>!?)"
     f"|@(?:(?P<deprecated>deprecated)|(?P<created>created)))"
-    r"(?:#(?P<counter>[0-9]+))?$"
+    r"(?:#(?P<counter>[0-9]+))?"
 )
 _SHORTCUT_RE = re.compile(
-    f"^(?P<artifact>(?:{DIRNAME}:)?{NAME})"
-    f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))$"
+    f"(?P<artifact>(?:{DIRNAME}:)?{NAME})"
+    f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))"
 )
 
 # GTO's event words, used in JSON, history and check-ref.
@@ -99,17 +100,17 @@ class Shortcut:
 
 def is_name(value: str) -> bool:
     """Whether value is a simple name (also valid for stages, types and labels)."""
-    return bool(_NAME_RE.match(value))
+    return bool(_NAME_RE.fullmatch(value))
 
 
 def is_fullname(value: str) -> bool:
     """Whether value is an artifact name, optionally `dir/path:name`."""
-    return bool(_FULLNAME_RE.match(value))
+    return bool(_FULLNAME_RE.fullmatch(value))
 
 
 def is_version(value: str) -> bool:
     """Whether value is `v` followed by a SemVer 2.0 version."""
-    return bool(_VERSION_RE.match(value))
+    return bool(_VERSION_RE.fullmatch(value))
 
 
 def check_name(value: str) -> str:
@@ -142,14 +143,15 @@ def tag_prefix(name: str) -> str:
 def ref_patterns(name: str) -> list[str]:
     """`git for-each-ref` patterns that match every tag of one artifact (and a few more)."""
     prefix = tag_prefix(name)
-    return [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*"]
+    # git's `*` does not cross `/`, and stages may contain one (`m#team/prod#1`).
+    return [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*", f"refs/tags/{prefix}#*/**"]
 
 
 def parse_tag(tag: str) -> Optional[ParsedTag]:
     """Parse a tag name (with or without `refs/tags/`); None if it is not a registry tag."""
     if tag.startswith("refs/tags/"):
         tag = tag[len("refs/tags/"):]
-    m = _TAG_RE.match(tag)
+    m = _TAG_RE.fullmatch(tag)
     if m is None:
         return None
     name = m.group("artifact").replace("=", ":")
@@ -189,6 +191,8 @@ def format_tag(
     else:
         raise GrammarError(f"Cannot write a tag for event '{event}'")
     if counter is not None:
+        if not isinstance(counter, int) or isinstance(counter, bool) or counter < 0:
+            raise GrammarError(f"Counter must be a non-negative integer, not {counter!r}")
         body += f"#{counter}"
     return body
 
@@ -197,7 +201,7 @@ def parse_shortcut(value: str) -> Optional[Shortcut]:
     """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage`; None if neither."""
     if is_fullname(value):
         return Shortcut(value)
-    m = _SHORTCUT_RE.match(value)
+    m = _SHORTCUT_RE.fullmatch(value)
     if m is None:
         return None
     return Shortcut(m.group("artifact"), version=m.group("version"), stage=m.group("stage"))
