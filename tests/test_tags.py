@@ -508,3 +508,17 @@ def test_parse_tag_agrees_with_gto(tag):
     # Deliberate difference: tagreg strips `refs/tags/`, GTO reads it as part of a name.
     assume(not tag.startswith("refs/tags/"))
     assert as_gto_dict(parse_tag(tag)) == gto_parse(tag)
+
+
+def test_version_key_orders_as_semver_2_precedence():
+    """The ordering example of semver.org, plus build metadata being ignored (as python-semver)."""
+    from tagreg.tags import bump, version_key
+
+    ordered = ["v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-alpha.beta", "v1.0.0-beta", "v1.0.0-beta.2",
+               "v1.0.0-beta.11", "v1.0.0-rc.1", "v1.0.0", "v1.0.1", "v1.1.0", "v2.0.0", "v10.0.0"]
+    assert sorted(reversed(ordered), key=version_key) == ordered
+    assert version_key("v1.0.0+b1") == version_key("v1.0.0+b2") == version_key("v1.0.0")
+    assert bump("v1.2.3-rc.1+b", "patch") == "v1.2.4"
+    assert bump("v1.2.3", "minor") == "v1.3.0"
+    assert bump("v1.2.3", "major") == "v2.0.0"
+    assert bump(None, "patch") == "v0.0.1"

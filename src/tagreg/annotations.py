@@ -79,15 +79,31 @@ def _safe_load(data: bytes, where: str) -> Any:
         raise AnnotationError(f"{where} is not valid YAML") from exc
 
 
-_PARSE_CACHE: dict[tuple[str, bytes], dict[str, Annotation]] = {}
+_PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation]] = {}
+
+
+def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
+    """parse(), remembered by git blob id in memory and in the cache folder (big files cost ~50 ms)."""
+    from . import cache
+
+    key = (file, oid)
+    found = _PARSE_CACHE.get(key)
+    if found is not None:
+        return found
+    disk_key = f"{oid}-{'dvc' if Path(file).name == DVC_FILE else 'gto'}-{(dirname or '').replace('/', '%')}"
+    stored = cache.load_json("annotations", disk_key) if len(data) > 4096 else None
+    if isinstance(stored, dict):
+        found = {name: Annotation(**fields) for name, fields in stored.items()}
+    else:
+        found = parse(file, data, dirname)
+        if len(data) > 4096:  # small files parse faster than a cache file is read
+            cache.store_json("annotations", disk_key, {name: asdict(a) for name, a in found.items()})
+    _PARSE_CACHE[key] = found
+    return found
 
 
 def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
     """All annotations in one file's bytes, keyed by full artifact name."""
-    key = (file, data)
-    cached = _PARSE_CACHE.get(key)
-    if cached is not None:
-        return cached
     content = _safe_load(data, file)
     is_dvc = Path(file).name == DVC_FILE
     if is_dvc:
@@ -109,7 +125,6 @@ def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, An
             raise AnnotationError(f"{file}: entry '{short}' must be a mapping")
         full = f"{dirname}:{short}" if dirname else short
         out[full] = _from_entry(full, entry, file, is_dvc)
-    _PARSE_CACHE[key] = out
     return out
 
 

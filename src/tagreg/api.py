@@ -238,7 +238,8 @@ class Repository:
     def annotations(self, commits: list[str], names: Optional[list[str]] = None) -> dict[str, dict[str, A.Annotation]]:
         """Annotations at each commit (commit -> full name -> annotation), in one cat-file call."""
         wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
-        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files])
+        oids: dict[str, str] = {}
+        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files], oids)
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}
@@ -249,7 +250,8 @@ class Repository:
                     continue
                 dirname = str(Path(file).parent) if "/" in file else None
                 try:
-                    found.update(A.parse(file, data, dirname if Path(file).name == A.DVC_FILE else None))
+                    found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
+                                              dirname if Path(file).name == A.DVC_FILE else None))
                 except A.AnnotationError as exc:
                     raise A.AnnotationError(f"{exc} (in commit {commit[:7]})") from exc
             out[commit] = found
@@ -324,7 +326,8 @@ def show_registry(
             registry.artifacts[name] = S.Artifact(name, registered=False)
     infos = []
     for artifact in registry.artifacts.values():
-        if not deprecated and not artifact.is_active:
+        active = artifact.is_active
+        if not deprecated and not active:
             continue
         annotation = head_annotations.get(artifact.name)
         if not _matches(annotation, type, label):
@@ -335,7 +338,7 @@ def show_registry(
             ArtifactInfo(
                 name=artifact.name,
                 registered=artifact.registered,
-                active=artifact.is_active,
+                active=active,
                 latest=latest.version if latest else None,
                 stages={stage: [v.version for v in versions] for stage, versions in winners.items()},
                 annotation=annotation,
@@ -582,16 +585,6 @@ def _push(r: Repository, change: TagChange) -> None:
     change.pushed = True
 
 
-def _bump(base: Optional[str], part: str) -> str:
-    import semver
-
-    if base is None:
-        return "v0.0.1"
-    parsed = semver.Version.parse(base[1:])
-    bumped = {"major": parsed.bump_major, "minor": parsed.bump_minor, "patch": parsed.bump_patch}[part]()
-    return f"v{bumped}"
-
-
 def _active_version_at(artifact: Optional[S.Artifact], commit: str) -> Optional[S.Version]:
     if artifact is None:
         return None
@@ -647,7 +640,7 @@ def register(
         if base is None and (bump_major or bump_minor):
             raise RegistryError("Can't apply bump, because this is the first version being registered")
         part = "major" if bump_major else "minor" if bump_minor else "patch"
-        version = _bump(base.version if base else None, part)
+        version = T.bump(base.version if base else None, part)
     counted = simple_value is False or (simple_value is None and force and existing is not None)
     counter = _next_counter(r, name) if counted else None
     return _create(r, name, T.REGISTRATION, commit, version=version, counter=counter, message=message,

@@ -180,8 +180,13 @@ class Git:
 
     # -- objects ---------------------------------------------------------------------------
 
-    def read_objects(self, names: Sequence[str]) -> dict[str, Optional[bytes]]:
-        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing."""
+    def read_objects(
+        self, names: Sequence[str], oids: Optional[dict[str, str]] = None
+    ) -> dict[str, Optional[bytes]]:
+        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing.
+
+        If oids is given, it receives each found name's object id (a key for caches).
+        """
         if not names:
             return {}
         unique = list(dict.fromkeys(names))
@@ -201,6 +206,8 @@ class Git:
             parts = header.split(" ")
             size = int(parts[-1])
             kind = parts[-2]
+            if oids is not None:
+                oids[name] = parts[0]
             out[name] = data[pos : pos + size] if kind == "blob" or kind == "commit" else None
             pos += size + 1
         return out

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 from . import tags as T
 
 
-@dataclass(frozen=True)
-class TagInfo:
-    """One tag as git stores it."""
+class TagInfo(NamedTuple):
+    """One tag as git stores it (a tuple: there can be tens of thousands)."""
 
     tag: str
     annotated: bool
@@ -59,9 +57,9 @@ def to_datetime(timestamp: int, tz: str) -> datetime:
     return datetime.fromtimestamp(timestamp, zone)
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
-    """A registry event: one parsed, annotated tag (or a commit, for enrichment)."""
+    """A registry event: one parsed, annotated tag."""
 
     event: str
     artifact: str
@@ -82,7 +80,7 @@ class Event:
         """GTO's ordering of event kinds within one second."""
         return T.PRIORITY[self.event]
 
-    @cached_property
+    @property
     def created_at(self) -> datetime:
         """When the event happened, in the tagger's own UTC offset."""
         return to_datetime(self.timestamp, self.tz)
@@ -261,11 +259,7 @@ def _newest(events: Iterable[Event]) -> Optional[Event]:
     return best
 
 
-def semver_key(version: str):
-    """Sort key for SemVer precedence (python-semver's comparison)."""
-    import semver
-
-    return semver.Version.parse(version[1:])
+semver_key = T.version_key
 
 
 def semver_sorted(versions: Iterable[Version]) -> list[Version]:
@@ -287,21 +281,9 @@ def greatest(versions: Iterable[Version]) -> Optional[Version]:
 
 def to_event(info: TagInfo, parsed: T.ParsedTag, order: int) -> Event:
     """An event from one annotated tag and its parsed name."""
-    return Event(
-        event=parsed.event,
-        artifact=parsed.name,
-        commit=info.commit or "",
-        tag=info.tag,
-        timestamp=info.timestamp,
-        tz=info.tz,
-        author=info.tagger,
-        author_email=info.tagger_email,
-        message=info.message.strip(),
-        version=parsed.version,
-        stage=parsed.stage,
-        counter=parsed.counter,
-        order=order,
-    )
+    # Positional arguments: this runs once per tag, and keywords cost a third more.
+    return Event(parsed.event, parsed.name, info.commit or "", info.tag, info.timestamp, info.tz, info.tagger,
+                 info.tagger_email, info.message.strip(), parsed.version, parsed.stage, parsed.counter, order)
 
 
 _GROUPS = {
@@ -327,47 +309,42 @@ def build(tags: Iterable[TagInfo]) -> Registry:
             continue
         events.append(to_event(info, parsed, order))
     # GTO applies deprecations, then version events, then stage events, each in time order.
-    events.sort(key=lambda e: (_GROUPS[e.event], e.timestamp, e.order))
+    groups = _GROUPS
+    events.sort(key=lambda e: (groups[e.event], e.timestamp, e.order))
+    by_name: dict[tuple[str, Optional[str], str], Version] = {}  # (artifact, version, commit)
+    by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit), once all versions are known
     for event in events:
         artifact = registry.artifacts.get(event.artifact)
         if artifact is None:
             artifact = registry.artifacts[event.artifact] = Artifact(event.artifact)
-        _apply(registry, artifact, event)
+        kind = event.event
+        if kind == T.DEPRECATION:
+            artifact.deprecations.append(event)
+        elif kind == T.CREATION:
+            artifact.creations.append(event)
+            registry.problems.append(
+                Problem(artifact.name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
+            )
+        elif kind == T.REGISTRATION or kind == T.DEREGISTRATION:
+            key = (artifact.name, event.version, event.commit)
+            version = by_name.get(key)
+            if version is None:
+                version = by_name[key] = Version(artifact.name, event.version or "", event.commit)
+                artifact.versions.append(version)
+            (version.registrations if kind == T.REGISTRATION else version.deregistrations).append(event)
+        else:
+            version = by_commit.get((artifact.name, event.commit))
+            if version is None:
+                version = by_commit[(artifact.name, event.commit)] = _version_for_commit(artifact, event.commit)
+            event.version = version.version
+            stage = version.stages.get(event.stage or "")
+            if stage is None:
+                stage = version.stages[event.stage or ""] = Stage(
+                    artifact.name, version.version, version.commit, event.stage or ""
+                )
+            (stage.assignments if kind == T.ASSIGNMENT else stage.unassignments).append(event)
     _check(registry)
     return registry
-
-
-def _apply(registry: Registry, artifact: Artifact, event: Event) -> None:
-    if event.event == T.DEPRECATION:
-        artifact.deprecations.append(event)
-    elif event.event == T.CREATION:
-        artifact.creations.append(event)
-        registry.problems.append(
-            Problem(artifact.name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
-        )
-    elif event.event in (T.REGISTRATION, T.DEREGISTRATION):
-        version = next(
-            (v for v in artifact.versions if v.version == event.version and v.commit == event.commit), None
-        )
-        if version is None:
-            version = Version(artifact.name, event.version or "", event.commit)
-            artifact.versions.append(version)
-        if event.event == T.REGISTRATION:
-            version.registrations.append(event)
-        else:
-            version.deregistrations.append(event)
-    else:
-        version = _version_for_commit(artifact, event.commit)
-        event.version = version.version
-        stage = version.stages.get(event.stage or "")
-        if stage is None:
-            stage = version.stages[event.stage or ""] = Stage(
-                artifact.name, version.version, version.commit, event.stage or ""
-            )
-        if event.event == T.ASSIGNMENT:
-            stage.assignments.append(event)
-        else:
-            stage.unassignments.append(event)
 
 
 def _version_for_commit(artifact: Artifact, commit: str) -> Version:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .errors import UserError
 
@@ -73,8 +73,7 @@ class GrammarError(UserError, ValueError):
     """A name, version or stage that the grammar refuses."""
 
 
-@dataclass(frozen=True)
-class ParsedTag:
+class ParsedTag(NamedTuple):
     """What a registry tag name says: which event, for which artifact, version or stage."""
 
     name: str  # full artifact name, with ':' for monorepo names
@@ -154,19 +153,43 @@ def parse_tag(tag: str) -> Optional[ParsedTag]:
     m = _TAG_RE.fullmatch(tag)
     if m is None:
         return None
-    name = m.group("artifact").replace("=", ":")
-    counter = m.group("counter")
+    artifact, stage, version, cancel, deprecated, _created, counter = m.group(
+        "artifact", "stage", "version", "cancel", "deprecated", "created", "counter"
+    )
+    name = artifact.replace("=", ":") if "=" in artifact else artifact
     count = int(counter) if counter is not None else None
-    cancel = m.group("cancel") == "!"
-    if m.group("version"):
-        event = DEREGISTRATION if cancel else REGISTRATION
-        return ParsedTag(name, event, version=m.group("version"), counter=count)
-    if m.group("stage"):
-        event = UNASSIGNMENT if cancel else ASSIGNMENT
-        return ParsedTag(name, event, stage=m.group("stage"), counter=count)
-    if m.group("deprecated"):
-        return ParsedTag(name, DEPRECATION, counter=count)
-    return ParsedTag(name, CREATION, counter=count)
+    if version:
+        return ParsedTag(name, DEREGISTRATION if cancel else REGISTRATION, version, None, count)
+    if stage:
+        return ParsedTag(name, UNASSIGNMENT if cancel else ASSIGNMENT, None, stage, count)
+    if deprecated:
+        return ParsedTag(name, DEPRECATION, None, None, count)
+    return ParsedTag(name, CREATION, None, None, count)
+
+
+def version_key(version: str) -> tuple:
+    """Sort key for SemVer 2.0 precedence of `vX.Y.Z[-pre][+build]` (build metadata ignored)."""
+    m = _VERSION_RE.fullmatch(version)
+    if m is None:
+        raise GrammarError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
+    major, minor, patch, pre = int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4)
+    if pre is None:
+        return (major, minor, patch, (1,))  # a release ranks above its prereleases
+    # Numeric identifiers compare as numbers and rank below alphanumeric ones.
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (major, minor, patch, (0, parts))
+
+
+def bump(version: Optional[str], part: str) -> str:
+    """The next version: `major`, `minor` or `patch` (prerelease and build dropped); v0.0.1 first."""
+    if version is None:
+        return "v0.0.1"
+    major, minor, patch = version_key(version)[:3]
+    if part == "major":
+        return f"v{major + 1}.0.0"
+    if part == "minor":
+        return f"v{major}.{minor + 1}.0"
+    return f"v{major}.{minor}.{patch + 1}"  # as python-semver: v1.0.0-rc.1 -> v1.0.1
 
 
 def format_tag(

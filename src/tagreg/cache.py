@@ -1,0 +1,41 @@
+"""Where tagreg keeps what it can recompute: `$TAGREG_CACHE_DIR`, else `$XDG_CACHE_HOME/tagreg`.
+
+Everything here is a cache: deleting the folder loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+
+def root() -> Path:
+    """The cache folder (not created)."""
+    explicit = os.environ.get("TAGREG_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tagreg"
+
+
+def load_json(kind: str, key: str) -> Optional[Any]:
+    """A cached JSON value, or None if absent or unreadable."""
+    try:
+        with open(root() / kind / f"{key}.json", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def store_json(kind: str, key: str, value: Any) -> None:
+    """Cache a JSON value; a cache that cannot be written is skipped, never an error."""
+    folder = root() / kind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(tmp, folder / f"{key}.json")  # atomic: readers never see half a file
+    except (OSError, TypeError, ValueError):  # unwritable folder, or a value JSON cannot hold
+        pass
