@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import tags as T
 from .errors import UserError
@@ -151,6 +151,10 @@ def _from_entry(name: str, entry: dict, file: str, is_dvc: bool) -> Annotation:
 
 
 # -- writing -------------------------------------------------------------------------------
+# Edits work on text, so the same code edits the work tree and, through git plumbing, a branch
+# that is not checked out (or a bare repository). `read(file)` returns a file's text or None.
+
+Reader = Callable[[str], Optional[str]]
 
 
 def _rt_yaml():
@@ -162,83 +166,83 @@ def _rt_yaml():
     return yaml
 
 
-def _load_rt(path: Path):
+def _load_rt(file: str, text: Optional[str]):
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
-    if not path.exists():
+    if text is None:
         return CommentedMap()
     try:
-        data = _rt_yaml().load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{path.name} is not valid YAML") from exc
+        data = _rt_yaml().load(text)
+    except YAMLError as exc:
+        raise AnnotationError(f"{file} is not valid YAML") from exc
     if data is None:
         return CommentedMap()
     if not isinstance(data, dict):
-        raise AnnotationError(f"{path.name} doesn't conform to the expected format")
+        raise AnnotationError(f"{file} doesn't conform to the expected format")
     return data
 
 
-def _dump(path: Path, data) -> None:
+def _dump(data) -> str:
     import io
 
     buffer = io.StringIO()
     _rt_yaml().dump(data, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return buffer.getvalue()
 
 
-def choose_file(root: Path, name: str, index: str = "artifacts.yaml") -> tuple[str, str]:
+def _section(file: str, data, create: bool = False):
+    """The mapping that holds annotations: the file itself, or dvc.yaml's `artifacts:`."""
+    if Path(file).name != DVC_FILE:
+        return data
+    if create and not isinstance(data.get("artifacts"), dict):
+        from ruamel.yaml.comments import CommentedMap
+
+        data["artifacts"] = CommentedMap()
+    section = data.get("artifacts")
+    return section if isinstance(section, dict) else None
+
+
+def choose_file(read: Reader, name: str, index: str = "artifacts.yaml") -> tuple[str, str]:
     """The (file, key) to edit for name: where it is declared already, else the first choice."""
     candidates = files_for(name, index)
     for file, key in candidates:
-        path = root / file
-        if path.exists():
-            data = _load_rt(path)
-            section = data.get("artifacts") if Path(file).name == DVC_FILE else data
-            if isinstance(section, dict) and key in section:
+        text = read(file)
+        if text is not None:
+            section = _section(file, _load_rt(file, text))
+            if section is not None and key in section:
                 return file, key
     return candidates[0]
 
 
-def update(root: Path, name: str, fields: dict[str, Any], index: str = "artifacts.yaml") -> str:
-    """Set fields of name's annotation in the work tree; returns the file changed (relative)."""
+def update(read: Reader, name: str, fields: dict[str, Any], index: str = "artifacts.yaml") -> tuple[str, str]:
+    """Set fields of name's annotation; returns (file, its new text)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    file, key = choose_file(root, name, index)
-    path = root / file
-    data = _load_rt(path)
-    is_dvc = Path(file).name == DVC_FILE
-    section = data
-    if is_dvc:
-        if not isinstance(data.get("artifacts"), dict):
-            data["artifacts"] = CommentedMap()
-        section = data["artifacts"]
+    file, key = choose_file(read, name, index)
+    data = _load_rt(file, read(file))
+    section = _section(file, data, create=True)
     entry = section.get(key)
     if not isinstance(entry, dict):
         entry = section[key] = CommentedMap()
+    renames = {"description": "desc", "custom": "meta"} if Path(file).name == DVC_FILE else {}
     for field_name, value in fields.items():
-        if is_dvc:
-            field_name = {"description": "desc", "custom": "meta"}.get(field_name, field_name)
         if isinstance(value, list):
-            seq = CommentedSeq(value)
-            seq.fa.set_flow_style() if len(value) <= 5 else None
-            value = seq
-        entry[field_name] = value
-    _dump(path, data)
-    return file
+            value = CommentedSeq(value)
+            value.fa.set_flow_style()  # `labels: [a, b]`, as people write them
+        entry[renames.get(field_name, field_name)] = value
+    return file, _dump(data)
 
 
-def remove(root: Path, name: str, index: str = "artifacts.yaml") -> Optional[str]:
-    """Remove name's annotation from the work tree; returns the file changed, or None if absent."""
+def remove(read: Reader, name: str, index: str = "artifacts.yaml") -> Optional[tuple[str, str]]:
+    """Remove name's annotation; returns (file, its new text), or None if it has none."""
     for file, key in files_for(name, index):
-        path = root / file
-        if not path.exists():
+        text = read(file)
+        if text is None:
             continue
-        data = _load_rt(path)
-        section = data.get("artifacts") if Path(file).name == DVC_FILE else data
-        if isinstance(section, dict) and key in section:
+        data = _load_rt(file, text)
+        section = _section(file, data)
+        if section is not None and key in section:
             del section[key]
-            _dump(path, data)
-            return file
+            return file, _dump(data)
     return None

@@ -519,21 +519,29 @@ def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
 
 
 def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A.Annotation]:
-    """The annotation of `NAME`, `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit (or rev)."""
+    """The annotation of `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit, at rev,
+    or for a bare NAME as the work tree has it (HEAD in a bare repository)."""
     shortcut = T.parse_shortcut(name)
     if shortcut is None:
         raise T.GrammarError(T.INVALID_NAME.format(name))
     r = _open(repo)
     if rev is not None:
-        commit = r.resolve(rev)
-    elif shortcut.version or shortcut.stage:
+        return r.annotation(shortcut.name, r.resolve(rev))
+    if shortcut.version or shortcut.stage:
         versions = show(r, name)
         if not versions:
             raise RegistryError(f"Nothing found for '{name}'")
-        commit = versions[0].commit
-    else:
-        commit = r.head()
-    return r.annotation(shortcut.name, commit)
+        return r.annotation(shortcut.name, versions[0].commit)
+    if r.root is None:
+        return r.annotation(shortcut.name, r.head())
+    for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
+        path = r.root / file
+        if path.is_file():
+            dirname = str(Path(file).parent) if Path(file).name == A.DVC_FILE and "/" in file else None
+            found = A.parse(file, path.read_bytes(), dirname).get(shortcut.name)
+            if found is not None:
+                return found
+    return None
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -637,7 +645,7 @@ def register(
             )
     else:
         base = S.latest(artifact) if artifact else None
-        if base is None and (bump_major or bump_minor):
+        if base is None and (bump_major or bump_minor or bump_patch):
             raise RegistryError("Can't apply bump, because this is the first version being registered")
         part = "major" if bump_major else "minor" if bump_minor else "patch"
         version = T.bump(base.version if base else None, part)
@@ -790,15 +798,39 @@ class AnnotationChange:
     commit: Optional[str] = None
 
 
-def _worktree(r: Repository) -> Path:
-    if r.root is None:
-        raise RegistryError("annotating needs a repository with a work tree (this one is bare)")
-    return r.root
+class _Target:
+    """Where an annotation edit goes: the work tree, or a branch edited through git plumbing."""
 
+    def __init__(self, r: Repository, rev: Optional[str]):
+        self.r = r
+        current = None if r.bare else r.git.current_branch()
+        if rev is None:
+            rev = current
+            if rev is None and not r.bare:
+                raise RegistryError("HEAD is detached: check out a branch, or name one with --rev")
+        if rev is None:  # a bare repository: its default branch
+            rev = r.git.out("symbolic-ref", "--short", "HEAD")
+        if r.git.resolve(f"refs/heads/{rev}") is None:
+            raise RegistryError(f"'{rev}' is not a branch")
+        self.branch = rev
+        self.worktree = r.root if (not r.bare and rev == current) else None
 
-def _commit_annotation(r: Repository, file: str, message: str) -> str:
-    r.git.identity()
-    return r.git.commit_paths([file], message)
+    def read(self, file: str) -> Optional[str]:
+        if self.worktree is not None:
+            path = self.worktree / file
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
+        return data.decode("utf-8") if data is not None else None
+
+    def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
+        if self.worktree is None:  # another branch: there is no way but to commit
+            return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
+        if commit and self.r.git.is_dirty([file]):
+            raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
+        path = self.worktree / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return self.r.git.commit_paths([file], message) if commit else None
 
 
 def annotate(
@@ -814,54 +846,40 @@ def annotate(
     commit: bool = False,
     rev: Optional[str] = None,
 ) -> AnnotationChange:
-    """Set fields of name's annotation (artifacts.yaml, or dir/dvc.yaml for `dir:name`)."""
+    """Set fields of name's annotation (artifacts.yaml, or dir/dvc.yaml for `dir:name`).
+
+    On the checked-out branch the file in the work tree is edited (and committed with `commit`);
+    on another branch (`rev`) or in a bare repository a commit is made without a checkout.
+    """
     T.check_name(name)
     r = _open(repo)
-    root = _worktree(r)
-    if rev is not None and rev != r.git.current_branch() and r.resolve(rev) != r.head():
-        raise RegistryError(f"'{rev}' is not the checked-out branch; check it out to annotate there")
     if type is not None:
         r.config.check_type(type)
     for label in labels or []:
         T.check_stage(label)
     fields: dict[str, Any] = {}
-    if type is not None:
-        fields["type"] = type
-    if path is not None:
-        fields["path"] = path
-    if virtual is not None:
-        fields["virtual"] = virtual
-    if description is not None:
-        fields["description"] = description
+    for key, value in (("type", type), ("path", path), ("virtual", virtual), ("description", description)):
+        if value is not None:
+            fields[key] = value
     if labels:
         fields["labels"] = list(dict.fromkeys(labels))
     if custom:
         fields["custom"] = custom
-    target, _ = A.choose_file(root, name, r.config.index)
-    if commit and r.git.is_dirty([target]):
-        raise RegistryError(f"{target} has uncommitted changes; commit or stash them before --commit")
-    file = A.update(root, name, fields, r.config.index)
-    change = AnnotationChange(name, file)
-    if commit:
-        change.commit = _commit_annotation(r, file, f"Annotate {name}")
-    return change
+    target = _Target(r, rev)
+    file, text = A.update(target.read, name, fields, r.config.index)
+    return AnnotationChange(name, file, target.write(file, text, commit, f"Annotate {name}"))
 
 
-def remove(repo: PathLike, name: str, *, commit: bool = False) -> AnnotationChange:
-    """Remove name's annotation."""
+def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str] = None) -> AnnotationChange:
+    """Remove name's annotation (work tree, or a commit on rev)."""
     T.check_name(name)
     r = _open(repo)
-    root = _worktree(r)
-    target, _ = A.choose_file(root, name, r.config.index)
-    if commit and r.git.is_dirty([target]):
-        raise RegistryError(f"{target} has uncommitted changes; commit or stash them before --commit")
-    file = A.remove(root, name, r.config.index)
-    if file is None:
+    target = _Target(r, rev)
+    found = A.remove(target.read, name, r.config.index)
+    if found is None:
         raise RegistryError(f"'{name}' has no annotation to remove")
-    change = AnnotationChange(name, file)
-    if commit:
-        change.commit = _commit_annotation(r, file, f"Remove annotation of {name}")
-    return change
+    file, text = found
+    return AnnotationChange(name, file, target.write(file, text, commit, f"Remove annotation of {name}"))
 
 
 # -- doctor --------------------------------------------------------------------------------

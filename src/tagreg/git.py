@@ -52,12 +52,15 @@ class Git:
         env.pop("GIT_WORK_TREE", None)
         return env
 
-    def run(self, *args: str, check: bool = True, input: Optional[bytes] = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None
+    ) -> subprocess.CompletedProcess:
         """Run `git ARGS` in the repository and return the completed process (bytes)."""
+        full_env = self._env()
+        if env:
+            full_env.update(env)
         try:
-            proc = subprocess.run(
-                ["git", *args], cwd=self.path, capture_output=True, input=input, env=self._env()
-            )
+            proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True, input=input, env=full_env)
         except FileNotFoundError as exc:  # git itself is missing, or the folder is
             if not self.path.exists():
                 raise GitError(f"{self.path} does not exist") from exc
@@ -230,6 +233,31 @@ class Git:
         return proc.returncode == 0
 
     # -- commits ---------------------------------------------------------------------------
+
+    def commit_on_branch(self, branch: str, files: dict[str, Optional[bytes]], message: str) -> str:
+        """Commit new contents of files (None: delete) on branch without touching any work tree.
+
+        Uses a temporary index and moves the branch only if nobody moved it meanwhile.
+        """
+        import tempfile
+
+        ref = f"refs/heads/{branch}"
+        parent = self.resolve(ref)
+        if parent is None:
+            raise GitError(f"branch '{branch}' does not exist")
+        with tempfile.TemporaryDirectory(prefix="tagreg-index-") as tmp:
+            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            self.run("read-tree", parent, env=env)
+            for path, data in files.items():
+                if data is None:
+                    self.run("update-index", "--force-remove", "--", path, env=env)
+                    continue
+                oid = self.run("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
+                self.run("update-index", "--add", "--cacheinfo", f"100644,{oid},{path}", env=env)
+            tree = self.run("write-tree", env=env).stdout.decode().strip()
+        commit = self.run("commit-tree", tree, "-p", parent, "-m", message).stdout.decode().strip()
+        self.run("update-ref", "-m", message, ref, commit, parent)
+        return commit
 
     def commit_paths(self, paths: Sequence[str], message: str) -> str:
         """Stage paths and commit only them; returns the new commit's sha."""

@@ -186,7 +186,8 @@ def _custom(values: tuple[str, ...]) -> dict:
 @click.option("--label", "labels", multiple=True, help="A label (repeat for several; replaces the list).")
 @click.option("--custom", multiple=True, help="KEY=VALUE to store under custom (repeatable).")
 @click.option("--virtual/--no-virtual", default=None, help="Whether the path is not stored in the repo.")
-@click.option("--rev", help="Branch to annotate (must be the checked-out one).")
+@click.option("--rev", "--branch", "rev", help="Branch to annotate (default: the checked-out one); "
+              "another branch gets a commit without a checkout.")
 @click.option("--commit", is_flag=True, help="Commit the annotation file.")
 def annotate(repo, name, type_, path, description, labels, custom, virtual, rev, commit):
     """Add or update NAME's annotation in artifacts.yaml."""
@@ -201,12 +202,13 @@ def annotate(repo, name, type_, path, description, labels, custom, virtual, rev,
 @main.command()
 @repo_option
 @click.argument("name", shell_complete=_complete_names)
+@click.option("--rev", "--branch", "rev", help="Branch to edit (default: the checked-out one).")
 @click.option("--commit", is_flag=True, help="Commit the annotation file.")
-def remove(repo, name, commit):
+def remove(repo, name, rev, commit):
     """Remove NAME's annotation."""
     from .. import api
 
-    change = api.remove(repo, name, commit=commit)
+    change = api.remove(repo, name, commit=commit, rev=rev)
     suffix = f" and committed it as {change.commit[:7]}" if change.commit else ""
     click.echo(f"Removed the annotation of '{name}' from {change.file}{suffix}")
 
@@ -229,7 +231,7 @@ def describe(repo, name, rev, as_json, field):
 
     annotation = api.describe(repo, name, rev=rev)
     if annotation is None:
-        return
+        raise api.RegistryError(f"No annotation found for '{name}'")
     data = annotation.to_dict()
     if field:
         value = data.get(field)
@@ -238,9 +240,9 @@ def describe(repo, name, rev, as_json, field):
     elif as_json:
         echo_json(data)
     else:
-        from ruamel.yaml import YAML
+        import yaml
 
-        YAML(typ="safe", pure=True).dump(data, sys.stdout)
+        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
 
 
 def _format_flag(flags: dict) -> Optional[str]:
