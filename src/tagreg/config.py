@@ -89,20 +89,35 @@ def emojis_enabled() -> bool:
     return value.strip().lower() not in _BOOL_FALSE
 
 
-def load(root: Optional[Path], environ: Optional[dict[str, str]] = None) -> Config:
-    """Read `.gto` in root (if any) and GTO_* variables into a Config."""
+def file_name(environ: Optional[dict[str, str]] = None) -> str:
+    """The config file's name (`.gto`, or GTO_CONFIG_FILE_NAME)."""
+    env = environ if environ is not None else os.environ
+    return env.get("GTO_CONFIG_FILE_NAME", CONFIG_FILE_NAME)
+
+
+def load(
+    root: Optional[Path],
+    environ: Optional[dict[str, str]] = None,
+    text: Optional[str] = None,
+    where: Optional[str] = None,
+) -> Config:
+    """Read `.gto` in root (or its text, for a repository without work tree) and GTO_* variables."""
     env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items() if k.upper().startswith("GTO_")}
     values: dict[str, Any] = {}
     config = Config()
-    file_name = env.get("GTO_CONFIG_FILE_NAME", CONFIG_FILE_NAME)
+    name = file_name(environ)
     if root is not None:
-        path = Path(root) / file_name
+        path = Path(root) / name
         if path.is_file():
             values = _read_file(path)
             config.source = path
+    elif text is not None:
+        values = _parse_text(text, f"Wrong config file '{where or name}'")
+        config.source = Path(where or name)
     for key, value in env.items():
         values[key[len("GTO_"):].lower()] = value
-    where = f"Wrong config file '{config.source.resolve()}'" if config.source else "Wrong GTO_* environment variable"
+    where = f"Wrong config file '{config.source.resolve() if root else config.source}'" if config.source \
+        else "Wrong GTO_* environment variable"
     try:
         config.stages = _names(values.get("stages"), where)
         config.types = _names(values.get("types"), where)
@@ -110,7 +125,7 @@ def load(root: Optional[Path], environ: Optional[dict[str, str]] = None) -> Conf
         config.emojis = _bool(values.get("emojis", True), where)
         config.log_level = str(values.get("log_level", "INFO"))
         config.debug = _bool(values.get("debug", False), where)
-        config.config_file_name = file_name
+        config.config_file_name = name
         config.autoload_enrichments = _bool(values.get("autoload_enrichments", True), where)
         enrichments = values.get("enrichments", [])
         config.enrichments = json.loads(enrichments) if isinstance(enrichments, str) else list(enrichments or [])
@@ -122,14 +137,22 @@ def load(root: Optional[Path], environ: Optional[dict[str, str]] = None) -> Conf
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    where = f"Wrong config file '{path.resolve()}'"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(where) from exc
+    return _parse_text(text, where)
+
+
+def _parse_text(text: str, where: str) -> dict[str, Any]:
     import yaml
 
     from .annotations import safe_load
 
-    where = f"Wrong config file '{path.resolve()}'"
     try:
-        data = safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        data = safe_load(text)
+    except yaml.YAMLError as exc:
         raise ConfigError(where) from exc
     if data is None:
         return {}

@@ -69,6 +69,20 @@ class Git:
             raise GitError(_first_line(proc.stderr) or f"git {args[0]} failed")
         return proc
 
+    def run_network(self, *args: str, progress: bool = False) -> None:
+        """Run a git command that talks to a remote: git draws its progress on a terminal if
+        progress, else stays quiet; a failure raises GitError with git's last line."""
+        quiet = [] if progress else ["-q"]
+        env = self._env()
+        env["GIT_TERMINAL_PROMPT"] = "0"  # never hang on a password prompt
+        proc = subprocess.run(
+            ["git", args[0], *quiet, *args[1:]], cwd=self.path, stdout=subprocess.DEVNULL,
+            stderr=None if progress else subprocess.PIPE, env=env,
+        )
+        if proc.returncode != 0:
+            lines = (proc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+            raise GitError(lines[-1].removeprefix("fatal: ") if lines else f"git {args[0]} failed")
+
     def out(self, *args: str) -> str:
         """Run git and return its stdout as text, without the trailing newline."""
         return self.run(*args).stdout.decode("utf-8", "replace").rstrip("\n")

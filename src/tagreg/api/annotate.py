@@ -1,0 +1,96 @@
+"""Editing annotations: annotate and remove, in the work tree or on a branch through plumbing."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .. import annotations as A
+from .. import tags as T
+from .repository import PathLike, Repository, _open
+from .results import AnnotationChange, RegistryError
+
+
+class _Target:
+    """Where an annotation edit goes: the work tree, or a branch edited through git plumbing."""
+
+    def __init__(self, r: Repository, rev: Optional[str]):
+        self.r = r
+        current = None if r.bare else r.git.current_branch()
+        if rev is None:
+            rev = current
+            if rev is None and not r.bare:
+                raise RegistryError("HEAD is detached: check out a branch, or name one with --rev")
+        if rev is None:  # a bare repository: its default branch
+            rev = r.git.out("symbolic-ref", "--short", "HEAD")
+        if r.git.resolve(f"refs/heads/{rev}") is None:
+            raise RegistryError(f"'{rev}' is not a branch")
+        self.branch = rev
+        self.worktree = r.root if (not r.bare and rev == current) else None
+
+    def read(self, file: str) -> Optional[str]:
+        if self.worktree is not None:
+            path = self.worktree / file
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
+        return data.decode("utf-8") if data is not None else None
+
+    def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
+        if self.worktree is None:  # another branch: there is no way but to commit
+            return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
+        if commit and self.r.git.is_dirty([file]):
+            raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
+        path = self.worktree / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return self.r.git.commit_paths([file], message) if commit else None
+
+
+def annotate(
+    repo: PathLike,
+    name: str,
+    *,
+    type: Optional[str] = None,
+    path: Optional[str] = None,
+    description: Optional[str] = None,
+    labels: Optional[list[str]] = None,
+    custom: Optional[dict[str, Any]] = None,
+    virtual: Optional[bool] = None,
+    commit: bool = False,
+    rev: Optional[str] = None,
+) -> AnnotationChange:
+    """Set fields of name's annotation (artifacts.yaml, or dir/dvc.yaml for `dir:name`).
+
+    On the checked-out branch the file in the work tree is edited (and committed with `commit`);
+    on another branch (`rev`) or in a bare repository a commit is made without a checkout.
+    """
+    T.check_name(name)
+    r = _open(repo)
+    if type is not None:
+        r.config.check_type(type)
+    for label in labels or []:
+        T.check_stage(label)
+    fields: dict[str, Any] = {}
+    for key, value in (("type", type), ("path", path), ("virtual", virtual), ("description", description)):
+        if value is not None:
+            fields[key] = value
+    if labels:
+        fields["labels"] = list(dict.fromkeys(labels))
+    if custom:
+        fields["custom"] = custom
+    target = _Target(r, rev)
+    file, text = A.update(target.read, name, fields, r.config.index)
+    return AnnotationChange(name, file, target.write(file, text, commit, f"Annotate {name}"))
+
+
+def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str] = None) -> AnnotationChange:
+    """Remove name's annotation (work tree, or a commit on rev)."""
+    T.check_name(name)
+    r = _open(repo)
+    target = _Target(r, rev)
+    found = A.remove(target.read, name, r.config.index)
+    if found is None:
+        raise RegistryError(f"'{name}' has no annotation to remove")
+    file, text = found
+    return AnnotationChange(name, file, target.write(file, text, commit, f"Remove annotation of {name}"))
+
+

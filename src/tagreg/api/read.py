@@ -1,0 +1,282 @@
+"""Reading the registry: show, history, latest, which, stages, check-ref, describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .. import annotations as A
+from .. import state as S
+from .. import tags as T
+from .repository import PathLike, _open
+from .results import ArtifactInfo, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
+
+
+def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageView:
+    if sort not in ("timestamp", "semver"):
+        raise RegistryError(f"Invalid sort '{sort}': use 'timestamp' or 'semver'")
+    return S.StageView(versions_per_stage=vs, assignments_per_version=av, sort=sort, registered_only=registered_only)
+
+
+def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> Optional[list[str]]:
+    """Stage names: from config (`allowed`), in use (`used`), or config if set else in use."""
+    if allowed and used:
+        raise RegistryError('Either "allowed" or "used" can be set')
+    r = _open(repo)
+    if allowed:
+        return r.config.stages
+    if used or r.config.stages is None:
+        return S.used_stages(r.registry())
+    return list(r.config.stages)
+
+
+def _matches(annotation: Optional[A.Annotation], type_: Optional[str], labels: tuple[str, ...]) -> bool:
+    if type_ is None and not labels:
+        return True
+    if annotation is None:
+        return False
+    if type_ is not None and annotation.type != type_:
+        return False
+    return all(label in annotation.labels for label in labels)
+
+
+def show_registry(
+    repo: PathLike = ".",
+    *,
+    deprecated: bool = False,
+    registered_only: bool = False,
+    vs: int = 1,
+    av: int = -1,
+    sort: str = "timestamp",
+    type: Optional[str] = None,
+    label: tuple[str, ...] = (),
+) -> RegistryView:
+    """The registry table: every artifact with its latest version and the version in each stage."""
+    r = _open(repo)
+    view = _stage_view(vs, av, sort, registered_only)
+    registry = r.registry()
+    head = r.head()
+    head_annotations = r.annotations([head])[head]
+    for name in head_annotations:
+        if name not in registry.artifacts:
+            registry.artifacts[name] = S.Artifact(name, registered=False)
+    infos = []
+    for artifact in registry.artifacts.values():
+        active = artifact.is_active
+        if not deprecated and not active:
+            continue
+        annotation = head_annotations.get(artifact.name)
+        if not _matches(annotation, type, label):
+            continue
+        latest = S.latest(artifact)
+        winners = S.stage_winners(artifact, view)
+        infos.append(
+            ArtifactInfo(
+                name=artifact.name,
+                registered=artifact.registered,
+                active=active,
+                latest=latest.version if latest else None,
+                stages={stage: [v.version for v in versions] for stage, versions in winners.items()},
+                annotation=annotation,
+                state=artifact,
+            )
+        )
+    stage_names = r.config.stages if r.config.stages is not None else S.used_stages(registry)
+    return RegistryView(infos, list(stage_names))
+
+
+def show_versions(
+    repo: PathLike,
+    name: str,
+    *,
+    deprecated: bool = False,
+    registered_only: bool = False,
+    vs: int = 1,
+    av: int = -1,
+    sort: str = "timestamp",
+) -> list[VersionInfo]:
+    """The versions of one artifact, newest SemVer first, with the stages each is in."""
+    T.check_name(name)
+    r = _open(repo)
+    view = _stage_view(vs, av, sort, registered_only)
+    registry = r.registry(name)
+    head = r.head()
+    artifact = registry.find(name)
+    head_annotation = r.annotation(name, head)
+    if artifact is None:
+        if head_annotation is None:
+            raise RegistryError(f"Cannot find artifact '{name}'")
+        artifact = registry.artifacts[name] = S.Artifact(name, registered=False)
+    if not deprecated and not artifact.is_active:
+        return []
+    if head_annotation is not None and not artifact.versions_at(head):
+        # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
+        artifact.versions.append(S.Version(name, head, head))
+    versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active]
+    if registered_only:
+        versions = [v for v in versions if v.is_registered]
+    winners = S.stage_winners(artifact, view)
+    commits = r.git.commits([v.commit for v in versions])
+    notes = r.annotations([v.commit for v in versions], [name]) if versions else {}
+    out = []
+    for version in versions:
+        version.commit_info = commits.get(version.commit)
+        shown = [stage for stage, vers in winners.items() if version in vers]
+        source = version.source
+        info = version.commit_info
+        out.append(
+            VersionInfo(
+                artifact=name,
+                version=version.version,
+                commit=version.commit,
+                stages=shown,
+                created_at=source.created_at if source else (S.to_datetime(info.timestamp, info.tz) if info else None),
+                author=source.author if source else (info.author if info else None),
+                author_email=source.author_email if source else (info.author_email if info else None),
+                message=source.message if source else (info.message if info else None),
+                ref=source.tag if source else version.commit,
+                registered=version.is_registered,
+                active=version.is_active,
+                discovered=version.discovered,
+                annotation=notes.get(version.commit, {}).get(name),
+                artifact_registered=artifact.registered,
+                state=version,
+                shown_stages=[version.stages[s] for s in shown],
+            )
+        )
+    return out
+
+
+def show(repo: PathLike = ".", name: Optional[str] = None, **options):
+    """`show`: the registry table (no name) or one artifact's versions (name, or a shortcut)."""
+    if name is None:
+        return show_registry(repo, **options)
+    shortcut = T.parse_shortcut(name)
+    if shortcut is None:
+        raise T.GrammarError(T.INVALID_NAME.format(name))
+    options.pop("type", None)
+    options.pop("label", None)
+    versions = show_versions(repo, shortcut.name, **options)
+    if shortcut.latest:
+        return versions[:1] if versions and versions[0].registered else []
+    if shortcut.version:
+        return [v for v in versions if v.version == shortcut.version]
+    if shortcut.stage:
+        return [v for v in versions if shortcut.stage in v.stages]
+    return versions
+
+
+def _entry(event: S.Event) -> HistoryEntry:
+    return HistoryEntry(
+        timestamp=event.created_at,
+        artifact=event.artifact,
+        event=event.event,
+        version=event.version,
+        stage=event.stage,
+        commit=event.commit,
+        author=event.author,
+        author_email=event.author_email,
+        message=event.message,
+        ref=event.tag,
+        state=event,
+    )
+
+
+def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = False) -> list[HistoryEntry]:
+    """Every registry event (of one artifact), newest first unless ascending."""
+    if name is not None:
+        T.check_name(name)
+    r = _open(repo)
+    registry = r.registry(name)
+    return [_entry(e) for e in registry.history(name, ascending=ascending)]
+
+
+def latest(repo: PathLike, name: str) -> Optional[VersionInfo]:
+    """The greatest registered, active version of name (None if it has none)."""
+    versions = show(repo, f"{T.check_name(name)}@latest")
+    return versions[0] if versions else None
+
+
+def find_versions_in_stage(
+    repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False
+) -> list[VersionInfo]:
+    """The versions of name currently in stage (by default the one that wins it)."""
+    T.check_name(name)
+    T.check_stage(stage)
+    versions = show_versions(repo, name, vs=versions_per_stage, registered_only=registered_only)
+    return [v for v in versions if stage in v.stages]
+
+
+def which(repo: PathLike, name: str, stage: str) -> Optional[VersionInfo]:
+    """The version of name in stage (None if the stage is empty)."""
+    found = find_versions_in_stage(repo, name, stage)
+    return found[0] if found else None
+
+
+def assignment_ref(version: VersionInfo, stage: str) -> Optional[str]:
+    """The tag of the newest assignment of stage to version."""
+    if version.state is None or stage not in version.state.stages:
+        return None
+    newest = version.state.stages[stage].activated_at
+    return newest.tag if newest else None
+
+
+def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
+    """What a tag means: the events it is (empty for foreign, lightweight or unknown refs)."""
+    tag = ref[len("refs/tags/"):] if ref.startswith("refs/tags/") else ref
+    parsed = T.parse_tag(tag)
+    if parsed is None:
+        return []
+    r = _open(repo)
+    registry = r.registry(parsed.name)
+    artifact = registry.find(parsed.name)
+    if artifact is None:
+        return []
+    found = [e for e in artifact.events + artifact.creations if e.tag == tag and e.event != T.CREATION]
+    out = []
+    for event in found:
+        out.append(
+            RefInfo(
+                tag=event.tag,
+                event=event.event,
+                name=event.artifact,
+                version=event.version,
+                stage=event.stage,
+                commit=event.commit,
+                created_at=event.created_at,
+                author=event.author,
+                author_email=event.author_email,
+                message=event.message,
+                annotation=r.annotation(event.artifact, event.commit),
+                state=event,
+            )
+        )
+    return out
+
+
+def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A.Annotation]:
+    """The annotation of `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit, at rev,
+    or for a bare NAME as the work tree has it (HEAD in a bare repository)."""
+    shortcut = T.parse_shortcut(name)
+    if shortcut is None:
+        raise T.GrammarError(T.INVALID_NAME.format(name))
+    r = _open(repo)
+    if rev is not None:
+        return r.annotation(shortcut.name, r.resolve(rev))
+    if shortcut.version or shortcut.stage:
+        versions = show(r, name)
+        if not versions:
+            raise RegistryError(f"Nothing found for '{name}'")
+        return r.annotation(shortcut.name, versions[0].commit)
+    if r.root is None:
+        return r.annotation(shortcut.name, r.head())
+    for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
+        path = r.root / file
+        if path.is_file():
+            dirname = str(Path(file).parent) if Path(file).name == A.DVC_FILE and "/" in file else None
+            found = A.parse(file, path.read_bytes(), dirname).get(shortcut.name)
+            if found is not None:
+                return found
+    return None
+
+

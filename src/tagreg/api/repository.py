@@ -1,0 +1,150 @@
+"""Opening a registry: a local folder or a remote URL (through its cached mirror)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+from .. import annotations as A
+from .. import config as C
+from .. import state as S
+from .. import tags as T
+from ..git import Git
+from .results import RegistryError
+
+PathLike = Union[str, Path, "Repository"]
+
+
+class Repository:
+    """A registry repository: its git, its config and cached reads for one API call."""
+
+    def __init__(self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None):
+        from .. import remote
+
+        self.location = remote.redact(str(repo))
+        self.mirror: Optional[remote.Mirror] = None
+        self._tags: dict[str, list[S.TagInfo]] = {}
+        if isinstance(repo, str) and remote.is_url(repo):
+            self.mirror = remote.Mirror(repo, offline=offline, progress=progress)
+            self.git = self.mirror.ensure()
+            where: Optional[Path | bool] = True
+        else:
+            path = Path(repo)
+            self.git = Git(path)
+            if not path.exists():
+                raise RegistryError(f"'{repo}' does not exist")
+            where = self.git.locate()
+            if where is None:
+                raise RegistryError(f"'{repo}' is not a git repository")
+        self.bare = where is True
+        self.root: Optional[Path] = None if where is True else where  # type: ignore[assignment]
+        if self.root is None:  # no work tree: the config as committed on the default branch
+            data = self.git.read_file("HEAD", C.file_name()) if self.git.head() else None
+            self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
+        else:
+            self.config = C.load(self.root)
+
+    @property
+    def remote_name(self) -> str:
+        """The remote that writes go to: the mirror's origin."""
+        return "origin"
+
+    def refresh(self, remote: str = "origin", name: Optional[str] = None) -> None:
+        """After a rejected push: bring the remote's tags in (never moving a local tag) and forget reads."""
+        if self.mirror is not None:
+            self.mirror.fetch()
+        else:
+            prefix = T.tag_prefix(name) if name else ""
+            specs = [f"refs/tags/{prefix}@*:refs/tags/{prefix}@*", f"refs/tags/{prefix}#*:refs/tags/{prefix}#*"] \
+                if name else ["refs/tags/*:refs/tags/*"]
+            self.git.run("fetch", "--no-write-fetch-head", "--", remote, *specs, check=False)
+        self.forget_tags()
+
+    def head(self) -> str:
+        """HEAD's commit; RegistryError in a repository without commits."""
+        sha = self.git.head()
+        if sha is None:
+            raise RegistryError(f"the repository at '{self.location}' has no commits yet")
+        return sha
+
+    def resolve(self, ref: str) -> str:
+        """The commit ref names; RegistryError if none."""
+        if ref == "HEAD":
+            return self.head()
+        sha = self.git.resolve(ref)
+        if sha is None:
+            raise RegistryError(f"Unknown Git revision '{ref}'")
+        return sha
+
+    def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
+        """Every tag, or every tag of artifact name (read once per Repository object)."""
+        key = name or ""
+        if key not in self._tags:
+            self._tags[key] = self.git.tags(T.ref_patterns(name) if name else ["refs/tags"])
+        return self._tags[key]
+
+    def registry(self, name: Optional[str] = None) -> S.Registry:
+        """The registry from every tag, or from only name's tags (so cost doesn't grow with others)."""
+        registry = S.build(self.tags(name))
+        if name is not None:  # patterns may catch tags of similarly named artifacts
+            registry.artifacts = {k: v for k, v in registry.artifacts.items() if k == name}
+        return registry
+
+    def tag_names(self, name: str) -> list[str]:
+        """Names of every tag (annotated or lightweight) of artifact name."""
+        return [t.tag for t in self.tags(name) if (p := T.parse_tag(t.tag)) and p.name == name]
+
+    def forget_tags(self) -> None:
+        """Drop what was read, after this process changed tags."""
+        self._tags.clear()
+
+    # -- annotations --
+
+    def annotation_files(self, commit: str, names: Optional[list[str]] = None) -> list[str]:
+        """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder)."""
+        if names is not None:
+            files: list[str] = []
+            for name in names:
+                files += [f for f, _ in A.files_for(name, self.config.index)]
+            return list(dict.fromkeys(files))
+        listing = self.git.out("ls-tree", "-r", "--name-only", "--end-of-options", commit)
+        return [f for f in listing.splitlines() if f == self.config.index or f == A.DVC_FILE or f.endswith("/" + A.DVC_FILE)]
+
+    def annotations(self, commits: list[str], names: Optional[list[str]] = None) -> dict[str, dict[str, A.Annotation]]:
+        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call."""
+        wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
+        oids: dict[str, str] = {}
+        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files], oids)
+        out: dict[str, dict[str, A.Annotation]] = {}
+        for commit, files in wanted.items():
+            found: dict[str, A.Annotation] = {}
+            # Later files in the list lose to earlier ones (artifacts.yaml over dvc.yaml).
+            for file in reversed(files):
+                data = blobs.get(f"{commit}:{file}")
+                if data is None:
+                    continue
+                dirname = str(Path(file).parent) if "/" in file else None
+                try:
+                    found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
+                                              dirname if Path(file).name == A.DVC_FILE else None))
+                except A.AnnotationError as exc:
+                    raise A.AnnotationError(f"{exc} (in commit {commit[:7]})") from exc
+            out[commit] = found
+        return out
+
+    def annotation(self, name: str, commit: str) -> Optional[A.Annotation]:
+        """name's annotation at commit, or None."""
+        return self.annotations([commit], [name])[commit].get(name)
+
+
+def _open(repo: PathLike) -> Repository:
+    return repo if isinstance(repo, Repository) else Repository(repo)
+
+
+def _artifact(registry: S.Registry, name: str) -> S.Artifact:
+    artifact = registry.find(name)
+    if artifact is None:
+        raise RegistryError(f"Cannot find artifact '{name}'")
+    return artifact
+
+

@@ -1,0 +1,162 @@
+"""What the API returns: plain dataclasses (and the one error class of registry operations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from .. import annotations as A
+from .. import state as S
+from ..errors import UserError
+
+
+class RegistryError(UserError):
+    """A registry operation the state of the repository does not allow."""
+
+
+@dataclass
+class TagChange:
+    """A tag tagreg created or deleted, and whether it was pushed."""
+
+    tag: str
+    event: str
+    name: str
+    version: Optional[str]
+    stage: Optional[str]
+    commit: str
+    deleted: bool = False
+    pushed: bool = False
+    remote: Optional[str] = None
+
+
+@dataclass
+class VersionInfo:
+    """One version of an artifact, as `show NAME` lists it."""
+
+    artifact: str
+    version: str
+    commit: str
+    stages: list[str]
+    created_at: Optional[datetime]
+    author: Optional[str]
+    author_email: Optional[str]
+    message: Optional[str]
+    ref: str
+    registered: bool
+    active: bool
+    discovered: bool
+    annotation: Optional[A.Annotation] = None
+    artifact_registered: bool = True  # False: known only from an annotation file
+    state: Optional[S.Version] = field(default=None, repr=False, compare=False)
+    shown_stages: list[S.Stage] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def commit_hexsha(self) -> str:
+        """GTO's name for commit."""
+        return self.commit
+
+    def to_gto(self) -> dict[str, Any]:
+        """This version as GTO's `show NAME --json` prints it."""
+        from ..gto_json import version_object
+
+        assert self.state is not None
+        return version_object(self.state, self.shown_stages, self.annotation)
+
+
+@dataclass
+class ArtifactInfo:
+    """One artifact, as the registry table `show` lists it."""
+
+    name: str
+    registered: bool
+    active: bool
+    latest: Optional[str]
+    stages: dict[str, list[str]]  # stage -> versions in it (usually one)
+    annotation: Optional[A.Annotation] = None
+    state: Optional[S.Artifact] = field(default=None, repr=False, compare=False)
+
+    def to_gto(self, stage_names: list[str]) -> dict[str, Any]:
+        """This artifact as one entry of GTO's `show --json`."""
+        return {
+            "version": self.latest,
+            "stage": {s: ", ".join(self.stages[s]) if self.stages.get(s) else None for s in stage_names},
+            "registered": self.registered,
+            "active": self.active,
+        }
+
+
+@dataclass
+class RegistryView:
+    """The registry table: artifacts and the stage columns to show."""
+
+    artifacts: list[ArtifactInfo]
+    stages: list[str]
+
+
+@dataclass
+class RefInfo:
+    """What a tag means, for `check-ref`."""
+
+    tag: str
+    event: str
+    name: str
+    version: Optional[str]
+    stage: Optional[str]
+    commit: str
+    created_at: datetime
+    author: str
+    author_email: str
+    message: str
+    annotation: Optional[A.Annotation] = None
+    state: Optional[S.Event] = field(default=None, repr=False, compare=False)
+
+    def to_gto(self) -> dict[str, Any]:
+        """This event as GTO's `check-ref --json` prints it."""
+        from ..gto_json import check_ref_event
+
+        assert self.state is not None
+        return check_ref_event(self.state)
+
+
+@dataclass
+class HistoryEntry:
+    """One event of `history`."""
+
+    timestamp: datetime
+    artifact: str
+    event: str
+    version: Optional[str]
+    stage: Optional[str]
+    commit: str
+    author: str
+    author_email: str
+    message: str
+    ref: str
+    state: Optional[S.Event] = field(default=None, repr=False, compare=False)
+
+    def to_gto(self) -> dict[str, Any]:
+        """This event as a row of GTO's `history --json`."""
+        from ..gto_json import history_event
+
+        assert self.state is not None
+        return history_event(self.state)
+
+
+@dataclass
+class Check:
+    """One finding of `doctor`."""
+
+    level: str  # "ok", "warning" or "error"
+    message: str
+
+
+@dataclass
+class AnnotationChange:
+    """An annotation file tagreg edited, and the commit it made (if asked)."""
+
+    name: str
+    file: Optional[str]
+    commit: Optional[str] = None
+
+

@@ -1,0 +1,231 @@
+"""Remote registries: a cached bare mirror per URL, brought up to date with one fetch per call.
+
+The mirror is a partial clone (`--filter=blob:none`: commits and trees, blobs on demand) under
+the cache folder, so a second `tagreg show --repo URL` fetches only what changed. A lock file per
+mirror keeps two processes from fetching or writing into it at once. Everything above this layer
+gets a local git directory and does not care whether the registry is local or remote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from . import cache
+from .errors import UserError
+from .git import Git, GitError
+
+_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+:(?!//)")
+_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
+
+
+class RemoteError(UserError):
+    """A remote that cannot be reached, cloned, fetched or pushed to."""
+
+
+def is_url(location: str) -> bool:
+    """Whether location names a remote repository rather than a local folder."""
+    if os.path.exists(location):
+        return False
+    return location.startswith(_SCHEMES) or bool(_SCP_LIKE.match(location))
+
+
+def redact(text: str) -> str:
+    """text with any credentials in URLs replaced by `***`."""
+    return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+
+def _strip_credentials(url: str) -> str:
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def mirror_dir(url: str) -> Path:
+    """The cache folder of url's mirror: readable, and never containing credentials."""
+    clean = _strip_credentials(url)
+    digest = hashlib.sha256(clean.encode()).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://", "", clean)).strip("_.")[-60:]
+    return cache.root() / "repos" / f"{readable or 'repo'}-{digest}"
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TAGREG_QUIET") != "1"
+
+
+class Mirror:
+    """The cached bare mirror of one remote repository."""
+
+    def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None):
+        self.url = url
+        self.display = redact(url)
+        self.path = mirror_dir(url)
+        self.git = Git(self.path)
+        self.offline = offline
+        self.progress = _interactive() if progress is None else progress
+        self._lock_depth = 0
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this mirror's lock file (re-entrant within a process)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with file_lock(self.path, self.display):
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    def exists(self) -> bool:
+        """Whether the mirror has been cloned."""
+        return (self.path / "HEAD").exists()
+
+    def _run(self, *args: str) -> None:
+        """Run a network git command in the mirror (or beside it, to clone)."""
+        where = Git(self.path if self.exists() else self.path.parent)
+        try:
+            where.run_network(*args, progress=self.progress)
+        except GitError as exc:
+            raise RemoteError(redact(f"cannot {args[0]} {self.url}: {exc}")) from exc
+
+    def clone(self) -> None:
+        """Make the mirror: a bare partial clone keeping branches and tags as the remote has them."""
+        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        target, self.path = self.path, tmp
+        try:
+            self._run("clone", "--bare", "--filter=blob:none", "--", self.url, str(tmp))
+            tmp_git = Git(tmp)
+            tmp_git.run("config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+            tmp_git.run("config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*")
+            tmp_git.run("config", "tagreg.url", redact(self.url))
+            os.replace(tmp, target)  # atomic: a half-made mirror is never seen
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            self.path = target
+
+    def fetch(self) -> None:
+        """Bring branches and tags up to date with the remote (deleted tags go too: it is a mirror)."""
+        self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin")
+        (self.path / "tagreg-fetched").write_text(str(int(time.time())))
+
+    def ensure(self) -> Git:
+        """The mirror, cloned if missing and fetched unless offline."""
+        with self.lock():
+            if not self.exists():
+                if self.offline:
+                    raise RemoteError(f"{self.display} is not in the cache yet; run once without --offline")
+                self.clone()
+                (self.path / "tagreg-fetched").write_text(str(int(time.time())))
+            elif not self.offline:
+                self.fetch()
+        return self.git
+
+    def push(self, refspecs: list[str]) -> dict[str, str]:
+        """Push refspecs (never forced); returns ref -> git's porcelain flag for each.
+
+        Flags: ' ' pushed, '=' already there (identical), '!' rejected, '-' deleted, '*' new.
+        A transport failure (network, permissions, hook) raises RemoteError.
+        """
+        return push_porcelain(self.git, "origin", refspecs, self.display)
+
+
+def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional[str] = None) -> dict[str, str]:
+    """`git push --porcelain`; returns ref -> flag; raises RemoteError when nothing could be pushed."""
+    proc = git.run("push", "--porcelain", "--", remote, *refspecs, check=False,
+                   env={"GIT_TERMINAL_PROMPT": "0"})
+    flags: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and len(parts[0]) == 1:
+            ref = parts[1].rpartition(":")[2] or parts[1].partition(":")[0]
+            flags[ref] = parts[0]
+            reasons[ref] = parts[2] if len(parts) > 2 else ""
+    if proc.returncode != 0 and not any(f == "!" for f in flags.values()):
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = next((line for line in reversed(err) if line.strip()), "git push failed")
+        raise RemoteError(redact(f"push to {display or remote} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}"))
+    for ref, flag in flags.items():
+        if flag == "!" and "already exists" not in reasons[ref] and "fetch first" not in reasons[ref] \
+                and "non-fast-forward" not in reasons[ref] and "stale info" not in reasons[ref]:
+            raise RemoteError(redact(f"push of {ref} to {display or remote} was refused: {reasons[ref]}"))
+    return flags
+
+
+def list_mirrors() -> list[dict]:
+    """Every cached mirror: url (without credentials), folder, size in bytes, last fetch time."""
+    base = cache.root() / "repos"
+    out = []
+    if not base.is_dir():
+        return out
+    for path in sorted(base.iterdir()):
+        if not path.is_dir() or not (path / "HEAD").exists():
+            continue
+        url = Git(path).run("config", "tagreg.url", check=False).stdout.decode().strip()
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        stamp = path / "tagreg-fetched"
+        fetched = int(stamp.read_text() or 0) if stamp.exists() else None
+        out.append({"url": url, "path": str(path), "size": size, "fetched": fetched})
+    return out
+
+
+def clear_mirrors(url: Optional[str] = None) -> list[str]:
+    """Delete cached mirrors (all, or url's); returns the folders removed."""
+    import shutil
+
+    base = cache.root() / "repos"
+    targets = [mirror_dir(url)] if url else ([p for p in base.iterdir() if p.is_dir()] if base.is_dir() else [])
+    removed = []
+    for path in targets:
+        if path.exists():
+            with file_lock(path, str(path)):
+                shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    return removed
+
+
+@contextmanager
+def file_lock(path: Path, display: str, timeout: float = 300.0) -> Iterator[None]:
+    """An exclusive lock on `<path>.lock`, waited for up to timeout seconds."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path) + ".lock", "w") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RemoteError(f"the cache of {display} is locked by another process")
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+__all__ = ["Mirror", "RemoteError", "is_url", "redact", "mirror_dir", "list_mirrors", "clear_mirrors",
+           "push_porcelain", "GitError"]
