@@ -167,10 +167,14 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
         detail = next((line for line in reversed(err) if line.strip()), "git push failed")
         raise RemoteError(redact(f"push to {display or remote} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}"))
     for ref, flag in flags.items():
-        if flag == "!" and "already exists" not in reasons[ref] and "fetch first" not in reasons[ref] \
-                and "non-fast-forward" not in reasons[ref] and "stale info" not in reasons[ref]:
+        if flag == "!" and not any(word in reasons[ref] for word in _RACE_REASONS):
             raise RemoteError(redact(f"push of {ref} to {display or remote} was refused: {reasons[ref]}"))
     return flags
+
+
+# Rejections that mean "someone else was faster", as opposed to hooks or permissions: worth a retry.
+_RACE_REASONS = ("already exists", "fetch first", "non-fast-forward", "stale info", "failed to update ref",
+                 "cannot lock ref", "failed to lock")
 
 
 def list_mirrors() -> list[dict]:

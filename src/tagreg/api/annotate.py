@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .. import annotations as A
 from .. import tags as T
+from ..remote import RemoteError, push_porcelain
 from .repository import PathLike, Repository, _open
 from .results import AnnotationChange, RegistryError
 
@@ -77,20 +78,50 @@ def annotate(
         fields["labels"] = list(dict.fromkeys(labels))
     if custom:
         fields["custom"] = custom
-    target = _Target(r, rev)
-    file, text = A.update(target.read, name, fields, r.config.index)
-    return AnnotationChange(name, file, target.write(file, text, commit, f"Annotate {name}"))
+    return _edit(r, name, rev, commit, f"Annotate {name}",
+                 lambda read: A.update(read, name, fields, r.config.index))
 
 
 def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str] = None) -> AnnotationChange:
     """Remove name's annotation (work tree, or a commit on rev)."""
     T.check_name(name)
     r = _open(repo)
-    target = _Target(r, rev)
-    found = A.remove(target.read, name, r.config.index)
-    if found is None:
-        raise RegistryError(f"'{name}' has no annotation to remove")
-    file, text = found
-    return AnnotationChange(name, file, target.write(file, text, commit, f"Remove annotation of {name}"))
+
+    def edit(read: A.Reader) -> tuple[str, str]:
+        found = A.remove(read, name, r.config.index)
+        if found is None:
+            raise RegistryError(f"'{name}' has no annotation to remove")
+        return found
+
+    return _edit(r, name, rev, commit, f"Remove annotation of {name}", edit)
+
+
+def _edit(
+    r: Repository, name: str, rev: Optional[str], commit: bool, message: str,
+    edit: Callable[[A.Reader], tuple[str, str]], attempts: int = 5,
+) -> AnnotationChange:
+    """Apply edit to the annotation files; on a remote, commit and push the branch, retrying when
+    someone else pushed to it meanwhile (never forcing)."""
+    if r.mirror is None:
+        target = _Target(r, rev)
+        file, text = edit(target.read)
+        return AnnotationChange(name, file, target.write(file, text, commit, message))
+    with r.mirror.lock():
+        for _ in range(attempts):
+            target = _Target(r, rev)
+            before = r.git.resolve(f"refs/heads/{target.branch}")
+            file, text = edit(target.read)
+            sha = target.write(file, text, True, message)
+            ref = f"refs/heads/{target.branch}"
+            try:
+                flags = push_porcelain(r.git, "origin", [f"{ref}:{ref}"], r.mirror.display)
+            except RemoteError:
+                r.git.run("update-ref", ref, before or "", sha)  # the mirror keeps only what the remote has
+                raise
+            if flags.get(ref) != "!":
+                return AnnotationChange(name, file, sha)
+            r.git.run("update-ref", ref, before or "", sha)
+            r.refresh()
+    raise RegistryError(f"gave up: '{target.branch}' kept moving on the remote while annotating {name}")
 
 

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+import random
+import time
+from contextlib import nullcontext
+from typing import Callable, Optional, TypeVar, Union
 
 from .. import state as S
 from .. import tags as T
-from ..git import GitError
+from ..remote import RemoteError, push_porcelain
 from .repository import PathLike, Repository, _open
 from .results import RegistryError, TagChange
+
+MAX_ATTEMPTS = 10
+Result = TypeVar("Result")
+
+
+class _Conflict(Exception):
+    """The remote already has the tag we pushed (someone was faster): fetch and compute again."""
+
+
+def _transaction(
+    repo: PathLike, name: str, push: bool, remote: str, body: Callable[[Repository, bool], Result]
+) -> Result:
+    """Run body (which creates and maybe pushes tags) until its pushes land without a conflict.
+
+    Two people assigning a stage at once compute the same `#N`; the second push is rejected (or,
+    for byte-identical tag objects, is a no-op), so we fetch, recompute and try the next counter.
+    On a remote registry, writes always push, under the mirror's lock.
+    """
+    r = _open(repo)
+    if r.mirror is not None:
+        push, remote = True, r.remote_name
+    with r.mirror.lock() if r.mirror is not None else nullcontext():
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return body(r, push)
+            except _Conflict as conflict:
+                last = str(conflict)
+                r.refresh(remote, name)
+                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # let racing writers spread out
+    raise RegistryError(f"gave up after {MAX_ATTEMPTS} attempts: concurrent writers keep taking {last}")
 
 
 def _simple(value: Union[str, bool, None]) -> Optional[bool]:
@@ -31,6 +64,7 @@ def _create(
     r: Repository, name: str, event: str, commit: str, *, version=None, stage=None, counter=None, message=None,
     push: bool = False, remote: str = "origin",
 ) -> TagChange:
+    """Create one annotated tag (and push it; on failure nothing is left behind locally)."""
     tag = T.format_tag(name, event, version=version, stage=stage, counter=counter)
     if tag in r.tag_names(name):
         raise RegistryError(f"tag '{tag}' already exists")
@@ -44,17 +78,29 @@ def _create(
 
 def _push(r: Repository, change: TagChange) -> None:
     remote = change.remote or "origin"
-    refspec = f":refs/tags/{change.tag}" if change.deleted else f"refs/tags/{change.tag}:refs/tags/{change.tag}"
+    ref = f"refs/tags/{change.tag}"
+    refspec = f":{ref}" if change.deleted else f"{ref}:{ref}"
     command = f"git push {'--delete ' if change.deleted else ''}{remote} {change.tag}"
     try:
-        r.git.push(remote, [refspec])
-    except GitError as exc:
+        flags = push_porcelain(r.git, remote, [refspec])
+    except RemoteError as exc:
         if not change.deleted:
-            r.git.delete_tag(change.tag)  # leave nothing the remote does not have
+            _drop(r, change.tag)  # leave nothing the remote does not have
         raise RegistryError(
             f"The command `{command}` failed. Make sure your local repository is in sync with the remote. ({exc})"
         ) from exc
+    flag = flags.get(ref)
+    if not change.deleted and flag in ("!", "="):  # '=': an identical tag object was pushed by someone else
+        _drop(r, change.tag)
+        raise _Conflict(change.tag)
+    if change.deleted and flag == "!":
+        raise RegistryError(f"The command `{command}` failed: the remote refused to delete the tag")
     change.pushed = True
+
+
+def _drop(r: Repository, tag: str) -> None:
+    r.git.delete_tag(tag)
+    r.forget_tags()
 
 
 def _active_version_at(artifact: Optional[S.Artifact], commit: str) -> Optional[S.Version]:
@@ -62,6 +108,48 @@ def _active_version_at(artifact: Optional[S.Artifact], commit: str) -> Optional[
         return None
     found = [v for v in artifact.versions_at(commit) if v.is_registered and v.is_active]
     return found[-1] if found else None
+
+
+def _who(version: S.Version) -> str:
+    event = version.registrations[-1] if version.registrations else version.source
+    if event is None:
+        return ""
+    return f" (by {event.author} <{event.author_email}> at {event.created_at})"
+
+
+def _register(
+    r: Repository, name: str, ref: str, version: Optional[str], message: Optional[str], simple: Optional[bool],
+    force: bool, bump: Optional[str], push: bool, remote: str,
+) -> TagChange:
+    commit = r.resolve(ref)
+    artifact = r.registry(name).find(name)
+    existing = _active_version_at(artifact, commit)
+    if existing is not None and not force:
+        raise RegistryError(
+            f"'{name}' is already registered in this commit with version '{existing.version}'{_who(existing)}"
+        )
+    if existing is not None:
+        version = existing.version
+    here = [v for v in (artifact.versions_at(commit) if artifact else []) if v.is_registered]
+    if here and version is None:
+        version = here[-1].version  # a deregistered commit can only get its own version back
+    if here and version != here[-1].version:
+        raise RegistryError(f"For this REF you can only register {here[-1].version}")
+    if version is not None:
+        other = artifact.find_version(version) if artifact else None
+        if other is not None and other.commit != commit and other.registrations:
+            raise RegistryError(
+                f"Version '{version}' already was registered{_who(other)} at commit {other.commit[:7]}."
+            )
+    else:
+        base = S.latest(artifact) if artifact else None
+        if base is None and bump is not None:
+            raise RegistryError("Can't apply bump, because this is the first version being registered")
+        version = T.bump(base.version if base else None, bump or "patch")
+    counted = simple is False or (simple is None and force and existing is not None)
+    counter = _next_counter(r, name) if counted else None
+    return _create(r, name, T.REGISTRATION, commit, version=version, counter=counter, message=message,
+                   push=push, remote=remote)
 
 
 def register(
@@ -86,37 +174,9 @@ def register(
     if version is not None and not T.is_version(version):
         raise RegistryError(f"Supplied version '{version}' cannot be parsed")
     simple_value = _simple(simple)
-    r = _open(repo)
-    commit = r.resolve(ref)
-    artifact = r.registry(name).find(name)
-    existing = _active_version_at(artifact, commit)
-    if existing is not None and not force:
-        raise RegistryError(f"'{name}' is already registered in this commit with version '{existing.version}'")
-    if existing is not None:
-        version = existing.version
-    here = [v for v in (artifact.versions_at(commit) if artifact else []) if v.is_registered]
-    if here and version is None:
-        version = here[-1].version  # a deregistered commit can only get its own version back
-    if here and version != here[-1].version:
-        raise RegistryError(f"For this REF you can only register {here[-1].version}")
-    if version is not None:
-        other = artifact.find_version(version) if artifact else None
-        if other is not None and other.commit != commit and other.registrations:
-            who = other.registrations[-1]
-            raise RegistryError(
-                f"Version '{version}' already was registered (by {who.author} <{who.author_email}> "
-                f"at {who.created_at}, commit {other.commit[:7]})."
-            )
-    else:
-        base = S.latest(artifact) if artifact else None
-        if base is None and (bump_major or bump_minor or bump_patch):
-            raise RegistryError("Can't apply bump, because this is the first version being registered")
-        part = "major" if bump_major else "minor" if bump_minor else "patch"
-        version = T.bump(base.version if base else None, part)
-    counted = simple_value is False or (simple_value is None and force and existing is not None)
-    counter = _next_counter(r, name) if counted else None
-    return _create(r, name, T.REGISTRATION, commit, version=version, counter=counter, message=message,
-                   push=push, remote=remote)
+    bump = "major" if bump_major else "minor" if bump_minor else "patch" if bump_patch else None
+    return _transaction(repo, name, push, remote, lambda r, push_: _register(
+        r, name, ref, version, message, simple_value, force, bump, push_, remote))
 
 
 def assign(
@@ -135,43 +195,46 @@ def assign(
 ) -> list[TagChange]:
     """Assign stage to a version of name (by version, or by ref, registering the commit if needed)."""
     T.check_name(name)
-    r = _open(repo)
-    r.config.check_stage(stage)
     if version is not None and not T.is_version(version):
         raise RegistryError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
     simple_value = _simple(simple)
-    artifact = r.registry(name).find(name)
-    changes: list[TagChange] = []
-    if ref is None and version is not None:
-        target = artifact.find_version(version) if artifact else None
-        if target is None or not target.is_registered or not target.is_active:
-            raise RegistryError(f"Version '{version}' is not registered")
-        commit, version_name = target.commit, target.version
-    else:
-        commit = r.resolve(ref or "HEAD")
-        target = _active_version_at(artifact, commit)
-        if target is not None:
-            version_name = target.version
-        elif skip_registration:
-            version_name = commit
-            target = next((v for v in (artifact.versions_at(commit) if artifact else []) if not v.is_registered), None)
+
+    def body(r: Repository, push: bool) -> list[TagChange]:
+        r.config.check_stage(stage)
+        artifact = r.registry(name).find(name)
+        changes: list[TagChange] = []
+        if ref is None and version is not None:
+            target = artifact.find_version(version) if artifact else None
+            if target is None or not target.is_registered or not target.is_active:
+                raise RegistryError(f"Version '{version}' is not registered")
+            commit, version_name = target.commit, target.version
         else:
-            change = register(r, name, commit, version=version, push=push, remote=remote)
-            changes.append(change)
-            version_name = change.version or commit
-            target = None
-    if target is not None and stage in target.stages and target.stages[stage].is_active and not force:
-        raise RegistryError(
-            f"Version '{version_name}' is already in stage '{stage}'. "
-            "Use the '--force' flag to create a new Git tag nevertheless."
-        )
-    counter = None if simple_value else _next_counter(r, name)
-    changes.append(
-        _create(r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
-                message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
-                push=push, remote=remote)
-    )
-    return changes
+            commit = r.resolve(ref or "HEAD")
+            target = _active_version_at(artifact, commit)
+            if target is not None:
+                version_name = target.version
+            elif skip_registration:
+                version_name = commit
+                target = next((v for v in (artifact.versions_at(commit) if artifact else []) if not v.is_registered),
+                              None)
+            else:
+                change = _register(r, name, commit, version, None, None, False, None, push, remote)
+                changes.append(change)
+                version_name = change.version or commit
+                target = None
+        if target is not None and stage in target.stages and target.stages[stage].is_active and not force:
+            raise RegistryError(
+                f"Version '{version_name}' is already in stage '{stage}'. "
+                "Use the '--force' flag to create a new Git tag nevertheless."
+            )
+        counter = None if simple_value else _next_counter(r, name)
+        changes.append(_create(
+            r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
+            message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
+            push=push, remote=remote))
+        return changes
+
+    return _transaction(repo, name, push, remote, body)
 
 
 def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list[TagChange]:
@@ -181,8 +244,7 @@ def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list
                            deleted=True, remote=remote)
         if push:
             _push(r, change)
-        r.git.delete_tag(event.tag)
-        r.forget_tags()
+        _drop(r, event.tag)
         changes.append(change)
     return changes
 
@@ -201,7 +263,10 @@ def deprecate(
     push: bool = False,
     remote: str = "origin",
 ) -> list[TagChange]:
-    """Deprecate name; with version, deregister it; with version and stage, unassign the stage."""
+    """Deprecate name; with version, deregister it; with version and stage, unassign the stage.
+
+    With delete, remove the related tags instead of adding a cancelling one.
+    """
     T.check_name(name)
     if version is not None and not T.is_version(version):
         raise RegistryError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
@@ -210,43 +275,45 @@ def deprecate(
     simple_value = _simple(simple)
     if force and simple_value is True:
         raise RegistryError("Can't use 'force' with 'simple=True'")
-    r = _open(repo)
-    artifact = r.registry(name).find(name)
-    if version is None:
-        if artifact is None:
-            raise RegistryError(f"Cannot find artifact '{name}'")
-        if delete:
-            return _delete(r, artifact.events, push, remote)
-        if not artifact.is_active and not force:
-            raise RegistryError("Artifact was deprecated already")
-        if ref is not None:
-            commit = r.resolve(ref)
-        else:
-            newest = S._newest(artifact.events)
-            commit = newest.commit if newest else r.head()
-        counter = _next_counter(r, name) if (simple_value is False or (simple_value is None and force)) else None
-        return [_create(r, name, T.DEPRECATION, commit, counter=counter, message=message, push=push, remote=remote)]
-    target = artifact.find_version(version) if artifact else None
-    if target is None:
-        raise RegistryError(f"No versions found for '{name}'" if artifact is None or not artifact.versions
-                            else f"Version '{version}' is not registered")
-    if stage is None:
-        if delete:
-            return _delete(r, target.events, push, remote)
-        if not target.is_registered:
-            raise RegistryError(f"The version at ref '{target.commit}' is not registered")
-        if not target.is_active and not force:
-            raise RegistryError(f"The version at ref '{target.commit}' was deregistered already")
-        counter = _next_counter(r, name) if simple_value is False else None
-        return [_create(r, name, T.DEREGISTRATION, target.commit, version=target.version, counter=counter,
-                        message=message, push=push, remote=remote)]
-    vstage = target.stages.get(stage)
-    if vstage is None or not vstage.assignments:
-        raise RegistryError(f"Stage '{stage}' is not assigned to a version '{version}'")
-    if delete:
-        return _delete(r, vstage.assignments + vstage.unassignments, push, remote)
-    counter = None if simple_value else _next_counter(r, name)
-    return [_create(r, name, T.UNASSIGNMENT, target.commit, version=target.version, stage=stage, counter=counter,
-                    message=message, push=push, remote=remote)]
 
+    def body(r: Repository, push: bool) -> list[TagChange]:
+        artifact = r.registry(name).find(name)
+        if version is None:
+            if artifact is None:
+                raise RegistryError(f"Cannot find artifact '{name}'")
+            if delete:
+                return _delete(r, artifact.events, push, remote)
+            if not artifact.is_active and not force:
+                raise RegistryError("Artifact was deprecated already")
+            if ref is not None:
+                commit = r.resolve(ref)
+            else:
+                newest = S._newest(artifact.events)
+                commit = newest.commit if newest else r.head()
+            counted = simple_value is False or (simple_value is None and force)
+            return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
+                            message=message, push=push, remote=remote)]
+        target = artifact.find_version(version) if artifact else None
+        if target is None:
+            raise RegistryError(f"No versions found for '{name}'" if artifact is None or not artifact.versions
+                                else f"Version '{version}' is not registered")
+        if stage is None:
+            if delete:
+                return _delete(r, target.events, push, remote)
+            if not target.is_registered:
+                raise RegistryError(f"The version at ref '{target.commit}' is not registered")
+            if not target.is_active and not force:
+                raise RegistryError(f"The version at ref '{target.commit}' was deregistered already")
+            counter = _next_counter(r, name) if simple_value is False else None
+            return [_create(r, name, T.DEREGISTRATION, target.commit, version=target.version, counter=counter,
+                            message=message, push=push, remote=remote)]
+        vstage = target.stages.get(stage)
+        if vstage is None or not vstage.assignments:
+            raise RegistryError(f"Stage '{stage}' is not assigned to a version '{version}'")
+        if delete:
+            return _delete(r, vstage.assignments + vstage.unassignments, push, remote)
+        counter = None if simple_value else _next_counter(r, name)
+        return [_create(r, name, T.UNASSIGNMENT, target.commit, version=target.version, stage=stage,
+                        counter=counter, message=message, push=push, remote=remote)]
 
+    return _transaction(repo, name, push, remote, body)

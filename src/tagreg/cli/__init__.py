@@ -71,7 +71,23 @@ def _complete_stages(ctx, param, incomplete):
 
 
 def repo_option(f):
-    return click.option("-r", "--repo", default=".", show_default=True, help="Repository to use.")(f)
+    """`-r/--repo PATH|URL` and `--offline`; a URL becomes its cached mirror, quiet under --json."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, repo: str, offline: bool, **kwargs):
+        from ..remote import is_url
+
+        if is_url(repo):
+            from ..api import Repository
+
+            quiet = kwargs.get("as_json") or kwargs.get("fmt") in ("json",)
+            repo = Repository(repo, offline=offline, progress=False if quiet else None)
+        return f(*args, repo=repo, **kwargs)
+
+    wrapper = click.option("--offline", is_flag=True, help="Use the cached copy of a remote --repo as it is.")(wrapper)
+    return click.option("-r", "--repo", default=".", show_default=True,
+                        help="Repository: a path, or a URL (https, ssh, file://) read through a local cache.")(wrapper)
 
 
 def simple_option(f):
