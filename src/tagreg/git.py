@@ -80,8 +80,7 @@ class Git:
             stderr=None if progress else subprocess.PIPE, env=env,
         )
         if proc.returncode != 0:
-            lines = (proc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-            raise GitError(lines[-1].removeprefix("fatal: ") if lines else f"git {args[0]} failed")
+            raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or f"git {args[0]} failed")
 
     def out(self, *args: str) -> str:
         """Run git and return its stdout as text, without the trailing newline."""
@@ -309,9 +308,9 @@ def _parse_ident(value: str) -> tuple[str, str, int, str]:
     return name, email, int(stamp or 0), tz or "+0000"
 
 
-def _first_line(stderr: bytes) -> str:
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if line:
-            return line.removeprefix("fatal: ").removeprefix("error: ")
-    return ""
+def _first_line(stderr: bytes, prefer: tuple[str, ...] = ()) -> str:
+    """The line of git's stderr worth showing: the first `fatal:`/`error:` one if asked, else the first."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    chosen = next((line for line in lines if line.startswith(prefer)), None) if prefer else None
+    line = chosen or (lines[0] if lines else "")
+    return line.removeprefix("fatal: ").removeprefix("error: ")

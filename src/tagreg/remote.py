@@ -42,7 +42,8 @@ def redact(text: str) -> str:
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
 
 
-def _strip_credentials(url: str) -> str:
+def strip_credentials(url: str) -> str:
+    """url without user name and password (credentials belong in a credential helper)."""
     if "://" not in url:
         return url
     parts = urlsplit(url)
@@ -52,7 +53,7 @@ def _strip_credentials(url: str) -> str:
 
 def mirror_dir(url: str) -> Path:
     """The cache folder of url's mirror: readable, and never containing credentials."""
-    clean = _strip_credentials(url)
+    clean = strip_credentials(url)
     digest = hashlib.sha256(clean.encode()).hexdigest()[:12]
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://", "", clean)).strip("_.")[-60:]
     return cache.root() / "repos" / f"{readable or 'repo'}-{digest}"

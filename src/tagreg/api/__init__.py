@@ -5,7 +5,8 @@ and never print. User mistakes raise `RegistryError` (or another `tagreg.errors.
 clear line.
 """
 
-from .annotate import annotate, remove
+from .annotate import annotate, link, remove
+from .deliver import Located, get, locate, open
 from .doctor import doctor
 from .read import (
     assignment_ref,
@@ -38,5 +39,5 @@ __all__ = [
     "AnnotationChange", "ArtifactInfo", "Check", "HistoryEntry", "RefInfo", "RegistryError", "RegistryView",
     "Repository", "TagChange", "VersionInfo", "annotate", "assign", "assignment_ref", "check_ref", "deprecate",
     "describe", "doctor", "find_versions_in_stage", "history", "latest", "register", "remove", "show",
-    "show_registry", "show_versions", "stages", "which",
+    "show_registry", "show_versions", "stages", "which", "get", "open", "locate", "Located", "link",
 ]

@@ -82,6 +82,49 @@ def annotate(
                  lambda read: A.update(read, name, fields, r.config.index))
 
 
+def link(
+    repo: PathLike,
+    source: str,
+    path: str,
+    name: str,
+    *,
+    rev: str,
+    type: Optional[str] = None,
+    description: Optional[str] = None,
+    labels: Optional[list[str]] = None,
+    branch: Optional[str] = None,
+    commit: bool = False,
+) -> AnnotationChange:
+    """Annotate name as path in another repository (source) at rev, so one registry can version,
+    promote and deliver models whose files live elsewhere. The link is checked before it is written."""
+    from .. import delivery as D
+    from ..remote import strip_credentials
+
+    T.check_name(name)
+    D.check_path(path)
+    if not rev:
+        raise RegistryError("a link needs --rev: pin the source to a tag or a commit")
+    r = _open(repo)
+    if type is not None:
+        r.config.check_type(type)
+    for label in labels or []:
+        T.check_stage(label)
+    linked = Repository(source)
+    sha = linked.resolve(rev)
+    if not D.entries(linked.git, sha, path) and not D.dvc_tracked(linked.git, sha, path):
+        raise RegistryError(f"'{path}' does not exist in {linked.location} at {rev}")
+    fields: dict[str, Any] = {}
+    if type is not None:
+        fields["type"] = type
+    fields.update({"path": path, "repo": strip_credentials(source), "rev": rev})
+    if description is not None:
+        fields["description"] = description
+    if labels:
+        fields["labels"] = list(dict.fromkeys(labels))
+    return _edit(r, name, branch, commit, f"Link {name} to {path} in {strip_credentials(source)}@{rev}",
+                 lambda read: A.update(read, name, fields, r.config.index))
+
+
 def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str] = None) -> AnnotationChange:
     """Remove name's annotation (work tree, or a commit on rev)."""
     T.check_name(name)

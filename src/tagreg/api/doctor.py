@@ -33,7 +33,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
             checks.append(Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)"))
     try:
         head = r.head()
-        r.annotations([head])
+        head_notes = r.annotations([head])[head]
         commits = {}
         for artifact in registry.artifacts.values():
             for version in artifact.versions:
@@ -50,9 +50,38 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                         "warning",
                         f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit {commit[:7]}",
                     ))
+        links = {(n.repo, n.rev, n.path, name) for name, n in head_notes.items() if n.repo}
+        links |= {(n.repo, n.rev, n.path, name) for per in notes.values() for name, n in per.items() if n.repo}
+        checks += _check_links(sorted(links, key=lambda link: (link[3], str(link[1]))))
     except UserError as exc:
         checks.append(Check("error", str(exc)))
     return checks
+
+
+def _check_links(links: list[tuple]) -> list[Check]:
+    """A link needs a pinned rev, a repository and rev that resolve, and the path at that rev."""
+    from .. import delivery as D
+    from .repository import Repository
+
+    out = []
+    opened: dict[str, object] = {}
+    for url, rev, path, name in links:
+        where = f"{name}: link to {url}"
+        if not rev:
+            out.append(Check("error", f"{where} has no pinned rev (add one with `tagreg link ... --rev REV`)"))
+            continue
+        try:
+            source = opened.get(url) or Repository(url)
+            opened[url] = source
+        except UserError as exc:
+            out.append(Check("error", f"{where} cannot be read: {exc}"))
+            continue
+        sha = source.git.resolve(rev)  # type: ignore[attr-defined]
+        if sha is None:
+            out.append(Check("error", f"{where}: rev '{rev}' does not exist there"))
+        elif not path or not (D.entries(source.git, sha, path) or D.dvc_tracked(source.git, sha, path)):  # type: ignore[attr-defined]
+            out.append(Check("error", f"{where}: path '{path}' does not exist at {rev}"))
+    return out
 
 
 def _looks_like_registry_tag(tag: str, known: set[str]) -> bool:

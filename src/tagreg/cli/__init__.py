@@ -475,6 +475,95 @@ def doctor(repo, strict):
         sys.exit(1)
 
 
+@main.command()
+@repo_option
+@click.argument("name", shell_complete=_complete_names)
+@click.option("-o", "--out", "out", type=click.Path(), help="Where to write (default: the artifact's file name).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--print-path", is_flag=True, help="Print the annotated path instead of fetching.")
+@click.option("--print-rev", is_flag=True, help="Print the commit the files are read at instead of fetching.")
+def get(repo, name, out, force, print_path, print_rev):
+    """Write the artifact NAME[@vX.Y.Z|@latest|#stage] (its annotated path) to disk."""
+    from .. import api
+
+    if print_path or print_rev:
+        where = api.locate(name, repo=repo)
+        if print_path:
+            click.echo(where.path)
+        if print_rev:
+            click.echo(where.commit)
+        return
+    result = api.get(name, repo=repo, out=out, force=force)
+    version = f"{result.name}@{result.version}" if result.version else result.name
+    if result.kind == "external":
+        click.echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
+        return
+    source = f" from {result.repo}" if result.repo else ""
+    count = len(result.written)
+    what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
+    click.echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
+
+
+@main.command()
+@repo_option
+@click.argument("source")
+@click.argument("path")
+@click.argument("name")
+@click.option("--rev", required=True, help="Revision of SOURCE to pin (a tag or commit; a branch moves).")
+@click.option("--type", "type_", help="Artifact type, e.g. model.")
+@click.option("--description", "--desc", "description", help="Free text.")
+@click.option("--label", "labels", multiple=True, help="A label (repeatable).")
+@click.option("--branch", help="Branch of the registry to commit to (default: the checked-out/default one).")
+@click.option("--commit", is_flag=True, help="Commit the annotation file (always done on a remote registry).")
+def link(repo, source, path, name, rev, type_, description, labels, branch, commit):
+    """Declare NAME as the file or folder PATH of another repository SOURCE at REV."""
+    from .. import api
+
+    change = api.link(repo, source, path, name, rev=rev, type=type_, description=description,
+                      labels=list(labels), branch=branch, commit=commit)
+    suffix = f" and committed it as {change.commit[:7]}" if change.commit else ""
+    from ..remote import redact
+
+    click.echo(f"Linked '{name}' to {path} in {redact(source)} at {rev} in {change.file}{suffix}")
+
+
+@main.group()
+def cache():
+    """Manage the cache of remote repositories."""
+
+
+@cache.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def cache_list(as_json):
+    """List cached mirrors of remote repositories."""
+    from .. import remote
+    from .render import echo_json, table
+
+    mirrors = remote.list_mirrors()
+    if as_json:
+        echo_json(mirrors)
+        return
+    if not mirrors:
+        click.echo(f"The cache ({remote.cache.root()}) is empty")
+        return
+    import datetime
+
+    rows = [[m["url"], f"{m['size'] / 1e6:.1f} MB",
+             datetime.datetime.fromtimestamp(m["fetched"]).isoformat(" ", "seconds") if m["fetched"] else None,
+             m["path"]] for m in mirrors]
+    click.echo(table(rows, ["url", "size", "fetched", "folder"]))
+
+
+@cache.command("clear")
+@click.argument("url", required=False)
+def cache_clear(url):
+    """Delete cached mirrors (all, or URL's); they are made again when needed."""
+    from .. import remote
+
+    removed = remote.clear_mirrors(url)
+    click.echo(f"Removed {len(removed)} cached repositor{'y' if len(removed) == 1 else 'ies'}")
+
+
 @main.command("parse-tag", hidden=True)
 @click.argument("tag")
 def parse_tag(tag):
