@@ -66,12 +66,14 @@ def _interactive() -> bool:
 class Mirror:
     """The cached bare mirror of one remote repository."""
 
-    def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None):
+    def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None,
+                 branch: Optional[str] = None):
         self.url = url
         self.display = redact(url)
         self.path = mirror_dir(url)
         self.git = Git(self.path)
         self.offline = offline
+        self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
         self._lock_depth = 0
 
@@ -125,9 +127,10 @@ class Mirror:
         finally:
             self.path = target
 
-    def fetch(self) -> None:
-        """Bring branches and tags up to date with the remote (deleted tags go too: it is a mirror)."""
-        self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin")
+    def fetch(self, branch: Optional[str] = None) -> None:
+        """Bring branches (or one branch) and tags up to date (deleted tags go too: it is a mirror)."""
+        specs = [f"+refs/heads/{branch}:refs/heads/{branch}", "+refs/tags/*:refs/tags/*"] if branch else []
+        self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
         (self.path / "tagreg-fetched").write_text(str(int(time.time())))
 
     def ensure(self) -> Git:
@@ -139,7 +142,7 @@ class Mirror:
                 self.clone()
                 (self.path / "tagreg-fetched").write_text(str(int(time.time())))
             elif not self.offline:
-                self.fetch()
+                self.fetch(self.branch)
         return self.git
 
     def push(self, refspecs: list[str]) -> dict[str, str]:

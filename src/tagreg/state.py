@@ -74,6 +74,7 @@ class Event:
     stage: Optional[str] = None
     counter: Optional[int] = None
     order: int = 0  # position in git's listing, to keep sorts stable as GTO's are
+    object_id: str = ""  # the tag object's id: with the tag name, a stable identity of the event
 
     @property
     def priority(self) -> int:
@@ -283,7 +284,8 @@ def to_event(info: TagInfo, parsed: T.ParsedTag, order: int) -> Event:
     """An event from one annotated tag and its parsed name."""
     # Positional arguments: this runs once per tag, and keywords cost a third more.
     return Event(parsed.event, parsed.name, info.commit or "", info.tag, info.timestamp, info.tz, info.tagger,
-                 info.tagger_email, info.message.strip(), parsed.version, parsed.stage, parsed.counter, order)
+                 info.tagger_email, info.message.strip(), parsed.version, parsed.stage, parsed.counter, order,
+                 info.object_id)
 
 
 _GROUPS = {

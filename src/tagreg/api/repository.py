@@ -18,14 +18,17 @@ PathLike = Union[str, Path, "Repository"]
 class Repository:
     """A registry repository: its git, its config and cached reads for one API call."""
 
-    def __init__(self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None):
+    def __init__(
+        self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None,
+        branch: Optional[str] = None,
+    ):
         from .. import remote
 
         self.location = remote.redact(str(repo))
         self.mirror: Optional[remote.Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         if isinstance(repo, str) and remote.is_url(repo):
-            self.mirror = remote.Mirror(repo, offline=offline, progress=progress)
+            self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure()
             where: Optional[Path | bool] = True
         else:

@@ -416,29 +416,140 @@ def stages(repo, allowed, used, as_json):
 @click.option("--path", "f_path", is_flag=True, help="Print the annotated path.")
 @click.option("--type", "f_type", is_flag=True, help="Print the annotated type.")
 @click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
-def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description):
+@click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]),
+              help="CI outputs: github appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
+@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
+def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict):
     """Say what a pushed tag means (nothing for tags that are not registry events)."""
     from .. import api
     from .render import CHECKED, echo_json, echo_lines, emoji
 
-    fmt = _format_flag({"json": as_json, "name": f_name, "version": f_version, "event": f_event,
-                        "stage": f_stage, "path": f_path, "type": f_type, "description": f_description})
+    flag = _format_flag({"json": as_json, "name": f_name, "version": f_version, "event": f_event,
+                         "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
+                         "format": bool(fmt)})
     found = api.check_ref(repo, ref)
-    if fmt == "json":
+    if strict and not found:
+        raise api.RegistryError(f"'{ref}' is not a registry event")
+    if fmt:
+        from ..events import ci
+
+        text = ci.render(fmt, found[0] if found else None)
+        if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
+            click.echo(text, nl=False)
+        return
+    if flag == "json":
         if found:
             echo_json(found[0].to_gto() if len(found) == 1 else [f.to_gto() for f in found])
         return
-    if fmt:
+    if flag:
         values = []
         for f in found:
             note = f.annotation
             values.append({"name": f.name, "version": f.version, "event": f.event, "stage": f.stage,
                            "path": note.path if note else None, "type": note.type if note else None,
-                           "description": note.description if note else None}[fmt])
+                           "description": note.description if note else None}[flag])
         echo_lines(v for v in values if v is not None)
         return
     for f in found:
         click.echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
+
+
+@main.command()
+@repo_option
+@click.option("--since", help="Only events after this event id, or after this date (ISO 8601).")
+@click.option("--name", "name", help="Only events of this artifact.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per event, the webhook schema).")
+def events(repo, since, name, as_json):
+    """List registry events oldest first, each with a stable id (for polling integrations)."""
+    from ..events import records
+    from .render import echo_json, table
+
+    found = records.since(records.list_events(repo), since)
+    if name:
+        found = [e for e in found if e.name == name]
+    if as_json:
+        echo_json([e.to_dict() for e in found])
+        return
+    if not found:
+        click.echo(NOTHING)
+        return
+    rows = [[e.id, e.created_at.replace("T", " "), e.event, e.name, e.version, e.stage, e.tag] for e in found]
+    click.echo(table(rows, ["id", "created_at", "event", "name", "version", "stage", "tag"]))
+
+
+@main.group(invoke_without_command=True)
+@click.option("--config", "config_path", default="watch.yaml", show_default=True, type=click.Path(),
+              help="The watch configuration.")
+@click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
+@click.option("--listen", help="HOST:PORT of an endpoint that a push webhook calls to fetch at once.")
+@click.option("--once", is_flag=True, help="Poll and deliver once, then exit.")
+@click.pass_context
+def watch(ctx, config_path, replay, listen, once):
+    """Follow registries and deliver their events to webhooks and commands (durably)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+
+    from ..events.watch import Watcher
+    from ..events.watch_config import load
+
+    config = load(config_path)
+    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(line, err=True))
+    host, port = config.listen_host, config.listen_port
+    if listen:
+        host, _, port_text = listen.rpartition(":")
+        host, port = host or "127.0.0.1", int(port_text)
+    if port:
+        bound = watcher.listen(host or "127.0.0.1", port)
+        click.echo(f"listening for push webhooks on http://{bound[0]}:{bound[1]}/", err=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: watcher.stop())
+    click.echo(f"watching {len(config.repos)} repositor{'y' if len(config.repos) == 1 else 'ies'}, "
+               f"{len(config.targets)} target(s); state in {config.state}", err=True)
+    try:
+        watcher.run(once=once)
+    finally:
+        watcher.close()
+
+
+@watch.command("status")
+@click.option("--retry-dead", is_flag=True, help="Queue dead deliveries again.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def watch_status(ctx, retry_dead, as_json):
+    """Show deliveries per target (pending, delivered, dead), dead letters and repositories."""
+    from ..events.outbox import Outbox
+    from ..events.watch_config import load
+    from ..remote import redact
+    from .render import echo_json, table
+
+    config = load(ctx.parent.params["config_path"])
+    outbox = Outbox(config.state)
+    try:
+        if retry_dead:
+            count = outbox.retry_dead()
+            click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
+        counts = outbox.counts()
+        dead = outbox.items("dead")
+        repos = outbox.repos()
+    finally:
+        outbox.close()
+    shown = {t.id: t.display for t in config.targets}
+    if as_json:
+        echo_json({"targets": {shown.get(k, redact(k)): v for k, v in counts.items()},
+                   "dead": [{"target": shown.get(i.target, redact(i.target)), "event": i.payload,
+                             "attempts": i.attempts, "error": i.last_error} for i in dead],
+                   "repos": [{"repo": r[0], "polled_at": r[1], "error": r[2], "events": r[3]} for r in repos]})
+        return
+    rows = [[shown.get(t.id, t.id), counts.get(t.id, {}).get("pending", 0), counts.get(t.id, {}).get("delivered", 0),
+             counts.get(t.id, {}).get("dead", 0)] for t in config.targets]
+    click.echo(table(rows, ["target", "pending", "delivered", "dead"]))
+    if dead:
+        click.echo("dead letters:")
+        click.echo(table([[shown.get(i.target, redact(i.target)), i.payload["tag"], i.attempts, i.last_error]
+                          for i in dead], ["target", "tag", "attempts", "last error"]))
+    for repo, polled, error, seen in repos:
+        click.echo(f"{repo}: {seen} events" + (f", last error: {error}" if error else ""))
 
 
 @main.command()

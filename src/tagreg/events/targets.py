@@ -1,0 +1,104 @@
+"""Delivering events to a target: an HTTP POST signed with HMAC-SHA256, or a command.
+
+HTTP: body `{"events": [...]}`, header `X-Tagreg-Signature-256: sha256=<hex>` (HMAC of the raw
+body with the target's secret, like GitHub's `X-Hub-Signature-256`). A 2xx answer acknowledges the
+whole batch. Command: one run per event, the event as JSON on stdin and as `TAGREG_*` variables;
+exit code 0 acknowledges it. (This module runs the user's own command, which is why it, and not
+only the git module, starts processes.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+import uuid
+from typing import Optional
+
+from .. import __version__
+from ..remote import redact
+
+SIGNATURE_HEADER = "X-Tagreg-Signature-256"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value for body: `sha256=<hex>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
+    """Check a signature header in constant time (the recipe receivers use)."""
+    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
+
+
+class DeliveryFailed(Exception):
+    """The target did not acknowledge; the message says why (never with credentials)."""
+
+
+def post(url: str, events: list[dict], secret: Optional[str], timeout: float) -> None:
+    """POST a batch; returns on a 2xx answer, raises DeliveryFailed otherwise."""
+    body = json.dumps({"events": events}, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"tagreg/{__version__}",
+        "X-Tagreg-Delivery": str(uuid.uuid4()),
+        "X-Tagreg-Event-Count": str(len(events)),
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    _basic_auth(request, url)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                raise DeliveryFailed(f"HTTP {response.status}")
+    except urllib.error.HTTPError as exc:
+        raise DeliveryFailed(f"HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryFailed(redact(f"cannot reach {url}: {reason}")) from None
+
+
+def _basic_auth(request: urllib.request.Request, url: str) -> None:
+    """Credentials in a target URL become an Authorization header (urllib does not do it)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+    import base64
+
+    parts = urlsplit(url)
+    if parts.username is None:
+        return
+    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    request.full_url = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""),
+                                   parts.path, parts.query, parts.fragment))
+
+
+def environment(event: dict) -> dict[str, str]:
+    """`TAGREG_*` variables of one event, for command targets."""
+    out = {}
+    for key, value in event.items():
+        if key == "annotation":
+            value = json.dumps(value) if value is not None else ""
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[f"TAGREG_{key.upper()}"] = "" if value is None else str(value)
+    return out
+
+
+def run_command(command: list[str], event: dict, timeout: float) -> None:
+    """Run command for one event; returns on exit 0, raises DeliveryFailed otherwise."""
+    env = {**os.environ, **environment(event)}
+    try:
+        proc = subprocess.run(command, input=json.dumps(event).encode(), env=env, capture_output=True,
+                              timeout=timeout)
+    except FileNotFoundError:
+        raise DeliveryFailed(f"command not found: {command[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise DeliveryFailed(f"command timed out after {timeout:g} s") from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DeliveryFailed(f"exit code {proc.returncode}" + (f": {detail[-1]}" if detail else ""))

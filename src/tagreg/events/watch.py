@@ -1,0 +1,173 @@
+"""`tagreg watch`: follow registries, turn new and vanished tags into events, deliver them.
+
+One loop: poll each repository when its interval has passed (or at once when the `--listen`
+endpoint is called by a Git host's push webhook), record what changed in the outbox, then send
+what is due. Polling a remote is one fetch of its cached mirror.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+
+from .. import api
+from ..errors import UserError
+from ..remote import redact
+from . import targets as targets_mod
+from .outbox import Outbox
+from .records import list_events
+from .watch_config import RepoConfig, Target, WatchConfig
+
+log = logging.getLogger("tagreg.watch")
+
+
+class Watcher:
+    """Polls registries and delivers their events through the durable outbox."""
+
+    def __init__(self, config: WatchConfig, replay: bool = False, echo: Callable[[str], None] = log.info):
+        self.config = config
+        self.replay = replay
+        self.echo = echo
+        self.outbox = Outbox(config.state)
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.next_poll = {repo.label: 0.0 for repo in config.repos}
+        self.server: Optional[ThreadingHTTPServer] = None
+
+    # -- polling --
+
+    def poll(self, repo: RepoConfig) -> int:
+        """Read repo's events and queue the changes; returns how many events changed."""
+        try:
+            r = api.Repository(repo.location, progress=False, branch=repo.branch)
+            current = {e.id: e.to_dict() for e in list_events(r, repo.label)}
+        except UserError as exc:
+            self.outbox.poll_failed(repo.label, str(exc))
+            self.echo(f"cannot read {redact(repo.location)}: {exc}")
+            return 0
+        first = not self.outbox.initialized(repo.label)
+        seen = {} if first else self.outbox.seen(repo.label)
+        new = [payload for ident, payload in current.items() if ident not in seen]
+        gone = [{**payload, "deleted": True} for ident, payload in seen.items() if ident not in current]
+        deliveries: list[tuple[str, dict, bool]] = []
+        if not first or self.replay:  # a first start records history as seen instead of flooding
+            for payload in new + gone:
+                deleted = bool(payload.get("deleted"))
+                deliveries += [(t.id, payload, deleted) for t in self.config.targets if t.filter.matches(payload)]
+        self.outbox.record(repo.label, new, gone, deliveries)
+        if first and not self.replay:
+            self.echo(f"{repo.label}: {len(new)} existing events recorded as seen")
+        elif new or gone:
+            self.echo(f"{repo.label}: {len(new)} new, {len(gone)} deleted events; {len(deliveries)} deliveries queued")
+        return len(new) + len(gone)
+
+    def poll_due(self, force: bool = False) -> None:
+        """Poll every repository whose interval has passed (all of them if force)."""
+        now = time.monotonic()
+        for repo in self.config.repos:
+            if force or now >= self.next_poll[repo.label]:
+                self.poll(repo)
+                self.next_poll[repo.label] = time.monotonic() + repo.interval
+
+    # -- delivering --
+
+    def deliver_due(self) -> int:
+        """Send everything that is due to every target; returns how many events were acknowledged."""
+        done = 0
+        policy = self.config.delivery
+        for target in self.config.targets:
+            while not self.stopping.is_set():
+                items = self.outbox.due(target.id, policy.batch if target.url else 1)
+                if not items:
+                    break
+                try:
+                    self._send(target, [i.payload for i in items])
+                except targets_mod.DeliveryFailed as exc:
+                    self.outbox.failed(items, str(exc), policy.max_attempts, policy.backoff, policy.max_backoff)
+                    self.echo(f"delivery to {target.display} failed ({exc}); will retry")
+                    break
+                self.outbox.delivered(items)
+                done += len(items)
+        return done
+
+    def _send(self, target: Target, events: list[dict]) -> None:
+        timeout = self.config.delivery.timeout
+        if target.url:
+            targets_mod.post(target.url, events, target.secret, timeout)
+        else:
+            for event in events:
+                targets_mod.run_command(target.command or [], event, timeout)
+
+    # -- the loop --
+
+    def run(self, once: bool = False) -> None:
+        """Poll and deliver until stopped (or one round if once)."""
+        self.poll_due(force=True)
+        self.deliver_due()
+        while not once and not self.stopping.is_set():
+            now = time.monotonic()
+            waits = [max(0.0, t - now) for t in self.next_poll.values()]
+            due = self.outbox.next_due()
+            if due is not None:
+                waits.append(max(0.0, due - time.time()))
+            self.wake.wait(timeout=min(waits + [5.0]))
+            triggered = self.wake.is_set()
+            self.wake.clear()
+            if self.stopping.is_set():
+                break
+            self.poll_due(force=triggered)
+            self.deliver_due()
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current step and return."""
+        self.stopping.set()
+        self.wake.set()
+        if self.server is not None:
+            self.server.shutdown()
+
+    def close(self) -> None:
+        """Release the outbox."""
+        self.outbox.close()
+
+    # -- the push endpoint --
+
+    def listen(self, host: str, port: int) -> tuple[str, int]:
+        """Serve the push endpoint in a thread: any POST makes the watcher fetch at once."""
+        watcher = self
+        secret = self.config.listen_secret
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if secret:
+                    github = self.headers.get("X-Hub-Signature-256")
+                    gitlab = self.headers.get("X-Gitlab-Token")
+                    ok = targets_mod.verify(secret, body, github) or (gitlab is not None and gitlab == secret)
+                    if not ok:
+                        self._answer(401, {"error": "bad or missing signature"})
+                        return
+                watcher.wake.set()
+                self._answer(202, {"status": "fetching"})
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(200, {"status": "ok", "repos": [r.label for r in watcher.config.repos]})
+
+            def _answer(self, code: int, data: dict) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:  # keep the terminal for the watcher's own lines
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self.server.server_address[:2]  # type: ignore[return-value]
