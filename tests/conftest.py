@@ -28,8 +28,12 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     for key in list(os.environ):
-        if key.startswith("GTO_") or key.startswith("TAGREG_") and key not in ("TAGREG_GTO_BIN",):
+        if key.startswith("GTO_") or (key.startswith("TAGREG_") and key not in ("TAGREG_GTO_BIN", "TAGREG_REQUIRE_GTO")):
             monkeypatch.delenv(key, raising=False)
+    # tagreg runs as a subprocess hundreds of times: let it cache its bytecode (outside src/), as an
+    # installed package does, instead of recompiling itself on every start.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.getbasetemp() / "pycache"))
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Tester\n\temail = t@example.com\n[init]\n\tdefaultBranch = main\n"
     )

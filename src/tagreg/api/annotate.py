@@ -36,14 +36,28 @@ class _Target:
         return data.decode("utf-8") if data is not None else None
 
     def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
+        """Write the new text (and commit it); if the commit fails, the file is put back as it was."""
+        if commit or self.worktree is None:
+            self.r.git.identity()  # fail before touching anything
         if self.worktree is None:  # another branch: there is no way but to commit
             return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
         if commit and self.r.git.is_dirty([file]):
             raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
         path = self.worktree / file
+        before = path.read_bytes() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        return self.r.git.commit_paths([file], message) if commit else None
+        if not commit:
+            return None
+        try:
+            return self.r.git.commit_paths([file], message)
+        except Exception:
+            self.r.git.run("reset", "-q", "--", file, check=False)
+            if before is None:
+                path.unlink()
+            else:
+                path.write_bytes(before)
+            raise
 
 
 def annotate(

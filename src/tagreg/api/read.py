@@ -112,7 +112,7 @@ def show_versions(
     if head_annotation is not None and not artifact.versions_at(head):
         # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
         artifact.versions.append(S.Version(name, head, head))
-    versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active]
+    versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active or deprecated]
     if registered_only:
         versions = [v for v in versions if v.is_registered]
     winners = S.stage_winners(artifact, view)

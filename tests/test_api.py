@@ -1,0 +1,286 @@
+"""The Python API (`tagreg.api`): what deployment scripts call. It returns plain dataclasses, raises
+on user mistakes, and never prints (checked at the file-descriptor level, so a git message leaking
+to the terminal counts too)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import pytest
+
+from tagreg import api
+from tagreg.errors import UserError
+
+EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
+
+
+class Clock:
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.now = EPOCH
+        self.tick()
+
+    def tick(self):
+        self.now += 60
+        self.monkeypatch.setenv("GIT_COMMITTER_DATE", f"{self.now} +0000")
+        self.monkeypatch.setenv("GIT_AUTHOR_DATE", f"{self.now} +0000")
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
+
+
+def tag(repo, clock, name, message, ref="HEAD"):
+    clock.tick()
+    repo.tag(name, ref, message)
+
+
+@pytest.fixture
+def model(repo, clock, tmp_path, monkeypatch):
+    """model: v0.0.1 (dev, prod) at c1, v0.1.0 at c2 (staging); annotated in artifacts.yaml.
+
+    The current directory is elsewhere: the API must use the path it is given.
+    """
+    repo.commit("c1", {"artifacts.yaml": "model:\n  type: model\n  path: models/m.pkl\n  description: First\n"})
+    repo.c1 = repo.git("rev-parse", "HEAD").strip()
+    tag(repo, clock, "model@v0.0.1", "Registering artifact model version v0.0.1")
+    tag(repo, clock, "model#prod#1", "Assigning stage prod to artifact model version v0.0.1")
+    tag(repo, clock, "model#dev#2", "Assigning stage dev to artifact model version v0.0.1")
+    clock.tick()
+    repo.commit("c2", {"artifacts.yaml": "model:\n  type: model\n  path: models/m.pkl\n  description: Second\n"})
+    repo.c2 = repo.git("rev-parse", "HEAD").strip()
+    tag(repo, clock, "model@v0.1.0", "Registering artifact model version v0.1.0")
+    tag(repo, clock, "model#staging#3", "Assigning stage staging to artifact model version v0.1.0")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return repo
+
+
+@pytest.fixture
+def silent(capfd):
+    """Fails the test if anything was printed to stdout or stderr."""
+    yield
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+def is_dataclass_instance(value) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def test_show_registry(model, silent):
+    view = api.show(model.path)
+    assert is_dataclass_instance(view)
+    assert view.stages == ["dev", "prod", "staging"]
+    (artifact,) = view.artifacts
+    assert is_dataclass_instance(artifact)
+    assert artifact.name == "model"
+    assert artifact.latest == "v0.1.0"
+    assert artifact.registered is True and artifact.active is True
+    assert artifact.stages == {"dev": ["v0.0.1"], "prod": ["v0.0.1"], "staging": ["v0.1.0"]}
+
+
+def test_show_accepts_str_paths(model, silent):
+    assert [a.name for a in api.show(str(model.path)).artifacts] == ["model"]
+
+
+def test_show_name(model, silent):
+    versions = api.show(model.path, "model")
+    assert all(is_dataclass_instance(v) for v in versions)
+    assert [v.version for v in versions] == ["v0.1.0", "v0.0.1"]
+    newest, oldest = versions
+    assert newest.commit == model.c2 and oldest.commit == model.c1
+    assert newest.stages == ["staging"]
+    assert sorted(oldest.stages) == ["dev", "prod"]
+    assert oldest.ref == "model@v0.0.1"
+    assert oldest.registered is True and oldest.active is True
+    assert oldest.author == "Tester" and oldest.author_email == "t@example.com"
+    assert oldest.created_at == datetime.fromtimestamp(EPOCH + 120, timezone.utc)
+
+
+def test_show_shortcuts(model, silent):
+    assert [v.version for v in api.show(model.path, "model@latest")] == ["v0.1.0"]
+    assert [v.version for v in api.show(model.path, "model@v0.0.1")] == ["v0.0.1"]
+    assert [v.version for v in api.show(model.path, "model#prod")] == ["v0.0.1"]
+    assert api.show(model.path, "model#nostage") == []
+
+
+def test_show_deprecated_option(model, clock, silent):
+    tag(model, clock, "model@deprecated", "Deprecating artifact 'model'")
+    assert api.show(model.path).artifacts == []
+    (artifact,) = api.show(model.path, deprecated=True).artifacts
+    assert artifact.active is False
+
+
+def test_history(model, silent):
+    entries = api.history(model.path)
+    assert all(is_dataclass_instance(e) for e in entries)
+    assert [e.ref for e in entries] == ["model#staging#3", "model@v0.1.0", "model#dev#2", "model#prod#1",
+                                        "model@v0.0.1"]
+    newest = entries[0]
+    assert (newest.artifact, newest.event, newest.version, newest.stage) == ("model", "assignment", "v0.1.0",
+                                                                             "staging")
+    assert newest.commit == model.c2
+    assert newest.message == "Assigning stage staging to artifact model version v0.1.0"
+    assert isinstance(newest.timestamp, datetime)
+    assert [e.ref for e in api.history(model.path, "model", ascending=True)] == [e.ref for e in entries[::-1]]
+    assert api.history(model.path, "other") == []
+
+
+def test_check_ref(model, silent):
+    (info,) = api.check_ref(model.path, "model#prod#1")
+    assert is_dataclass_instance(info)
+    assert (info.event, info.name, info.version, info.stage, info.commit) == (
+        "assignment", "model", "v0.0.1", "prod", model.c1)
+    assert info.annotation.path == "models/m.pkl"
+    assert info.annotation.description == "First"
+    (info,) = api.check_ref(model.path, "refs/tags/model@v0.1.0")
+    assert (info.event, info.version, info.stage) == ("registration", "v0.1.0", None)
+    assert api.check_ref(model.path, "HEAD") == []
+    assert api.check_ref(model.path, "nosuch@v1.0.0") == []
+
+
+def test_latest(model, silent):
+    found = api.latest(model.path, "model")
+    assert is_dataclass_instance(found)
+    assert (found.version, found.ref) == ("v0.1.0", "model@v0.1.0")
+
+
+def test_latest_without_registered_versions(repo, clock, silent):
+    sha = repo.git("rev-parse", "HEAD").strip()
+    tag(repo, clock, "m#dev#1", f"Assigning stage dev to artifact m version {sha}")
+    assert api.latest(repo.path, "m") is None
+
+
+def test_which(model, silent):
+    found = api.which(model.path, "model", "prod")
+    assert is_dataclass_instance(found)
+    assert found.version == "v0.0.1"
+    assert found.commit == model.c1
+    assert api.which(model.path, "model", "nostage") is None
+
+
+def test_find_versions_in_stage(model, clock, silent):
+    found = api.find_versions_in_stage(model.path, "model", "staging")
+    assert [v.version for v in found] == ["v0.1.0"]
+    assert all(is_dataclass_instance(v) for v in found)
+    tag(model, clock, "model#staging#4", "Assigning stage staging to artifact model version v0.0.1", model.c1)
+    assert [v.version for v in api.find_versions_in_stage(model.path, "model", "staging")] == ["v0.0.1"]
+    assert api.find_versions_in_stage(model.path, "model", "qa") == []
+
+
+def test_describe(model, silent):
+    note = api.describe(model.path, "model@v0.0.1")
+    assert is_dataclass_instance(note)
+    assert (note.type, note.path, note.description) == ("model", "models/m.pkl", "First")
+    assert api.describe(model.path, "model").description == "Second"
+    assert api.describe(model.path, "model#prod").description == "First"
+    assert api.describe(model.path, "model", rev="HEAD~1").description == "First"
+
+
+def test_stages(model, silent):
+    assert api.stages(model.path) == ["dev", "prod", "staging"]
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def test_register(model, clock, silent):
+    clock.tick()
+    model.commit("c3")
+    head = model.git("rev-parse", "HEAD").strip()
+    change = api.register(model.path, "model")
+    assert is_dataclass_instance(change)
+    assert (change.tag, change.event, change.name, change.version, change.commit) == (
+        "model@v0.1.1", "registration", "model", "v0.1.1", head)
+    assert change.deleted is False and change.pushed is False
+    assert "model@v0.1.1" in model.tags()
+
+
+def test_register_explicit_version_and_ref(repo, silent):
+    first = repo.git("rev-parse", "HEAD").strip()
+    repo.commit("c2")
+    change = api.register(repo.path, "m", "HEAD~1", version="v2.0.0")
+    assert (change.tag, change.commit) == ("m@v2.0.0", first)
+
+
+def test_assign(model, clock, silent):
+    changes = api.assign(model.path, "model", "prod", version="v0.1.0")
+    assert [c.tag for c in changes] == ["model#prod#4"]
+    assert all(is_dataclass_instance(c) for c in changes)
+    assert (changes[0].event, changes[0].stage, changes[0].version, changes[0].commit) == (
+        "assignment", "prod", "v0.1.0", model.c2)
+    clock.tick()
+    model.commit("c3")
+    changes = api.assign(model.path, "model", "dev")  # registers HEAD first
+    assert [(c.tag, c.event) for c in changes] == [("model@v0.1.1", "registration"), ("model#dev#5", "assignment")]
+
+
+def test_deprecate(model, clock, silent):
+    (change,) = api.deprecate(model.path, "model", "v0.0.1", "prod")
+    assert (change.tag, change.event) == ("model#prod!#4", "unassignment")
+    clock.tick()
+    (change,) = api.deprecate(model.path, "model", "v0.0.1")
+    assert (change.tag, change.event) == ("model@v0.0.1!", "deregistration")
+    clock.tick()
+    (change,) = api.deprecate(model.path, "model")
+    # without a ref, the deprecation tags the commit of the newest event (the deregistration, at c1)
+    assert (change.tag, change.event, change.commit) == ("model@deprecated", "deprecation", model.c1)
+
+
+def test_deprecate_delete(model, silent):
+    changes = api.deprecate(model.path, "model", "v0.0.1", "prod", delete=True)
+    assert [(c.tag, c.deleted) for c in changes] == [("model#prod#1", True)]
+    assert "model#prod#1" not in model.tags()
+
+
+def test_annotate_and_remove(repo, silent):
+    change = api.annotate(repo.path, "m", type="model", path="m.pkl", labels=["a", "b"], custom={"k": "v"},
+                          description="Mine")
+    assert is_dataclass_instance(change)
+    assert change.file == "artifacts.yaml"
+    assert change.commit is None
+    assert (repo.path / "artifacts.yaml").exists()
+    change = api.annotate(repo.path, "dir/sub:clf", path="clf.pkl", commit=True)
+    assert change.file == "dir/sub/dvc.yaml"
+    assert change.commit == repo.git("rev-parse", "HEAD").strip()
+    note = api.describe(repo.path, "dir/sub:clf")
+    assert note.path == "clf.pkl"
+    change = api.remove(repo.path, "m")
+    assert change.file == "artifacts.yaml"
+    assert "m:" not in (repo.path / "artifacts.yaml").read_text()
+
+
+# -- errors: raised, not printed -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: api.register(p, "bad name"), "Invalid value 'bad name'"),
+        (lambda p: api.register(p, "model"), "'model' is already registered in this commit with version 'v0.1.0'"),
+        (lambda p: api.assign(p, "model", "prod", version="v9.9.9"), "Version 'v9.9.9' is not registered"),
+        (lambda p: api.show(p, "nomodel"), "Cannot find artifact 'nomodel'"),
+        (lambda p: api.deprecate(p, "model", "v0.0.1", "qa"), "Stage 'qa' is not assigned to a version 'v0.0.1'"),
+        (lambda p: api.register(p, "model", "nosuchref"), "nosuchref"),
+        (lambda p: api.latest(p, "nomodel"), "Cannot find artifact 'nomodel'"),
+    ],
+)
+def test_user_errors_raise_without_printing(model, silent, call, message):
+    before = model.tags()
+    with pytest.raises(UserError) as info:
+        call(model.path)
+    assert message in str(info.value)
+    assert model.tags() == before
+
+
+def test_not_a_repository_raises(tmp_path, silent):
+    with pytest.raises(UserError) as info:
+        api.show(tmp_path)
+    assert "not a git repository" in str(info.value)
