@@ -33,6 +33,7 @@ class Entry:
     path: str  # relative to the artifact's root (a file artifact: its own name)
     mode: str
     oid: str
+    full: str = ""  # the path in the repository
 
 
 @dataclass
@@ -76,7 +77,7 @@ def entries(git: Git, commit: str, path: str) -> list[Entry]:
         if kind != "blob":
             continue  # submodules
         relative = posixpath.basename(path) if name == path else posixpath.relpath(name, path)
-        out.append(Entry(relative, mode, oid))
+        out.append(Entry(relative, mode, oid, name))
     return out
 
 
@@ -109,7 +110,7 @@ def read_blobs(git: Git, files: list[Entry], root_path: str) -> tuple[dict[str, 
         if data is None:
             raise DeliveryError(f"object {entry.oid[:7]} of '{entry.path}' is missing from the repository")
         if data.startswith(LFS_PREFIX) and entry.mode != "120000":
-            data = _lfs(git, data, posixpath.join(root_path, entry.path))
+            data = _lfs(git, data, entry.full or posixpath.join(root_path, entry.path))
             used_lfs = True
         out[entry.path] = data
     return out, used_lfs

@@ -37,8 +37,13 @@ def is_url(location: str) -> bool:
     return location.startswith(_SCHEMES) or bool(_SCP_LIKE.match(location))
 
 
-def redact(text: str) -> str:
-    """text with any credentials in URLs replaced by `***`."""
+def redact(text: str, url: Optional[str] = None) -> str:
+    """text with any credentials in URLs replaced by `***`; also where git repeats url's
+    `user:password@` without the scheme (e.g. "unable to look up user:pw@host")."""
+    if url and "://" in url:
+        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        if userinfo:
+            text = text.replace(userinfo + "@", "***@").replace(userinfo, "***")
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
 
 
@@ -104,7 +109,7 @@ class Mirror:
         try:
             where.run_network(*args, progress=self.progress)
         except GitError as exc:
-            raise RemoteError(redact(f"cannot {args[0]} {self.url}: {exc}")) from exc
+            raise RemoteError(redact(f"cannot {args[0]} {self.url}: {exc}", self.url)) from exc
 
     def clone(self) -> None:
         """Make the mirror: a bare partial clone keeping branches and tags as the remote has them."""
@@ -155,9 +160,13 @@ class Mirror:
 
 
 def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional[str] = None) -> dict[str, str]:
-    """`git push --porcelain`; returns ref -> flag; raises RemoteError when nothing could be pushed."""
+    """`git push --porcelain`; returns ref -> flag; raises RemoteError when nothing could be pushed
+    or a push was refused for another reason than a race (a hook, permissions)."""
     proc = git.run("push", "--porcelain", "--", remote, *refspecs, check=False,
                    env={"GIT_TERMINAL_PROMPT": "0"})
+    url = git.run("remote", "get-url", "--", remote, check=False).stdout.decode().strip() or None
+    said = [line[len("remote:"):].strip() for line in proc.stderr.decode("utf-8", "replace").splitlines()
+            if line.startswith("remote:") and line[len("remote:"):].strip()]
     flags: dict[str, str] = {}
     reasons: dict[str, str] = {}
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -169,10 +178,12 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
     if proc.returncode != 0 and not any(f == "!" for f in flags.values()):
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = next((line for line in reversed(err) if line.strip()), "git push failed")
-        raise RemoteError(redact(f"push to {display or remote} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}"))
+        detail = detail.removeprefix("fatal: ").removeprefix("error: ")
+        raise RemoteError(redact(f"push to {display or remote} failed: {detail}", url))
     for ref, flag in flags.items():
         if flag == "!" and not any(word in reasons[ref] for word in _RACE_REASONS):
-            raise RemoteError(redact(f"push of {ref} to {display or remote} was refused: {reasons[ref]}"))
+            why = f" (the remote said: {said[0]})" if said else ""
+            raise RemoteError(redact(f"{display or remote} refused {ref}: {reasons[ref]}{why}", url))
     return flags
 
 

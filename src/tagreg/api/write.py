@@ -86,9 +86,7 @@ def _push(r: Repository, change: TagChange) -> None:
     except RemoteError as exc:
         if not change.deleted:
             _drop(r, change.tag)  # leave nothing the remote does not have
-        raise RegistryError(
-            f"The command `{command}` failed. Make sure your local repository is in sync with the remote. ({exc})"
-        ) from exc
+        raise RegistryError(f"The command `{command}` failed: {exc}") from exc
     flag = flags.get(ref)
     if not change.deleted and flag in ("!", "="):  # '=': an identical tag object was pushed by someone else
         _drop(r, change.tag)
@@ -99,7 +97,9 @@ def _push(r: Repository, change: TagChange) -> None:
 
 
 def _drop(r: Repository, tag: str) -> None:
-    r.git.delete_tag(tag)
+    # A mirror's push of a deletion already removed its own copy (its refspec maps refs/tags/*).
+    if tag in r.git.tag_names([f"refs/tags/{tag}"]):
+        r.git.delete_tag(tag)
     r.forget_tags()
 
 

@@ -675,6 +675,19 @@ def cache_clear(url):
     click.echo(f"Removed {len(removed)} cached repositor{'y' if len(removed) == 1 else 'ies'}")
 
 
+@main.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="registries.yaml listing the repositories (default: the repository here).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--write", is_flag=True, help="Allow register/assign/deprecate with the token in TAGREG_TOKEN.")
+def serve(config_file, host, port, write):
+    """Serve the web dashboard and REST API (needs: pip install "tagreg[server]")."""
+    from ..server import launch
+
+    launch(config_file, host=host, port=port, write=write)
+
+
 @main.command("parse-tag", hidden=True)
 @click.argument("tag")
 def parse_tag(tag):

@@ -1,0 +1,361 @@
+"""The server's index: registry state per repository in SQLite, only ever a cache of Git.
+
+Each repository's rows are replaced in one transaction when its refs change, keyed by a content
+fingerprint of those refs, so a page reads one consistent state per repository. Deleting the file
+loses nothing: the next request or warm-up rebuilds it from Git. Several server processes can share
+one file (WAL mode lets readers go on while one writes), or each keep its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+SCHEMA_VERSION = 3
+
+_SCHEMA = """
+CREATE TABLE repos (
+    id TEXT PRIMARY KEY,
+    location TEXT NOT NULL,
+    fingerprint TEXT,          -- content fingerprint of the refs this state was built from
+    head TEXT,
+    built_at REAL,
+    build_seconds REAL,
+    stages TEXT,               -- JSON: the stage columns (config, or in use)
+    models INTEGER DEFAULT 0,
+    events INTEGER DEFAULT 0,
+    error TEXT                 -- why the last build failed, if it did
+);
+CREATE TABLE models (
+    repo TEXT NOT NULL,
+    name TEXT NOT NULL,
+    registered INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    type TEXT,
+    path TEXT,
+    description TEXT,
+    labels TEXT NOT NULL,      -- JSON list
+    latest TEXT,
+    latest_key TEXT,           -- sorts like SemVer precedence
+    stages TEXT NOT NULL,      -- JSON: stage -> versions in it
+    last_ts INTEGER,
+    last_event TEXT,           -- JSON: the newest event (GTO history shape)
+    last_author TEXT,
+    signature TEXT,            -- changes when any of this model's tags (or HEAD) change
+    annotation TEXT,           -- JSON, or NULL when not annotated at HEAD
+    search TEXT NOT NULL,      -- lower-case text the search box looks in
+    PRIMARY KEY (repo, name)
+);
+CREATE INDEX models_name ON models(name);
+CREATE TABLE model_labels (repo TEXT, name TEXT, label TEXT);
+CREATE INDEX model_labels_label ON model_labels(label);
+CREATE TABLE model_stages (repo TEXT, name TEXT, stage TEXT, version TEXT);
+CREATE INDEX model_stages_stage ON model_stages(stage);
+CREATE TABLE events (
+    repo TEXT NOT NULL,
+    seq INTEGER NOT NULL,      -- position in the repository's history, newest = highest
+    ts INTEGER NOT NULL,
+    artifact TEXT NOT NULL,
+    event TEXT NOT NULL,
+    author TEXT,
+    data TEXT NOT NULL,        -- JSON: the event as `history --json` prints it
+    PRIMARY KEY (repo, seq)
+);
+CREATE INDEX events_time ON events(ts DESC, seq DESC);
+CREATE INDEX events_artifact ON events(artifact);
+CREATE TABLE details (
+    repo TEXT NOT NULL,
+    name TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    data TEXT NOT NULL,        -- JSON: versions and annotation of one model
+    PRIMARY KEY (repo, name)
+);
+"""
+
+SORTS = {
+    "name": "m.name COLLATE NOCASE",
+    "repo": "m.repo COLLATE NOCASE",
+    "type": "m.type COLLATE NOCASE",
+    "latest": "m.latest_key",
+    "updated": "m.last_ts",
+}
+
+
+@dataclass
+class ModelQuery:
+    """Filters, sort and page of the models table."""
+
+    repo: Optional[str] = None
+    type: Optional[str] = None
+    label: Optional[str] = None
+    stage: Optional[str] = None
+    q: Optional[str] = None
+    deprecated: bool = False
+    sort: str = "name"
+    order: str = "asc"
+    limit: int = 50
+    offset: int = 0
+
+
+def version_key(version: Optional[str]) -> str:
+    """A string that sorts versions by SemVer precedence (non-SemVer names sort first)."""
+    import re
+
+    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+.*)?", version or "")
+    if m is None:
+        return ""
+    key = "".join(f"{int(g):012d}" for g in m.groups()[:3])
+    if m.group(4) is None:
+        return key + "~"  # a release ranks above its prereleases
+    parts = [f"0{int(p):012d}" if p.isdigit() else f"1{p}" for p in m.group(4).split(".")]
+    return key + "-" + ".".join(parts)
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Index:
+    """The SQLite cache file, with one connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare()
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the last commit on power loss is fine
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (reopened if the file was deleted under us)."""
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "inode", None) != self._inode():
+            if db is not None:
+                db.close()
+            if not self.path.exists():
+                self._prepare()
+            db = self._local.db = self._connect()
+            self._local.inode = self._inode()
+        return db
+
+    def _inode(self) -> Optional[int]:
+        try:
+            return os.stat(self.path).st_ino
+        except OSError:
+            return None
+
+    def _prepare(self) -> None:
+        """Create the schema, or start afresh from a file of another version or a broken one."""
+        for attempt in range(2):
+            try:
+                db = self._connect()
+                try:
+                    version = db.execute("PRAGMA user_version").fetchone()[0]
+                    if version != SCHEMA_VERSION:
+                        db.execute("BEGIN IMMEDIATE")
+                        # Another process may have prepared it while we waited for the lock.
+                        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                            for (table,) in db.execute(
+                                    "SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+                                db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                            for statement in _SCHEMA.split(";\n"):
+                                if statement.strip():
+                                    db.execute(statement)
+                            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                        db.execute("COMMIT")
+                finally:
+                    db.close()
+                return
+            except sqlite3.DatabaseError:
+                if attempt:
+                    raise
+                for suffix in ("", "-wal", "-shm"):  # not a database: it is only a cache
+                    try:
+                        os.unlink(str(self.path) + suffix)
+                    except OSError:
+                        pass
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def fingerprint(self, repo: str) -> Optional[tuple[str, str]]:
+        """(location, content fingerprint) the stored state of repo was built from."""
+        row = self.db.execute("SELECT location, fingerprint FROM repos WHERE id=?", (repo,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def replace(self, repo: str, location: str, snapshot: dict[str, Any]) -> None:
+        """Store a repository's new state in place of the old one, in one transaction."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("models", "model_labels", "model_stages", "events"):
+                db.execute(f"DELETE FROM {table} WHERE repo=?", (repo,))
+            db.executemany(
+                "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(repo, m["name"], m["registered"], m["active"], m["type"], m["path"], m["description"],
+                  json.dumps(m["labels"]), m["latest"], version_key(m["latest"]), json.dumps(m["stages"]),
+                  m["last_ts"], json.dumps(m["last_event"]) if m["last_event"] else None, m["last_author"],
+                  m["signature"], json.dumps(m["annotation"]) if m["annotation"] is not None else None,
+                  m["search"]) for m in snapshot["models"]])
+            db.executemany("INSERT INTO model_labels VALUES (?,?,?)",
+                           [(repo, m["name"], label) for m in snapshot["models"] for label in m["labels"]])
+            db.executemany("INSERT INTO model_stages VALUES (?,?,?,?)",
+                           [(repo, m["name"], stage, version) for m in snapshot["models"]
+                            for stage, versions in m["stages"].items() for version in versions])
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
+                           [(repo, e["seq"], e["ts"], e["artifact"], e["event"], e["author"], json.dumps(e["data"]))
+                            for e in snapshot["events"]])
+            # Details whose model is gone or changed are useless now.
+            db.execute("DELETE FROM details WHERE repo=? AND NOT EXISTS (SELECT 1 FROM models m WHERE "
+                       "m.repo=details.repo AND m.name=details.name AND m.signature=details.signature)", (repo,))
+            db.execute(
+                "INSERT OR REPLACE INTO repos (id, location, fingerprint, head, built_at, build_seconds, stages,"
+                " models, events, error) VALUES (?,?,?,?,?,?,?,?,?,NULL)",
+                (repo, location, snapshot["fingerprint"], snapshot["head"], time.time(), snapshot["seconds"],
+                 json.dumps(snapshot["stages"]), len(snapshot["models"]), len(snapshot["events"])))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def set_error(self, repo: str, location: str, error: Optional[str]) -> None:
+        """Remember why a repository could not be read (its last good state stays)."""
+        self.db.execute("INSERT INTO repos (id, location, error) VALUES (?,?,?) "
+                        "ON CONFLICT(id) DO UPDATE SET error=excluded.error", (repo, location, error))
+
+    def forget_other_repos(self, keep: Iterable[str]) -> None:
+        """Drop repositories no longer in the config."""
+        keep = list(keep)
+        marks = ",".join("?" * len(keep))
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        for table, column in (("repos", "id"), ("models", "repo"), ("model_labels", "repo"),
+                              ("model_stages", "repo"), ("events", "repo"), ("details", "repo")):
+            db.execute(f"DELETE FROM {table} WHERE {column} NOT IN ({marks})", keep)
+        db.execute("COMMIT")
+
+    def store_detail(self, repo: str, name: str, signature: str, data: dict) -> None:
+        """Cache one model's versions (valid while its signature stays)."""
+        self.db.execute("INSERT OR REPLACE INTO details VALUES (?,?,?,?)", (repo, name, signature, json.dumps(data)))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def repos(self) -> dict[str, dict[str, Any]]:
+        """Every indexed repository's row, by id."""
+        out = {}
+        for row in self.db.execute("SELECT * FROM repos"):
+            data = dict(row)
+            data["stages"] = json.loads(data["stages"]) if data["stages"] else []
+            out[row["id"]] = data
+        return out
+
+    def models(self, query: ModelQuery, repos: list[str]) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, the page of matching models) among the given repositories."""
+        where, args = self._where(query, repos)
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) FROM models m WHERE {where}", args).fetchone()[0]
+        order = "DESC" if query.order == "desc" else "ASC"
+        # Models without a value for the sort column go last either way.
+        column = SORTS.get(query.sort, SORTS["name"])
+        sql = (f"SELECT * FROM models m WHERE {where} ORDER BY ({column}) IS NULL OR ({column}) = '', "
+               f"{column} {order}, m.name COLLATE NOCASE, m.repo LIMIT ? OFFSET ?")
+        rows = db.execute(sql, [*args, query.limit, query.offset]).fetchall()
+        return total, [self._model(row) for row in rows]
+
+    @staticmethod
+    def _where(query: ModelQuery, repos: list[str]) -> tuple[str, list[Any]]:
+        clauses = [f"m.repo IN ({','.join('?' * len(repos))})" if repos else "0"]
+        args: list[Any] = list(repos)
+        if query.repo:
+            clauses.append("m.repo = ?")
+            args.append(query.repo)
+        if not query.deprecated:
+            clauses.append("m.active = 1")
+        if query.type:
+            clauses.append("m.type = ?")
+            args.append(query.type)
+        if query.label:
+            clauses.append("EXISTS (SELECT 1 FROM model_labels l WHERE l.repo=m.repo AND l.name=m.name AND l.label=?)")
+            args.append(query.label)
+        if query.stage:
+            clauses.append("EXISTS (SELECT 1 FROM model_stages s WHERE s.repo=m.repo AND s.name=m.name AND s.stage=?)")
+            args.append(query.stage)
+        for word in (query.q or "").lower().split():
+            clauses.append("m.search LIKE ? ESCAPE '\\'")
+            args.append(_like(word))
+        return " AND ".join(clauses), args
+
+    def facets(self, repos: list[str]) -> dict[str, list[str]]:
+        """The values the filters offer: types, labels and stages in use."""
+        marks = ",".join("?" * len(repos)) or "NULL"
+        db = self.db
+        return {
+            "types": [r[0] for r in db.execute(
+                f"SELECT DISTINCT type FROM models WHERE repo IN ({marks}) AND type IS NOT NULL ORDER BY 1", repos)],
+            "labels": [r[0] for r in db.execute(
+                f"SELECT DISTINCT label FROM model_labels WHERE repo IN ({marks}) ORDER BY 1", repos)],
+            "stages": [r[0] for r in db.execute(
+                f"SELECT DISTINCT stage FROM model_stages WHERE repo IN ({marks}) ORDER BY 1", repos)],
+        }
+
+    def model(self, repo: str, name: str) -> Optional[dict[str, Any]]:
+        """One model's row, or None."""
+        row = self.db.execute("SELECT * FROM models WHERE repo=? AND name=?", (repo, name)).fetchone()
+        return self._model(row) if row else None
+
+    def repos_with(self, name: str, repos: list[str]) -> list[str]:
+        """The repositories that have a model of this name."""
+        rows = self.db.execute(
+            f"SELECT repo FROM models WHERE name=? AND repo IN ({','.join('?' * len(repos)) or 'NULL'}) ORDER BY repo",
+            [name, *repos])
+        return [r[0] for r in rows]
+
+    def detail(self, repo: str, name: str, signature: str) -> Optional[dict[str, Any]]:
+        """A cached model detail, if it is still valid."""
+        row = self.db.execute("SELECT data FROM details WHERE repo=? AND name=? AND signature=?",
+                              (repo, name, signature)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def events(self, repos: list[str], artifact: Optional[str] = None, event: Optional[str] = None,
+               limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, a page of events newest first) across repositories."""
+        clauses = [f"repo IN ({','.join('?' * len(repos))})" if repos else "0"]
+        args: list[Any] = list(repos)
+        if artifact:
+            clauses.append("artifact = ?")
+            args.append(artifact)
+        if event:
+            clauses.append("event = ?")
+            args.append(event)
+        where = " AND ".join(clauses)
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) FROM events WHERE {where}", args).fetchone()[0]
+        rows = db.execute(f"SELECT repo, data FROM events WHERE {where} ORDER BY ts DESC, seq DESC, repo "
+                          "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return total, [{"repo": r[0], **json.loads(r[1])} for r in rows]
+
+    @staticmethod
+    def _model(row: sqlite3.Row) -> dict[str, Any]:
+        data = dict(row)
+        data["labels"] = json.loads(data["labels"])
+        data["stages"] = json.loads(data["stages"])
+        data["last_event"] = json.loads(data["last_event"]) if data["last_event"] else None
+        data["annotation"] = json.loads(data["annotation"]) if data["annotation"] else None
+        data["registered"] = bool(data["registered"])
+        data["active"] = bool(data["active"])
+        for key in ("latest_key", "search", "last_ts"):
+            data.pop(key, None)
+        return data

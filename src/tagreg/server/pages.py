@@ -1,0 +1,273 @@
+"""The HTML pages: models `/`, a model `/models/NAME`, `/activity`, `/repos`, `/api`, sign-in.
+
+Server-rendered Jinja2 templates with autoescaping on (a `<script>` in a description or a tag
+message is shown as text), one small script for copy buttons and filters that apply on change,
+and a stylesheet that turns tables into cards on narrow screens.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timezone
+from typing import Any, Optional
+from urllib.parse import parse_qs, quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from .index import ModelQuery
+from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
+from .service import Dashboard, Problem, model_url
+
+PAGE_SIZE = 50
+VERBS = {
+    "registration": "registered", "deregistration": "deregistered", "assignment": "assigned",
+    "unassignment": "unassigned", "deprecation": "deprecated",
+}
+ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate")
+
+
+def _parse_time(iso: Optional[str]) -> Optional[datetime]:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+
+
+def ago(iso: Optional[str]) -> str:
+    """'3 days ago' for an ISO time."""
+    when = _parse_time(iso)
+    if when is None:
+        return ""
+    seconds = (datetime.now(timezone.utc) - when).total_seconds()
+    if seconds < 0:
+        return "just now" if seconds > -60 else "in the future"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n > 1 else ''} ago"
+    return "just now"
+
+
+def when(iso: Optional[str]) -> str:
+    """An ISO time as `2024-05-01 14:03 +02:00`."""
+    moment = _parse_time(iso)
+    return moment.strftime("%Y-%m-%d %H:%M %z") if moment else ""
+
+
+def stage_class(stage: Optional[str]) -> str:
+    """A colour class for a stage: fixed for common names, stable for others."""
+    fixed = {"prod": 0, "production": 0, "staging": 1, "stage": 1, "dev": 2, "development": 2, "test": 3, "qa": 3}
+    key = (stage or "").lower()
+    return f"c{fixed[key]}" if key in fixed else f"c{4 + zlib.crc32(key.encode()) % 4}"
+
+
+def describe(event: dict[str, Any]) -> str:
+    """What an event did, in words: 'assigned prod to v1.2.0'."""
+    kind, version, stage = event.get("event"), event.get("version"), event.get("stage")
+    if kind == "assignment":
+        return f"assigned {stage} to {version}"
+    if kind == "unassignment":
+        return f"unassigned {stage} from {version}"
+    if kind in ("registration", "deregistration"):
+        return f"{VERBS[kind]} {version}"
+    return VERBS.get(kind or "", kind or "")
+
+
+_DEFAULT_MESSAGES = ("Registering artifact ", "Deregistering artifact ", "Assigning stage ", "Unassigning stage ",
+                     "Deprecating artifact ")
+
+
+def custom_message(message: Optional[str]) -> str:
+    """A tag message worth showing: empty for the ones tagreg and GTO write by default."""
+    message = (message or "").strip()
+    return "" if message.startswith(_DEFAULT_MESSAGES) and "\n" not in message else message
+
+
+class Pages:
+    """Renders templates with what every page needs."""
+
+    def __init__(self, dashboard: Dashboard, guard: Guard, static_version: str):
+        import jinja2
+
+        self.dashboard, self.guard = dashboard, guard
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("tagreg.server", "templates"),
+            autoescape=True,  # every value is escaped unless a template says otherwise (none does)
+            trim_blocks=True, lstrip_blocks=True,
+        )
+        self.env.filters.update(ago=ago, when=when, stage_class=stage_class, describe=describe,
+                                short=lambda sha: (sha or "")[:7], model_url=model_url,
+                                urlquote=lambda s: quote(s or "", safe=""), custom_message=custom_message)
+        self.env.globals.update(static_version=static_version, model_url=model_url)
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page, with the sign-in state and a CSRF token for its forms."""
+        sid = request.state.sid
+        signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))
+        flash = None
+        text, kind, signature = (request.query_params.get(k) for k in ("flash", "kind", "sig"))
+        if text and kind in ("ok", "error") and signature and self.guard.csrf_ok(f"flash\0{kind}\0{text}", signature):
+            flash = {"text": text, "kind": kind}
+        html = self.env.get_template(template).render(
+            request=request, path=request.url.path, write=self.guard.write, signed_in=signed_in,
+            csrf=self.guard.csrf_token(sid), flash=flash, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def flash_query(self, text: str, kind: str = "ok") -> str:
+        """Query parameters that make the next page show a message (signed, so links cannot fake one)."""
+        return urlencode({"flash": text, "kind": kind, "sig": self.guard.csrf_token(f"flash\0{kind}\0{text}")})
+
+    def error(self, request: Request, problem: Problem) -> HTMLResponse:
+        """An error page."""
+        response = self.render(request, "error.html", status=problem.status, problem=problem)
+        if problem.extra.get("retry_after"):
+            response.headers["Retry-After"] = str(problem.extra["retry_after"])
+        return response
+
+
+def _url(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key in ("flash", "kind", "sig"):
+        params.pop(key, None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def _int(value: Optional[str], default: int) -> int:
+    try:
+        return max(0, int(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A submitted urlencoded form (small ones only)."""
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        raise Problem(413, "too_large", "the form is too large")
+    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def _safe_next(target: Optional[str]) -> str:
+    """A same-site path to go back to after signing in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def router(pages: Pages, openapi) -> APIRouter:
+    """The page routes."""
+    dashboard, guard = pages.dashboard, pages.guard
+    r = APIRouter(include_in_schema=False)
+
+    @r.get("/", response_class=HTMLResponse)
+    def models(request: Request):
+        p = request.query_params
+        sort = p.get("sort") if p.get("sort") in ("name", "repo", "type", "latest", "updated") else "name"
+        order = "desc" if p.get("order") == "desc" else "asc"
+        query = ModelQuery(repo=p.get("repo") or None, type=p.get("type") or None, label=p.get("label") or None,
+                           stage=p.get("stage") or None, q=p.get("q") or None, deprecated=p.get("deprecated") == "1",
+                           sort=sort, order=order, limit=PAGE_SIZE, offset=_int(p.get("offset"), 0))
+        page = dashboard.models(query)
+        return pages.render(request, "models.html", page=page, query=query, url=lambda **c: _url(request, **c),
+                            repos=dashboard.hub.ids)
+
+    @r.get("/models/{name:path}", response_class=HTMLResponse)
+    def model(request: Request, name: str):
+        repo = request.query_params.get("repo") or None
+        try:
+            data = dashboard.model(name, repo)
+        except Problem as problem:
+            if problem.code == "ambiguous":
+                return pages.render(request, "ambiguous.html", status=300, name=name, repos=problem.extra["repos"])
+            raise
+        return pages.render(request, "model.html", m=data, repo_count=len(dashboard.hub.ids))
+
+    @r.get("/activity", response_class=HTMLResponse)
+    def activity(request: Request):
+        p = request.query_params
+        event = p.get("event") if p.get("event") in VERBS else None
+        repo = p.get("repo") or None
+        page = dashboard.events(repo, p.get("artifact") or None, event, PAGE_SIZE, _int(p.get("offset"), 0))
+        return pages.render(request, "activity.html", page=page, repo=repo, event=event,
+                            artifact=p.get("artifact") or "", kinds=list(VERBS), repos=dashboard.hub.ids,
+                            url=lambda **c: _url(request, **c))
+
+    @r.get("/repos", response_class=HTMLResponse)
+    def repos(request: Request):
+        return pages.render(request, "repos.html", repos=dashboard.repos())
+
+    @r.get("/api", response_class=HTMLResponse)
+    def api_page(request: Request):
+        return pages.render(request, "api.html", schema=openapi())
+
+    @r.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request):
+        return pages.render(request, "login.html", next=_safe_next(request.query_params.get("next")), failed=False)
+
+    @r.post("/login", response_class=HTMLResponse)
+    async def login(request: Request):
+        form = await _form(request)
+        if not guard.csrf_ok(request.state.sid, form.get("csrf")):
+            raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
+        target = _safe_next(form.get("next"))
+        if not guard.write:
+            raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
+        if not guard.token_ok(form.get("token")):
+            return pages.render(request, "login.html", status=401, next=target, failed=True)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(AUTH_COOKIE, guard.auth_cookie(request.state.sid), max_age=SESSION_SECONDS,
+                            httponly=True, samesite="strict", path="/")
+        return response
+
+    @r.post("/logout")
+    async def logout(request: Request):
+        form = await _form(request)
+        if not guard.csrf_ok(request.state.sid, form.get("csrf")):
+            raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(AUTH_COOKIE, path="/")
+        return response
+
+    @r.post("/actions/{action}")
+    async def act(request: Request, action: str):
+        from starlette.concurrency import run_in_threadpool
+
+        if action not in ACTIONS:
+            raise Problem(404, "unknown_action", f"unknown action '{action}'")
+        if not guard.write:
+            raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
+        if not guard.signed_in(request.state.sid, request.cookies.get(AUTH_COOKIE)):
+            raise Problem(401, "unauthorized", "sign in with the server's token to make changes")
+        form = await _form(request)
+        if not guard.csrf_ok(request.state.sid, form.get("csrf")):
+            raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
+        name, repo = form.get("name") or "", form.get("repo") or None
+        fields = {k: form.get(k) for k in ("ref", "version", "stage", "message")}
+        back = model_url(name, repo)
+        try:
+            changes = await run_in_threadpool(dashboard.act, action, name, repo, fields)
+        except Problem as problem:
+            if problem.status in (400, 409, 502, 503):  # the registry said no: say why on the model's page
+                query = pages.flash_query(problem.message, "error")
+                return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
+            raise
+        tags = ", ".join(("deleted " if c["deleted"] else "") + c["tag"] + (" (pushed)" if c["pushed"] else "")
+                         for c in changes)
+        query = pages.flash_query(f"Done: {tags}")
+        return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
+
+    return r
+
+
+def not_found_page(pages: Pages, request: Request) -> Response:
+    """The 404 page for unknown paths."""
+    return pages.error(request, Problem(404, "not_found", f"there is no page at {request.url.path}"))

@@ -1,0 +1,273 @@
+"""The REST API under /api: the same data as the pages, as JSON, with an OpenAPI schema.
+
+Pagination: list endpoints take `limit` (1-500, default 50) and `offset` (default 0) and answer
+`total`, `limit`, `offset` and `next` (the URL of the next page, or null). Errors are
+`{"error": {"status": N, "code": "...", "message": "..."}}` with that HTTP status.
+
+Write endpoints always exist: without `--write` they answer 403; with it, a missing or wrong
+`Authorization: Bearer TOKEN` answers 401 before the request body is read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Optional
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .index import ModelQuery
+from .service import Dashboard, Problem
+
+MAX_BODY = 64 * 1024
+
+
+# -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str = Field(description="machine-readable: not_found, invalid, conflict, unauthorized, ...")
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Repo(BaseModel):
+    id: str = Field(description="used in URLs: ?repo=ID")
+    location: str = Field(description="the folder, or the URL without credentials")
+    remote: bool
+    web: Optional[str] = Field(description="the Git host's web page, when known")
+    status: Literal["ok", "indexing", "fetching", "error"]
+    error: Optional[str]
+    models: int
+    events: int
+    stages: list[str]
+    head: Optional[str]
+    fingerprint: Optional[str] = Field(description="changes whenever the registry's tags or HEAD change")
+    indexed_at: Optional[str]
+    index_seconds: Optional[float]
+    fetched_at: Optional[str] = Field(description="remote repositories: the last fetch")
+    refresh: Optional[float] = Field(description="remote repositories: seconds between fetches")
+
+
+class Repos(BaseModel):
+    repos: list[Repo]
+
+
+class Annotation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Optional[str]
+    path: Optional[str]
+    description: str
+    labels: list[str]
+    virtual: bool
+    custom: Any = None
+    source: str = Field(description="the file the annotation is read from")
+    link: Optional[dict[str, Optional[str]]] = Field(description="for a link: the repository and revision")
+
+
+class Model(BaseModel):
+    repo: str
+    name: str
+    registered: bool = Field(description="false: only annotated, no version tag yet")
+    active: bool = Field(description="false: deprecated")
+    type: Optional[str]
+    path: Optional[str]
+    description: Optional[str]
+    labels: list[str]
+    latest: Optional[str]
+    stages: dict[str, list[str]] = Field(description="stage -> the versions in it")
+    last_event: Optional[dict[str, Any]] = Field(description="the newest event, as in `history --json`")
+    last_author: Optional[str]
+    annotation: Optional[Annotation]
+    gto: dict[str, Any] = Field(description="this model as an entry of GTO's `show --json`")
+
+
+class Models(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next: Optional[str]
+    models: list[Model]
+    facets: dict[str, list[str]] = Field(description="values the filters can take")
+
+
+class ModelDetail(Model):
+    versions: list[dict[str, Any]] = Field(description="as GTO's `show NAME --json`")
+    history: list[dict[str, Any]] = Field(description="as GTO's `history NAME --json`, with repo and commit_url")
+    get: list[dict[str, str]] = Field(description="`tagreg get` commands for the latest version and each stage")
+
+
+class Events(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next: Optional[str]
+    events: list[dict[str, Any]] = Field(description="newest first, as GTO's `history --json` rows, with repo")
+
+
+class TagChange(BaseModel):
+    tag: str
+    event: str
+    name: str
+    version: Optional[str]
+    stage: Optional[str]
+    commit: str
+    deleted: bool
+    pushed: bool = Field(description="pushed to the remote (always, for remote repositories)")
+    repo: str
+
+
+class Changes(BaseModel):
+    changes: list[TagChange]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    repo: Optional[str] = Field(None, description="repository id; needed when several have this model")
+    message: Optional[str] = Field(None, description="tag message")
+
+
+class RegisterBody(_Body):
+    ref: str = Field("HEAD", description="commit, branch or tag to register")
+    version: Optional[str] = Field(None, description="e.g. v1.2.0; default: the next patch version")
+
+
+class AssignBody(_Body):
+    stage: str
+    version: Optional[str] = Field(None, description="a registered version (or give ref)")
+    ref: Optional[str] = Field(None, description="a commit, registered first if needed")
+
+
+class UnassignBody(_Body):
+    version: str
+    stage: str
+
+
+class DeregisterBody(_Body):
+    version: str
+
+
+class DeprecateBody(_Body):
+    pass
+
+
+ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
+WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 413, 422, 502)}
+
+
+def _next(request: Request, total: int, limit: int, offset: int) -> Optional[str]:
+    if offset + limit >= total:
+        return None
+    return str(request.url.include_query_params(offset=offset + limit, limit=limit))
+
+
+def router(dashboard: Dashboard, guard) -> APIRouter:
+    """The /api routes over a dashboard."""
+    r = APIRouter(prefix="/api")
+
+    @r.get("/repos", response_model=Repos, tags=["read"], summary="The served repositories")
+    def repos():
+        return {"repos": dashboard.repos()}
+
+    @r.get("/models", response_model=Models, responses=ERRORS, tags=["read"],
+           summary="Models across repositories (filter, search, sort, page)")
+    def models(
+        request: Request,
+        repo: Optional[str] = Query(None, description="only this repository"),
+        type: Optional[str] = Query(None, description="only this type"),
+        label: Optional[str] = Query(None, description="only models with this label"),
+        stage: Optional[str] = Query(None, description="only models with a version in this stage"),
+        q: Optional[str] = Query(None, description="words to find in name, description, labels, type, path"),
+        deprecated: bool = Query(False, description="include deprecated models"),
+        sort: Literal["name", "repo", "type", "latest", "updated"] = "name",
+        order: Literal["asc", "desc"] = "asc",
+        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    ):
+        page = dashboard.models(ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset))
+        page["next"] = _next(request, page["total"], page["limit"], page["offset"])
+        return page
+
+    @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
+           summary="One model: annotation, versions, history")
+    def model(name: str, repo: Optional[str] = Query(None, description="needed when several repositories have it")):
+        data = dashboard.model(name, repo)
+        if not data["versions_ready"]:
+            raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
+                          retry_after=5)
+        data["versions"] = data.pop("gto_versions")
+        return data
+
+    @r.get("/events", response_model=Events, responses=ERRORS, tags=["read"],
+           summary="Registry events across repositories, newest first")
+    def events(
+        request: Request,
+        repo: Optional[str] = Query(None, description="only this repository"),
+        artifact: Optional[str] = Query(None, description="only this model"),
+        event: Optional[Literal["registration", "deregistration", "assignment", "unassignment",
+                                "deprecation"]] = Query(None, description="only this kind"),
+        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    ):
+        page = dashboard.events(repo, artifact, event, limit, offset)
+        page["next"] = _next(request, page["total"], page["limit"], page["offset"])
+        return page
+
+    def write(action: str, body_model: type[_Body], summary: str):
+        schema = body_model.model_json_schema()
+
+        async def endpoint(name: str, request: Request):
+            # Order matters: 403 read-only, then 401 token, and only then is the body read.
+            if not guard.write:
+                raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
+            if not guard.bearer_ok(request.headers.get("authorization")):
+                raise Problem(401, "unauthorized", "give the server's token as `Authorization: Bearer TOKEN`")
+            if int(request.headers.get("content-length") or 0) > MAX_BODY:
+                raise Problem(413, "too_large", "the request body is too large")
+            raw = await request.body()
+            if len(raw) > MAX_BODY:
+                raise Problem(413, "too_large", "the request body is too large")
+            try:
+                body = body_model.model_validate_json(raw or b"{}")
+            except ValidationError as exc:
+                raise Problem(422, "invalid_body", "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()))
+            from starlette.concurrency import run_in_threadpool
+
+            fields = body.model_dump(exclude={"repo"})
+            changes = await run_in_threadpool(dashboard.act, action, name, body.repo, fields)
+            return JSONResponse({"changes": [{k: v for k, v in c.items() if k != "seconds"} for c in changes]},
+                                status_code=201)
+
+        r.add_api_route(
+            f"/models/{{name:path}}/{action}", endpoint, methods=["POST"], status_code=201,
+            response_model=Changes, responses=WRITE_ERRORS, tags=["write"], summary=summary,
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+                           "security": [{"bearer": []}]},
+        )
+
+    write("register", RegisterBody, "Register a version of a model at a commit")
+    write("assign", AssignBody, "Assign a stage to a version")
+    write("unassign", UnassignBody, "Unassign a stage from a version")
+    write("deregister", DeregisterBody, "Deregister a version")
+    write("deprecate", DeprecateBody, "Deprecate a model")
+    return r
+
+
+def error_json(problem: Problem) -> JSONResponse:
+    """The JSON answer for an error."""
+    body: dict[str, Any] = {"status": problem.status, "code": problem.code, "message": problem.message}
+    body.update({k: v for k, v in problem.extra.items() if k != "retry_after"})
+    headers = {}
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tagreg"'
+    if problem.extra.get("retry_after"):
+        headers["Retry-After"] = str(problem.extra["retry_after"])
+    return JSONResponse({"error": body}, status_code=problem.status, headers=headers)
+
+
+def dumps(value: Any) -> str:
+    """JSON for a page's `<pre>`."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

@@ -1,0 +1,78 @@
+"""Who may write, and forms that only our own pages can submit.
+
+The REST API takes the server's token as `Authorization: Bearer TOKEN`; no cookie is ever
+accepted there, so it needs no CSRF defence. The pages sign a browser in with the token and keep
+that in a cookie, so their forms are protected:
+
+- every browser gets a random, HttpOnly `tagreg_sid` cookie;
+- signing in sets `tagreg_auth`, an HMAC of the sid and an expiry: valid only with that sid;
+- every form carries a CSRF token, an HMAC of the sid, checked on POST (a signed double submit
+  bound to the session: a page elsewhere, even on another port of the same host, where cookies are
+  shared, can neither read the sid nor compute the token; planting its own sid voids the sign-in).
+
+All keys derive from TAGREG_TOKEN, so several instances behind a proxy accept each other's
+cookies, and changing the token signs everyone out. Nothing is stored on the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Optional
+
+SID_COOKIE = "tagreg_sid"
+AUTH_COOKIE = "tagreg_auth"
+SESSION_SECONDS = 12 * 3600
+
+
+class Guard:
+    """Checks tokens and signs cookies for one server."""
+
+    def __init__(self, token: Optional[str], write: bool):
+        self.write = write
+        self.token = token or None
+        seed = (token or secrets.token_hex(32)).encode()
+        self._key = hashlib.sha256(b"tagreg-server-v1\0" + seed).digest()
+
+    def _sign(self, purpose: str, value: str) -> str:
+        return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+    def token_ok(self, given: Optional[str]) -> bool:
+        """Whether given is the server's token (in constant time)."""
+        if not self.token or not given:
+            return False
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def bearer_ok(self, header: Optional[str]) -> bool:
+        """Whether an Authorization header carries the server's token."""
+        scheme, _, value = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and self.token_ok(value.strip())
+
+    @staticmethod
+    def new_sid() -> str:
+        """A fresh browser session id."""
+        return secrets.token_urlsafe(24)
+
+    def csrf_token(self, sid: str) -> str:
+        """The CSRF token of forms for this browser session."""
+        return self._sign("csrf", sid)
+
+    def csrf_ok(self, sid: Optional[str], given: Optional[str]) -> bool:
+        """Whether a submitted form's CSRF token belongs to this browser session."""
+        return bool(sid and given) and hmac.compare_digest(self.csrf_token(sid), given)  # type: ignore[arg-type]
+
+    def auth_cookie(self, sid: str, now: Optional[float] = None) -> str:
+        """The signed-in cookie for this browser session."""
+        expires = int((now or time.time()) + SESSION_SECONDS)
+        return f"{expires}.{self._sign('auth', f'{sid}.{expires}')}"
+
+    def signed_in(self, sid: Optional[str], cookie: Optional[str]) -> bool:
+        """Whether the cookie signs this browser session in (and has not expired)."""
+        if not (self.write and self.token and sid and cookie):
+            return False
+        expires, _, signature = cookie.partition(".")
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self._sign("auth", f"{sid}.{expires}"), signature)

@@ -1,0 +1,249 @@
+"""What the pages and the REST API both ask for: repositories, models, one model, events, writes.
+
+Reads come from the index (brought up to date first for local repositories); writes go through
+`tagreg.api`, pushing to the remote for remote repositories, and re-index at once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any, Optional
+from urllib.parse import quote
+
+from .. import api
+from ..errors import UserError
+from .index import ModelQuery
+from .sources import Hub, NotReady, Source
+from .webhost import commit_url
+
+MAX_LIMIT = 500
+
+
+class Problem(Exception):
+    """An error with an HTTP status, shown as JSON by the API and as a page by the site."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def _iso(stamp: Optional[float]) -> Optional[str]:
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def problem_for(exc: Exception) -> Problem:
+    """The HTTP form of an error raised by the API (a user's mistake, never a stack trace)."""
+    from ..remote import RemoteError
+    from ..tags import GrammarError
+
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, NotReady):
+        return Problem(503, "not_ready", str(exc), retry_after=5)
+    if isinstance(exc, RemoteError):
+        return Problem(502, "remote_error", str(exc))
+    if isinstance(exc, GrammarError):
+        return Problem(400, "invalid", str(exc))
+    if isinstance(exc, api.RegistryError):
+        return Problem(409, "conflict", str(exc))
+    if isinstance(exc, UserError):
+        return Problem(400, "invalid", str(exc))
+    return Problem(500, "internal", "internal error: see the server's log")
+
+
+class Dashboard:
+    """The server's read and write operations over a Hub."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.index = hub.index
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def source(self, repo: str) -> Source:
+        """The repository with this id; 404 if there is none."""
+        found = self.hub.sources.get(repo)
+        if found is None:
+            raise Problem(404, "unknown_repo", f"no repository '{repo}' is served here",
+                          repos=self.hub.ids)
+        return found
+
+    def get_commands(self, source: Source, name: str, model: dict[str, Any]) -> list[dict[str, str]]:
+        """`tagreg get` commands to copy: the latest version and the version in each stage."""
+        import shlex
+
+        where = shlex.quote(source.get_location)
+        out = []
+        if model.get("latest"):
+            out.append({"label": f"latest ({model['latest']})", "command": f"tagreg get {name}@latest -r {where}"})
+        for stage, versions in model.get("stages", {}).items():
+            if versions:
+                out.append({"label": f"{stage} ({versions[0]})", "command": f"tagreg get {name}#{stage} -r {where}"})
+        if not out:
+            out.append({"label": "at HEAD", "command": f"tagreg get {name} -r {where}"})
+        return out
+
+    def _gto(self, model: dict[str, Any], stages: list[str]) -> dict[str, Any]:
+        """The model as one entry of GTO's `show --json`."""
+        return {"version": model["latest"],
+                "stage": {s: ", ".join(model["stages"][s]) if model["stages"].get(s) else None for s in stages},
+                "registered": model["registered"], "active": model["active"]}
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def repos(self) -> list[dict[str, Any]]:
+        """Every served repository and the state of its index."""
+        self.hub.fresh()
+        rows = self.index.repos()
+        out = []
+        for repo_id, source in self.hub.sources.items():
+            row = rows.get(repo_id) or {}
+            indexed = bool(row.get("fingerprint")) and row.get("location") == source.settings.location
+            if row.get("error"):
+                status = "error"
+            elif indexed:
+                status = "ok"
+            else:
+                status = "fetching" if source.remote else "indexing"
+            fetched = None
+            if source.remote:
+                source.fetch_due()  # reads the mirror's stamp: another process may have fetched
+                fetched = _iso(source.fetched_at)
+            out.append({
+                "id": repo_id, "location": source.display, "remote": source.remote, "web": source.web,
+                "status": status, "error": row.get("error") or source.fetch_error,
+                "models": row.get("models", 0) if indexed else 0, "events": row.get("events", 0) if indexed else 0,
+                "stages": row.get("stages", []) if indexed else [], "head": row.get("head") if indexed else None,
+                "fingerprint": row.get("fingerprint") if indexed else None,
+                "indexed_at": _iso(row.get("built_at")) if indexed else None,
+                "index_seconds": round(row["build_seconds"], 3) if indexed and row.get("build_seconds") else None,
+                "fetched_at": fetched, "refresh": source.settings.refresh if source.remote else None,
+            })
+        return out
+
+    def models(self, query: ModelQuery) -> dict[str, Any]:
+        """A page of the models table, with the values the filters can take."""
+        query.limit = max(1, min(query.limit, MAX_LIMIT))
+        query.offset = max(0, query.offset)
+        if query.repo and query.repo not in self.hub.sources:
+            raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
+        self.hub.fresh()
+        ids = self.hub.ids
+        total, rows = self.index.models(query, ids)
+        stages = {k: v["stages"] for k, v in self.index.repos().items()}
+        for row in rows:
+            row["gto"] = self._gto(row, stages.get(row["repo"], []))
+            row.pop("signature", None)
+        return {"total": total, "limit": query.limit, "offset": query.offset, "models": rows,
+                "facets": {"repos": ids, **self.index.facets(ids)}}
+
+    def find(self, name: str, repo: Optional[str]) -> tuple[Source, dict[str, Any]]:
+        """The model name (in repo, or in the only repository that has it)."""
+        if repo is not None:
+            source = self.source(repo)
+            self.hub.fresh(repo)
+            model = self.index.model(repo, name)
+            if model is None:
+                raise Problem(404, "unknown_model", f"no model '{name}' in repository '{repo}'")
+            return source, model
+        self.hub.fresh()
+        found = self.index.repos_with(name, self.hub.ids)
+        if not found:
+            raise Problem(404, "unknown_model", f"no model '{name}' in any repository")
+        if len(found) > 1:
+            raise Problem(409, "ambiguous", f"'{name}' is in several repositories: pick one with ?repo=",
+                          repos=found)
+        return self.source(found[0]), self.index.model(found[0], name)  # type: ignore[return-value]
+
+    def model(self, name: str, repo: Optional[str]) -> dict[str, Any]:
+        """Everything about one model: annotation, versions, history, how to get it."""
+        source, model = self.find(name, repo)
+        stages = self.index.repos().get(source.id, {}).get("stages", [])
+        try:
+            detail: Optional[dict[str, Any]] = source.detail(name, model)
+        except NotReady:
+            detail = None
+        except UserError as exc:
+            raise problem_for(exc) from exc
+        total, history = self.index.events([source.id], artifact=name, limit=10_000)
+        versions = []
+        for v in (detail or {}).get("versions", []):
+            versions.append({**v, "commit_url": commit_url(source.web, v["commit"])})
+        for event in history:
+            event["commit_url"] = commit_url(source.web, event["commit"])
+        model.pop("signature", None)
+        return {
+            **model, "gto": self._gto(model, stages), "repo_stages": stages, "repo_web": source.web,
+            "versions": versions, "versions_ready": detail is not None,
+            "gto_versions": (detail or {}).get("gto", []), "history": history, "get": self.get_commands(source, name, model),
+        }
+
+    def events(self, repo: Optional[str], artifact: Optional[str], event: Optional[str], limit: int,
+               offset: int) -> dict[str, Any]:
+        """A page of registry events across repositories, newest first."""
+        limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+        if repo is not None:
+            self.source(repo)
+        self.hub.fresh(repo)
+        total, rows = self.index.events([repo] if repo else self.hub.ids, artifact, event, limit, offset)
+        for row in rows:
+            source = self.hub.sources[row["repo"]]
+            row["commit_url"] = commit_url(source.web, row["commit"])
+        return {"total": total, "limit": limit, "offset": offset, "events": rows}
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def pick_repo(self, name: str, repo: Optional[str]) -> Source:
+        """The repository a write goes to: as given, or the only one (that has name)."""
+        if repo:
+            return self.source(repo)
+        if len(self.hub.sources) == 1:
+            return next(iter(self.hub.sources.values()))
+        return self.find(name, None)[0]
+
+    def act(self, action: str, name: str, repo: Optional[str], fields: dict[str, Optional[str]]) -> list[dict]:
+        """Run a write action through tagreg.api; returns the tags created or deleted."""
+        source = self.pick_repo(name, repo)
+        f = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in fields.items()}
+        started = time.perf_counter()
+        try:
+            with source._lock:
+                r = source.open_for_write()
+                push = source.remote
+                if action == "register":
+                    changes = [api.register(r, name, f.get("ref") or "HEAD", version=f.get("version"),
+                                            message=f.get("message"), push=push)]
+                elif action == "assign":
+                    if not f.get("stage"):
+                        raise Problem(400, "invalid", "a stage is needed")
+                    changes = api.assign(r, name, f["stage"], f.get("ref"), version=f.get("version"),  # type: ignore[arg-type]
+                                         message=f.get("message"), push=push)
+                elif action == "unassign":
+                    if not f.get("version") or not f.get("stage"):
+                        raise Problem(400, "invalid", "a version and a stage are needed")
+                    changes = api.deprecate(r, name, f["version"], f["stage"], message=f.get("message"), push=push)
+                elif action == "deregister":
+                    if not f.get("version"):
+                        raise Problem(400, "invalid", "a version is needed")
+                    changes = api.deprecate(r, name, f["version"], message=f.get("message"), push=push)
+                elif action == "deprecate":
+                    changes = api.deprecate(r, name, message=f.get("message"), push=push)
+                else:
+                    raise Problem(404, "unknown_action", f"unknown action '{action}'")
+        except (UserError, NotReady) as exc:
+            raise problem_for(exc) from exc
+        finally:
+            source.refresh()  # our own write: the next page must show it
+        source.warm_details() if source.remote else None
+        return [{"tag": c.tag, "event": c.event, "name": c.name, "version": c.version, "stage": c.stage,
+                 "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed, "repo": source.id,
+                 "seconds": round(time.perf_counter() - started, 3)} for c in changes]
+
+
+def model_url(name: str, repo: Optional[str] = None) -> str:
+    """The page of a model."""
+    url = "/models/" + quote(name, safe="/:")
+    return f"{url}?repo={quote(repo, safe='')}" if repo else url

@@ -1,0 +1,341 @@
+"""The repositories a server shows: when each changed, rebuilding its index rows, fetching remotes.
+
+A repository's state is rebuilt only when its refs change. Knowing that is cheap: the modification
+times of HEAD, packed-refs and the folders under refs/tags and refs/heads (a ref is created, moved
+or deleted by renaming a file in its folder, or by rewriting packed-refs), a few stat calls per
+repository and request. When those change, a content fingerprint (a hash of the tags and HEAD, one
+git call) says whether the state really changed, or whether another process already indexed it.
+
+Remote repositories are read from their cached mirrors. A background thread per remote fetches it
+every `refresh` seconds and then re-indexes it, versions included; a request never runs git against
+a remote's mirror, so it never waits for the network (a partial clone would fetch missing files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import api
+from .index import Index
+from .settings import RepoSettings, Settings
+from .webhost import web_base
+
+log = logging.getLogger("tagreg.server")
+
+
+class NotReady(Exception):
+    """A remote repository whose data is still being fetched or indexed."""
+
+
+def _iso(value) -> Optional[str]:
+    return value.isoformat() if value is not None else None
+
+
+def _annotation(note) -> Optional[dict[str, Any]]:
+    if note is None:
+        return None
+    return {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels),
+            "virtual": note.virtual, "custom": note.custom, "source": note.source,
+            "link": {"repo": note.repo, "rev": note.rev} if note.repo else None}
+
+
+class Source:
+    """One repository of the config."""
+
+    def __init__(self, settings: RepoSettings, index: Index):
+        self.settings = settings
+        self.id = settings.id
+        self.index = index
+        self._lock = threading.RLock()
+        self._stat: Optional[tuple] = None
+        self._git_dirs: Optional[list[Path]] = None
+        self.web: Optional[str] = settings.web
+        self.get_location = settings.location  # what `tagreg get -r` should name
+        if settings.remote:
+            from ..remote import Mirror, redact, strip_credentials
+
+            self.mirror: Optional[Mirror] = Mirror(settings.location, progress=False)
+            self.display = redact(settings.location)
+            self.get_location = strip_credentials(settings.location)
+            self.web = self.web or web_base(strip_credentials(settings.location))
+        else:
+            self.mirror = None
+            self.display = settings.location
+        self.fetched_at: Optional[float] = None
+        self.fetch_error: Optional[str] = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether this repository is read through a cached mirror."""
+        return self.mirror is not None
+
+    # -- reading git -----------------------------------------------------------------------
+
+    def path(self) -> Path:
+        """The local git folder to read: the work tree, or the remote's mirror."""
+        return self.mirror.path if self.mirror is not None else Path(self.settings.location)
+
+    def open(self) -> api.Repository:
+        """The repository for reading (never touches the network by itself)."""
+        if self.mirror is not None and not self.mirror.exists():
+            raise NotReady(f"{self.display} has not been fetched yet")
+        return api.Repository(self.path())
+
+    def open_for_write(self) -> api.Repository:
+        """The repository for writing: a remote's writes push, under its mirror's lock."""
+        if self.mirror is not None:
+            return api.Repository(self.settings.location, offline=True, progress=False)
+        return api.Repository(self.path())
+
+    def _dirs(self, repo: api.Repository) -> list[Path]:
+        if self._git_dirs is None:
+            out = repo.git.out("rev-parse", "--absolute-git-dir", "--git-common-dir").splitlines()
+            git_dir = Path(out[0])
+            common = (git_dir / out[1]).resolve() if len(out) > 1 else git_dir
+            self._git_dirs = list(dict.fromkeys([git_dir, common]))
+            if self.mirror is None and not self.settings.web:
+                origin = repo.git.run("remote", "get-url", "origin", check=False).stdout.decode().strip()
+                if origin:
+                    from ..remote import strip_credentials
+
+                    self.web = web_base(strip_credentials(origin))
+                    self.get_location = strip_credentials(origin)
+        return self._git_dirs
+
+    def stat_fingerprint(self) -> Optional[tuple]:
+        """Cheap: modification stamps of the files and folders that change with any ref (None: unknown)."""
+        if self._git_dirs is None:
+            return None
+        stamps: list[Any] = []
+        for base in self._git_dirs:
+            for name in ("HEAD", "packed-refs"):
+                try:
+                    st = os.stat(base / name)
+                    stamps.append((name, st.st_mtime_ns, st.st_size, st.st_ino))
+                except OSError:
+                    stamps.append((name, None))
+            for top in ("refs/tags", "refs/heads", "reftable"):
+                stack = [base / top]
+                while stack:
+                    folder = stack.pop()
+                    try:
+                        st = os.stat(folder)
+                        stamps.append((str(folder), st.st_mtime_ns))
+                        with os.scandir(folder) as entries:
+                            stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+                    except OSError:
+                        continue
+        if self.mirror is None:
+            try:  # the stages config in the work tree
+                st = os.stat(Path(self.settings.location) / ".gto")
+                stamps.append((".gto", st.st_mtime_ns, st.st_size))
+            except OSError:
+                pass
+        return tuple(stamps)
+
+    @staticmethod
+    def content_fingerprint(repo: api.Repository) -> str:
+        """A hash of every tag, HEAD and the config: equal fingerprints mean equal registry state."""
+        digest = hashlib.sha256()
+        digest.update(repo.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout)
+        digest.update(b"HEAD " + (repo.git.head() or "").encode())
+        digest.update(repr((repo.config.stages, repo.config.types, repo.config.index)).encode())
+        return digest.hexdigest()
+
+    # -- indexing --------------------------------------------------------------------------
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-index if the refs changed since last looked at; returns whether it rebuilt."""
+        stat = self.stat_fingerprint()
+        if not force and stat is not None and stat == self._stat:
+            return False
+        with self._lock:
+            stat = self.stat_fingerprint()
+            if not force and stat is not None and stat == self._stat:
+                return False  # another thread did it while we waited
+            try:
+                repo = self.open()
+                self._dirs(repo)
+                stat = self.stat_fingerprint()  # before reading: a change while we read is seen next time
+                content = self.content_fingerprint(repo)
+                if not force and self.index.fingerprint(self.id) == (self.settings.location, content):
+                    self._stat = stat  # indexed already (by us earlier, or another process)
+                    return False
+                snapshot = build_snapshot(repo, content)
+                self.index.replace(self.id, self.settings.location, snapshot)
+                self._stat = stat
+                log.info("indexed %s: %d models, %d events in %.2f s", self.id, len(snapshot["models"]),
+                         len(snapshot["events"]), snapshot["seconds"])
+                return True
+            except NotReady:
+                return False
+            except Exception as exc:  # a broken annotation file, a missing folder: keep the last good state
+                message = str(exc) or exc.__class__.__name__
+                log.warning("cannot index %s: %s", self.id, message)
+                self.index.set_error(self.id, self.settings.location, message)
+                self._stat = stat
+                return False
+
+    def detail(self, name: str, model: dict[str, Any]) -> dict[str, Any]:
+        """A model's versions (from the cache while its signature holds; a remote's come only from there)."""
+        cached = self.index.detail(self.id, name, model["signature"])
+        if cached is not None:
+            return cached
+        if self.remote:
+            raise NotReady(f"the versions of '{name}' in {self.id} are being indexed")
+        with self._lock:
+            return self._build_detail(self.open(), name, model["signature"])
+
+    def _build_detail(self, repo: api.Repository, name: str, signature: str) -> dict[str, Any]:
+        data = build_detail(repo, name)
+        self.index.store_detail(self.id, name, signature, data)
+        return data
+
+    def warm_details(self) -> int:
+        """Build every missing model detail now (for remotes, after a fetch); returns how many."""
+        rows = self.index.db.execute(
+            "SELECT m.name, m.signature FROM models m LEFT JOIN details d ON d.repo=m.repo AND d.name=m.name "
+            "AND d.signature=m.signature WHERE m.repo=? AND d.name IS NULL", (self.id,)).fetchall()
+        if not rows:
+            return 0
+        with self._lock:
+            repo = self.open()
+            for name, signature in rows:
+                try:
+                    self._build_detail(repo, name, signature)
+                except Exception as exc:
+                    log.warning("cannot index versions of %s in %s: %s", name, self.id, exc)
+        return len(rows)
+
+    # -- fetching --------------------------------------------------------------------------
+
+    def fetch_due(self) -> bool:
+        """Whether the mirror is missing or older than the refresh interval (any process's fetch counts)."""
+        assert self.mirror is not None
+        stamp = self.mirror.path / "tagreg-fetched"
+        try:
+            fetched = float(stamp.read_text() or 0)
+        except (OSError, ValueError):
+            return True
+        self.fetched_at = fetched
+        return time.time() - fetched >= self.settings.refresh * 0.9
+
+    def fetch(self) -> None:
+        """Clone or fetch the mirror (under its lock), then re-index it and its versions."""
+        assert self.mirror is not None
+        try:
+            if self.fetch_due():
+                self.mirror.ensure()  # clones if missing, else fetches
+                self.fetched_at = time.time()
+            self.fetch_error = None
+        except Exception as exc:
+            self.fetch_error = str(exc) or exc.__class__.__name__
+            log.warning("cannot fetch %s: %s", self.display, self.fetch_error)
+        self.refresh()
+        self.warm_details()
+
+
+def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
+    """Everything the index keeps about one repository, read through the API."""
+    started = time.perf_counter()
+    head = repo.git.head()
+    models: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    stages: list[str] = []
+    if head is not None:
+        view = api.show_registry(repo, deprecated=True)
+        stages = list(view.stages)
+        history = api.history(repo, ascending=True)
+        by_artifact: dict[str, list] = {}
+        for seq, entry in enumerate(history):
+            by_artifact.setdefault(entry.artifact, []).append(entry)
+            events.append({"seq": seq, "ts": int(entry.timestamp.timestamp()), "artifact": entry.artifact,
+                           "event": entry.event, "author": entry.author, "data": entry.to_gto()})
+        for info in view.artifacts:
+            own = by_artifact.get(info.name, [])
+            last = own[-1] if own else None
+            note = info.annotation
+            signature = hashlib.sha256(
+                "\n".join([head, *(f"{e.ref} {e.timestamp.timestamp()}" for e in own)]).encode()).hexdigest()[:20]
+            words = [info.name, *(note.labels if note else []), note.type or "" if note else "",
+                     note.description if note else "", note.path or "" if note else ""]
+            models.append({
+                "name": info.name, "registered": info.registered, "active": info.active,
+                "type": note.type if note else None, "path": note.path if note else None,
+                "description": note.description if note else "", "labels": list(note.labels) if note else [],
+                "latest": info.latest, "stages": {s: v for s, v in info.stages.items() if v},
+                "last_ts": int(last.timestamp.timestamp()) if last else None,
+                "last_event": last.to_gto() if last else None, "last_author": last.author if last else None,
+                "signature": signature, "annotation": _annotation(note),
+                "search": " ".join(w for w in words if w).lower(),
+            })
+    return {"fingerprint": fingerprint, "head": head, "models": models, "events": events, "stages": stages,
+            "seconds": time.perf_counter() - started}
+
+
+def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
+    """One model's versions, as the model page and `/api/models/{name}` show them."""
+    versions = api.show_versions(repo, name, deprecated=True)
+    out = []
+    for v in versions:
+        out.append({
+            "version": v.version, "commit": v.commit, "stages": list(v.stages), "created_at": _iso(v.created_at),
+            "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
+            "registered": v.registered, "active": v.active, "discovered": v.discovered,
+            "annotation": _annotation(v.annotation),
+        })
+    return {"versions": out, "gto": [v.to_gto() for v in versions]}
+
+
+class Hub:
+    """Every repository of the config, their index, and the threads that keep remotes fresh."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.index = Index(settings.index)
+        self.index.forget_other_repos([r.id for r in settings.repos])
+        self.sources = {r.id: Source(r, self.index) for r in settings.repos}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def ids(self) -> list[str]:
+        """Repository ids in config order."""
+        return list(self.sources)
+
+    def fresh(self, only: Optional[str] = None) -> None:
+        """Bring local repositories' index up to date before a read (a few stat calls when nothing changed)."""
+        for source in self.sources.values():
+            if not source.remote and (only is None or source.id == only):
+                source.refresh()
+
+    def start(self) -> None:
+        """Index what is stale in the background, and start fetching remotes."""
+        local = [s for s in self.sources.values() if not s.remote]
+        warm = threading.Thread(target=lambda: [s.refresh() for s in local], name="tagreg-warm", daemon=True)
+        warm.start()
+        self._threads.append(warm)
+        for n, source in enumerate(s for s in self.sources.values() if s.remote):
+            thread = threading.Thread(target=self._follow, args=(source, n * 0.5), name=f"tagreg-fetch-{source.id}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _follow(self, source: Source, delay: float) -> None:
+        if self._stop.wait(delay):  # spread the first fetches out a little
+            return
+        if source.mirror is not None and source.mirror.exists():
+            source.refresh()  # serve what the cache has before the first fetch
+        while not self._stop.is_set():
+            source.fetch()
+            self._stop.wait(max(1.0, source.settings.refresh))
+
+    def stop(self) -> None:
+        """Stop the background threads (they finish the git command they are in)."""
+        self._stop.set()

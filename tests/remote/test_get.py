@@ -1,0 +1,132 @@
+"""`tagreg get` and `tagreg.api.open`: an artifact's bytes at a version's commit, from a remote
+registry's git objects; LFS and DVC paths without their tools fail clearly; external paths are
+named, not fetched; nothing escapes the output folder or overwrites a file unasked."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import pytest
+
+from .conftest import BUNDLE
+from .helpers import MODEL_V1, MODEL_V2, error_line, files_under, git, ok, tagreg
+
+
+def test_get_a_file_by_stage(server, work):
+    out = ok(tagreg(work, "get", "m#prod", "-r", server.url))
+    assert files_under(work) == {"m.bin": MODEL_V1}
+    commit = server.rev("m@v0.0.1")
+    assert out == f"Wrote m@v0.0.1 (git, commit {commit[:7]}) to m.bin\n"
+
+
+def test_get_a_file_by_version_and_latest(server, work):
+    ok(tagreg(work, "get", "m@v0.0.1", "-o", "old.bin", "-r", server.url))
+    ok(tagreg(work, "get", "m@v0.0.2", "-o", "sub/new.bin", "-r", server.url))
+    ok(tagreg(work, "get", "m", "-o", "latest.bin", "-r", server.file_url))
+    assert files_under(work) == {"old.bin": MODEL_V1, "sub/new.bin": MODEL_V2, "latest.bin": MODEL_V2}
+
+
+def test_get_into_an_existing_folder_keeps_the_file_name(server, work):
+    (work / "models").mkdir()
+    ok(tagreg(work, "get", "m#prod", "-o", "models", "-r", server.url))
+    assert files_under(work) == {"models/m.bin": MODEL_V1}
+
+
+def test_get_a_folder_with_nested_files(server, work):
+    out = ok(tagreg(work, "get", "bundle@v0.0.1", "-r", server.url))
+    assert files_under(work) == {f"bundle/{k}": v for k, v in BUNDLE.items()}
+    assert "3 files into bundle" in out
+    ok(tagreg(work, "get", "bundle", "-o", "elsewhere/b", "-r", server.url))
+    assert {k: v for k, v in files_under(work).items() if k.startswith("elsewhere/")} == \
+        {f"elsewhere/b/{k}": v for k, v in BUNDLE.items()}
+
+
+def test_get_from_a_local_clone(server, tmp_path, work):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--", server.url, str(clone))
+    ok(tagreg(clone, "get", "m#prod", "-o", str(work / "m.bin")))
+    assert files_under(work) == {"m.bin": MODEL_V1}
+
+
+@pytest.mark.skipif(shutil.which("git-lfs") is not None, reason="git-lfs is installed here")
+def test_get_an_lfs_pointer_without_git_lfs(server, work):
+    line = error_line(tagreg(work, "get", "lfsm", "-r", server.url))
+    assert "git-lfs" in line
+    assert "'models/big.bin'" in line, f"the error should name the file as it is in the repository: {line}"
+    assert files_under(work) == {}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("dvc") is not None, reason="dvc is installed here")
+def test_get_a_dvc_path_without_the_extra(server, work):
+    line = error_line(tagreg(work, "get", "dvcm", "-r", server.url))
+    assert "tagreg[dvc]" in line
+    assert files_under(work) == {}
+
+
+def test_get_an_external_path_names_it(server, work):
+    out = ok(tagreg(work, "get", "ext", "-r", server.url))
+    assert "s3://bucket/models/ext.pkl" in out
+    assert "outside Git" in out
+    assert files_under(work) == {}
+
+
+@pytest.mark.parametrize("name", ["esc-rel", "esc-abs", "evil"])
+def test_get_refuses_paths_that_escape(server, tmp_path, work, name):
+    def outside() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir() if p.name != "cache")
+
+    before = outside()
+    line = error_line(tagreg(work, "get", name, "-r", server.url))
+    assert "refus" in line
+    assert files_under(work) == {}, "a refused artifact was partly written"
+    assert outside() == before
+
+
+def test_get_refuses_a_symlink_pointing_out_even_with_force(server, work):
+    line = error_line(tagreg(work, "get", "evil", "--force", "-o", "out", "-r", server.url))
+    assert "link" in line
+    assert files_under(work) == {}
+
+
+def test_get_never_overwrites_without_force(server, work):
+    (work / "m.bin").write_bytes(b"my own file")
+    line = error_line(tagreg(work, "get", "m#prod", "-r", server.url))
+    assert "--force" in line
+    assert (work / "m.bin").read_bytes() == b"my own file"
+
+    (work / "bundle" / "sub").mkdir(parents=True)
+    (work / "bundle" / "sub" / "b.txt").write_bytes(b"mine too")
+    error_line(tagreg(work, "get", "bundle", "-r", server.url))
+    assert files_under(work) == {"m.bin": b"my own file", "bundle/sub/b.txt": b"mine too"}
+
+    ok(tagreg(work, "get", "m#prod", "--force", "-r", server.url))
+    ok(tagreg(work, "get", "bundle", "--force", "-r", server.url))
+    assert files_under(work) == {"m.bin": MODEL_V1, **{f"bundle/{k}": v for k, v in BUNDLE.items()}}
+
+
+def test_print_path_and_rev(server, work):
+    assert ok(tagreg(work, "get", "m#prod", "--print-path", "-r", server.url)) == "models/m.bin\n"
+    assert ok(tagreg(work, "get", "m@v0.0.2", "--print-rev", "-r", server.url)) == server.rev("m@v0.0.2") + "\n"
+    both = ok(tagreg(work, "get", "m#prod", "--print-path", "--print-rev", "-r", server.url))
+    assert both == f"models/m.bin\n{server.rev('m@v0.0.1')}\n"
+    assert files_under(work) == {}
+
+
+def test_unknown_stage_or_version_fails_with_one_line(server, work):
+    assert "staging" in error_line(tagreg(work, "get", "m#staging", "-r", server.url))
+    assert "v9.9.9" in error_line(tagreg(work, "get", "m@v9.9.9", "-r", server.url))
+    assert files_under(work) == {}
+
+
+def test_python_open_and_get(server, tmp_path):
+    from tagreg import api
+
+    with api.open("m", stage="prod", repo=server.url) as handle:
+        assert handle.read() == MODEL_V1
+    assert api.open("m@v0.0.2", repo=server.url).read() == MODEL_V2
+    assert api.open("m", version="v0.0.1", repo=server.url).read() == MODEL_V1
+
+    result = api.get("bundle", repo=server.url, out=tmp_path / "b")
+    assert files_under(tmp_path / "b") == BUNDLE
+    assert len(result.written) == 3
