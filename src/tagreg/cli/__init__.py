@@ -528,7 +528,8 @@ def watch_status(ctx, retry_dead, as_json):
     try:
         if retry_dead:
             count = outbox.retry_dead()
-            click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
+            # With --json, stdout holds only the JSON.
+            click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again", err=as_json)
         counts = outbox.counts()
         dead = outbox.items("dead")
         repos = outbox.repos()

@@ -60,9 +60,14 @@ def dotenv(values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shell_name(key: str) -> str:
+    """The shell variable of an output key: `TAGREG_EVENT`, … (a bare `path` would clobber zsh's PATH)."""
+    return f"TAGREG_{key.upper()}"
+
+
 def shell(values: dict[str, str]) -> str:
-    """`KEY='VALUE'` lines, quoted so that `eval "$(tagreg check-ref … --format shell)"` is safe."""
-    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+    """`TAGREG_KEY='VALUE'` lines, quoted so that `eval "$(tagreg check-ref … --format shell)"` is safe."""
+    return "".join(f"{shell_name(key)}={shlex.quote(value)}\n" for key, value in values.items())
 
 
 def as_json(values: dict[str, str]) -> str:

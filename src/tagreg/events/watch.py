@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
 from .. import api
+from .. import tags as T
 from ..errors import UserError
 from ..remote import redact
 from . import targets as targets_mod
@@ -37,6 +38,8 @@ class Watcher:
         self.stopping = threading.Event()
         self.next_poll = {repo.label: 0.0 for repo in config.repos}
         self.server: Optional[ThreadingHTTPServer] = None
+        self.held: dict[str, float] = {}  # event id -> when first seen, for events waiting to settle
+        self.wake_at = float("inf")  # monotonic time a held event is due a second look
 
     # -- polling --
 
@@ -51,7 +54,7 @@ class Watcher:
             return 0
         first = not self.outbox.initialized(repo.label)
         seen = {} if first else self.outbox.seen(repo.label)
-        new = [payload for ident, payload in current.items() if ident not in seen]
+        new = [payload for ident, payload in current.items() if ident not in seen and not self._unsettled(payload)]
         gone = [{**payload, "deleted": True} for ident, payload in seen.items() if ident not in current]
         deliveries: list[tuple[str, dict, bool]] = []
         if not first or self.replay:  # a first start records history as seen instead of flooding
@@ -65,9 +68,24 @@ class Watcher:
             self.echo(f"{repo.label}: {len(new)} new, {len(gone)} deleted events; {len(deliveries)} deliveries queued")
         return len(new) + len(gone)
 
+    def _unsettled(self, payload: dict) -> bool:
+        """Hold back, for `settle` seconds after first sight, a stage event on a commit with no version:
+        a non-atomic push updates refs one by one (`m#prod#1` sorts before `m@v1.0.0`), and a poll
+        in between would describe the assignment without its version forever."""
+        if payload["event"] not in ("assignment", "unassignment") or T.is_version(payload["version"] or ""):
+            return False
+        first = self.held.setdefault(payload["id"], time.monotonic())
+        if time.monotonic() - first < self.config.delivery.settle:
+            self.wake_at = min(self.wake_at, first + self.config.delivery.settle)
+            return True
+        self.held.pop(payload["id"], None)
+        return False
+
     def poll_due(self, force: bool = False) -> None:
         """Poll every repository whose interval has passed (all of them if force)."""
         now = time.monotonic()
+        if now >= self.wake_at:
+            self.wake_at, force = float("inf"), True
         for repo in self.config.repos:
             if force or now >= self.next_poll[repo.label]:
                 self.poll(repo)
@@ -110,7 +128,7 @@ class Watcher:
         self.deliver_due()
         while not once and not self.stopping.is_set():
             now = time.monotonic()
-            waits = [max(0.0, t - now) for t in self.next_poll.values()]
+            waits = [max(0.0, t - now) for t in [*self.next_poll.values(), self.wake_at]]
             due = self.outbox.next_due()
             if due is not None:
                 waits.append(max(0.0, due - time.time()))

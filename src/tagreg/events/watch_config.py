@@ -13,7 +13,7 @@ targets:
     secret_env: TAGREG_HOOK_SECRET # or secret: ...
     filter: {names: [churn], events: [assignment], stages: [prod]}
   - command: ["./deploy.sh", "--fast"]
-delivery: {max_attempts: 8, backoff: 2, max_backoff: 600, timeout: 10, batch: 100}
+delivery: {max_attempts: 8, backoff: 2, max_backoff: 600, timeout: 10, batch: 100, settle: 5}
 listen: {host: 127.0.0.1, port: 8787, secret_env: TAGREG_LISTEN_SECRET}
 ```
 """
@@ -94,6 +94,7 @@ class Delivery:
     max_backoff: float = 600.0
     timeout: float = 10.0
     batch: int = 100
+    settle: float = 5.0  # seconds to hold an assignment to a bare commit, waiting for its registration
 
 
 @dataclass
