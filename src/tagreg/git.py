@@ -142,45 +142,20 @@ class Git:
 
     def tags(self, patterns: Iterable[str] = ("refs/tags",)) -> list[TagInfo]:
         """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
-        raw = self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout
-        fields = raw.decode("utf-8", "replace").split("\0")
-        size = len(_TAG_FIELDS)
-        out = []
-        for i in range(0, len(fields) - size + 1, size):
-            (ref, otype, oid, ptype, poid, tagger, email, date, contents, signature) = fields[i : i + size]
-            ref = ref.lstrip("\n")
-            if not ref.startswith("refs/tags/"):
-                continue
-            name = ref[len("refs/tags/"):]
-            if otype == "tag":
-                commit = poid if ptype == "commit" else None
-                timestamp, _, tz = date.partition(" ")
-                if signature and contents.endswith(signature):
-                    contents = contents[: -len(signature)]
-                out.append(
-                    TagInfo(
-                        tag=name,
-                        annotated=True,
-                        commit=commit,
-                        object_id=oid,
-                        tagger=tagger,
-                        tagger_email=email.strip("<>"),
-                        timestamp=int(timestamp or 0),
-                        tz=tz or "+0000",
-                        message=contents,
-                    )
-                )
-            else:
-                out.append(TagInfo(tag=name, annotated=False, commit=oid if otype == "commit" else None, object_id=oid))
-        return out
+        return parse_tag_records(self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout)
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""
         return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
 
     def create_tag(self, name: str, commit: str, message: str) -> None:
-        """Create the annotated tag name at commit; GitError if it exists or git has no identity."""
-        proc = self.run("tag", "-a", "-m", message, "--", name, commit, check=False)
+        """Create the annotated tag name at commit; GitError if it exists or git has no identity.
+
+        The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
+        the tag object GTO writes for the same event, tagger and second.
+        """
+        proc = self.run("tag", "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
+                        input=message.encode("utf-8"))
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
@@ -279,6 +254,26 @@ class Git:
         return self.out("rev-parse", "HEAD")
 
 
+def parse_tag_records(raw: bytes) -> list[TagInfo]:
+    """`git for-each-ref --format=_TAG_FORMAT` output as TagInfo records (a hot loop: 10k+ tags)."""
+    fields = raw.decode("utf-8", "replace").split("\0")
+    size = len(_TAG_FIELDS)
+    out: list[TagInfo] = []
+    append = out.append
+    for i in range(0, len(fields) - size + 1, size):
+        ref, otype, oid, ptype, poid, tagger, email, date, contents, signature = fields[i : i + size]
+        name = ref.lstrip("\n")[10:]  # strip "refs/tags/"
+        if otype == "tag":
+            timestamp, _, tz = date.partition(" ")
+            if signature and contents.endswith(signature):
+                contents = contents[: -len(signature)]
+            append(TagInfo(name, True, poid if ptype == "commit" else None, oid, tagger, email.strip("<>"),
+                           int(timestamp or 0), tz or "+0000", contents))
+        else:
+            append(TagInfo(name, False, oid if otype == "commit" else None, oid))
+    return out
+
+
 def parse_commit(sha: str, raw: bytes) -> CommitInfo:
     """Parse a raw commit object."""
     text = raw.decode("utf-8", "replace")
@@ -295,8 +290,8 @@ def parse_commit(sha: str, raw: bytes) -> CommitInfo:
         author_email=author[1],
         committer=committer[0],
         committer_email=committer[1],
-        timestamp=author[2],
-        tz=author[3],
+        timestamp=committer[2],  # GTO dates a commit by its committer
+        tz=committer[3],
         message=message,
     )
 

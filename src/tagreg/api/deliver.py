@@ -9,7 +9,7 @@ from typing import BinaryIO, Optional
 from .. import annotations as A
 from .. import delivery as D
 from .. import tags as T
-from .read import show, which
+from .read import latest, show, which
 from .repository import PathLike, Repository, _open
 from .results import RegistryError, VersionInfo
 
@@ -44,11 +44,14 @@ def _version(r: Repository, name: str, version: Optional[str], stage: Optional[s
         if found is None:
             raise RegistryError(f"No version of '{base}' is in stage '{stage}'")
         return found
-    wanted = f"{base}@{version}" if version else f"{base}@latest"
-    versions = show(r, wanted)
+    if version is None:
+        found = latest(r, base)
+        if found is None:
+            raise RegistryError(f"'{base}' has no registered version")
+        return found
+    versions = show(r, f"{base}@{version}")
     if not versions:
-        raise RegistryError(f"Version '{version}' of '{base}' is not registered" if version
-                            else f"'{base}' has no registered version")
+        raise RegistryError(f"Version '{version}' of '{base}' is not registered")
     return versions[0]
 
 

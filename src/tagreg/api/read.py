@@ -113,8 +113,8 @@ def show_versions(
         # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
         artifact.versions.append(S.Version(name, head, head))
     versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active or deprecated]
-    if registered_only:
-        versions = [v for v in versions if v.is_registered]
+    if registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
+        versions = [v for v in versions if v.is_registered or not v.stages]
     winners = S.stage_winners(artifact, view)
     commits = r.git.commits([v.commit for v in versions])
     notes = r.annotations([v.commit for v in versions], [name]) if versions else {}
@@ -157,8 +157,8 @@ def show(repo: PathLike = ".", name: Optional[str] = None, **options):
     options.pop("type", None)
     options.pop("label", None)
     versions = show_versions(repo, shortcut.name, **options)
-    if shortcut.latest:
-        return versions[:1] if versions and versions[0].registered else []
+    if shortcut.latest:  # GTO's @latest and @greatest: the first row, SemVer-greatest first
+        return versions[:1]
     if shortcut.version:
         return [v for v in versions if v.version == shortcut.version]
     if shortcut.stage:
@@ -194,7 +194,7 @@ def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = 
 def latest(repo: PathLike, name: str) -> Optional[VersionInfo]:
     """The greatest registered, active version of name (None if it has none)."""
     versions = show(repo, f"{T.check_name(name)}@latest")
-    return versions[0] if versions else None
+    return versions[0] if versions and versions[0].registered else None
 
 
 def find_versions_in_stage(

@@ -306,8 +306,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         if fmt == "json":
             echo_json({a.name: a.to_gto(view.stages) for a in view.artifacts})
             return
-        if fmt == "name":
-            echo_lines(a.name for a in view.artifacts)
+        if fmt == "name":  # the table's name column
+            echo_lines(a.name if a.registered else f"*{a.name}" for a in sorted(view.artifacts, key=lambda a: a.name))
             return
         if not view.artifacts:
             click.echo(NOTHING)
@@ -326,8 +326,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         echo_json([v.to_gto() for v in versions])
         return
     if fmt in ("version", "stage", "ref"):
-        echo_lines({"version": lambda v: v.version, "stage": lambda v: ", ".join(v.stages),
-                    "ref": lambda v: v.ref}[fmt](v) for v in versions)
+        echo_lines({"version": lambda v: short(v.version), "stage": lambda v: ", ".join(v.stages),
+                    "ref": lambda v: short(v.ref)}[fmt](v) for v in versions)
         return
     if not versions:
         click.echo(NOTHING)

@@ -6,7 +6,6 @@ import hashlib
 import logging
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -60,7 +59,9 @@ class Headers:
                     headers.append((b"content-security-policy", CSP.encode()))
                     headers.append((b"cache-control", b"no-store"))
                     if fresh:
-                        headers.append((b"set-cookie", f"{SID_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax".encode()))
+                        secure = "; Secure" if scope.get("scheme") == "https" else ""
+                        headers.append((b"set-cookie",
+                                        f"{SID_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax{secure}".encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -113,7 +114,8 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError):
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                            for e in exc.errors())
         return answer(request, Problem(422, "invalid", details or "invalid request"))
 
     @app.exception_handler(UserError)
@@ -133,7 +135,3 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
 
     return Headers(app, guard)  # type: ignore[return-value]
 
-
-def openapi_of(app: Any) -> dict:
-    """The OpenAPI schema of an app made by create_app."""
-    return app.app.openapi()

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 7
 
 _SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('generation', 0);
 CREATE TABLE repos (
     id TEXT PRIMARY KEY,
     location TEXT NOT NULL,
@@ -28,6 +30,7 @@ CREATE TABLE repos (
     built_at REAL,
     build_seconds REAL,
     stages TEXT,               -- JSON: the stage columns (config, or in use)
+    facets TEXT,               -- JSON: types, labels and stages in use, for the filters
     models INTEGER DEFAULT 0,
     events INTEGER DEFAULT 0,
     error TEXT                 -- why the last build failed, if it did
@@ -53,10 +56,16 @@ CREATE TABLE models (
     PRIMARY KEY (repo, name)
 );
 CREATE INDEX models_name ON models(name);
+CREATE INDEX models_by_name ON models(active, name COLLATE NOCASE, repo);
+CREATE INDEX models_by_time ON models(active, last_ts);
+CREATE INDEX models_by_latest ON models(active, latest_key);
+CREATE INDEX models_by_type ON models(active, type COLLATE NOCASE);
 CREATE TABLE model_labels (repo TEXT, name TEXT, label TEXT);
-CREATE INDEX model_labels_label ON model_labels(label);
+CREATE INDEX model_labels_label ON model_labels(label, repo, name);
+CREATE INDEX model_labels_repo ON model_labels(repo);
 CREATE TABLE model_stages (repo TEXT, name TEXT, stage TEXT, version TEXT);
-CREATE INDEX model_stages_stage ON model_stages(stage);
+CREATE INDEX model_stages_stage ON model_stages(stage, repo, name);
+CREATE INDEX model_stages_repo ON model_stages(repo);
 CREATE TABLE events (
     repo TEXT NOT NULL,
     seq INTEGER NOT NULL,      -- position in the repository's history, newest = highest
@@ -79,7 +88,7 @@ CREATE TABLE details (
 """
 
 SORTS = {
-    "name": "m.name COLLATE NOCASE",
+    "name": "m.name COLLATE NOCASE",  # the models_by_name index serves this sort without sorting
     "repo": "m.repo COLLATE NOCASE",
     "type": "m.type COLLATE NOCASE",
     "latest": "m.latest_key",
@@ -206,7 +215,7 @@ class Index:
             db.executemany(
                 "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(repo, m["name"], m["registered"], m["active"], m["type"], m["path"], m["description"],
-                  json.dumps(m["labels"]), m["latest"], version_key(m["latest"]), json.dumps(m["stages"]),
+                  json.dumps(m["labels"]), m["latest"], version_key(m["latest"]) or None, json.dumps(m["stages"]),
                   m["last_ts"], json.dumps(m["last_event"]) if m["last_event"] else None, m["last_author"],
                   m["signature"], json.dumps(m["annotation"]) if m["annotation"] is not None else None,
                   m["search"]) for m in snapshot["models"]])
@@ -221,20 +230,42 @@ class Index:
             # Details whose model is gone or changed are useless now.
             db.execute("DELETE FROM details WHERE repo=? AND NOT EXISTS (SELECT 1 FROM models m WHERE "
                        "m.repo=details.repo AND m.name=details.name AND m.signature=details.signature)", (repo,))
+            facets = {
+                "types": sorted({m["type"] for m in snapshot["models"] if m["type"]}),
+                "labels": sorted({label for m in snapshot["models"] for label in m["labels"]}),
+                "stages": sorted({stage for m in snapshot["models"] for stage in m["stages"]}),
+            }
             db.execute(
                 "INSERT OR REPLACE INTO repos (id, location, fingerprint, head, built_at, build_seconds, stages,"
-                " models, events, error) VALUES (?,?,?,?,?,?,?,?,?,NULL)",
+                " facets, models, events, error) VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
                 (repo, location, snapshot["fingerprint"], snapshot["head"], time.time(), snapshot["seconds"],
-                 json.dumps(snapshot["stages"]), len(snapshot["models"]), len(snapshot["events"])))
+                 json.dumps(snapshot["stages"]), json.dumps(facets), len(snapshot["models"]),
+                 len(snapshot["events"])))
+            self._bump(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+
+    def generation(self) -> int:
+        """A number that changes whenever anything in the index changes (in any process)."""
+        return self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+
     def set_error(self, repo: str, location: str, error: Optional[str]) -> None:
         """Remember why a repository could not be read (its last good state stays)."""
-        self.db.execute("INSERT INTO repos (id, location, error) VALUES (?,?,?) "
-                        "ON CONFLICT(id) DO UPDATE SET error=excluded.error", (repo, location, error))
+        db = self.db
+        row = db.execute("SELECT error FROM repos WHERE id=?", (repo,)).fetchone()
+        if row is not None and row[0] == error:
+            return  # the same error again: cached answers stay valid
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO repos (id, location, error) VALUES (?,?,?) "
+                   "ON CONFLICT(id) DO UPDATE SET error=excluded.error", (repo, location, error))
+        self._bump(db)
+        db.execute("COMMIT")
 
     def forget_other_repos(self, keep: Iterable[str]) -> None:
         """Drop repositories no longer in the config."""
@@ -245,11 +276,17 @@ class Index:
         for table, column in (("repos", "id"), ("models", "repo"), ("model_labels", "repo"),
                               ("model_stages", "repo"), ("events", "repo"), ("details", "repo")):
             db.execute(f"DELETE FROM {table} WHERE {column} NOT IN ({marks})", keep)
+        self._bump(db)
         db.execute("COMMIT")
 
-    def store_detail(self, repo: str, name: str, signature: str, data: dict) -> None:
-        """Cache one model's versions (valid while its signature stays)."""
-        self.db.execute("INSERT OR REPLACE INTO details VALUES (?,?,?,?)", (repo, name, signature, json.dumps(data)))
+    def store_details(self, repo: str, details: list[tuple[str, str, dict]]) -> None:
+        """Cache models' versions: (name, signature, data), each valid while its signature stays."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR REPLACE INTO details VALUES (?,?,?,?)",
+                       [(repo, name, signature, json.dumps(data)) for name, signature, data in details])
+        self._bump(db)
+        db.execute("COMMIT")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -259,26 +296,33 @@ class Index:
         for row in self.db.execute("SELECT * FROM repos"):
             data = dict(row)
             data["stages"] = json.loads(data["stages"]) if data["stages"] else []
+            data["facets"] = json.loads(data["facets"]) if data["facets"] else {}
             out[row["id"]] = data
         return out
 
-    def models(self, query: ModelQuery, repos: list[str]) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, the page of matching models) among the given repositories."""
-        where, args = self._where(query, repos)
+    def models(self, query: ModelQuery) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, the page of matching models)."""
+        where, args = self._where(query)
         db = self.db
         total = db.execute(f"SELECT COUNT(*) FROM models m WHERE {where}", args).fetchone()[0]
         order = "DESC" if query.order == "desc" else "ASC"
-        # Models without a value for the sort column go last either way.
         column = SORTS.get(query.sort, SORTS["name"])
-        sql = (f"SELECT * FROM models m WHERE {where} ORDER BY ({column}) IS NULL OR ({column}) = '', "
-               f"{column} {order}, m.name COLLATE NOCASE, m.repo LIMIT ? OFFSET ?")
-        rows = db.execute(sql, [*args, query.limit, query.offset]).fetchall()
-        return total, [self._model(row) for row in rows]
+        # Models without a value for the sort column go last either way; an index per sort column
+        # gives the first rows without sorting them all (SQLite sorts only ties).
+        then = "m.repo" if query.sort == "name" else "m.name COLLATE NOCASE, m.repo"
+        # Sort row ids only (sorting whole rows copies every column of every row passed over), then read
+        # the page's rows.
+        sql = (f"SELECT m.rowid FROM models m WHERE {where} ORDER BY {column} {order} NULLS LAST, {then} "
+               "LIMIT ? OFFSET ?")
+        ids = [r[0] for r in db.execute(sql, [*args, query.limit, query.offset])]
+        found = {row["rowid"]: row for row in db.execute(
+            f"SELECT rowid, * FROM models WHERE rowid IN ({','.join('?' * len(ids))})", ids)} if ids else {}
+        return total, [self._model(found[i]) for i in ids if i in found]
 
     @staticmethod
-    def _where(query: ModelQuery, repos: list[str]) -> tuple[str, list[Any]]:
-        clauses = [f"m.repo IN ({','.join('?' * len(repos))})" if repos else "0"]
-        args: list[Any] = list(repos)
+    def _where(query: ModelQuery) -> tuple[str, list[Any]]:
+        # Only served repositories are in the index (see forget_other_repos): "all" needs no clause.
+        clauses, args = ["1"], []
         if query.repo:
             clauses.append("m.repo = ?")
             args.append(query.repo)
@@ -288,28 +332,15 @@ class Index:
             clauses.append("m.type = ?")
             args.append(query.type)
         if query.label:
-            clauses.append("EXISTS (SELECT 1 FROM model_labels l WHERE l.repo=m.repo AND l.name=m.name AND l.label=?)")
+            clauses.append("(m.repo, m.name) IN (SELECT repo, name FROM model_labels WHERE label=?)")
             args.append(query.label)
         if query.stage:
-            clauses.append("EXISTS (SELECT 1 FROM model_stages s WHERE s.repo=m.repo AND s.name=m.name AND s.stage=?)")
+            clauses.append("(m.repo, m.name) IN (SELECT repo, name FROM model_stages WHERE stage=?)")
             args.append(query.stage)
         for word in (query.q or "").lower().split():
             clauses.append("m.search LIKE ? ESCAPE '\\'")
             args.append(_like(word))
         return " AND ".join(clauses), args
-
-    def facets(self, repos: list[str]) -> dict[str, list[str]]:
-        """The values the filters offer: types, labels and stages in use."""
-        marks = ",".join("?" * len(repos)) or "NULL"
-        db = self.db
-        return {
-            "types": [r[0] for r in db.execute(
-                f"SELECT DISTINCT type FROM models WHERE repo IN ({marks}) AND type IS NOT NULL ORDER BY 1", repos)],
-            "labels": [r[0] for r in db.execute(
-                f"SELECT DISTINCT label FROM model_labels WHERE repo IN ({marks}) ORDER BY 1", repos)],
-            "stages": [r[0] for r in db.execute(
-                f"SELECT DISTINCT stage FROM model_stages WHERE repo IN ({marks}) ORDER BY 1", repos)],
-        }
 
     def model(self, repo: str, name: str) -> Optional[dict[str, Any]]:
         """One model's row, or None."""
@@ -329,11 +360,14 @@ class Index:
                               (repo, name, signature)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def events(self, repos: list[str], artifact: Optional[str] = None, event: Optional[str] = None,
+    def events(self, repo: Optional[str] = None, artifact: Optional[str] = None, event: Optional[str] = None,
                limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, a page of events newest first) across repositories."""
-        clauses = [f"repo IN ({','.join('?' * len(repos))})" if repos else "0"]
-        args: list[Any] = list(repos)
+        """(how many match, a page of events newest first) of one or all repositories."""
+        clauses: list[str] = ["1"]
+        args: list[Any] = []
+        if repo:
+            clauses.append("repo = ?")
+            args.append(repo)
         if artifact:
             clauses.append("artifact = ?")
             args.append(artifact)
@@ -356,6 +390,6 @@ class Index:
         data["annotation"] = json.loads(data["annotation"]) if data["annotation"] else None
         data["registered"] = bool(data["registered"])
         data["active"] = bool(data["active"])
-        for key in ("latest_key", "search", "last_ts"):
+        for key in ("rowid", "latest_key", "search", "last_ts"):
             data.pop(key, None)
         return data

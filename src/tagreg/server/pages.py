@@ -7,13 +7,16 @@ and a stylesheet that turns tables into cards on narrow screens.
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Optional
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
 
 from .index import ModelQuery
 from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
@@ -36,25 +39,12 @@ def _parse_time(iso: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def ago(iso: Optional[str]) -> str:
-    """'3 days ago' for an ISO time."""
-    when = _parse_time(iso)
-    if when is None:
-        return ""
-    seconds = (datetime.now(timezone.utc) - when).total_seconds()
-    if seconds < 0:
-        return "just now" if seconds > -60 else "in the future"
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n > 1 else ''} ago"
-    return "just now"
-
-
 def when(iso: Optional[str]) -> str:
-    """An ISO time as `2024-05-01 14:03 +02:00`."""
-    moment = _parse_time(iso)
-    return moment.strftime("%Y-%m-%d %H:%M %z") if moment else ""
+    """An ISO time as `2024-05-01 14:03 +02:00` (string slicing: this runs for every row)."""
+    if not iso or len(iso) < 16 or iso[10] != "T":
+        return iso or ""
+    offset = iso[19:].lstrip(".0123456789")
+    return f"{iso[:10]} {iso[11:16]}{' ' + offset if offset else ''}"
 
 
 def stage_class(stage: Optional[str]) -> str:
@@ -98,23 +88,44 @@ class Pages:
             autoescape=True,  # every value is escaped unless a template says otherwise (none does)
             trim_blocks=True, lstrip_blocks=True,
         )
-        self.env.filters.update(ago=ago, when=when, stage_class=stage_class, describe=describe,
+        self.env.filters.update(when=when, stage_class=stage_class, describe=describe,
                                 short=lambda sha: (sha or "")[:7], model_url=model_url,
                                 urlquote=lambda s: quote(s or "", safe=""), custom_message=custom_message)
         self.env.globals.update(static_version=static_version, model_url=model_url)
+        self._csrf_mark = "csrf-" + secrets.token_hex(16)
+        self._flash_mark = "<!--flash-" + secrets.token_hex(16) + "-->"
 
-    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """A page, with the sign-in state and a CSRF token for its forms."""
+    def render(self, request: Request, template: str, status: int = 200, cache: bool = False,
+               **context: Any) -> HTMLResponse:
+        """A page, with the sign-in state and a CSRF token for its forms.
+
+        With cache, the HTML is kept until the index changes, per URL and sign-in state: the CSRF token
+        and the message at the top, which differ per browser, are put in each time in place of markers
+        (random, so no data can contain them).
+        """
         sid = request.state.sid
         signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))
-        flash = None
+
+        def build() -> str:
+            return self.env.get_template(template).render(
+                request=request, path=request.url.path, write=self.guard.write, signed_in=signed_in,
+                csrf=self._csrf_mark, flash_slot=Markup(self._flash_mark), **context)
+
+        if cache:
+            html = self.dashboard.cached(("page", template, _url(request), signed_in), build)
+        else:
+            html = build()
+        return HTMLResponse(html.replace(self._csrf_mark, self.guard.csrf_token(sid))
+                            .replace(self._flash_mark, self._flash(request)), status_code=status)
+
+    def _flash(self, request: Request) -> str:
+        """The message a redirect after a form asked this page to show (only if we signed it)."""
         text, kind, signature = (request.query_params.get(k) for k in ("flash", "kind", "sig"))
-        if text and kind in ("ok", "error") and signature and self.guard.csrf_ok(f"flash\0{kind}\0{text}", signature):
-            flash = {"text": text, "kind": kind}
-        html = self.env.get_template(template).render(
-            request=request, path=request.url.path, write=self.guard.write, signed_in=signed_in,
-            csrf=self.guard.csrf_token(sid), flash=flash, **context)
-        return HTMLResponse(html, status_code=status)
+        if not (text and kind in ("ok", "error") and signature
+                and self.guard.csrf_ok(f"flash\0{kind}\0{text}", signature)):
+            return ""
+        role = "status" if kind == "ok" else "alert"
+        return f'<div class="flash {kind}" role="{role}">{escape(text)}</div>'
 
     def flash_query(self, text: str, kind: str = "ok") -> str:
         """Query parameters that make the next page show a message (signed, so links cannot fake one)."""
@@ -177,8 +188,8 @@ def router(pages: Pages, openapi) -> APIRouter:
                            stage=p.get("stage") or None, q=p.get("q") or None, deprecated=p.get("deprecated") == "1",
                            sort=sort, order=order, limit=PAGE_SIZE, offset=_int(p.get("offset"), 0))
         page = dashboard.models(query)
-        return pages.render(request, "models.html", page=page, query=query, url=lambda **c: _url(request, **c),
-                            repos=dashboard.hub.ids)
+        return pages.render(request, "models.html", cache=True, page=page, query=query,
+                            url=lambda **c: _url(request, **c), repos=dashboard.hub.ids)
 
     @r.get("/models/{name:path}", response_class=HTMLResponse)
     def model(request: Request, name: str):
@@ -189,7 +200,7 @@ def router(pages: Pages, openapi) -> APIRouter:
             if problem.code == "ambiguous":
                 return pages.render(request, "ambiguous.html", status=300, name=name, repos=problem.extra["repos"])
             raise
-        return pages.render(request, "model.html", m=data, repo_count=len(dashboard.hub.ids))
+        return pages.render(request, "model.html", cache=True, m=data, repo_count=len(dashboard.hub.ids))
 
     @r.get("/activity", response_class=HTMLResponse)
     def activity(request: Request):
@@ -197,7 +208,7 @@ def router(pages: Pages, openapi) -> APIRouter:
         event = p.get("event") if p.get("event") in VERBS else None
         repo = p.get("repo") or None
         page = dashboard.events(repo, p.get("artifact") or None, event, PAGE_SIZE, _int(p.get("offset"), 0))
-        return pages.render(request, "activity.html", page=page, repo=repo, event=event,
+        return pages.render(request, "activity.html", cache=True, page=page, repo=repo, event=event,
                             artifact=p.get("artifact") or "", kinds=list(VERBS), repos=dashboard.hub.ids,
                             url=lambda **c: _url(request, **c))
 
@@ -222,10 +233,11 @@ def router(pages: Pages, openapi) -> APIRouter:
         if not guard.write:
             raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
         if not guard.token_ok(form.get("token")):
+            await asyncio.sleep(0.5)  # guessing tokens one request at a time gets slow
             return pages.render(request, "login.html", status=401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(AUTH_COOKIE, guard.auth_cookie(request.state.sid), max_age=SESSION_SECONDS,
-                            httponly=True, samesite="strict", path="/")
+                            httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https")
         return response
 
     @r.post("/logout")

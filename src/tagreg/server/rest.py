@@ -14,7 +14,7 @@ import json
 from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .index import ModelQuery
@@ -165,9 +165,17 @@ def _next(request: Request, total: int, limit: int, offset: int) -> Optional[str
     return str(request.url.include_query_params(offset=offset + limit, limit=limit))
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def router(dashboard: Dashboard, guard) -> APIRouter:
     """The /api routes over a dashboard."""
     r = APIRouter(prefix="/api")
+
+    def _cached_json(key: Any, compute) -> Response:
+        # The answer only changes with the index: serve the same bytes until it does.
+        return Response(dashboard.cached(key, compute), media_type="application/json")
 
     @r.get("/repos", response_model=Repos, tags=["read"], summary="The served repositories")
     def repos():
@@ -187,19 +195,31 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         order: Literal["asc", "desc"] = "asc",
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
     ):
-        page = dashboard.models(ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset))
-        page["next"] = _next(request, page["total"], page["limit"], page["offset"])
-        return page
+        query = ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset)
+
+        def compute() -> bytes:
+            page = dashboard.models(query)
+            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
+
+        dashboard.hub.fresh()
+        return _cached_json(("api", str(request.url)), compute)
 
     @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
            summary="One model: annotation, versions, history")
-    def model(name: str, repo: Optional[str] = Query(None, description="needed when several repositories have it")):
-        data = dashboard.model(name, repo)
-        if not data["versions_ready"]:
-            raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
-                          retry_after=5)
-        data["versions"] = data.pop("gto_versions")
-        return data
+    def model(request: Request, name: str,
+              repo: Optional[str] = Query(None, description="needed when several repositories have it")):
+        def compute() -> bytes:
+            data = dashboard.model(name, repo)
+            if not data["versions_ready"]:
+                raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
+                              retry_after=5)
+            out = {k: v for k, v in data.items() if k not in ("gto_versions", "versions_ready", "repo_stages",
+                                                                 "repo_web")}
+            out["versions"] = data["gto_versions"]
+            return _json(out)
+
+        dashboard.hub.fresh(repo)
+        return _cached_json(("api", str(request.url)), compute)
 
     @r.get("/events", response_model=Events, responses=ERRORS, tags=["read"],
            summary="Registry events across repositories, newest first")
@@ -211,9 +231,12 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                                 "deprecation"]] = Query(None, description="only this kind"),
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
     ):
-        page = dashboard.events(repo, artifact, event, limit, offset)
-        page["next"] = _next(request, page["total"], page["limit"], page["offset"])
-        return page
+        def compute() -> bytes:
+            page = dashboard.events(repo, artifact, event, limit, offset)
+            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
+
+        dashboard.hub.fresh(repo)
+        return _cached_json(("api", str(request.url)), compute)
 
     def write(action: str, body_model: type[_Body], summary: str):
         schema = body_model.model_json_schema()
@@ -267,7 +290,3 @@ def error_json(problem: Problem) -> JSONResponse:
         headers["Retry-After"] = str(problem.extra["retry_after"])
     return JSONResponse({"error": body}, status_code=problem.status, headers=headers)
 
-
-def dumps(value: Any) -> str:
-    """JSON for a page's `<pre>`."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

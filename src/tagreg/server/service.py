@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 from .. import api
@@ -60,6 +60,19 @@ class Dashboard:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.index = hub.index
+        self._cache: dict[Any, tuple[int, Any]] = {}
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """compute(), remembered until the index changes (in this process or another one)."""
+        generation = self.index.generation()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = compute()
+        if len(self._cache) >= 512:  # many distinct searches: start over rather than grow
+            self._cache.clear()
+        self._cache[key] = (generation, value)
+        return value
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -97,12 +110,12 @@ class Dashboard:
     def repos(self) -> list[dict[str, Any]]:
         """Every served repository and the state of its index."""
         self.hub.fresh()
-        rows = self.index.repos()
+        rows = self.cached("repo-rows", self.index.repos)
         out = []
         for repo_id, source in self.hub.sources.items():
             row = rows.get(repo_id) or {}
             indexed = bool(row.get("fingerprint")) and row.get("location") == source.settings.location
-            if row.get("error"):
+            if row.get("error") or (source.fetch_error and not indexed):
                 status = "error"
             elif indexed:
                 status = "ok"
@@ -131,14 +144,24 @@ class Dashboard:
         if query.repo and query.repo not in self.hub.sources:
             raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
         self.hub.fresh()
-        ids = self.hub.ids
-        total, rows = self.index.models(query, ids)
-        stages = {k: v["stages"] for k, v in self.index.repos().items()}
+        return self.cached(("models", repr(query)), lambda: self._models(query))
+
+    def _models(self, query: ModelQuery) -> dict[str, Any]:
+        total, rows = self.index.models(query)
+        repos = self.cached("repo-rows", self.index.repos)
         for row in rows:
-            row["gto"] = self._gto(row, stages.get(row["repo"], []))
+            row["gto"] = self._gto(row, repos.get(row["repo"], {}).get("stages", []))
             row.pop("signature", None)
         return {"total": total, "limit": query.limit, "offset": query.offset, "models": rows,
-                "facets": {"repos": ids, **self.index.facets(ids)}}
+                "facets": self.cached("facets", lambda: self._facets(repos))}
+
+    def _facets(self, repos: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+        """The values the filters offer: repositories, and the types, labels and stages in use."""
+        found: dict[str, set[str]] = {"types": set(), "labels": set(), "stages": set()}
+        for repo in self.hub.ids:
+            for key, values in repos.get(repo, {}).get("facets", {}).items():
+                found[key].update(values)
+        return {"repos": self.hub.ids, **{key: sorted(values) for key, values in found.items()}}
 
     def find(self, name: str, repo: Optional[str]) -> tuple[Source, dict[str, Any]]:
         """The model name (in repo, or in the only repository that has it)."""
@@ -160,15 +183,19 @@ class Dashboard:
 
     def model(self, name: str, repo: Optional[str]) -> dict[str, Any]:
         """Everything about one model: annotation, versions, history, how to get it."""
+        self.hub.fresh(repo)
+        return self.cached(("model", name, repo), lambda: self._model(name, repo))
+
+    def _model(self, name: str, repo: Optional[str]) -> dict[str, Any]:
         source, model = self.find(name, repo)
-        stages = self.index.repos().get(source.id, {}).get("stages", [])
+        stages = self.cached("repo-rows", self.index.repos).get(source.id, {}).get("stages", [])
         try:
             detail: Optional[dict[str, Any]] = source.detail(name, model)
         except NotReady:
             detail = None
         except UserError as exc:
             raise problem_for(exc) from exc
-        total, history = self.index.events([source.id], artifact=name, limit=10_000)
+        total, history = self.index.events(source.id, artifact=name, limit=10_000)
         versions = []
         for v in (detail or {}).get("versions", []):
             versions.append({**v, "commit_url": commit_url(source.web, v["commit"])})
@@ -178,7 +205,8 @@ class Dashboard:
         return {
             **model, "gto": self._gto(model, stages), "repo_stages": stages, "repo_web": source.web,
             "versions": versions, "versions_ready": detail is not None,
-            "gto_versions": (detail or {}).get("gto", []), "history": history, "get": self.get_commands(source, name, model),
+            "gto_versions": (detail or {}).get("gto", []), "history": history,
+            "get": self.get_commands(source, name, model),
         }
 
     def events(self, repo: Optional[str], artifact: Optional[str], event: Optional[str], limit: int,
@@ -188,11 +216,15 @@ class Dashboard:
         if repo is not None:
             self.source(repo)
         self.hub.fresh(repo)
-        total, rows = self.index.events([repo] if repo else self.hub.ids, artifact, event, limit, offset)
-        for row in rows:
-            source = self.hub.sources[row["repo"]]
-            row["commit_url"] = commit_url(source.web, row["commit"])
-        return {"total": total, "limit": limit, "offset": offset, "events": rows}
+
+        def compute() -> dict[str, Any]:
+            total, rows = self.index.events(repo, artifact, event, limit, offset)
+            for row in rows:
+                source = self.hub.sources[row["repo"]]
+                row["commit_url"] = commit_url(source.web, row["commit"])
+            return {"total": total, "limit": limit, "offset": offset, "events": rows}
+
+        return self.cached(("events", repo, artifact, event, limit, offset), compute)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -210,7 +242,7 @@ class Dashboard:
         f = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in fields.items()}
         started = time.perf_counter()
         try:
-            with source._lock:
+            with source.lock:  # one write at a time per repository, and no re-index meanwhile
                 r = source.open_for_write()
                 push = source.remote
                 if action == "register":
@@ -237,7 +269,8 @@ class Dashboard:
             raise problem_for(exc) from exc
         finally:
             source.refresh()  # our own write: the next page must show it
-        source.warm_details() if source.remote else None
+        if source.remote:
+            source.warm_details()
         return [{"tag": c.tag, "event": c.event, "name": c.name, "version": c.version, "stage": c.stage,
                  "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed, "repo": source.id,
                  "seconds": round(time.perf_counter() - started, 3)} for c in changes]

@@ -52,7 +52,7 @@ class Source:
         self.settings = settings
         self.id = settings.id
         self.index = index
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._stat: Optional[tuple] = None
         self._git_dirs: Optional[list[Path]] = None
         self.web: Optional[str] = settings.web
@@ -113,28 +113,28 @@ class Source:
         if self._git_dirs is None:
             return None
         stamps: list[Any] = []
-        for base in self._git_dirs:
+        stat = os.stat
+        for base in map(str, self._git_dirs):
             for name in ("HEAD", "packed-refs"):
                 try:
-                    st = os.stat(base / name)
-                    stamps.append((name, st.st_mtime_ns, st.st_size, st.st_ino))
+                    st = stat(os.path.join(base, name))
+                    stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
                 except OSError:
-                    stamps.append((name, None))
-            for top in ("refs/tags", "refs/heads", "reftable"):
-                stack = [base / top]
-                while stack:
-                    folder = stack.pop()
-                    try:
-                        st = os.stat(folder)
-                        stamps.append((str(folder), st.st_mtime_ns))
-                        with os.scandir(folder) as entries:
-                            stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
-                    except OSError:
-                        continue
+                    stamps.append(None)
+            stack = [os.path.join(base, "refs", "tags"), os.path.join(base, "refs", "heads"),
+                     os.path.join(base, "reftable")]
+            while stack:  # a ref is added, moved or deleted by renaming a file in its folder
+                folder = stack.pop()
+                try:
+                    stamps.append((folder, stat(folder).st_mtime_ns))
+                    with os.scandir(folder) as entries:
+                        stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+                except OSError:
+                    continue
         if self.mirror is None:
             try:  # the stages config in the work tree
-                st = os.stat(Path(self.settings.location) / ".gto")
-                stamps.append((".gto", st.st_mtime_ns, st.st_size))
+                st = stat(os.path.join(self.settings.location, ".gto"))
+                stamps.append((st.st_mtime_ns, st.st_size))
             except OSError:
                 pass
         return tuple(stamps)
@@ -150,37 +150,48 @@ class Source:
 
     # -- indexing --------------------------------------------------------------------------
 
-    def refresh(self, force: bool = False) -> bool:
-        """Re-index if the refs changed since last looked at; returns whether it rebuilt."""
+    def refresh(self, force: bool = False, wait: bool = True) -> bool:
+        """Re-index if the refs changed since last looked at; returns whether it rebuilt.
+
+        Without wait, a re-index already running in another thread is not waited for: the caller
+        goes on with the state indexed before.
+        """
         stat = self.stat_fingerprint()
         if not force and stat is not None and stat == self._stat:
             return False
-        with self._lock:
-            stat = self.stat_fingerprint()
-            if not force and stat is not None and stat == self._stat:
-                return False  # another thread did it while we waited
-            try:
-                repo = self.open()
-                self._dirs(repo)
-                stat = self.stat_fingerprint()  # before reading: a change while we read is seen next time
-                content = self.content_fingerprint(repo)
-                if not force and self.index.fingerprint(self.id) == (self.settings.location, content):
-                    self._stat = stat  # indexed already (by us earlier, or another process)
-                    return False
-                snapshot = build_snapshot(repo, content)
-                self.index.replace(self.id, self.settings.location, snapshot)
-                self._stat = stat
-                log.info("indexed %s: %d models, %d events in %.2f s", self.id, len(snapshot["models"]),
-                         len(snapshot["events"]), snapshot["seconds"])
-                return True
-            except NotReady:
+        if not self.lock.acquire(blocking=wait):
+            return False
+        try:
+            return self._refresh(force)
+        finally:
+            self.lock.release()
+
+    def _refresh(self, force: bool) -> bool:
+        stat = self.stat_fingerprint()
+        if not force and stat is not None and stat == self._stat:
+            return False  # another thread did it while we waited for the lock
+        try:
+            repo = self.open()
+            self._dirs(repo)
+            stat = self.stat_fingerprint()  # before reading: a change while we read is seen next time
+            content = self.content_fingerprint(repo)
+            if not force and self.index.fingerprint(self.id) == (self.settings.location, content):
+                self._stat = stat  # indexed already (by us earlier, or another process)
                 return False
-            except Exception as exc:  # a broken annotation file, a missing folder: keep the last good state
-                message = str(exc) or exc.__class__.__name__
-                log.warning("cannot index %s: %s", self.id, message)
-                self.index.set_error(self.id, self.settings.location, message)
-                self._stat = stat
-                return False
+            snapshot = build_snapshot(repo, content)
+            self.index.replace(self.id, self.settings.location, snapshot)
+            self._stat = stat
+            log.info("indexed %s: %d models, %d events in %.2f s", self.id, len(snapshot["models"]),
+                     len(snapshot["events"]), snapshot["seconds"])
+            return True
+        except NotReady:
+            return False
+        except Exception as exc:  # a broken annotation file, a missing folder: keep the last good state
+            message = str(exc) or exc.__class__.__name__
+            log.warning("cannot index %s: %s", self.id, message)
+            self.index.set_error(self.id, self.settings.location, message)
+            self._stat = stat
+            return False
 
     def detail(self, name: str, model: dict[str, Any]) -> dict[str, Any]:
         """A model's versions (from the cache while its signature holds; a remote's come only from there)."""
@@ -189,12 +200,9 @@ class Source:
             return cached
         if self.remote:
             raise NotReady(f"the versions of '{name}' in {self.id} are being indexed")
-        with self._lock:
-            return self._build_detail(self.open(), name, model["signature"])
-
-    def _build_detail(self, repo: api.Repository, name: str, signature: str) -> dict[str, Any]:
-        data = build_detail(repo, name)
-        self.index.store_detail(self.id, name, signature, data)
+        with self.lock:
+            data = build_detail(self.open(), name)
+        self.index.store_details(self.id, [(name, model["signature"], data)])
         return data
 
     def warm_details(self) -> int:
@@ -204,14 +212,16 @@ class Source:
             "AND d.signature=m.signature WHERE m.repo=? AND d.name IS NULL", (self.id,)).fetchall()
         if not rows:
             return 0
-        with self._lock:
+        built = []
+        with self.lock:
             repo = self.open()
             for name, signature in rows:
                 try:
-                    self._build_detail(repo, name, signature)
+                    built.append((name, signature, build_detail(repo, name)))
                 except Exception as exc:
                     log.warning("cannot index versions of %s in %s: %s", name, self.id, exc)
-        return len(rows)
+        self.index.store_details(self.id, built)  # in one go: answers cached meanwhile stay valid
+        return len(built)
 
     # -- fetching --------------------------------------------------------------------------
 
@@ -296,6 +306,8 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
 class Hub:
     """Every repository of the config, their index, and the threads that keep remotes fresh."""
 
+    check_interval = 1.0  # seconds: how stale a page may be after someone else tags a local repository
+
     def __init__(self, settings: Settings):
         self.settings = settings
         self.index = Index(settings.index)
@@ -303,6 +315,7 @@ class Hub:
         self.sources = {r.id: Source(r, self.index) for r in settings.repos}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._checked: dict[Optional[str], float] = {}
 
     @property
     def ids(self) -> list[str]:
@@ -310,10 +323,15 @@ class Hub:
         return list(self.sources)
 
     def fresh(self, only: Optional[str] = None) -> None:
-        """Bring local repositories' index up to date before a read (a few stat calls when nothing changed)."""
+        """Bring local repositories' index up to date before a read: a few stat calls per repository,
+        at most once per check_interval (so a busy server does not stat everything on every request)."""
+        now = time.monotonic()
+        if now - self._checked.get(only, -1e9) < self.check_interval:
+            return
+        self._checked[only] = now
         for source in self.sources.values():
             if not source.remote and (only is None or source.id == only):
-                source.refresh()
+                source.refresh(wait=False)
 
     def start(self) -> None:
         """Index what is stale in the background, and start fetching remotes."""

@@ -43,6 +43,24 @@
     }
   });
 
+  // Times come as dates (pages are cached until the registry changes); say how long ago here.
+  var units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  function ago(date) {
+    var seconds = (Date.now() - date.getTime()) / 1000;
+    if (seconds < 60) { return "just now"; }
+    for (var i = 0; i < units.length; i++) {
+      if (seconds >= units[i][1]) {
+        var n = Math.floor(seconds / units[i][1]);
+        return n + " " + units[i][0] + (n > 1 ? "s" : "") + " ago";
+      }
+    }
+    return "just now";
+  }
+  document.querySelectorAll("time[datetime]").forEach(function (node) {
+    var date = new Date(node.getAttribute("datetime"));
+    if (!isNaN(date.getTime())) { node.textContent = ago(date); }
+  });
+
   document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
     form.querySelectorAll("select, input[type=checkbox]").forEach(function (input) {
       input.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); });
