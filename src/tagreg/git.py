@@ -142,7 +142,19 @@ class Git:
 
     def tags(self, patterns: Iterable[str] = ("refs/tags",)) -> list[TagInfo]:
         """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
-        return parse_tag_records(self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout)
+        return self.finish_tags(self.start_tags(patterns))
+
+    def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> subprocess.Popen:
+        """Start reading tags in the background (git works while Python does something else)."""
+        return subprocess.Popen(["git", "for-each-ref", f"--format={_TAG_FORMAT}", *patterns], cwd=self.path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env())
+
+    def finish_tags(self, proc: subprocess.Popen) -> list[TagInfo]:
+        """The tags a `start_tags` process read."""
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise GitError(_first_line(err) or "git for-each-ref failed")
+        return parse_tag_records(out)
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""

@@ -299,11 +299,15 @@ _GROUPS = {
 
 
 def build(tags: Iterable[TagInfo]) -> Registry:
-    """Build the registry from tags (in git's listing order)."""
+    """Build the registry from tags (in git's listing order).
+
+    This runs once per command over every tag (tens of thousands), so it avoids repeated lookups.
+    """
     registry = Registry()
     events: list[Event] = []
+    parse = T.parse_tag
     for order, info in enumerate(tags):
-        parsed = T.parse_tag(info.tag)
+        parsed = parse(info.tag)
         if parsed is None:
             continue
         if not info.annotated or info.commit is None:
@@ -313,46 +317,52 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     # GTO applies deprecations, then version events, then stage events, each in time order.
     groups = _GROUPS
     events.sort(key=lambda e: (groups[e.event], e.timestamp, e.order))
+    artifacts = registry.artifacts
     by_name: dict[tuple[str, Optional[str], str], Version] = {}  # (artifact, version, commit)
-    by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit), once all versions are known
+    at_commit: dict[tuple[str, str], list[Version]] = {}  # (artifact, commit): registered there
+    by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit): the version stage tags mean
+    registration, deregistration, assignment = T.REGISTRATION, T.DEREGISTRATION, T.ASSIGNMENT
     for event in events:
-        artifact = registry.artifacts.get(event.artifact)
+        name = event.artifact
+        artifact = artifacts.get(name)
         if artifact is None:
-            artifact = registry.artifacts[event.artifact] = Artifact(event.artifact)
+            artifact = artifacts[name] = Artifact(name)
         kind = event.event
-        if kind == T.DEPRECATION:
+        if kind == registration or kind == deregistration:
+            key = (name, event.version, event.commit)
+            version = by_name.get(key)
+            if version is None:
+                version = by_name[key] = Version(name, event.version or "", event.commit)
+                artifact.versions.append(version)
+                at_commit.setdefault((name, event.commit), []).append(version)
+            (version.registrations if kind == registration else version.deregistrations).append(event)
+        elif kind == T.DEPRECATION:
             artifact.deprecations.append(event)
         elif kind == T.CREATION:
             artifact.creations.append(event)
             registry.problems.append(
-                Problem(artifact.name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
+                Problem(name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
             )
-        elif kind == T.REGISTRATION or kind == T.DEREGISTRATION:
-            key = (artifact.name, event.version, event.commit)
-            version = by_name.get(key)
-            if version is None:
-                version = by_name[key] = Version(artifact.name, event.version or "", event.commit)
-                artifact.versions.append(version)
-            (version.registrations if kind == T.REGISTRATION else version.deregistrations).append(event)
         else:
-            version = by_commit.get((artifact.name, event.commit))
+            key2 = (name, event.commit)
+            version = by_commit.get(key2)
             if version is None:
-                version = by_commit[(artifact.name, event.commit)] = _version_for_commit(artifact, event.commit)
+                version = by_commit[key2] = _version_for_commit(artifact, event.commit, at_commit.get(key2))
             event.version = version.version
-            stage = version.stages.get(event.stage or "")
+            stage_name = event.stage or ""
+            stage = version.stages.get(stage_name)
             if stage is None:
-                stage = version.stages[event.stage or ""] = Stage(
-                    artifact.name, version.version, version.commit, event.stage or ""
-                )
-            (stage.assignments if kind == T.ASSIGNMENT else stage.unassignments).append(event)
+                stage = version.stages[stage_name] = Stage(name, version.version, version.commit, stage_name)
+            (stage.assignments if kind == assignment else stage.unassignments).append(event)
     _check(registry)
     return registry
 
 
-def _version_for_commit(artifact: Artifact, commit: str) -> Version:
-    """The version a stage tag on commit belongs to; a sha-named one if none is registered."""
-    candidates = artifact.versions_at(commit)
+def _version_for_commit(artifact: Artifact, commit: str, candidates: Optional[list[Version]]) -> Version:
+    """The version a stage tag on commit belongs to; a sha-named one if none is registered there."""
     if candidates:
+        if len(candidates) == 1:
+            return candidates[0]
         active = [v for v in candidates if v.is_active and v.is_registered]
         pool = active or candidates
         return max(pool, key=lambda v: (v.source.timestamp, v.source.order) if v.source else (0, 0))

@@ -54,9 +54,10 @@ def show_registry(
     """The registry table: every artifact with its latest version and the version in each stage."""
     r = _open(repo)
     view = _stage_view(vs, av, sort, registered_only)
-    registry = r.registry()
+    r.prefetch()  # git lists the tags while the annotations at HEAD are read
     head = r.head()
     head_annotations = r.annotations([head])[head]
+    registry = r.registry()
     for name in head_annotations:
         if name not in registry.artifacts:
             registry.artifacts[name] = S.Artifact(name, registered=False)
@@ -99,8 +100,9 @@ def show_versions(
     T.check_name(name)
     r = _open(repo)
     view = _stage_view(vs, av, sort, registered_only)
-    registry = r.registry(name)
+    r.prefetch(name)
     head = r.head()
+    registry = r.registry(name)
     artifact = registry.find(name)
     head_annotation = r.annotation(name, head)
     if artifact is None:

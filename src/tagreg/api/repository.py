@@ -27,6 +27,7 @@ class Repository:
         self.location = remote.redact(str(repo))
         self.mirror: Optional[remote.Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
+        self._pending: dict[str, object] = {}  # reads started in the background
         if isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure()
@@ -79,11 +80,18 @@ class Repository:
             raise RegistryError(f"Unknown Git revision '{ref}'")
         return sha
 
+    def prefetch(self, name: Optional[str] = None) -> None:
+        """Start reading the tags (of name) in the background; `tags()` collects them."""
+        key = name or ""
+        if key not in self._tags and key not in self._pending:
+            self._pending[key] = self.git.start_tags(T.ref_patterns(name) if name else ["refs/tags"])
+
     def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
         """Every tag, or every tag of artifact name (read once per Repository object)."""
         key = name or ""
         if key not in self._tags:
-            self._tags[key] = self.git.tags(T.ref_patterns(name) if name else ["refs/tags"])
+            self.prefetch(name)
+            self._tags[key] = self.git.finish_tags(self._pending.pop(key))
         return self._tags[key]
 
     def registry(self, name: Optional[str] = None) -> S.Registry:
@@ -100,6 +108,9 @@ class Repository:
     def forget_tags(self) -> None:
         """Drop what was read, after this process changed tags."""
         self._tags.clear()
+        for proc in self._pending.values():
+            proc.communicate()
+        self._pending.clear()
 
     # -- annotations --
 
