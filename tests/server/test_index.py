@@ -1,0 +1,257 @@
+"""The server's index is only a cache of Git: rebuilt when (and only when) the tags change, rebuilt
+from nothing when deleted, shared by instances, and it keeps the last good state of a repository
+whose annotation file breaks. Also: the config file, web links of Git hosts, and the signed tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
+
+from tagreg import api  # noqa: E402
+from tagreg.server import settings as S  # noqa: E402
+from tagreg.server.index import ModelQuery, version_key  # noqa: E402
+from tagreg.server.security import Guard  # noqa: E402
+from tagreg.server.sources import Hub  # noqa: E402
+from tagreg.server.webhost import commit_url, web_base  # noqa: E402
+
+
+@pytest.fixture
+def registry(repo):
+    """A repository with two annotated models and a few tags."""
+    repo.commit("annotations", {"artifacts.yaml": "churn:\n  type: model\n  labels: [tabular]\n"
+                                                  "segment:\n  type: model\n"})
+    api.register(repo.path, "churn", version="v1.0.0")
+    api.assign(repo.path, "churn", "prod", version="v1.0.0")
+    return repo
+
+
+def hub_for(tmp_path, *paths, index_name="index.sqlite") -> Hub:
+    lines = ["repos:"] + [f"  - {p}" for p in paths] + [f"index: {index_name}"]
+    (tmp_path / "registries.yaml").write_text("\n".join(lines) + "\n")
+    return Hub(S.load(str(tmp_path / "registries.yaml")))
+
+
+def models(hub: Hub) -> list[tuple[str, str, str | None]]:
+    return [(m["repo"], m["name"], m["latest"]) for m in hub.index.models(ModelQuery())[1]]
+
+
+def test_rebuilds_only_when_tags_change(tmp_path, registry):
+    hub = hub_for(tmp_path, registry.path)
+    source = hub.sources["repo"]
+    assert source.refresh() is True
+    assert models(hub) == [("repo", "churn", "v1.0.0"), ("repo", "segment", None)]
+    built = hub.index.repos()["repo"]["built_at"]
+    assert source.refresh() is False  # nothing changed: a few stat calls, no git
+    registry.git("pack-refs", "--all")  # the refs files change, the tags do not
+    assert source.refresh() is False
+    assert hub.index.repos()["repo"]["built_at"] == built
+    time.sleep(0.01)
+    api.register(registry.path, "segment", version="v0.1.0")
+    assert source.refresh() is True
+    assert models(hub) == [("repo", "churn", "v1.0.0"), ("repo", "segment", "v0.1.0")]
+    registry.git("tag", "-d", "segment@v0.1.0")  # deleting a packed or loose tag is seen too
+    assert source.refresh() is True
+    assert models(hub)[1] == ("repo", "segment", None)
+
+
+def test_a_new_commit_on_the_branch_is_seen(tmp_path, registry):
+    hub = hub_for(tmp_path, registry.path)
+    hub.sources["repo"].refresh()
+    registry.commit("new model", {"artifacts.yaml": "churn:\n  type: model\nsegment: {}\nranker: {}\n"})
+    assert hub.sources["repo"].refresh() is True  # HEAD's annotations changed
+    assert [m[1] for m in models(hub)] == ["churn", "ranker", "segment"]
+
+
+def test_deleting_the_index_loses_nothing(tmp_path, registry):
+    hub = hub_for(tmp_path, registry.path)
+    hub.fresh()
+    before = models(hub)
+    events = hub.index.events()[0]
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(str(tmp_path / "index.sqlite") + suffix)
+        except FileNotFoundError:
+            pass
+    again = hub_for(tmp_path, registry.path)  # a restart
+    again.fresh()
+    assert models(again) == before and again.index.events()[0] == events
+    # The running server notices too: its next check rebuilds into a new file.
+    os.unlink(tmp_path / "index.sqlite")
+    hub.sources["repo"]._stat = None
+    hub.sources["repo"].refresh()
+    assert models(hub) == before
+
+
+def test_an_index_that_is_not_a_database_is_replaced(tmp_path, registry):
+    (tmp_path / "index.sqlite").write_bytes(b"this is not sqlite" * 100)
+    hub = hub_for(tmp_path, registry.path)
+    hub.fresh()
+    assert models(hub)[0] == ("repo", "churn", "v1.0.0")
+
+
+def test_instances_share_an_index_without_rebuilding(tmp_path, registry):
+    first = hub_for(tmp_path, registry.path)
+    assert first.sources["repo"].refresh() is True
+    generation = first.index.generation()
+    second = hub_for(tmp_path, registry.path)  # another process with the same config
+    assert second.sources["repo"].refresh() is False  # the fingerprint matches: nothing to build
+    assert models(second) == models(first)
+    api.assign(registry.path, "churn", "staging", version="v1.0.0")
+    assert second.sources["repo"].refresh() is True
+    assert first.index.generation() > generation  # the first one's cached answers are now stale
+    assert first.sources["repo"].refresh() is False  # and it need not rebuild: the other did
+
+
+def test_a_broken_annotation_file_keeps_the_last_good_state(tmp_path, registry):
+    hub = hub_for(tmp_path, registry.path)
+    hub.fresh()
+    registry.commit("oops", {"artifacts.yaml": "churn: [unclosed\n"})
+    assert hub.sources["repo"].refresh() is False
+    state = hub.index.repos()["repo"]
+    assert "not valid YAML" in state["error"]
+    assert models(hub)[0] == ("repo", "churn", "v1.0.0")
+    registry.commit("fixed", {"artifacts.yaml": "churn:\n  type: model\n"})
+    assert hub.sources["repo"].refresh() is True
+    assert hub.index.repos()["repo"]["error"] is None
+
+
+def test_semver_sort_key():
+    ordered = ["v0.9.0", "v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-beta.2", "v1.0.0-beta.11", "v1.0.0", "v1.10.0"]
+    assert sorted(ordered, key=version_key) == ordered
+    assert version_key(None) == "" and version_key("abc1234") == ""
+
+
+# -- the config file ----------------------------------------------------------------------------
+
+def test_settings_from_a_config_file(tmp_path, registry):
+    (tmp_path / "other").mkdir()
+    config = tmp_path / "registries.yaml"
+    config.write_text(f"refresh: 30\nrepos:\n  - {registry.path}\n  - path: other\n    id: second\n"
+                      "  - url: https://user:pw@github.com/acme/fraud.git\n    refresh: 300\n"
+                      "  - git@gitlab.com:acme/fraud.git\n")
+    loaded = S.load(str(config))
+    assert [(r.id, r.remote, r.refresh) for r in loaded.repos] == [
+        ("repo", False, 30.0), ("second", False, 30.0), ("fraud", True, 300.0), ("fraud-2", True, 30.0)]
+    assert loaded.repos[1].location == str(tmp_path / "other")
+    assert loaded.index.name.startswith("index-") and loaded.index.suffix == ".sqlite"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("repos: [", "not valid YAML"),
+    ("repos: []", "'repos' must be a non-empty list"),
+    ("repos: [nowhere]", "is not a folder"),
+    ("repos:\n  - url: /not/a/url\n", "is not a URL"),
+    ("repos:\n  - {path: ., url: 'https://x/y'}\n", "exactly one of 'path' or 'url'"),
+    ("repos:\n  - {path: ., id: a}\n  - {path: ., id: a}\n", "id 'a' is used twice"),
+    ("repos:\n  - {path: ., id: 'a b'}\n", "may only use letters"),
+    ("repos: [.]\nrefresh: soon\n", "refresh must be a positive number"),
+    ("repos: [.]\ncolour: blue\n", "unknown setting(s) colour"),
+    ("repos:\n  - {path: ., branch: main}\n", "unknown key(s) branch"),
+])
+def test_config_mistakes_are_one_clear_line(tmp_path, text, message):
+    (tmp_path / "registries.yaml").write_text(text)
+    with pytest.raises(S.SettingsError) as caught:
+        S.load("registries.yaml", cwd=tmp_path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_without_a_config_the_repository_it_starts_in(registry, tmp_path):
+    (registry.path / "sub").mkdir()
+    loaded = S.load(None, cwd=registry.path / "sub")
+    assert [(r.id, r.location) for r in loaded.repos] == [("repo", str(registry.path))]
+    with pytest.raises(S.SettingsError, match="not a git repository"):
+        S.load(None, cwd=tmp_path)
+
+
+# -- links to Git hosts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, base", [
+    ("https://github.com/acme/vision.git", "https://github.com/acme/vision"),
+    ("git@github.com:acme/vision.git", "https://github.com/acme/vision"),
+    ("ssh://git@gitlab.com/group/sub/repo.git", "https://gitlab.com/group/sub/repo"),
+    ("https://gitlab.example.com/team/repo", "https://gitlab.example.com/team/repo"),
+    ("https://bitbucket.org/acme/repo.git", "https://bitbucket.org/acme/repo"),
+    ("https://git.example.com/acme/repo.git", None),
+    ("file:///srv/repo.git", None),
+    ("/srv/repo", None),
+])
+def test_web_base(url, base):
+    assert web_base(url) == base
+
+
+def test_commit_urls():
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert commit_url("https://github.com/a/b", sha) == f"https://github.com/a/b/commit/{sha}"
+    assert commit_url("https://gitlab.com/g/s/r", sha) == f"https://gitlab.com/g/s/r/-/commit/{sha}"
+    assert commit_url("https://bitbucket.org/a/b", sha) == f"https://bitbucket.org/a/b/commits/{sha}"
+    assert commit_url(None, sha) is None
+
+
+# -- signed tokens ------------------------------------------------------------------------------
+
+def test_csrf_tokens_and_sign_in_are_bound_to_the_browser_session():
+    guard = Guard("the-token", write=True)
+    mine, theirs = guard.new_sid(), guard.new_sid()
+    assert guard.csrf_ok(mine, guard.csrf_token(mine))
+    assert not guard.csrf_ok(mine, guard.csrf_token(theirs))
+    assert not guard.csrf_ok(mine, None) and not guard.csrf_ok(None, guard.csrf_token(mine))
+    cookie = guard.auth_cookie(mine)
+    assert guard.signed_in(mine, cookie) and not guard.signed_in(theirs, cookie)
+    assert not guard.signed_in(mine, guard.auth_cookie(mine, now=time.time() - 13 * 3600))  # expired
+    assert not guard.signed_in(mine, cookie.replace(".", ".0", 1))
+    other_server = Guard("another-token", write=True)  # a new token signs everyone out
+    assert not other_server.signed_in(mine, cookie) and not other_server.csrf_ok(mine, guard.csrf_token(mine))
+    assert not Guard("the-token", write=False).signed_in(mine, cookie)  # read-only: nobody is signed in
+    assert guard.bearer_ok("Bearer the-token") and guard.bearer_ok("bearer  the-token")
+    assert not guard.bearer_ok("Bearer the-token2") and not guard.bearer_ok("the-token") and not guard.bearer_ok(None)
+
+
+# -- a bug inside the server ------------------------------------------------------------------------
+
+def _call(app, path: str) -> tuple[int, dict, bytes]:
+    """One GET through the ASGI app, in this process."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"test")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    try:
+        asyncio.run(app(scope, receive, send))
+    except RuntimeError:
+        pass  # Starlette re-raises a bug after answering, for the server's log
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
+
+
+def test_a_bug_answers_500_without_a_stack_trace(tmp_path, registry, monkeypatch):
+    from tagreg.server.app import create_app
+
+    (tmp_path / "registries.yaml").write_text(f"repos: [{registry.path}]\nindex: index.sqlite\n")
+    app = create_app(S.load(str(tmp_path / "registries.yaml")), start_background=False)
+    dashboard = app.app.state.dashboard
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals at /srv/x.py line 3")
+
+    monkeypatch.setattr(dashboard, "models", broken)
+    status, headers, body = _call(app, "/api/models")
+    assert status == 500 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": {"status": 500, "code": "internal",
+                                          "message": "internal error: see the server's log"}}
+    status, headers, body = _call(app, "/")
+    assert status == 500 and headers["content-type"].startswith("text/html")
+    assert b"secret internals" not in body and b"Traceback" not in body
