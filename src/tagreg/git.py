@@ -88,17 +88,19 @@ class Git:
 
     # -- the repository --------------------------------------------------------------------
 
-    def locate(self) -> Optional[Path | bool]:
-        """The work tree's root; True for a bare repository; None if path is not in a repository."""
+    def locate(self) -> tuple[Optional[Path | bool], Optional[str]]:
+        """(the work tree's root, or True for a bare repository, or None outside a repository;
+        HEAD's commit where one call can tell it, else None), in one git process."""
         if not self.path.is_dir():
-            return None
-        proc = self.run("rev-parse", "--is-bare-repository", "--show-toplevel", check=False)
+            return None, None
+        proc = self.run("rev-parse", "--is-bare-repository", "--show-toplevel", "HEAD^{commit}", check=False)
         lines = proc.stdout.decode("utf-8", "replace").splitlines()
         if lines[:1] == ["true"]:
-            return True
-        if proc.returncode != 0 or len(lines) < 2:
-            return None
-        return Path(lines[1])
+            return True, None
+        if len(lines) < 2 or lines[0] != "false":
+            return None, None
+        head = lines[2] if len(lines) > 2 and len(lines[2]) >= 40 and proc.returncode == 0 else None
+        return Path(lines[1]), head
 
     def resolve(self, ref: str) -> Optional[str]:
         """The commit sha ref names, or None if it names no commit."""

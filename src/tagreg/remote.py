@@ -8,7 +8,6 @@ gets a local git directory and does not care whether the registry is local or re
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -58,6 +57,8 @@ def strip_credentials(url: str) -> str:
 
 def mirror_dir(url: str) -> Path:
     """The cache folder of url's mirror: readable, and never containing credentials."""
+    import hashlib
+
     clean = strip_credentials(url)
     digest = hashlib.sha256(clean.encode()).hexdigest()[:12]
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://", "", clean)).strip("_.")[-60:]

@@ -2,42 +2,53 @@
 
 Functions take the repository first (a path, a URL, or a `Repository`), return plain dataclasses
 and never print. User mistakes raise `RegistryError` (or another `tagreg.errors.UserError`) with one
-clear line.
+clear line. (`get` and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
+
+Submodules are imported on first use, so a command pays only for what it calls.
 """
 
-from .annotate import annotate, link, remove
-from .deliver import Located, get, locate, open
-from .doctor import doctor
-from .read import (
-    assignment_ref,
-    check_ref,
-    describe,
-    find_versions_in_stage,
-    history,
-    latest,
-    show,
-    show_registry,
-    show_versions,
-    stages,
-    which,
-)
-from .repository import Repository
-from .results import (
-    AnnotationChange,
-    ArtifactInfo,
-    Check,
-    HistoryEntry,
-    RefInfo,
-    RegistryError,
-    RegistryView,
-    TagChange,
-    VersionInfo,
-)
-from .write import assign, deprecate, register
+from __future__ import annotations
 
-__all__ = [
-    "AnnotationChange", "ArtifactInfo", "Check", "HistoryEntry", "RefInfo", "RegistryError", "RegistryView",
-    "Repository", "TagChange", "VersionInfo", "annotate", "assign", "assignment_ref", "check_ref", "deprecate",
-    "describe", "doctor", "find_versions_in_stage", "history", "latest", "register", "remove", "show",
-    "show_registry", "show_versions", "stages", "which", "get", "open", "locate", "Located", "link",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "annotate": "annotate", "link": "annotate", "remove": "annotate",
+    "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver",
+    "doctor": "doctor",
+    "assignment_ref": "read", "check_ref": "read", "describe": "read", "find_versions_in_stage": "read",
+    "history": "read", "latest": "read", "show": "read", "show_registry": "read", "show_versions": "read",
+    "stages": "read", "which": "read",
+    "Repository": "repository",
+    "AnnotationChange": "results", "ArtifactInfo": "results", "Check": "results", "HistoryEntry": "results",
+    "RefInfo": "results", "RegistryError": "results", "RegistryView": "results", "TagChange": "results",
+    "VersionInfo": "results",
+    "assign": "write", "deprecate": "write", "register": "write",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tagreg.api' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors
+    from .annotate import annotate, link, remove
+    from .deliver import Located, get, locate, open
+    from .doctor import doctor
+    from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,
+                       show_registry, show_versions, stages, which)
+    from .repository import Repository
+    from .results import (AnnotationChange, ArtifactInfo, Check, HistoryEntry, RefInfo, RegistryError,
+                          RegistryView, TagChange, VersionInfo)
+    from .write import assign, deprecate, register

@@ -8,6 +8,7 @@ from typing import Optional
 from .. import annotations as A
 from .. import state as S
 from .. import tags as T
+from ..git import parse_commit
 from .repository import PathLike, _open
 from .results import ArtifactInfo, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
 
@@ -104,7 +105,10 @@ def show_versions(
     head = r.head()
     registry = r.registry(name)
     artifact = registry.find(name)
-    head_annotation = r.annotation(name, head)
+    # One cat-file call for the annotation files at HEAD and at every version, and the commits.
+    commits_read: dict[str, Optional[bytes]] = dict.fromkeys([head] + [v.commit for v in (artifact.versions if artifact else [])])
+    notes = r.annotations(list(commits_read), [name], also=commits_read)
+    head_annotation = notes[head].get(name)
     if artifact is None:
         if head_annotation is None:
             raise RegistryError(f"Cannot find artifact '{name}'")
@@ -118,11 +122,10 @@ def show_versions(
     if registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
         versions = [v for v in versions if v.is_registered or not v.stages]
     winners = S.stage_winners(artifact, view)
-    commits = r.git.commits([v.commit for v in versions])
-    notes = r.annotations([v.commit for v in versions], [name]) if versions else {}
     out = []
     for version in versions:
-        version.commit_info = commits.get(version.commit)
+        raw = commits_read.get(version.commit)
+        version.commit_info = parse_commit(version.commit, raw) if raw is not None else None
         shown = [stage for stage, vers in winners.items() if version in vers]
         source = version.source
         info = version.commit_info

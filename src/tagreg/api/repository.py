@@ -28,6 +28,7 @@ class Repository:
         self.mirror: Optional[remote.Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, object] = {}  # reads started in the background
+        self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
         if isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure()
@@ -37,13 +38,13 @@ class Repository:
             self.git = Git(path)
             if not path.exists():
                 raise RegistryError(f"'{repo}' does not exist")
-            where = self.git.locate()
+            where, self._head = self.git.locate()
             if where is None:
                 raise RegistryError(f"'{repo}' is not a git repository")
         self.bare = where is True
         self.root: Optional[Path] = None if where is True else where  # type: ignore[assignment]
         if self.root is None:  # no work tree: the config as committed on the default branch
-            data = self.git.read_file("HEAD", C.file_name()) if self.git.head() else None
+            data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
             self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
         else:
             self.config = C.load(self.root)
@@ -64,9 +65,14 @@ class Repository:
             self.git.run("fetch", "--no-write-fetch-head", "--", remote, *specs, check=False)
         self.forget_tags()
 
+    def _resolve_head(self) -> Optional[str]:
+        if self._head is None:
+            self._head = self.git.head()
+        return self._head
+
     def head(self) -> str:
         """HEAD's commit; RegistryError in a repository without commits."""
-        sha = self.git.head()
+        sha = self._resolve_head()
         if sha is None:
             raise RegistryError(f"the repository at '{self.location}' has no commits yet")
         return sha
@@ -106,8 +112,9 @@ class Repository:
         return [t.tag for t in self.tags(name) if (p := T.parse_tag(t.tag)) and p.name == name]
 
     def forget_tags(self) -> None:
-        """Drop what was read, after this process changed tags."""
+        """Drop what was read, after this process changed tags (or fetched)."""
         self._tags.clear()
+        self._head = None
         for proc in self._pending.values():
             proc.communicate()
         self._pending.clear()
@@ -124,11 +131,19 @@ class Repository:
         listing = self.git.out("ls-tree", "-r", "--name-only", "--end-of-options", commit)
         return [f for f in listing.splitlines() if f == self.config.index or f == A.DVC_FILE or f.endswith("/" + A.DVC_FILE)]
 
-    def annotations(self, commits: list[str], names: Optional[list[str]] = None) -> dict[str, dict[str, A.Annotation]]:
-        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call."""
+    def annotations(
+        self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,
+    ) -> dict[str, dict[str, A.Annotation]]:
+        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call.
+
+        Objects named in `also` (e.g. commits) are read in the same call, into that dict.
+        """
         wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
         oids: dict[str, str] = {}
-        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files], oids)
+        extra = list(also or ())
+        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files] + extra, oids)
+        if also is not None:
+            also.update({name: blobs.get(name) for name in extra})
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}

@@ -84,7 +84,7 @@ def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
     if path is None:
         from ..git import Git
 
-        where = Git(cwd).locate()
+        where, _ = Git(cwd).locate()
         if where is None:
             raise SettingsError(f"{cwd} is not a git repository: start the server in one, or pass --config")
         root = cwd if where is True else Path(where)  # type: ignore[arg-type]
