@@ -39,3 +39,30 @@ def store_json(kind: str, key: str, value: Any) -> None:
         os.replace(tmp, folder / f"{key}.json")  # atomic: readers never see half a file
     except (OSError, TypeError, ValueError):  # unwritable folder, or a value JSON cannot hold
         pass
+
+
+def load_pickle(kind: str, name: str, key: str) -> Optional[Any]:
+    """The value stored under name if it was stored with key, else None (a miss, never an error)."""
+    import pickle
+
+    try:
+        with open(root() / kind / f"{name}.pickle", "rb") as handle:
+            stored_key, value = pickle.load(handle)
+    except Exception:  # absent, from another version, half-written by a crash: all just misses
+        return None
+    return value if stored_key == key else None
+
+
+def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
+    """Keep one value per name (the newest), with the key it is valid for."""
+    import pickle
+
+    folder = root() / kind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"{name}.pickle")
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass

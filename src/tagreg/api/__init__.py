@@ -43,12 +43,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
-    from .annotate import annotate, link, remove
-    from .deliver import Located, get, locate, open
-    from .doctor import doctor
-    from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,
+    from .annotate import annotate, link, remove  # noqa: F401
+    from .deliver import Located, get, locate, open  # noqa: F401
+    from .doctor import doctor  # noqa: F401
+    from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,  # noqa: F401
                        show_registry, show_versions, stages, which)
-    from .repository import Repository
-    from .results import (AnnotationChange, ArtifactInfo, Check, HistoryEntry, RefInfo, RegistryError,
+    from .repository import Repository  # noqa: F401
+    from .results import (AnnotationChange, ArtifactInfo, Check, HistoryEntry, RefInfo, RegistryError,  # noqa: F401
                           RegistryView, TagChange, VersionInfo)
-    from .write import assign, deprecate, register
+    from .write import assign, deprecate, register  # noqa: F401

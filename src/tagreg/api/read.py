@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from .. import annotations as A
+from .. import cache
 from .. import state as S
 from .. import tags as T
 from ..git import parse_commit
@@ -51,10 +54,21 @@ def show_registry(
     sort: str = "timestamp",
     type: Optional[str] = None,
     label: tuple[str, ...] = (),
+    cached: bool = False,
 ) -> RegistryView:
-    """The registry table: every artifact with its latest version and the version in each stage."""
+    """The registry table: every artifact with its latest version and the version in each stage.
+
+    With cached, the view may come from the cache folder, keyed by a fingerprint of the tags, HEAD,
+    config and options (its artifacts then have no `state`): the CLI's `show` on a big registry.
+    """
     r = _open(repo)
     view = _stage_view(vs, av, sort, registered_only)
+    key = None
+    if cached and not os.environ.get("TAGREG_NO_CACHE"):
+        key = repr((r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type, label))
+        found = cache.load_pickle("views", r.cache_name(), key)
+        if isinstance(found, RegistryView):
+            return found
     r.prefetch()  # git lists the tags while the annotations at HEAD are read
     head = r.head()
     head_annotations = r.annotations([head])[head]
@@ -84,7 +98,11 @@ def show_registry(
             )
         )
     stage_names = r.config.stages if r.config.stages is not None else S.used_stages(registry)
-    return RegistryView(infos, list(stage_names))
+    result = RegistryView(infos, list(stage_names))
+    if key is not None:
+        cache.store_pickle("views", r.cache_name(), key,
+                           RegistryView([replace(a, state=None) for a in infos], list(stage_names)))
+    return result
 
 
 def show_versions(

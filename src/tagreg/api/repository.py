@@ -86,6 +86,25 @@ class Repository:
             raise RegistryError(f"Unknown Git revision '{ref}'")
         return sha
 
+    def fingerprint(self) -> str:
+        """What the registry's state depends on: every tag's name and object id, and HEAD.
+
+        One cheap listing (no tag object is read), so a cached view can be checked in milliseconds.
+        """
+        import hashlib
+
+        listing = self.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout
+        return hashlib.sha1(listing + (self._resolve_head() or "").encode()).hexdigest()
+
+    def cache_name(self) -> str:
+        """A file name for this repository's entries in the cache folder."""
+        import hashlib
+
+        from .. import __version__
+
+        where = self.mirror.path if self.mirror is not None else self.git.path.resolve()
+        return hashlib.sha1(f"{__version__}\0{where}".encode()).hexdigest()[:16]
+
     def prefetch(self, name: Optional[str] = None) -> None:
         """Start reading the tags (of name) in the background; `tags()` collects them."""
         key = name or ""

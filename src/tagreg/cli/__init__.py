@@ -300,7 +300,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
                         "ref": f_ref})
     options = dict(deprecated=deprecated, registered_only=registered_only, vs=vs, av=av, sort=sort)
     if name is None:
-        view = api.show_registry(repo, type=type_, label=tuple(labels), **options)
+        view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
         if fmt in ("version", "stage", "ref"):
             raise RegistryError(f"Cannot apply --{fmt}")
         if fmt == "json":
