@@ -188,6 +188,9 @@ def run_benchmarks(args) -> tuple[dict[str, dict[int, Result]], dict[int, dict]]
                     continue
                 result = time_command([exe, *argv], repo, repeat, warmup, creates, args.timeout)
                 record(f"{tool} {label}", result)
+                if tool == "tagreg" and argv == ["show"]:  # the same, without the cached view
+                    record("tagreg show (no cache)", time_command(
+                        ["env", "TAGREG_NO_CACHE=1", exe, *argv], repo, repeat, warmup, False, args.timeout))
                 if tool == "gto" and (result.failure or "").startswith("timeout"):
                     skip = gto_gave_up = True
             rss = Result(failure="skipped") if skip else peak_rss([exe, "show"], repo, args.timeout)

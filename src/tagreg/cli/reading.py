@@ -1,0 +1,290 @@
+"""Commands that read the registry: describe, show, history, latest, which, stages, check-ref, doctor, get."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+from . import NOTHING, _complete_names, _complete_stages, _format_flag, main, repo_option
+
+
+@main.command()
+@repo_option
+@click.argument("name", shell_complete=_complete_names)
+@click.option("--rev", "--ref", "rev", help="Read the annotation at this commit.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--path", "field", flag_value="path", help="Print the path only.")
+@click.option("--type", "field", flag_value="type", help="Print the type only.")
+@click.option("--description", "field", flag_value="description", help="Print the description only.")
+def describe(repo, name, rev, as_json, field):
+    """Print the annotation of NAME[@VERSION|#STAGE] at that version's commit."""
+    from .. import api
+    from .render import echo_json
+
+    annotation = api.describe(repo, name, rev=rev)
+    if annotation is None:
+        raise api.RegistryError(f"No annotation found for '{name}'")
+    data = annotation.to_dict()
+    if field:
+        value = data.get(field)
+        if value is not None:
+            click.echo(value)
+    elif as_json:
+        echo_json(data)
+    else:
+        import yaml
+
+        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
+
+
+@main.command()
+@repo_option
+@click.argument("name", required=False, shell_complete=_complete_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--plain", is_flag=True, help="Print a plain table.")
+@click.option("--name", "f_name", is_flag=True, help="Print artifact names only.")
+@click.option("--version", "f_version", is_flag=True, help="Print versions only.")
+@click.option("--stage", "f_stage", is_flag=True, help="Print stages only.")
+@click.option("--ref", "f_ref", is_flag=True, help="Print refs (tags) only.")
+@click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Registered versions only.")
+@click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts.")
+@click.option("--av", "--assignments-per-version", "av", type=int, default=-1, show_default=True,
+              help="Stage assignments to keep per version (-1: all).")
+@click.option("--vs", "--versions-per-stage", "vs", type=int, default=1, show_default=True,
+              help="Versions to show per stage (-1: all).")
+@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True,
+              help="Which version wins a stage: the newest assignment, or the greatest version.")
+@click.option("--type", "type_", help="Only artifacts of this type.")
+@click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
+def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
+         type_, labels):
+    """Show the registry, or the versions of NAME (also NAME@latest, NAME@vX.Y.Z, NAME#stage)."""
+    from .. import api
+    from ..api import RegistryError
+    from .render import echo_json, echo_lines, short, table
+
+    fmt = _format_flag({"json": as_json, "plain": plain, "name": f_name, "version": f_version, "stage": f_stage,
+                        "ref": f_ref})
+    options = dict(deprecated=deprecated, registered_only=registered_only, vs=vs, av=av, sort=sort)
+    if name is None:
+        view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
+        if fmt in ("version", "stage", "ref"):
+            raise RegistryError(f"Cannot apply --{fmt}")
+        if fmt == "json":
+            echo_json({a.name: a.to_gto(view.stages) for a in view.artifacts})
+            return
+        if fmt == "name":  # the table's name column
+            echo_lines(a.name if a.registered else f"*{a.name}" for a in sorted(view.artifacts, key=lambda a: a.name))
+            return
+        if not view.artifacts:
+            click.echo(NOTHING)
+            return
+        rows = []
+        for a in sorted(view.artifacts, key=lambda a: a.name):
+            row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
+            row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
+            rows.append(row)
+        click.echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain))
+        return
+    if fmt == "name":
+        raise RegistryError("Cannot apply --name")
+    versions = api.show(repo, name, **options)
+    if fmt == "json":
+        echo_json([v.to_gto() for v in versions])
+        return
+    if fmt in ("version", "stage", "ref"):
+        echo_lines({"version": lambda v: short(v.version), "stage": lambda v: ", ".join(v.stages),
+                    "ref": lambda v: short(v.ref)}[fmt](v) for v in versions)
+        return
+    if not versions:
+        click.echo(NOTHING)
+        return
+    rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
+             short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
+            for v in versions]
+    click.echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
+
+
+@main.command()
+@repo_option
+@click.argument("name", required=False, shell_complete=_complete_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--plain", is_flag=True, help="Print a plain table.")
+@click.option("--asc", "--ascending", "ascending", is_flag=True, help="Oldest first.")
+def history(repo, name, as_json, plain, ascending):
+    """Show every registry event (of NAME), newest first."""
+    from .. import api
+    from .render import echo_json, short, table
+
+    _format_flag({"json": as_json, "plain": plain})
+    entries = api.history(repo, name, ascending=ascending)
+    if as_json:
+        echo_json([e.to_gto() for e in entries])
+        return
+    if not entries:
+        click.echo(NOTHING)
+        return
+    rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
+    click.echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
+
+
+@main.command()
+@repo_option
+@click.argument("name", shell_complete=_complete_names)
+@click.option("--ref", "as_ref", is_flag=True, help="Print the tag instead of the version.")
+def latest(repo, name, as_ref):
+    """Print the greatest registered version of NAME."""
+    from .. import api
+
+    found = api.latest(repo, name)
+    if found is not None:
+        click.echo(found.ref if as_ref else found.version)
+
+
+@main.command()
+@repo_option
+@click.argument("name", shell_complete=_complete_names)
+@click.argument("stage", shell_complete=_complete_stages)
+@click.option("--ref", "as_ref", is_flag=True, help="Print the assignment tag instead of the version.")
+def which(repo, name, stage, as_ref):
+    """Print the version of NAME that is in STAGE."""
+    from .. import api
+
+    found = api.which(repo, name, stage)
+    if found is not None:
+        click.echo(api.assignment_ref(found, stage) if as_ref else found.version)
+
+
+@main.command()
+@repo_option
+@click.option("--allowed", is_flag=True, help="Stages allowed by the config.")
+@click.option("--used", is_flag=True, help="Stages with an active assignment.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stages(repo, allowed, used, as_json):
+    """List stages: allowed by .gto if set, else in use."""
+    from .. import api
+    from .render import echo_json, echo_lines
+
+    found = api.stages(repo, allowed=allowed, used=used)
+    if as_json:
+        echo_json(found)
+    elif found:
+        echo_lines(found)
+
+
+@main.command("check-ref")
+@repo_option
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--name", "f_name", is_flag=True, help="Print the artifact name.")
+@click.option("--version", "f_version", is_flag=True, help="Print the version.")
+@click.option("--event", "f_event", is_flag=True, help="Print the event.")
+@click.option("--stage", "f_stage", is_flag=True, help="Print the stage.")
+@click.option("--path", "f_path", is_flag=True, help="Print the annotated path.")
+@click.option("--type", "f_type", is_flag=True, help="Print the annotated type.")
+@click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
+@click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]),
+              help="CI outputs: github appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
+@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
+def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict):
+    """Say what a pushed tag means (nothing for tags that are not registry events)."""
+    from .. import api
+    from .render import CHECKED, echo_json, echo_lines, emoji
+
+    flag = _format_flag({"json": as_json, "name": f_name, "version": f_version, "event": f_event,
+                         "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
+                         "format": bool(fmt)})
+    found = api.check_ref(repo, ref)
+    if strict and not found:
+        raise api.RegistryError(f"'{ref}' is not a registry event")
+    if fmt:
+        from ..events import ci
+
+        text = ci.render(fmt, found[0] if found else None)
+        if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
+            click.echo(text, nl=False)
+        return
+    if flag == "json":
+        if found:
+            echo_json(found[0].to_gto() if len(found) == 1 else [f.to_gto() for f in found])
+        return
+    if flag:
+        values = []
+        for f in found:
+            note = f.annotation
+            values.append({"name": f.name, "version": f.version, "event": f.event, "stage": f.stage,
+                           "path": note.path if note else None, "type": note.type if note else None,
+                           "description": note.description if note else None}[flag])
+        echo_lines(v for v in values if v is not None)
+        return
+    for f in found:
+        click.echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
+
+
+@main.command()
+@repo_option
+@click.option("--strict", is_flag=True, help="Exit 1 if any problem is found.")
+def doctor(repo, strict):
+    """Check the repository, config, tags and annotations."""
+    from .. import api
+    from .. import config as C
+    from .render import emoji
+
+    click.echo(f"{emoji('🪴')} tagreg {__version__}")
+    click.echo("---------------------------------")
+    checks = api.doctor(repo)
+    try:
+        r = api.Repository(repo)
+        cfg = r.config
+        click.echo(f"repository={r.git.path.resolve()}")
+        click.echo(f"config_file={cfg.source or '(none)'}")
+        click.echo(f"index={cfg.index}")
+        click.echo(f"stages={cfg.stages}")
+        click.echo(f"types={cfg.types}")
+        click.echo(f"emojis={C.emojis_enabled()}")
+    except Exception:
+        pass
+    click.echo("---------------------------------")
+    problems = [c for c in checks if c.level != "ok"]
+    for check in problems:
+        symbol = "❌" if check.level == "error" else "⚠️"
+        click.echo(f"{emoji(symbol)}{check.message}")
+    if not problems:
+        click.echo(f"{emoji('✅')} No issues found")
+    if any(c.level == "error" for c in problems) or (strict and problems):
+        sys.exit(1)
+
+
+@main.command()
+@repo_option
+@click.argument("name", shell_complete=_complete_names)
+@click.option("-o", "--out", "out", type=click.Path(), help="Where to write (default: the artifact's file name).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--print-path", is_flag=True, help="Print the annotated path instead of fetching.")
+@click.option("--print-rev", is_flag=True, help="Print the commit the files are read at instead of fetching.")
+def get(repo, name, out, force, print_path, print_rev):
+    """Write the artifact NAME[@vX.Y.Z|@latest|#stage] (its annotated path) to disk."""
+    from .. import api
+
+    if print_path or print_rev:
+        where = api.locate(name, repo=repo)
+        if print_path:
+            click.echo(where.path)
+        if print_rev:
+            click.echo(where.commit)
+        return
+    result = api.get(name, repo=repo, out=out, force=force)
+    version = f"{result.name}@{result.version}" if result.version else result.name
+    if result.kind == "external":
+        click.echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
+        return
+    source = f" from {result.repo}" if result.repo else ""
+    count = len(result.written)
+    what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
+    click.echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
+
+
+
