@@ -100,9 +100,12 @@ def _lfs(git: Git, pointer: bytes, path: str) -> bytes:
         raise DeliveryError(f"git-lfs could not fetch '{path}': {exc}") from exc
 
 
-def read_blobs(git: Git, files: list[Entry], root_path: str) -> tuple[dict[str, bytes], bool]:
-    """Contents of files (LFS pointers resolved), in one cat-file call; and whether LFS was used."""
-    blobs = git.read_objects([e.oid for e in files])
+def read_blobs(git: Git, files: list[Entry], root_path: str, progress: bool = False) -> tuple[dict[str, bytes], bool]:
+    """Contents of files (LFS pointers resolved), in one cat-file call; and whether LFS was used.
+
+    With progress, a download of contents a partial clone does not have yet shows git's progress bar.
+    """
+    blobs = git.read_objects([e.oid for e in files], show_progress=progress)
     out = {}
     used_lfs = False
     for entry in files:

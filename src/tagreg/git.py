@@ -53,20 +53,26 @@ class Git:
         return env
 
     def run(
-        self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None
+        self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None,
+        show_progress: bool = False,
     ) -> subprocess.CompletedProcess:
-        """Run `git ARGS` in the repository and return the completed process (bytes)."""
+        """Run `git ARGS` in the repository and return the completed process (bytes).
+
+        With show_progress, git's stderr goes to the terminal: in a partial clone, the objects git
+        downloads on demand then show git's progress bar.
+        """
         full_env = self._env()
         if env:
             full_env.update(env)
         try:
-            proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True, input=input, env=full_env)
+            proc = subprocess.run(["git", *args], cwd=self.path, stdout=subprocess.PIPE,
+                                  stderr=None if show_progress else subprocess.PIPE, input=input, env=full_env)
         except FileNotFoundError as exc:  # git itself is missing, or the folder is
             if not self.path.exists():
                 raise GitError(f"{self.path} does not exist") from exc
             raise GitError("git is not installed or not on PATH") from exc
         if check and proc.returncode != 0:
-            raise GitError(_first_line(proc.stderr) or f"git {args[0]} failed")
+            raise GitError(_first_line(proc.stderr or b"") or f"git {args[0]} failed")
         return proc
 
     def run_network(self, *args: str, progress: bool = False) -> None:
@@ -186,7 +192,7 @@ class Git:
     # -- objects ---------------------------------------------------------------------------
 
     def read_objects(
-        self, names: Sequence[str], oids: Optional[dict[str, str]] = None
+        self, names: Sequence[str], oids: Optional[dict[str, str]] = None, show_progress: bool = False
     ) -> dict[str, Optional[bytes]]:
         """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing.
 
@@ -197,7 +203,7 @@ class Git:
         unique = list(dict.fromkeys(names))
         if any("\n" in n for n in unique):
             raise GitError("object names cannot contain newlines")
-        proc = self.run("cat-file", "--batch", input=("\n".join(unique) + "\n").encode())
+        proc = self.run("cat-file", "--batch", input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
         data = proc.stdout
         out: dict[str, Optional[bytes]] = {}
         pos = 0

@@ -98,7 +98,8 @@ def get(
     folder = D.is_folder(git, where.commit, where.path)
     if not folder and target.is_dir():
         target = target / default.name
-    contents, used_lfs = D.read_blobs(git, files, where.path)
+    progress = where.source.mirror is not None and where.source.mirror.progress
+    contents, used_lfs = D.read_blobs(git, files, where.path, progress=progress)
     result.kind = "lfs" if used_lfs else "git"
     modes = {e.path: e.mode for e in files}
     planned = D.plan(contents, modes, target, single=not folder, force=force)
