@@ -152,6 +152,18 @@ class Git:
         """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
         return self.finish_tags(self.start_tags(patterns))
 
+    def start(self, args: Sequence[str]) -> subprocess.Popen:
+        """Start `git ARGS` in the background; `finish` collects its output."""
+        return subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self._env())
+
+    def finish(self, proc: subprocess.Popen) -> str:
+        """The stdout of a `start`ed command (GitError if it failed)."""
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise GitError(_first_line(err) or "git failed")
+        return out.decode("utf-8", "replace")
+
     def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> subprocess.Popen:
         """Start reading tags in the background (git works while Python does something else)."""
         return subprocess.Popen(["git", "for-each-ref", f"--format={_TAG_FORMAT}", *patterns], cwd=self.path,
