@@ -157,24 +157,20 @@ class Git:
         return subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=self._env())
 
-    def finish(self, proc: subprocess.Popen) -> str:
+    def finish(self, proc: subprocess.Popen) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""
         out, err = proc.communicate()
         if proc.returncode != 0:
-            raise GitError(_first_line(err) or "git failed")
-        return out.decode("utf-8", "replace")
+            raise GitError(_first_line(err) or f"git {proc.args[1]} failed")
+        return out
 
     def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> subprocess.Popen:
         """Start reading tags in the background (git works while Python does something else)."""
-        return subprocess.Popen(["git", "for-each-ref", f"--format={_TAG_FORMAT}", *patterns], cwd=self.path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env())
+        return self.start(["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
 
     def finish_tags(self, proc: subprocess.Popen) -> list[TagInfo]:
         """The tags a `start_tags` process read."""
-        out, err = proc.communicate()
-        if proc.returncode != 0:
-            raise GitError(_first_line(err) or "git for-each-ref failed")
-        return parse_tag_records(out)
+        return parse_tag_records(self.finish(proc))
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""

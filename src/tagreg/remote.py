@@ -151,7 +151,7 @@ class Mirror:
         local = self.git.start(["for-each-ref", "--format=%(objectname) %(refname)", heads, "refs/tags/"])
         listing = self.git.run("ls-remote", "--refs", "--", "origin", check=False,
                                env={"GIT_TERMINAL_PROMPT": "0"})
-        mine = set(self.git.finish(local).splitlines())
+        mine = set(self.git.finish(local).decode("utf-8", "replace").splitlines())
         if listing.returncode != 0:
             return False  # let the fetch report the failure
         wanted = (lambda ref: ref == heads) if branch else (lambda ref: ref.startswith("refs/heads/"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 
 from .. import state as S
 from .. import tags as T
@@ -39,7 +38,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
             for version in artifact.versions:
                 if version.is_registered and version.is_active:
                     commits.setdefault(version.commit, []).append(version)
-        notes = r.annotations(builtins.list(commits), builtins.list(registry.artifacts))
+        notes = r.annotations(list(commits), list(registry.artifacts))
         for commit, versions in commits.items():
             for version in versions:
                 note = notes[commit].get(version.artifact)
