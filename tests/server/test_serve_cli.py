@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from tagreg.cli import main
+from tagreg.cli.group import root as main
 
 
 def run_tagreg(cwd, *args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import click
 
-from . import NOTHING, main, repo_option
+from .group import repo_option
+from .group import root as main
+from .render import NOTHING
 
 
 @main.command()

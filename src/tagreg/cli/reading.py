@@ -5,20 +5,20 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
 from .. import __version__
-from . import NOTHING, _complete_names, _complete_stages, _format_flag, main, repo_option
+from .grammar import REPO, Arg, Opt, command
+from .render import NOTHING, echo, format_flag
 
 
-@main.command()
-@repo_option
-@click.argument("name", shell_complete=_complete_names)
-@click.option("--rev", "--ref", "rev", help="Read the annotation at this commit.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--path", "field", flag_value="path", help="Print the path only.")
-@click.option("--type", "field", flag_value="type", help="Print the type only.")
-@click.option("--description", "field", flag_value="description", help="Print the description only.")
+@command(params=(
+    *REPO,
+    Arg("name", complete="names"),
+    Opt("--rev", "--ref", dest="rev", help="Read the annotation at this commit."),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
+    Opt("--path", dest="field", flag=True, value="path", help="Print the path only."),
+    Opt("--type", dest="field", flag=True, value="type", help="Print the type only."),
+    Opt("--description", dest="field", flag=True, value="description", help="Print the description only."),
+))
 def describe(repo, name, rev, as_json, field):
     """Print the annotation of NAME[@VERSION|#STAGE] at that version's commit."""
     from .. import api
@@ -31,34 +31,35 @@ def describe(repo, name, rev, as_json, field):
     if field:
         value = data.get(field)
         if value is not None:
-            click.echo(value)
+            echo(value)
     elif as_json:
         echo_json(data)
     else:
         import yaml
 
-        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
+        echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
 
 
-@main.command()
-@repo_option
-@click.argument("name", required=False, shell_complete=_complete_names)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
-@click.option("--plain", is_flag=True, help="Print a plain table.")
-@click.option("--name", "f_name", is_flag=True, help="Print artifact names only.")
-@click.option("--version", "f_version", is_flag=True, help="Print versions only.")
-@click.option("--stage", "f_stage", is_flag=True, help="Print stages only.")
-@click.option("--ref", "f_ref", is_flag=True, help="Print refs (tags) only.")
-@click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Registered versions only.")
-@click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts.")
-@click.option("--av", "--assignments-per-version", "av", type=int, default=-1, show_default=True,
-              help="Stage assignments to keep per version (-1: all).")
-@click.option("--vs", "--versions-per-stage", "vs", type=int, default=1, show_default=True,
-              help="Versions to show per stage (-1: all).")
-@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True,
-              help="Which version wins a stage: the newest assignment, or the greatest version.")
-@click.option("--type", "type_", help="Only artifacts of this type.")
-@click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
+@command(params=(
+    *REPO,
+    Arg("name", required=False, complete="names"),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
+    Opt("--plain", flag=True, help="Print a plain table."),
+    Opt("--name", dest="f_name", flag=True, help="Print artifact names only."),
+    Opt("--version", dest="f_version", flag=True, help="Print versions only."),
+    Opt("--stage", dest="f_stage", flag=True, help="Print stages only."),
+    Opt("--ref", dest="f_ref", flag=True, help="Print refs (tags) only."),
+    Opt("--ro", "--registered-only", dest="registered_only", flag=True, help="Registered versions only."),
+    Opt("-d", "--deprecated", flag=True, help="Include deprecated artifacts."),
+    Opt("--av", "--assignments-per-version", dest="av", type=int, default=-1, show_default=True,
+        help="Stage assignments to keep per version (-1: all)."),
+    Opt("--vs", "--versions-per-stage", dest="vs", type=int, default=1, show_default=True,
+        help="Versions to show per stage (-1: all)."),
+    Opt("--sort", choices=("timestamp", "semver"), default="timestamp", show_default=True,
+        help="Which version wins a stage: the newest assignment, or the greatest version."),
+    Opt("--type", dest="type_", help="Only artifacts of this type."),
+    Opt("--label", dest="labels", multiple=True, help="Only artifacts with this label (repeatable)."),
+))
 def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
          type_, labels):
     """Show the registry, or the versions of NAME (also NAME@latest, NAME@vX.Y.Z, NAME#stage)."""
@@ -66,7 +67,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     from ..api import RegistryError
     from .render import echo_json, echo_lines, short, table
 
-    fmt = _format_flag({"json": as_json, "plain": plain, "name": f_name, "version": f_version, "stage": f_stage,
+    fmt = format_flag({"json": as_json, "plain": plain, "name": f_name, "version": f_version, "stage": f_stage,
                         "ref": f_ref})
     options = dict(deprecated=deprecated, registered_only=registered_only, vs=vs, av=av, sort=sort)
     if name is None:
@@ -80,14 +81,14 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
             echo_lines(a.name if a.registered else f"*{a.name}" for a in sorted(view.artifacts, key=lambda a: a.name))
             return
         if not view.artifacts:
-            click.echo(NOTHING)
+            echo(NOTHING)
             return
         rows = []
         for a in sorted(view.artifacts, key=lambda a: a.name):
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
             row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
-        click.echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain))
+        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain))
         return
     if fmt == "name":
         raise RegistryError("Cannot apply --name")
@@ -100,69 +101,73 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
                     "ref": lambda v: short(v.ref)}[fmt](v) for v in versions)
         return
     if not versions:
-        click.echo(NOTHING)
+        echo(NOTHING)
         return
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
              short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
-    click.echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
+    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
 
 
-@main.command()
-@repo_option
-@click.argument("name", required=False, shell_complete=_complete_names)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
-@click.option("--plain", is_flag=True, help="Print a plain table.")
-@click.option("--asc", "--ascending", "ascending", is_flag=True, help="Oldest first.")
+@command(params=(
+    *REPO,
+    Arg("name", required=False, complete="names"),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
+    Opt("--plain", flag=True, help="Print a plain table."),
+    Opt("--asc", "--ascending", dest="ascending", flag=True, help="Oldest first."),
+))
 def history(repo, name, as_json, plain, ascending):
     """Show every registry event (of NAME), newest first."""
     from .. import api
     from .render import echo_json, short, table
 
-    _format_flag({"json": as_json, "plain": plain})
+    format_flag({"json": as_json, "plain": plain})
     entries = api.history(repo, name, ascending=ascending)
     if as_json:
         echo_json([e.to_gto() for e in entries])
         return
     if not entries:
-        click.echo(NOTHING)
+        echo(NOTHING)
         return
     rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
-    click.echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
+    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
 
 
-@main.command()
-@repo_option
-@click.argument("name", shell_complete=_complete_names)
-@click.option("--ref", "as_ref", is_flag=True, help="Print the tag instead of the version.")
+@command(params=(
+    *REPO,
+    Arg("name", complete="names"),
+    Opt("--ref", dest="as_ref", flag=True, help="Print the tag instead of the version."),
+))
 def latest(repo, name, as_ref):
     """Print the greatest registered version of NAME."""
     from .. import api
 
     found = api.latest(repo, name)
     if found is not None:
-        click.echo(found.ref if as_ref else found.version)
+        echo(found.ref if as_ref else found.version)
 
 
-@main.command()
-@repo_option
-@click.argument("name", shell_complete=_complete_names)
-@click.argument("stage", shell_complete=_complete_stages)
-@click.option("--ref", "as_ref", is_flag=True, help="Print the assignment tag instead of the version.")
+@command(params=(
+    *REPO,
+    Arg("name", complete="names"),
+    Arg("stage", complete="stages"),
+    Opt("--ref", dest="as_ref", flag=True, help="Print the assignment tag instead of the version."),
+))
 def which(repo, name, stage, as_ref):
     """Print the version of NAME that is in STAGE."""
     from .. import api
 
     found = api.which(repo, name, stage)
     if found is not None:
-        click.echo(api.assignment_ref(found, stage) if as_ref else found.version)
+        echo(api.assignment_ref(found, stage) if as_ref else found.version)
 
 
-@main.command()
-@repo_option
-@click.option("--allowed", is_flag=True, help="Stages allowed by the config.")
-@click.option("--used", is_flag=True, help="Stages with an active assignment.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@command(params=(
+    *REPO,
+    Opt("--allowed", flag=True, help="Stages allowed by the config."),
+    Opt("--used", flag=True, help="Stages with an active assignment."),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
+))
 def stages(repo, allowed, used, as_json):
     """List stages: allowed by .gto if set, else in use."""
     from .. import api
@@ -175,26 +180,27 @@ def stages(repo, allowed, used, as_json):
         echo_lines(found)
 
 
-@main.command("check-ref")
-@repo_option
-@click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
-@click.option("--name", "f_name", is_flag=True, help="Print the artifact name.")
-@click.option("--version", "f_version", is_flag=True, help="Print the version.")
-@click.option("--event", "f_event", is_flag=True, help="Print the event.")
-@click.option("--stage", "f_stage", is_flag=True, help="Print the stage.")
-@click.option("--path", "f_path", is_flag=True, help="Print the annotated path.")
-@click.option("--type", "f_type", is_flag=True, help="Print the annotated type.")
-@click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
-@click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]),
-              help="CI outputs: github appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
-@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
+@command('check-ref', params=(
+    *REPO,
+    Arg("ref"),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
+    Opt("--name", dest="f_name", flag=True, help="Print the artifact name."),
+    Opt("--version", dest="f_version", flag=True, help="Print the version."),
+    Opt("--event", dest="f_event", flag=True, help="Print the event."),
+    Opt("--stage", dest="f_stage", flag=True, help="Print the stage."),
+    Opt("--path", dest="f_path", flag=True, help="Print the annotated path."),
+    Opt("--type", dest="f_type", flag=True, help="Print the annotated type."),
+    Opt("--description", dest="f_description", flag=True, help="Print the annotated description."),
+    Opt("--format", dest="fmt", choices=("github", "dotenv", "json", "shell"),
+        help="CI outputs: github appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe)."),
+    Opt("--strict", flag=True, help="Exit 1 if REF is not a registry event."),
+))
 def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict):
     """Say what a pushed tag means (nothing for tags that are not registry events)."""
     from .. import api
     from .render import CHECKED, echo_json, echo_lines, emoji
 
-    flag = _format_flag({"json": as_json, "name": f_name, "version": f_version, "event": f_event,
+    flag = format_flag({"json": as_json, "name": f_name, "version": f_version, "event": f_event,
                          "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
                          "format": bool(fmt)})
     found = api.check_ref(repo, ref)
@@ -205,7 +211,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
 
         text = ci.render(fmt, found[0] if found else None)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
-            click.echo(text, nl=False)
+            echo(text, nl=False)
         return
     if flag == "json":
         if found:
@@ -221,50 +227,52 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
         echo_lines(v for v in values if v is not None)
         return
     for f in found:
-        click.echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
+        echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
 
 
-@main.command()
-@repo_option
-@click.option("--strict", is_flag=True, help="Exit 1 if any problem is found.")
+@command(params=(
+    *REPO,
+    Opt("--strict", flag=True, help="Exit 1 if any problem is found."),
+))
 def doctor(repo, strict):
     """Check the repository, config, tags and annotations."""
     from .. import api
     from .. import config as C
     from .render import emoji
 
-    click.echo(f"{emoji('🪴')} tagreg {__version__}")
-    click.echo("---------------------------------")
+    echo(f"{emoji('🪴')} tagreg {__version__}")
+    echo("---------------------------------")
     checks = api.doctor(repo)
     try:
         r = api.Repository(repo)
         cfg = r.config
-        click.echo(f"repository={r.git.path.resolve()}")
-        click.echo(f"config_file={cfg.source or '(none)'}")
-        click.echo(f"index={cfg.index}")
-        click.echo(f"stages={cfg.stages}")
-        click.echo(f"types={cfg.types}")
-        click.echo(f"emojis={C.emojis_enabled()}")
+        echo(f"repository={r.git.path.resolve()}")
+        echo(f"config_file={cfg.source or '(none)'}")
+        echo(f"index={cfg.index}")
+        echo(f"stages={cfg.stages}")
+        echo(f"types={cfg.types}")
+        echo(f"emojis={C.emojis_enabled()}")
     except Exception:
         pass
-    click.echo("---------------------------------")
+    echo("---------------------------------")
     problems = [c for c in checks if c.level != "ok"]
     for check in problems:
         symbol = "❌" if check.level == "error" else "⚠️"
-        click.echo(f"{emoji(symbol)}{check.message}")
+        echo(f"{emoji(symbol)}{check.message}")
     if not problems:
-        click.echo(f"{emoji('✅')} No issues found")
+        echo(f"{emoji('✅')} No issues found")
     if any(c.level == "error" for c in problems) or (strict and problems):
         sys.exit(1)
 
 
-@main.command()
-@repo_option
-@click.argument("name", shell_complete=_complete_names)
-@click.option("-o", "--out", "out", type=click.Path(), help="Where to write (default: the artifact's file name).")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
-@click.option("--print-path", is_flag=True, help="Print the annotated path instead of fetching.")
-@click.option("--print-rev", is_flag=True, help="Print the commit the files are read at instead of fetching.")
+@command(params=(
+    *REPO,
+    Arg("name", complete="names"),
+    Opt("-o", "--out", dest="out", path=True, help="Where to write (default: the artifact's file name)."),
+    Opt("--force", flag=True, help="Overwrite existing files."),
+    Opt("--print-path", flag=True, help="Print the annotated path instead of fetching."),
+    Opt("--print-rev", flag=True, help="Print the commit the files are read at instead of fetching."),
+))
 def get(repo, name, out, force, print_path, print_rev):
     """Write the artifact NAME[@vX.Y.Z|@latest|#stage] (its annotated path) to disk."""
     from .. import api
@@ -272,19 +280,19 @@ def get(repo, name, out, force, print_path, print_rev):
     if print_path or print_rev:
         where = api.locate(name, repo=repo)
         if print_path:
-            click.echo(where.path)
+            echo(where.path)
         if print_rev:
-            click.echo(where.commit)
+            echo(where.commit)
         return
     result = api.get(name, repo=repo, out=out, force=force)
     version = f"{result.name}@{result.version}" if result.version else result.name
     if result.kind == "external":
-        click.echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
+        echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
         return
     source = f" from {result.repo}" if result.repo else ""
     count = len(result.written)
     what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
-    click.echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
+    echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
 
 
 

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from typing import Any, Iterable, Optional
-
-import click
 
 from .. import config as C
 from .. import tags as T
+
+NOTHING = "Nothing found in the current workspace"
+
+
+def echo(message: Any = "", nl: bool = True, err: bool = False) -> None:
+    """Print a line (or text, nl=False) to stdout, or stderr with err=True, and flush it."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{message}\n" if nl else str(message))
+    stream.flush()
+
+
+def format_flag(flags: dict) -> Optional[str]:
+    """The one output format chosen among flags {name: given}; several is a user error."""
+    chosen = [k for k, v in flags.items() if v]
+    if len(chosen) > 1:
+        from ..api import RegistryError
+
+        raise RegistryError("Only one output format allowed")
+    return chosen[0] if chosen else None
 
 
 def emoji(symbol: str) -> str:
@@ -61,7 +79,7 @@ def table(rows: list[list[Any]], headers: list[str], plain: bool = False) -> str
 
 def echo_json(data: Any) -> None:
     """Print data as GTO does: 4-space indented, ASCII-escaped."""
-    click.echo(json.dumps(data, indent=4))
+    echo(json.dumps(data, indent=4))
 
 
 def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
@@ -91,19 +109,19 @@ def echo_change(change) -> None:
     """Report one created, deleted or pushed tag as GTO does."""
     remote = change.remote or "origin"
     if change.deleted:
-        click.echo(f"Deleted git tag '{change.tag}'")
+        echo(f"Deleted git tag '{change.tag}'")
     else:
-        click.echo(CREATED[change.event].format(tag=change.tag, version=change.version))
+        echo(CREATED[change.event].format(tag=change.tag, version=change.version))
     if change.pushed:
         verb = "deleted" if change.deleted else "pushed"
         delete = "--delete " if change.deleted else ""
-        click.echo(f"Running `git push {delete}{remote} {change.tag}`")
-        click.echo(f"Successfully {verb} git tag {change.tag} on remote.")
+        echo(f"Running `git push {delete}{remote} {change.tag}`")
+        echo(f"Successfully {verb} git tag {change.tag} on remote.")
     else:
-        click.echo(push_hint(change.tag, delete=change.deleted, remote=remote))
+        echo(push_hint(change.tag, delete=change.deleted, remote=remote))
 
 
 def echo_lines(values: Iterable[Optional[str]]) -> None:
     """Field printers: one value per line."""
     for value in values:
-        click.echo("" if value is None else str(value).rstrip("\n"))
+        echo("" if value is None else str(value).rstrip("\n"))
