@@ -1,15 +1,14 @@
-"""The Python API (`tagreg.api`): what deployment scripts call. It returns plain dataclasses, raises
+"""The Python API (`tagreg.api`): what deployment scripts call. It returns plain records, raises
 on user mistakes, and never prints (checked at the file-descriptor level, so a git message leaking
 to the terminal counts too)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timezone
 
 import pytest
 
-from tagreg import api
+from tagreg import api, record
 from tagreg.errors import UserError
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
@@ -67,8 +66,10 @@ def silent(capfd):
     assert (out, err) == ("", "")
 
 
-def is_dataclass_instance(value) -> bool:
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+def is_record_instance(value) -> bool:
+    """A plain record: fields as attributes, a readable repr, ==, and tagreg.record.as_dict."""
+    return (record.is_record(value) and not isinstance(value, type) and repr(value).startswith(type(value).__name__ + "(")
+            and isinstance(record.as_dict(value), dict) and value == record.replace(value))
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -76,10 +77,10 @@ def is_dataclass_instance(value) -> bool:
 
 def test_show_registry(model, silent):
     view = api.show(model.path)
-    assert is_dataclass_instance(view)
+    assert is_record_instance(view)
     assert view.stages == ["dev", "prod", "staging"]
     (artifact,) = view.artifacts
-    assert is_dataclass_instance(artifact)
+    assert is_record_instance(artifact)
     assert artifact.name == "model"
     assert artifact.latest == "v0.1.0"
     assert artifact.registered is True and artifact.active is True
@@ -92,7 +93,7 @@ def test_show_accepts_str_paths(model, silent):
 
 def test_show_name(model, silent):
     versions = api.show(model.path, "model")
-    assert all(is_dataclass_instance(v) for v in versions)
+    assert all(is_record_instance(v) for v in versions)
     assert [v.version for v in versions] == ["v0.1.0", "v0.0.1"]
     newest, oldest = versions
     assert newest.commit == model.c2 and oldest.commit == model.c1
@@ -120,7 +121,7 @@ def test_show_deprecated_option(model, clock, silent):
 
 def test_history(model, silent):
     entries = api.history(model.path)
-    assert all(is_dataclass_instance(e) for e in entries)
+    assert all(is_record_instance(e) for e in entries)
     assert [e.ref for e in entries] == ["model#staging#3", "model@v0.1.0", "model#dev#2", "model#prod#1",
                                         "model@v0.0.1"]
     newest = entries[0]
@@ -135,7 +136,7 @@ def test_history(model, silent):
 
 def test_check_ref(model, silent):
     (info,) = api.check_ref(model.path, "model#prod#1")
-    assert is_dataclass_instance(info)
+    assert is_record_instance(info)
     assert (info.event, info.name, info.version, info.stage, info.commit) == (
         "assignment", "model", "v0.0.1", "prod", model.c1)
     assert info.annotation.path == "models/m.pkl"
@@ -148,7 +149,7 @@ def test_check_ref(model, silent):
 
 def test_latest(model, silent):
     found = api.latest(model.path, "model")
-    assert is_dataclass_instance(found)
+    assert is_record_instance(found)
     assert (found.version, found.ref) == ("v0.1.0", "model@v0.1.0")
 
 
@@ -160,7 +161,7 @@ def test_latest_without_registered_versions(repo, clock, silent):
 
 def test_which(model, silent):
     found = api.which(model.path, "model", "prod")
-    assert is_dataclass_instance(found)
+    assert is_record_instance(found)
     assert found.version == "v0.0.1"
     assert found.commit == model.c1
     assert api.which(model.path, "model", "nostage") is None
@@ -169,7 +170,7 @@ def test_which(model, silent):
 def test_find_versions_in_stage(model, clock, silent):
     found = api.find_versions_in_stage(model.path, "model", "staging")
     assert [v.version for v in found] == ["v0.1.0"]
-    assert all(is_dataclass_instance(v) for v in found)
+    assert all(is_record_instance(v) for v in found)
     tag(model, clock, "model#staging#4", "Assigning stage staging to artifact model version v0.0.1", model.c1)
     assert [v.version for v in api.find_versions_in_stage(model.path, "model", "staging")] == ["v0.0.1"]
     assert api.find_versions_in_stage(model.path, "model", "qa") == []
@@ -177,7 +178,7 @@ def test_find_versions_in_stage(model, clock, silent):
 
 def test_describe(model, silent):
     note = api.describe(model.path, "model@v0.0.1")
-    assert is_dataclass_instance(note)
+    assert is_record_instance(note)
     assert (note.type, note.path, note.description) == ("model", "models/m.pkl", "First")
     assert api.describe(model.path, "model").description == "Second"
     assert api.describe(model.path, "model#prod").description == "First"
@@ -196,7 +197,7 @@ def test_register(model, clock, silent):
     model.commit("c3")
     head = model.git("rev-parse", "HEAD").strip()
     change = api.register(model.path, "model")
-    assert is_dataclass_instance(change)
+    assert is_record_instance(change)
     assert (change.tag, change.event, change.name, change.version, change.commit) == (
         "model@v0.1.1", "registration", "model", "v0.1.1", head)
     assert change.deleted is False and change.pushed is False
@@ -213,7 +214,7 @@ def test_register_explicit_version_and_ref(repo, silent):
 def test_assign(model, clock, silent):
     changes = api.assign(model.path, "model", "prod", version="v0.1.0")
     assert [c.tag for c in changes] == ["model#prod#4"]
-    assert all(is_dataclass_instance(c) for c in changes)
+    assert all(is_record_instance(c) for c in changes)
     assert (changes[0].event, changes[0].stage, changes[0].version, changes[0].commit) == (
         "assignment", "prod", "v0.1.0", model.c2)
     clock.tick()
@@ -243,7 +244,7 @@ def test_deprecate_delete(model, silent):
 def test_annotate_and_remove(repo, silent):
     change = api.annotate(repo.path, "m", type="model", path="m.pkl", labels=["a", "b"], custom={"k": "v"},
                           description="Mine")
-    assert is_dataclass_instance(change)
+    assert is_record_instance(change)
     assert change.file == "artifacts.yaml"
     assert change.commit is None
     assert (repo.path / "artifacts.yaml").exists()

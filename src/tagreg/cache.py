@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def root() -> Path:

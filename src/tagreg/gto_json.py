@@ -6,11 +6,14 @@ API) to plain dicts and lists.
 
 from __future__ import annotations
 
-from typing import Any, Optional
 
 from . import tags as T
 from .annotations import Annotation
 from .state import CommitInfo, Event, Stage, Version, to_datetime
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def _iso(event_time) -> str:

@@ -8,28 +8,27 @@ them for `doctor`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, NamedTuple, Optional
 
 from . import tags as T
+from .record import field, record
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 
-class TagInfo(NamedTuple):
-    """One tag as git stores it (a tuple: there can be tens of thousands)."""
+class TagInfo(namedtuple("TagInfo", "tag annotated commit object_id tagger tagger_email timestamp tz message",
+                         defaults=("", "", "", 0, "+0000", ""))):
+    """One tag as git stores it (a tuple: there can be tens of thousands): its name, whether it is
+    annotated, the commit it points at (peeled; None if not a commit), the id of the tag object
+    (annotated) or of the commit (lightweight), its tagger, Unix time, `+HHMM` offset and message."""
 
-    tag: str
-    annotated: bool
-    commit: Optional[str]  # the commit the tag points at (peeled); None if not a commit
-    object_id: str = ""  # the tag object's id (annotated) or the commit's (lightweight)
-    tagger: str = ""
-    tagger_email: str = ""
-    timestamp: int = 0
-    tz: str = "+0000"
-    message: str = ""
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommitInfo:
     """The commit a version points at, for GTO's 'enrichment' events."""
 
@@ -57,7 +56,7 @@ def to_datetime(timestamp: int, tz: str) -> datetime:
     return datetime.fromtimestamp(timestamp, zone)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Event:
     """A registry event: one parsed, annotated tag."""
 
@@ -92,7 +91,7 @@ class Event:
         return (self.timestamp, self.priority)
 
 
-@dataclass
+@record
 class Stage:
     """One stage of one version (GTO's 'vstage'): its assignments and unassignments."""
 
@@ -100,8 +99,8 @@ class Stage:
     version: str
     commit: str
     stage: str
-    assignments: list[Event] = field(default_factory=list)
-    unassignments: list[Event] = field(default_factory=list)
+    assignments: list[Event] = field(factory=list)
+    unassignments: list[Event] = field(factory=list)
 
     @property
     def is_active(self) -> bool:
@@ -120,16 +119,16 @@ class Stage:
         return _newest(self.assignments) or _newest(self.unassignments)  # type: ignore[return-value]
 
 
-@dataclass
+@record
 class Version:
     """A version of an artifact: a commit, named by its registered version or by its sha."""
 
     artifact: str
     version: str
     commit: str
-    registrations: list[Event] = field(default_factory=list)
-    deregistrations: list[Event] = field(default_factory=list)
-    stages: dict[str, Stage] = field(default_factory=dict)
+    registrations: list[Event] = field(factory=list)
+    deregistrations: list[Event] = field(factory=list)
+    stages: dict[str, Stage] = field(factory=dict)
     commit_info: Optional[CommitInfo] = None  # filled in by the API where needed
 
     @property
@@ -174,14 +173,14 @@ class Version:
         return out
 
 
-@dataclass
+@record
 class Artifact:
     """An artifact with its versions and deprecations."""
 
     name: str
-    versions: list[Version] = field(default_factory=list)
-    deprecations: list[Event] = field(default_factory=list)
-    creations: list[Event] = field(default_factory=list)
+    versions: list[Version] = field(factory=list)
+    deprecations: list[Event] = field(factory=list)
+    creations: list[Event] = field(factory=list)
     registered: bool = True  # False for artifacts known only from an annotation file
 
     @property
@@ -217,7 +216,7 @@ class Artifact:
         return max(counters, default=0)
 
 
-@dataclass
+@record
 class Problem:
     """Something GTO would refuse to read, reported by `doctor` instead of crashing."""
 
@@ -225,13 +224,13 @@ class Problem:
     message: str
 
 
-@dataclass
+@record
 class Registry:
     """Every artifact, in the order GTO discovers them, plus any problems found."""
 
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    lightweight: dict[str, list[str]] = field(default_factory=dict)  # name -> tag names
+    artifacts: dict[str, Artifact] = field(factory=dict)
+    problems: list[Problem] = field(factory=list)
+    lightweight: dict[str, list[str]] = field(factory=dict)  # name -> tag names
 
     def find(self, name: str) -> Optional[Artifact]:
         """The artifact name, or None."""
@@ -389,7 +388,7 @@ def _check(registry: Registry) -> None:
                 )
 
 
-@dataclass
+@record
 class StageView:
     """Options of GTO's stage-to-version resolution."""
 

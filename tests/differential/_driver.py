@@ -1,4 +1,4 @@
-"""Run many invocations of one click CLI in a single Python process (no pytest imports here).
+"""Run many invocations of one CLI in a single Python process (no pytest imports here).
 
 Usage: PYTHON _driver.py MODULE:ATTR PROG < commands.json > results.json
        PYTHON _driver.py MODULE:ATTR PROG --serve   (one JSON command per line in, one result per line out)
@@ -23,7 +23,10 @@ def run_one(command, args, prog):
     sys.stdout, sys.stderr = out, err
     rc = 0
     try:
-        command.main(args=list(args), prog_name=prog, standalone_mode=True)
+        if hasattr(command, "main"):  # a click command (gto)
+            command.main(args=list(args), prog_name=prog, standalone_mode=True)
+        else:  # tagreg's entry point, which parses the everyday lines without click
+            command(args=list(args), prog_name=prog)
     except SystemExit as exc:
         code = exc.code
         rc = code if isinstance(code, int) else (0 if code is None else 1)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-
 from .. import state as S
 from .. import tags as T
 from ..errors import UserError
-from .repository import PathLike, _open
+from .repository import _open
 from .results import Check
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
+if TYPE_CHECKING:
+    from .repository import PathLike
 
 
 def doctor(repo: PathLike = ".") -> list[Check]:

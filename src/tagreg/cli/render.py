@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from typing import Any, Iterable, Optional
 
 from .. import config as C
 from .. import tags as T
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 NOTHING = "Nothing found in the current workspace"
 
