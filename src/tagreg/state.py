@@ -9,6 +9,7 @@ them for `doctor`.
 from __future__ import annotations
 
 from collections import namedtuple
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 
 from . import tags as T
@@ -105,6 +106,8 @@ class Stage:
     @property
     def is_active(self) -> bool:
         """Assigned now: the newest of its events is an assignment."""
+        if not self.unassignments:  # the common case, answered without comparing events
+            return bool(self.assignments)
         newest = _newest(self.assignments + self.unassignments)
         return newest is not None and newest.event == T.ASSIGNMENT
 
@@ -144,6 +147,8 @@ class Version:
     @property
     def is_active(self) -> bool:
         """Not deregistered: the newest of its version events is a registration, or it has none."""
+        if not self.deregistrations:  # the common case, answered without comparing events
+            return True
         newest = _newest(self.registrations + self.deregistrations)
         return newest is None or newest.event == T.REGISTRATION
 
@@ -194,6 +199,8 @@ class Artifact:
     @property
     def is_active(self) -> bool:
         """Not deprecated: the newest event of any kind (GTO's order within a second) is not a deprecation."""
+        if not self.deprecations:
+            return True
         events = self.events
         if not events:
             return True
@@ -252,11 +259,10 @@ class Registry:
 
 def _newest(events: Iterable[Event]) -> Optional[Event]:
     """The newest event by time (ties: the later in processing order wins)."""
-    best = None
-    for event in events:
-        if best is None or (event.timestamp, event.order) >= (best.timestamp, best.order):
-            best = event
-    return best
+    return max(events, key=_time_and_order, default=None)
+
+
+_time_and_order = attrgetter("timestamp", "order")
 
 
 semver_key = T.version_key
@@ -279,14 +285,6 @@ def greatest(versions: Iterable[Version]) -> Optional[Version]:
     return max(named, key=lambda v: semver_key(v.version))
 
 
-def to_event(info: TagInfo, parsed: T.ParsedTag, order: int) -> Event:
-    """An event from one annotated tag and its parsed name."""
-    # Positional arguments: this runs once per tag, and keywords cost a third more.
-    return Event(parsed.event, parsed.name, info.commit or "", info.tag, info.timestamp, info.tz, info.tagger,
-                 info.tagger_email, info.message.strip(), parsed.version, parsed.stage, parsed.counter, order,
-                 info.object_id)
-
-
 _GROUPS = {
     T.DEPRECATION: 0,
     T.CREATION: 0,
@@ -304,18 +302,22 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     """
     registry = Registry()
     events: list[Event] = []
-    parse = T.parse_tag
+    append = events.append
+    fields_of = T.tag_fields
     for order, info in enumerate(tags):
-        parsed = parse(info.tag)
+        parsed = fields_of(info.tag)
         if parsed is None:
             continue
+        name, kind, version, stage, counter = parsed
         if not info.annotated or info.commit is None:
-            registry.lightweight.setdefault(parsed.name, []).append(info.tag)
+            registry.lightweight.setdefault(name, []).append(info.tag)
             continue
-        events.append(to_event(info, parsed, order))
+        # Positional arguments: this runs once per tag, and keywords cost a third more.
+        append(Event(kind, name, info.commit, info.tag, info.timestamp, info.tz, info.tagger, info.tagger_email,
+                     info.message.strip(), version, stage, counter, order, info.object_id))
     # GTO applies deprecations, then version events, then stage events, each in time order.
     groups = _GROUPS
-    events.sort(key=lambda e: (groups[e.event], e.timestamp, e.order))
+    events.sort(key=lambda e: (groups[e.event], e.timestamp))  # stable: equal keys stay in git's order
     artifacts = registry.artifacts
     by_name: dict[tuple[str, Optional[str], str], Version] = {}  # (artifact, version, commit)
     at_commit: dict[tuple[str, str], list[Version]] = {}  # (artifact, commit): registered there

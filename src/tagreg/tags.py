@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
+from functools import lru_cache
 
 from .errors import UserError
 from .record import record
@@ -108,6 +109,7 @@ def is_fullname(value: str) -> bool:
     return bool(_FULLNAME_RE.fullmatch(value))
 
 
+@lru_cache(maxsize=1 << 16)  # asked again and again for the same versions while building a registry
 def is_version(value: str) -> bool:
     """Whether value is `v` followed by a SemVer 2.0 version."""
     return bool(_VERSION_RE.fullmatch(value))
@@ -151,23 +153,30 @@ def parse_tag(tag: str) -> Optional[ParsedTag]:
     """Parse a tag name (with or without `refs/tags/`); None if it is not a registry tag."""
     if tag.startswith("refs/tags/"):
         tag = tag[len("refs/tags/"):]
+    fields = tag_fields(tag)
+    return None if fields is None else ParsedTag(*fields)
+
+
+def tag_fields(tag: str) -> Optional[tuple]:
+    """`parse_tag` as a plain tuple (name, event, version, stage, counter), for a tag name without
+    `refs/tags/`: what building a registry calls once per tag."""
     m = _TAG_RE.fullmatch(tag)
     if m is None:
         return None
-    artifact, stage, version, cancel, deprecated, _created, counter = m.group(
-        "artifact", "stage", "version", "cancel", "deprecated", "created", "counter"
-    )
+    artifact, stage, version, cancel, deprecated, counter = m.group(
+        "artifact", "stage", "version", "cancel", "deprecated", "counter")
     name = artifact.replace("=", ":") if "=" in artifact else artifact
     count = int(counter) if counter is not None else None
     if version:
-        return ParsedTag(name, DEREGISTRATION if cancel else REGISTRATION, version, None, count)
+        return (name, DEREGISTRATION if cancel else REGISTRATION, version, None, count)
     if stage:
-        return ParsedTag(name, UNASSIGNMENT if cancel else ASSIGNMENT, None, stage, count)
+        return (name, UNASSIGNMENT if cancel else ASSIGNMENT, None, stage, count)
     if deprecated:
-        return ParsedTag(name, DEPRECATION, None, None, count)
-    return ParsedTag(name, CREATION, None, None, count)
+        return (name, DEPRECATION, None, None, count)
+    return (name, CREATION, None, None, count)
 
 
+@lru_cache(maxsize=1 << 16)
 def version_key(version: str) -> tuple:
     """Sort key for SemVer 2.0 precedence of `vX.Y.Z[-pre][+build]` (build metadata ignored)."""
     m = _VERSION_RE.fullmatch(version)

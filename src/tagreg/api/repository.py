@@ -8,7 +8,7 @@ from .. import annotations as A
 from .. import config as C
 from .. import state as S
 from .. import tags as T
-from ..git import Git
+from ..git import Git, split_tag_patterns
 from .results import RegistryError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
+
+
+def _cores() -> int:
+    """CPUs this process may run on."""
+    import os
+
+    try:
+        return min(4, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return min(4, os.cpu_count() or 1)
 
 
 class Repository:
@@ -31,7 +41,8 @@ class Repository:
         self.location = remote.redact(str(repo))
         self.mirror: Optional[remote.Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
-        self._pending: dict[str, object] = {}  # reads started in the background
+        self._pending: dict[str, list] = {}  # reads started in the background
+        self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
         if isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
@@ -97,8 +108,12 @@ class Repository:
         """
         import hashlib
 
-        listing = self.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout
-        return hashlib.sha1(listing + (self._resolve_head() or "").encode()).hexdigest()
+        return hashlib.sha1(self._listing() + (self._resolve_head() or "").encode()).hexdigest()
+
+    def _listing(self) -> bytes:
+        if self._listed is None:
+            self._listed = self.git.list_tags()
+        return self._listed
 
     def cache_name(self) -> str:
         """A file name for this repository's entries in the cache folder."""
@@ -110,17 +125,29 @@ class Repository:
         return hashlib.sha1(f"{__version__}\0{where}".encode()).hexdigest()[:16]
 
     def prefetch(self, name: Optional[str] = None) -> None:
-        """Start reading the tags (of name) in the background; `tags()` collects them."""
+        """Start reading the tags (of name) in the background; `tags()` collects them.
+
+        Every tag of a big registry is read by one `for-each-ref` per core, each on a share of them.
+        """
         key = name or ""
-        if key not in self._tags and key not in self._pending:
-            self._pending[key] = self.git.start_tags(T.ref_patterns(name) if name else ["refs/tags"])
+        if key in self._tags or key in self._pending:
+            return
+        if name:
+            groups = [T.ref_patterns(name)]
+        else:
+            listing = self._listing()
+            groups = split_tag_patterns(listing, _cores()) if listing.count(b"\n") >= 2000 else [["refs/tags"]]
+        self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
     def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
         """Every tag, or every tag of artifact name (read once per Repository object)."""
         key = name or ""
         if key not in self._tags:
             self.prefetch(name)
-            self._tags[key] = self.git.finish_tags(self._pending.pop(key))
+            found: list[S.TagInfo] = []
+            for proc in self._pending.pop(key):
+                found += self.git.finish_tags(proc)
+            self._tags[key] = found
         return self._tags[key]
 
     def registry(self, name: Optional[str] = None) -> S.Registry:
@@ -138,8 +165,10 @@ class Repository:
         """Drop what was read, after this process changed tags (or fetched)."""
         self._tags.clear()
         self._head = None
-        for proc in self._pending.values():
-            proc.communicate()
+        self._listed = None
+        for procs in self._pending.values():
+            for proc in procs:
+                proc.communicate()
         self._pending.clear()
 
     # -- annotations --
