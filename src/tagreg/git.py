@@ -157,10 +157,10 @@ class Git:
         """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
         return self.finish_tags(self.start_tags(patterns))
 
-    def start(self, args: Sequence[str]) -> subprocess.Popen:
+    def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> subprocess.Popen:
         """Start `git ARGS` in the background; `finish` collects its output."""
         return subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=self._env())
+                                env={**self._env(), **(env or {})})
 
     def finish(self, proc: subprocess.Popen) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""

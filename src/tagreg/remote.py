@@ -85,6 +85,7 @@ class Mirror:
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
         self._lock_depth = 0
+        self._check: Optional[tuple] = None  # (branch, local listing, ls-remote) started by start_check
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -142,40 +143,72 @@ class Mirror:
         A listing of the remote's refs comes first: when they equal the mirror's, as on most calls,
         the fetch (which costs several times more on a registry of thousands of tags) is skipped.
         """
-        if self._up_to_date(branch):
+        self.start_check(branch)
+        if self.settle():
             return
+        self._fetch(branch)
+
+    def _fetch(self, branch: Optional[str]) -> None:
         specs = [f"+refs/heads/{branch}:refs/heads/{branch}", "+refs/tags/*:refs/tags/*"] if branch else []
         self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
         (self.path / "tagreg-fetched").write_text(str(int(time.time())))
 
-    def _up_to_date(self, branch: Optional[str]) -> bool:
-        """Whether the remote's branches (or branch) and tags are exactly the mirror's."""
+    def start_check(self, branch: Optional[str] = None) -> None:
+        """Start asking the remote for its refs, and listing the mirror's, in the background;
+        `settle` compares them. Reads of the mirror can go on meanwhile."""
         heads = f"refs/heads/{branch}" if branch else "refs/heads/"
-        local = self.git.start(["for-each-ref", "--format=%(objectname) %(refname)", heads, "refs/tags/"])
-        listing = self.git.run("ls-remote", "--refs", "--", "origin", check=False,
-                               env={"GIT_TERMINAL_PROMPT": "0"})
-        mine = set(self.git.finish(local).decode("utf-8", "replace").splitlines())
+        local = self.git.start(["for-each-ref", "--format=%(objectname)%09%(refname)", heads, "refs/tags/"])
+        listing = self.git.start(["ls-remote", "--refs", "--", "origin"], env={"GIT_TERMINAL_PROMPT": "0"})
+        self._check = (branch, local, listing)
+
+    def settle(self) -> bool:
+        """After `start_check`: True if the remote's branches (or branch) and tags are exactly the
+        mirror's; else False (then `fetch` or `catch_up` brings them)."""
+        check, self._check = self._check, None
+        if check is None:
+            return True
+        branch, local, listing = check
+        mine = self.git.finish(local)
+        theirs, _ = listing.communicate()
         if listing.returncode != 0:
             return False  # let the fetch report the failure
+        if theirs == mine:  # both list refs in git's order: the usual answer, without parsing
+            return True
+        heads = f"refs/heads/{branch}" if branch else "refs/heads/"
         wanted = (lambda ref: ref == heads) if branch else (lambda ref: ref.startswith("refs/heads/"))
-        theirs = set()
-        for line in listing.stdout.decode("utf-8", "replace").splitlines():
-            sha, _, ref = line.partition("\t")
+        theirs_set = set()
+        for line in theirs.decode("utf-8", "replace").splitlines():
+            ref = line.partition("\t")[2]
             if ref.startswith("refs/tags/") or wanted(ref):
-                theirs.add(f"{sha} {ref}")
-        return theirs == mine
+                theirs_set.add(line)
+        return theirs_set == set(mine.decode("utf-8", "replace").splitlines())
 
-    def ensure(self) -> Git:
-        """The mirror, cloned if missing and fetched unless offline."""
+    def ensure(self, check_later: bool = False) -> Git:
+        """The mirror, cloned if missing and fetched unless offline.
+
+        With check_later, an existing mirror is not fetched: the check of the remote's refs runs in
+        the background while the caller reads the mirror, and the caller calls `catch_up` after
+        reading (and reads again if it fetched)."""
         with self.lock():
             if not self.exists():
                 if self.offline:
                     raise RemoteError(f"{self.display} is not in the cache yet; run once without --offline")
                 self.clone()
                 (self.path / "tagreg-fetched").write_text(str(int(time.time())))
+            elif check_later and not self.offline:
+                self.start_check(self.branch)
             elif not self.offline:
                 self.fetch(self.branch)
         return self.git
+
+    def catch_up(self) -> bool:
+        """After `ensure(check_later=True)`: True if the mirror had the remote's refs; else fetch
+        them now and return False (what was read from the mirror is out of date)."""
+        if self._check is None or self.settle():
+            return True
+        with self.lock():
+            self._fetch(self.branch)
+        return False
 
     def push(self, refspecs: list[str]) -> dict[str, str]:
         """Push refspecs (never forced); returns ref -> git's porcelain flag for each.

@@ -118,3 +118,29 @@ def test_cache_list_shows_urls_and_clear_removes_mirrors(server, make_server, ca
     # Nothing is lost: the next read makes the mirror again.
     ok(tagreg(work, "which", "m", "prod", "-r", server.url))
     assert len(mirrors(cache_dir)) == 1
+
+
+def test_reads_check_the_remote_while_reading_the_mirror_and_read_again_after_a_change(server, cache_dir, work):
+    """`show --repo` reads the cached mirror while `ls-remote` runs; unchanged refs mean no fetch,
+    changed ones mean a fetch and a second read (also of the whole-registry view and its cache)."""
+    ok(tagreg(work, "show", "-r", server.url))
+    mirror = only_mirror(cache_dir)
+    stamp = mirror / "tagreg-fetched"
+    stamp.write_text("0")
+    before = json.loads(ok(tagreg(work, "show", "--json", "-r", server.url)))
+    assert stamp.read_text() == "0", "nothing changed on the remote, yet the mirror was fetched"
+    assert before["m"]["stage"].get("staging") != "v0.0.2"
+
+    server.add_tag("m#staging#2", "m@v0.0.2", "Assigning stage staging to artifact m version v0.0.2")
+    after = json.loads(ok(tagreg(work, "show", "--json", "-r", server.url)))
+    assert after["m"]["stage"]["staging"] == "v0.0.2"
+    assert stamp.read_text() != "0"
+    assert tag_objects(mirror) == server.tag_objects()
+
+
+def test_the_python_api_reads_a_remote_the_same_way(server, cache_dir, work):
+    from tagreg import api
+
+    assert [v.version for v in api.show(server.url, "m")][:1] == ["v0.0.2"]
+    server.add_tag("m#staging#2", "m@v0.0.2", "Assigning stage staging to artifact m version v0.0.2")
+    assert api.which(server.url, "m", "staging").version == "v0.0.2"

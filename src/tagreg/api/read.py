@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -20,17 +21,34 @@ if TYPE_CHECKING:
     from .repository import PathLike
 
 
+def _reads(function):
+    """A read of the registry. On a remote, it reads the cached mirror while git asks the remote
+    whether anything changed (the round trip is hidden behind the read); if something did, the
+    mirror is fetched and the read runs again."""
+
+    @functools.wraps(function)
+    def read(repo=".", *args, **kwargs):
+        r = _open(repo, check_later=True)
+        result = function(r, *args, **kwargs)
+        if not r.catch_up():
+            result = function(r, *args, **kwargs)
+        return result
+
+    return read
+
+
 def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageView:
     if sort not in ("timestamp", "semver"):
         raise RegistryError(f"Invalid sort '{sort}': use 'timestamp' or 'semver'")
     return S.StageView(versions_per_stage=vs, assignments_per_version=av, sort=sort, registered_only=registered_only)
 
 
+@_reads
 def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> Optional[list[str]]:
     """Stage names: from config (`allowed`), in use (`used`), or config if set else in use."""
     if allowed and used:
         raise RegistryError('Either "allowed" or "used" can be set')
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     if allowed:
         return r.config.stages
     if used or r.config.stages is None:
@@ -48,6 +66,7 @@ def _matches(annotation: Optional[A.Annotation], type_: Optional[str], labels: t
     return all(label in annotation.labels for label in labels)
 
 
+@_reads
 def show_registry(
     repo: PathLike = ".",
     *,
@@ -65,7 +84,7 @@ def show_registry(
     With cached, the view may come from the cache folder, keyed by a fingerprint of the tags, HEAD,
     config and options (its artifacts then have no `state`): the CLI's `show` on a big registry.
     """
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     view = _stage_view(vs, av, sort, registered_only)
     key = None
     if cached and not os.environ.get("TAGREG_NO_CACHE"):
@@ -109,6 +128,7 @@ def show_registry(
     return result
 
 
+@_reads
 def show_versions(
     repo: PathLike,
     name: str,
@@ -121,7 +141,7 @@ def show_versions(
 ) -> list[VersionInfo]:
     """The versions of one artifact, newest SemVer first, with the stages each is in."""
     T.check_name(name)
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     view = _stage_view(vs, av, sort, registered_only)
     r.prefetch(name)
     head = r.head()
@@ -174,6 +194,7 @@ def show_versions(
     return out
 
 
+@_reads
 def show(repo: PathLike = ".", name: Optional[str] = None, **options):
     """`show`: the registry table (no name) or one artifact's versions (name, or a shortcut)."""
     if name is None:
@@ -209,21 +230,24 @@ def _entry(event: S.Event) -> HistoryEntry:
     )
 
 
+@_reads
 def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = False) -> list[HistoryEntry]:
     """Every registry event (of one artifact), newest first unless ascending."""
     if name is not None:
         T.check_name(name)
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     registry = r.registry(name)
     return [_entry(e) for e in registry.history(name, ascending=ascending)]
 
 
+@_reads
 def latest(repo: PathLike, name: str) -> Optional[VersionInfo]:
     """The greatest registered, active version of name (None if it has none)."""
     versions = show(repo, f"{T.check_name(name)}@latest")
     return versions[0] if versions and versions[0].registered else None
 
 
+@_reads
 def find_versions_in_stage(
     repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False
 ) -> list[VersionInfo]:
@@ -234,6 +258,7 @@ def find_versions_in_stage(
     return [v for v in versions if stage in v.stages]
 
 
+@_reads
 def which(repo: PathLike, name: str, stage: str) -> Optional[VersionInfo]:
     """The version of name in stage (None if the stage is empty)."""
     found = find_versions_in_stage(repo, name, stage)
@@ -248,13 +273,14 @@ def assignment_ref(version: VersionInfo, stage: str) -> Optional[str]:
     return newest.tag if newest else None
 
 
+@_reads
 def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
     """What a tag means: the events it is (empty for foreign, lightweight or unknown refs)."""
     tag = ref[len("refs/tags/"):] if ref.startswith("refs/tags/") else ref
     parsed = T.parse_tag(tag)
     if parsed is None:
         return []
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     registry = r.registry(parsed.name)
     artifact = registry.find(parsed.name)
     if artifact is None:
@@ -281,13 +307,14 @@ def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
     return out
 
 
+@_reads
 def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A.Annotation]:
     """The annotation of `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit, at rev,
     or for a bare NAME as the work tree has it (HEAD in a bare repository)."""
     shortcut = T.parse_shortcut(name)
     if shortcut is None:
         raise T.GrammarError(T.INVALID_NAME.format(name))
-    r = _open(repo)
+    r = _open(repo, check_later=True)
     if rev is not None:
         return r.annotation(shortcut.name, r.resolve(rev))
     if shortcut.version or shortcut.stage:

@@ -34,20 +34,26 @@ class Repository:
 
     def __init__(
         self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None,
-        branch: Optional[str] = None,
+        branch: Optional[str] = None, check_later: bool = False,
     ):
+        """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
+        cached mirror is read without waiting for the check that the remote has not changed; the
+        reader must call `catch_up` (see `api.read`)."""
         from .. import remote
 
-        self.location = remote.redact(str(repo))
+        self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
         self.mirror: Optional[remote.Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
-        if isinstance(repo, str) and remote.is_url(repo):
-            self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
-            self.git = self.mirror.ensure()
+        if isinstance(repo, remote.Mirror):
+            self.mirror, self.git = repo, repo.git
             where: Optional[Path | bool] = True
+        elif isinstance(repo, str) and remote.is_url(repo):
+            self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
+            self.git = self.mirror.ensure(check_later=check_later)
+            where = True
         else:
             path = Path(repo)
             self.git = Git(path)
@@ -58,11 +64,23 @@ class Repository:
                 raise RegistryError(f"'{repo}' is not a git repository")
         self.bare = where is True
         self.root: Optional[Path] = None if where is True else where  # type: ignore[assignment]
+        self._load_config()
+
+    def _load_config(self) -> None:
         if self.root is None:  # no work tree: the config as committed on the default branch
             data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
             self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
         else:
             self.config = C.load(self.root)
+
+    def catch_up(self) -> bool:
+        """For a remote opened with check_later: True if the mirror read was the remote's state;
+        else fetch now, forget what was read and return False (read again)."""
+        if self.mirror is None or self.mirror.catch_up():
+            return True
+        self.forget_tags()
+        self._load_config()
+        return False
 
     @property
     def remote_name(self) -> str:
@@ -218,8 +236,13 @@ class Repository:
         return self.annotations([commit], [name])[commit].get(name)
 
 
-def _open(repo: PathLike) -> Repository:
-    return repo if isinstance(repo, Repository) else Repository(repo)
+def _open(repo: PathLike, check_later: bool = False) -> Repository:
+    """The Repository for repo; without check_later, a remote's mirror is up to date first."""
+    if not isinstance(repo, Repository):
+        return Repository(repo, check_later=check_later)
+    if not check_later:
+        repo.catch_up()
+    return repo
 
 
 def _artifact(registry: S.Registry, name: str) -> S.Artifact:

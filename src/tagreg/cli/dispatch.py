@@ -67,7 +67,7 @@ def run(argv: list[str]) -> int | None:
         return None
     traceback = traceback or os.environ.get("TAGREG_TRACEBACK") == "1"
     try:
-        handle_errors(lambda: cmd.function(**grammar.open_repo(values)), traceback)
+        handle_errors(lambda: cmd.function(**grammar.open_repo(values, cmd.reads)), traceback)
     except (EOFError, KeyboardInterrupt):
         sys.stderr.write("\nAborted!\n")  # as click says it
         return 1

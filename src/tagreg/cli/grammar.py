@@ -53,10 +53,10 @@ class Opt:
 class Command:
     """A command: its name, its parameters in the order of the help text, and its function."""
 
-    __slots__ = ("name", "params", "function", "options", "args", "dests")
+    __slots__ = ("name", "params", "function", "reads", "options", "args", "dests")
 
-    def __init__(self, name: str, params: list, function):
-        self.name, self.params, self.function = name, params, function
+    def __init__(self, name: str, params: list, function, reads: bool = False):
+        self.name, self.params, self.function, self.reads = name, params, function, reads
         self.options = {n: p for p in params if isinstance(p, Opt) for n in p.names}
         self.args = [p for p in params if isinstance(p, Arg)]
         self.dests = {}
@@ -64,11 +64,12 @@ class Command:
             self.dests.setdefault(p.dest if isinstance(p, Opt) else p.name, []).append(p)
 
 
-def command(name: str | None = None, params: tuple = ()):
-    """Declare the decorated function as the command NAME (default: its name, `_` as `-`)."""
+def command(name: str | None = None, params: tuple = (), reads: bool = False):
+    """Declare the decorated function as the command NAME (default: its name, `_` as `-`); one
+    that only reads may read a remote's cached mirror while the remote is asked for changes."""
 
     def register(function):
-        found = Command(name or function.__name__.replace("_", "-"), list(params), function)
+        found = Command(name or function.__name__.replace("_", "-"), list(params), function, reads)
         COMMANDS[found.name] = found
         return function
 
@@ -90,9 +91,10 @@ PUSH = (
 )
 
 
-def open_repo(values: dict) -> dict:
+def open_repo(values: dict, reads: bool = False) -> dict:
     """Turn the `--repo`/`--offline` values into what the API takes: a URL becomes its cached mirror,
-    quiet when the output is JSON. Called on both parsers' values."""
+    quiet when the output is JSON (checked against the remote while a command that reads runs).
+    Called on both parsers' values."""
     if "offline" not in values:
         return values
     values = dict(values)
@@ -100,13 +102,15 @@ def open_repo(values: dict) -> dict:
     repo = values["repo"]
     if repo == "." or os.path.exists(repo):
         return values
-    from ..remote import is_url
+    from ..remote import Mirror, is_url
 
     if is_url(repo):
+        quiet = values.get("as_json") or values.get("fmt") == "json"
+        mirror = Mirror(repo, offline=offline, progress=False if quiet else None)
+        mirror.ensure(check_later=reads)  # before the API's imports: the remote answers meanwhile
         from ..api import Repository
 
-        quiet = values.get("as_json") or values.get("fmt") == "json"
-        values["repo"] = Repository(repo, offline=offline, progress=False if quiet else None)
+        values["repo"] = Repository(mirror)
     return values
 
 

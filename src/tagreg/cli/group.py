@@ -99,7 +99,7 @@ def to_command(cmd: grammar.Command) -> click.Command:
 
     @functools.wraps(cmd.function)
     def callback(**values):
-        return cmd.function(**grammar.open_repo(values))
+        return cmd.function(**grammar.open_repo(values, cmd.reads))
 
     for param in reversed(cmd.params):
         callback = to_click(param)(callback)

@@ -10,7 +10,7 @@ from .grammar import REPO, Arg, Opt, command
 from .render import NOTHING, echo, format_flag
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Arg("name", complete="names"),
     Opt("--rev", "--ref", dest="rev", help="Read the annotation at this commit."),
@@ -40,7 +40,7 @@ def describe(repo, name, rev, as_json, field):
         echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Arg("name", required=False, complete="names"),
     Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
@@ -109,7 +109,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Arg("name", required=False, complete="names"),
     Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
@@ -133,7 +133,7 @@ def history(repo, name, as_json, plain, ascending):
     echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Arg("name", complete="names"),
     Opt("--ref", dest="as_ref", flag=True, help="Print the tag instead of the version."),
@@ -147,7 +147,7 @@ def latest(repo, name, as_ref):
         echo(found.ref if as_ref else found.version)
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Arg("name", complete="names"),
     Arg("stage", complete="stages"),
@@ -162,7 +162,7 @@ def which(repo, name, stage, as_ref):
         echo(api.assignment_ref(found, stage) if as_ref else found.version)
 
 
-@command(params=(
+@command(reads=True, params=(
     *REPO,
     Opt("--allowed", flag=True, help="Stages allowed by the config."),
     Opt("--used", flag=True, help="Stages with an active assignment."),
@@ -180,7 +180,7 @@ def stages(repo, allowed, used, as_json):
         echo_lines(found)
 
 
-@command('check-ref', params=(
+@command("check-ref", reads=True, params=(
     *REPO,
     Arg("ref"),
     Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
