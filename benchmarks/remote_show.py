@@ -1,4 +1,5 @@
-"""Benchmark `show --repo URL`: the first call (clone into the cache), later calls (one fetch), the
+"""Benchmark `show --repo URL`: the first call (clone into the cache), later calls (the remote's refs
+checked while the cached mirror is read; a fetch only when they changed), the
 local `show` on the same registry, and GTO's `show --repo URL` (a fresh clone every call).
 
     python benchmarks/remote_show.py [--tags 10000] [--repeat 5] [--tagreg PATH] [--gto PATH]
@@ -80,7 +81,7 @@ def main() -> None:
         rows = [
             ("tagreg show (local clone)", statistics.median(local_times)),
             ("tagreg show --repo URL, first call (clone)", first),
-            ("tagreg show --repo URL, later calls (fetch)", statistics.median(again)),
+            ("tagreg show --repo URL, later calls (refs checked; fetch if changed)", statistics.median(again)),
             ("tagreg show --repo URL --offline", statistics.median(offline)),
         ]
         if args.gto:

@@ -92,35 +92,25 @@ def show_registry(
         found = cache.load_pickle("views", r.cache_name(), key)
         if isinstance(found, RegistryView):
             return found
-    r.prefetch()  # git lists the tags while the annotations at HEAD are read
+    from .view import rows as view_rows
+
+    incremental = key is not None
+    if not incremental:
+        r.prefetch()  # git reads the tags while the annotations at HEAD are read
     head = r.head()
     head_annotations = r.annotations([head])[head]
-    registry = r.registry()
-    for name in head_annotations:
-        if name not in registry.artifacts:
-            registry.artifacts[name] = S.Artifact(name, registered=False)
+    found = view_rows(r, view, incremental)
+    names = {row.info.name for row in found}
     infos = []
-    for artifact in registry.artifacts.values():
-        active = artifact.is_active
-        if not deprecated and not active:
+    for info in [row.info for row in found] + [ArtifactInfo(name, False, True, None, {}, state=S.Artifact(
+            name, registered=False)) for name in head_annotations if name not in names]:
+        if not deprecated and not info.active:
             continue
-        annotation = head_annotations.get(artifact.name)
-        if not _matches(annotation, type, label):
-            continue
-        latest = S.latest(artifact)
-        winners = S.stage_winners(artifact, view)
-        infos.append(
-            ArtifactInfo(
-                name=artifact.name,
-                registered=artifact.registered,
-                active=active,
-                latest=latest.version if latest else None,
-                stages={stage: [v.version for v in versions] for stage, versions in winners.items()},
-                annotation=annotation,
-                state=artifact,
-            )
-        )
-    stage_names = r.config.stages if r.config.stages is not None else S.used_stages(registry)
+        annotation = head_annotations.get(info.name)
+        if _matches(annotation, type, label):
+            infos.append(replace(info, annotation=annotation))
+    used = sorted(set().union(*(row.used for row in found)))
+    stage_names = r.config.stages if r.config.stages is not None else used
     result = RegistryView(infos, list(stage_names))
     if key is not None:
         cache.store_pickle("views", r.cache_name(), key,

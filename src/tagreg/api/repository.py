@@ -126,9 +126,10 @@ class Repository:
         """
         import hashlib
 
-        return hashlib.sha1(self._listing() + (self._resolve_head() or "").encode()).hexdigest()
+        return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()).hexdigest()
 
-    def _listing(self) -> bytes:
+    def tag_listing(self) -> bytes:
+        """`OID refs/tags/NAME` per tag (read once): what the view cache keys on."""
         if self._listed is None:
             self._listed = self.git.list_tags()
         return self._listed
@@ -153,7 +154,7 @@ class Repository:
         if name:
             groups = [T.ref_patterns(name)]
         else:
-            listing = self._listing()
+            listing = self.tag_listing()
             groups = split_tag_patterns(listing, _cores()) if listing.count(b"\n") >= 2000 else [["refs/tags"]]
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
