@@ -187,6 +187,13 @@ class Artifact:
     deprecations: list[Event] = field(factory=list)
     creations: list[Event] = field(factory=list)
     registered: bool = True  # False for artifacts known only from an annotation file
+    first: Optional[Event] = field(None, repr=False, compare=False)  # its first event in GTO's order
+
+    @property
+    def rank(self) -> tuple:
+        """Where GTO lists this artifact among others: by its first event (kind group, time, tag)."""
+        first = self.first
+        return (9, 0, "") if first is None else (_GROUPS[first.event], first.timestamp, first.tag)
 
     @property
     def events(self) -> list[Event]:
@@ -327,7 +334,7 @@ def build(tags: Iterable[TagInfo]) -> Registry:
         name = event.artifact
         artifact = artifacts.get(name)
         if artifact is None:
-            artifact = artifacts[name] = Artifact(name)
+            artifact = artifacts[name] = Artifact(name, first=event)
         kind = event.event
         if kind == registration or kind == deregistration:
             key = (name, event.version, event.commit)

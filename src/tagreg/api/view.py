@@ -9,7 +9,6 @@ and reading a handful.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from .. import cache
@@ -69,6 +68,8 @@ def rows(r: Repository, view: S.StageView, incremental: bool) -> list[Row]:
 def _groups(listing: bytes) -> dict[str, bytes]:
     """Tag-name prefix (an artifact's part of its tags) -> digest of its tags' names and ids.
     Prefixes that cannot be an artifact's are left out: their tags are nobody's."""
+    import hashlib
+
     lines: dict[bytes, list[bytes]] = {}
     for match in _LINE.finditer(listing):
         lines.setdefault(match.group(1), []).append(match.group(0))
@@ -95,9 +96,7 @@ def _rows_of(registry: S.Registry, view: S.StageView, keep_state: bool) -> list[
             state=artifact if keep_state else None,
         )
         used = frozenset(s.stage for v in artifact.versions if v.is_active for s in v.stages.values() if s.is_active)
-        events = artifact.events + artifact.creations
-        rank = min(((S._GROUPS[e.event], e.timestamp, e.tag) for e in events), default=(9, 0, ""))
-        out.append(Row(info, used, rank))
+        out.append(Row(info, used, artifact.rank))
     return out
 
 

@@ -66,9 +66,18 @@ def run(argv: list[str]) -> int | None:
     if values is None:
         return None
     traceback = traceback or os.environ.get("TAGREG_TRACEBACK") == "1"
+    # A command lives for a fraction of a second and keeps what it builds (tens of thousands of
+    # objects on a big registry) to the end: cyclic garbage collection would only cost time.
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         handle_errors(lambda: cmd.function(**grammar.open_repo(values, cmd.reads)), traceback)
     except (EOFError, KeyboardInterrupt):
         sys.stderr.write("\nAborted!\n")  # as click says it
         return 1
+    finally:
+        if collecting:
+            gc.enable()
     return 0
