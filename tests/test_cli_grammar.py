@@ -122,8 +122,8 @@ def test_each_option_alone_and_with_a_value(name):
 
 
 def test_the_fast_way_does_not_import_click(repo):
-    code = ("import sys\nsys.argv = ['tagreg', 'show', '--json']\nfrom tagreg.cli import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+    code = ("import sys\nfrom tagreg.cli import main\n"
+            "try:\n    main(['show', '--json'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "print('CLICK', 'click' in sys.modules, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

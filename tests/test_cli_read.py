@@ -646,7 +646,7 @@ def test_help_and_version_do_not_import_the_api(reg, args):
         f"sys.argv = ['tagreg'] + {args!r}\n"
         "from tagreg.cli import main\n"
         "try:\n"
-        "    main(prog_name='tagreg')\n"
+        f"    main({args!r}, prog_name='tagreg')\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = [m for m in ('tagreg.api', 'tagreg.state', 'tagreg.git', 'ruamel.yaml', 'yaml', 'tabulate', 'semver')\n"

@@ -52,3 +52,11 @@ def test_a_big_registry_reads_the_same_in_parts(repo, monkeypatch):
     r.prefetch()
     assert len(r._pending[""]) == 2
     assert r.tags() == Git(repo.path).tags()
+
+
+def test_lean_tags_are_the_tags_without_tagger_and_message(repo):
+    make_tags(repo, NAMES)
+    git = Git(repo.path)
+    full, lean = git.tags(), git.tags_lean()
+    assert [t._replace(tagger="", tagger_email="", message="") for t in full] == lean
+    assert any(t.message for t in full) and not any(t.message or t.tagger for t in lean)

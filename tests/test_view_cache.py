@@ -87,3 +87,63 @@ def test_cached_rows_always_equal_a_fresh_read(repo, tmp_path):
             assert _show(repo, *args, env=env) == _show(repo, *args, env=fresh), (step, args)
             assert _table(repo, env, *args) == _table(repo, fresh, *args), (step, args)
             assert _table(repo, env, "--json", *args) == _table(repo, fresh, "--json", *args), (step, args)
+
+
+def _many_tags(repo, count):
+    """count annotated registry tags over ~count/10 artifacts whose names share first letters."""
+    import subprocess
+
+    commit = repo.git("rev-parse", "HEAD").strip()
+    names = []
+    for i in range(count):
+        artifact = f"{'mm' if i % 3 else 'churn'}-{i % (count // 10)}"
+        if i % 7 == 0:
+            names.append(f"{artifact}#prod#{i}")
+        elif i % 11 == 0:
+            names.append(f"{artifact}@v0.0.{i}!")
+        else:
+            names.append(f"{artifact}@v1.{i}.0")
+    names += ["x@v1.0.0", "x#team/prod#1", "dir/sub=m@v1.0.0", "dir/sub=m#dev#2", "m2@deprecated"]
+    stream = "".join(f"tag {n}\nfrom {commit}\ntagger T <t@example.com> {1700000000 + i % 500} +0000\n"
+                     f"data {len(n)}\n{n}\n" for i, n in enumerate(names))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, input=stream.encode(), check=True)
+    return names
+
+
+def test_the_two_halves_of_a_big_registry_hold_every_artifact_once(repo):
+    from tagreg.api.view import _counts, _halves
+    from tagreg.git import Git
+
+    _many_tags(repo, 2500)
+    git = Git(repo.path)
+    counts = _counts(git.list_tags())
+    halves = _halves(counts)
+    assert halves is not None
+    parts = [{t.tag for t in git.tags(patterns)} for patterns in halves]
+    every = {t.tag for t in git.tags()}
+    assert parts[0] | parts[1] == every and not parts[0] & parts[1]
+    owner = {}
+    for i, part in enumerate(parts):
+        for tag in part:
+            artifact = tag.split("@")[0].split("#")[0]
+            assert owner.setdefault(artifact, i) == i, f"{artifact} is in both halves"
+    sizes = sorted(len(p) for p in parts)
+    assert sizes[0] >= 0.3 * len(every)
+
+
+def test_a_big_registry_reads_the_same_with_a_forked_half(repo, tmp_path):
+    """The first `show` on a big registry builds half of it in a forked copy of the process."""
+    _many_tags(repo, 2500)
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    cold = {**env, "TAGREG_NO_CACHE": "1"}
+    for args in ((), ("-d",), ("--sort", "semver")):
+        expected = repo.run("show", *args, env=cold)  # forked, and compared with the API's own read
+        from tagreg import api
+
+        view = api.show_registry(repo.path, deprecated="-d" in args, sort=args[-1] if args[:1] == ("--sort",)
+                                 else "timestamp")
+        assert expected.returncode == 0, expected.stderr
+        data = json.loads(repo.run("show", "--json", *args, env=cold).stdout)
+        assert list(data) == [a.name for a in view.artifacts]
+        assert data == {a.name: a.to_gto(view.stages) for a in view.artifacts}
+        assert _table(repo, env, *args) == expected.stdout  # cached rows: the same table

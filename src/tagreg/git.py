@@ -39,6 +39,7 @@ _TAG_FIELDS = [
     "%(contents:signature)",
 ]
 _TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
+_LEAN_FORMAT = "%00".join(_TAG_FIELDS[:5] + ["%(taggerdate:raw)"]) + "%00"
 
 
 class Git:
@@ -157,6 +158,24 @@ class Git:
         """Every tag matching patterns, with tagger, date, message and peeled commit, in one call."""
         return self.finish_tags(self.start_tags(patterns))
 
+    def tags_lean(self, patterns: Iterable[str] = ("refs/tags",)) -> list[TagInfo]:
+        """`tags` without tagger names and messages (empty): all the registry table needs, and a
+        fifth less work for git, less text for Python, on every tag of a big registry."""
+        raw = self.finish(self.start(["for-each-ref", f"--format={_LEAN_FORMAT}", *patterns]))
+        fields = raw.decode("utf-8", "replace").split("\0")
+        out: list[TagInfo] = []
+        append = out.append
+        for i in range(0, len(fields) - 5, 6):
+            ref, otype, oid, ptype, poid, date = fields[i : i + 6]
+            name = ref.lstrip("\n")[10:]  # strip "refs/tags/"
+            if otype == "tag":
+                timestamp, _, tz = date.partition(" ")
+                append(TagInfo(name, True, poid if ptype == "commit" else None, oid, "", "", int(timestamp or 0),
+                               tz or "+0000", ""))
+            else:
+                append(TagInfo(name, False, oid if otype == "commit" else None, oid))
+        return out
+
     def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> subprocess.Popen:
         """Start `git ARGS` in the background; `finish` collects its output."""
         return subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -179,7 +198,11 @@ class Git:
 
     def list_tags(self) -> bytes:
         """`OID REFNAME` per tag, without reading any tag object: one cheap call, even for 50k tags."""
-        return self.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout
+        return self.finish(self.start_listing())
+
+    def start_listing(self) -> subprocess.Popen:
+        """`list_tags` in the background; `finish` collects it."""
+        return self.start(["for-each-ref", "--format=%(objectname) %(refname)", "refs/tags"])
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""

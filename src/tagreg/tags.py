@@ -35,10 +35,6 @@ _TAG_RE = re.compile(
     f"|@(?:(?P<deprecated>deprecated)|(?P<created>created)))"
     r"(?:#(?P<counter>[0-9]+))?"
 )
-_SHORTCUT_RE = re.compile(
-    f"(?P<artifact>(?:{DIRNAME}:)?{NAME})"
-    f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))"
-)
 
 # GTO's event words, used in JSON, history and check-ref.
 REGISTRATION = "registration"
@@ -230,11 +226,20 @@ def format_tag(
     return body
 
 
+@lru_cache(maxsize=None)
+def _shortcut_re() -> re.Pattern:
+    """Compiled on first use: most commands never parse a shortcut (compiling costs a millisecond)."""
+    return re.compile(
+        f"(?P<artifact>(?:{DIRNAME}:)?{NAME})"
+        f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))"
+    )
+
+
 def parse_shortcut(value: str) -> Optional[Shortcut]:
     """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage`; None if neither."""
     if is_fullname(value):
         return Shortcut(value)
-    m = _SHORTCUT_RE.fullmatch(value)
+    m = _shortcut_re().fullmatch(value)
     if m is None:
         return None
     return Shortcut(m.group("artifact"), version=m.group("version"), stage=m.group("stage"))

@@ -86,6 +86,8 @@ def show_registry(
     """
     r = _open(repo, check_later=True)
     view = _stage_view(vs, av, sort, registered_only)
+    if cached:
+        r.prefetch_listing()  # git lists the tags' names while HEAD and the config are read
     key = None
     if cached and not os.environ.get("TAGREG_NO_CACHE"):
         key = repr((r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type, label))
@@ -94,12 +96,11 @@ def show_registry(
             return found
     from .view import rows as view_rows
 
-    incremental = key is not None
-    if not incremental:
+    if not cached:
         r.prefetch()  # git reads the tags while the annotations at HEAD are read
     head = r.head()
     head_annotations = r.annotations([head])[head]
-    found = view_rows(r, view, incremental)
+    found = view_rows(r, view, incremental=key is not None, keep_state=not cached)
     names = {row.info.name for row in found}
     infos = []
     for info in [row.info for row in found] + [ArtifactInfo(name, False, True, None, {}, state=S.Artifact(

@@ -46,6 +46,7 @@ class Repository:
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
+        self._listing = None  # that listing, started in the background
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
         if isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
@@ -131,8 +132,14 @@ class Repository:
     def tag_listing(self) -> bytes:
         """`OID refs/tags/NAME` per tag (read once): what the view cache keys on."""
         if self._listed is None:
-            self._listed = self.git.list_tags()
+            self.prefetch_listing()
+            self._listed = self.git.finish(self._listing)
         return self._listed
+
+    def prefetch_listing(self) -> None:
+        """Start `tag_listing` in the background."""
+        if self._listed is None and self._listing is None:
+            self._listing = self.git.start_listing()
 
     def cache_name(self) -> str:
         """A file name for this repository's entries in the cache folder."""
@@ -185,6 +192,9 @@ class Repository:
         self._tags.clear()
         self._head = None
         self._listed = None
+        if self._listing is not None:
+            self._listing.communicate()
+            self._listing = None
         for procs in self._pending.values():
             for proc in procs:
                 proc.communicate()
