@@ -47,7 +47,7 @@ def test_names_that_do_not_start_with_a_letter_or_digit_read_in_one_part(repo):
 def test_a_big_registry_reads_the_same_in_parts(repo, monkeypatch):
     names = [f"m{i % 97}-{i}@v1.0.{i}" for i in range(2100)]  # above the size where parts start
     make_tags(repo, names)
-    monkeypatch.setattr("tagreg.api.repository._cores", lambda: 2)
+    monkeypatch.setattr("tagreg.api.repository.cores", lambda: 2)
     r = Repository(repo.path)
     r.prefetch()
     assert len(r._pending[""]) == 2

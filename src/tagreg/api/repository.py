@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 
-def _cores() -> int:
+def cores() -> int:
     """CPUs this process may run on."""
     import os
 
@@ -162,7 +162,7 @@ class Repository:
             groups = [T.ref_patterns(name)]
         else:
             listing = self.tag_listing()
-            groups = split_tag_patterns(listing, _cores()) if listing.count(b"\n") >= 2000 else [["refs/tags"]]
+            groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= 2000 else [["refs/tags"]]
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
     def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
