@@ -6,7 +6,7 @@ file in the work tree with ruamel.yaml's round-trip mode, so users' comments and
 
 from __future__ import annotations
 
-from pathlib import Path
+import posixpath
 
 from . import tags as T
 from .errors import UserError
@@ -97,7 +97,7 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) 
     found = _PARSE_CACHE.get(key)
     if found is not None:
         return found
-    kind = "dvc" if Path(file).name == DVC_FILE else "gto"
+    kind = "dvc" if posixpath.basename(file) == DVC_FILE else "gto"
     disk_key = f"v{_CACHE_FORMAT}-{oid}-{kind}-{(dirname or '').replace('/', '%')}"
     stored = cache.load_json("annotations", disk_key)
     if isinstance(stored, dict):
@@ -112,7 +112,7 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) 
 def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
     """All annotations in one file's bytes, keyed by full artifact name."""
     content = _safe_load(data, file)
-    is_dvc = Path(file).name == DVC_FILE
+    is_dvc = posixpath.basename(file) == DVC_FILE
     if is_dvc:
         section = content.get("artifacts") if isinstance(content, dict) else None
         if content is not None and not isinstance(content, dict):
@@ -198,7 +198,7 @@ def _dump(data) -> str:
 
 def _section(file: str, data, create: bool = False):
     """The mapping that holds annotations: the file itself, or dvc.yaml's `artifacts:`."""
-    if Path(file).name != DVC_FILE:
+    if posixpath.basename(file) != DVC_FILE:
         return data
     if create and not isinstance(data.get("artifacts"), dict):
         from ruamel.yaml.comments import CommentedMap
@@ -230,7 +230,7 @@ def update(read: Reader, name: str, fields: dict[str, Any], index: str = "artifa
     entry = section.get(key)
     if not isinstance(entry, dict):
         entry = section[key] = CommentedMap()
-    renames = {"description": "desc", "custom": "meta"} if Path(file).name == DVC_FILE else {}
+    renames = {"description": "desc", "custom": "meta"} if posixpath.basename(file) == DVC_FILE else {}
     for field_name, value in fields.items():
         if isinstance(value, list):
             value = CommentedSeq(value)

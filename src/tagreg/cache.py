@@ -7,26 +7,32 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any, Optional
 
 
 def root() -> Path:
     """The cache folder (not created)."""
+    from pathlib import Path
+
+    return Path(_root())
+
+
+def _root() -> str:
     explicit = os.environ.get("TAGREG_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "tagreg"
+    return os.path.join(base, "tagreg")
 
 
 def load_json(kind: str, key: str) -> Optional[Any]:
     """A cached JSON value, or None if absent or unreadable."""
     try:
-        with open(root() / kind / f"{key}.json", encoding="utf-8") as handle:
+        with open(os.path.join(_root(), kind, f"{key}.json"), encoding="utf-8") as handle:
             return json.load(handle)
     except (OSError, ValueError):
         return None
@@ -34,12 +40,13 @@ def load_json(kind: str, key: str) -> Optional[Any]:
 
 def store_json(kind: str, key: str, value: Any) -> None:
     """Cache a JSON value; a cache that cannot be written is skipped, never an error."""
-    folder = root() / kind
+    folder = os.path.join(_root(), kind)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(value), encoding="utf-8")
-        os.replace(tmp, folder / f"{key}.json")  # atomic: readers never see half a file
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(value))
+        os.replace(tmp, os.path.join(folder, f"{key}.json"))  # atomic: readers never see half a file
     except (OSError, TypeError, ValueError):  # unwritable folder, or a value JSON cannot hold
         pass
 
@@ -49,7 +56,7 @@ def load_pickle(kind: str, name: str, key: str) -> Optional[Any]:
     import pickle
 
     try:
-        with open(root() / kind / f"{name}.pickle", "rb") as handle:
+        with open(os.path.join(_root(), kind, f"{name}.pickle"), "rb") as handle:
             stored_key, value = pickle.load(handle)
     except Exception:  # absent, from another version, half-written by a crash: all just misses
         return None
@@ -60,12 +67,12 @@ def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
     """Keep one value per name (the newest), with the key it is valid for."""
     import pickle
 
-    folder = root() / kind
+    folder = os.path.join(_root(), kind)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
             pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"{name}.pickle")
+        os.replace(tmp, os.path.join(folder, f"{name}.pickle"))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass

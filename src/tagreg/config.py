@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from . import tags as T
 from .errors import UserError
@@ -39,7 +38,7 @@ class Config:
     config_file_name: str = CONFIG_FILE_NAME
     enrichments: list[Any] = field(factory=list)
     autoload_enrichments: bool = True
-    source: Optional[Path] = None  # the .gto file read, if any
+    source: Optional[str] = None  # the .gto file read, if any
 
     def check_stage(self, stage: str) -> str:
         """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
@@ -99,7 +98,7 @@ def file_name(environ: Optional[dict[str, str]] = None) -> str:
 
 
 def load(
-    root: Optional[Path],
+    root: Optional[str | os.PathLike],
     environ: Optional[dict[str, str]] = None,
     text: Optional[str] = None,
     where: Optional[str] = None,
@@ -110,16 +109,16 @@ def load(
     config = Config()
     name = file_name(environ)
     if root is not None:
-        path = Path(root) / name
-        if path.is_file():
+        path = os.path.join(os.fspath(root), name)
+        if os.path.isfile(path):
             values = _read_file(path)
             config.source = path
     elif text is not None:
         values = _parse_text(text, f"Wrong config file '{where or name}'")
-        config.source = Path(where or name)
+        config.source = where or name
     for key, value in env.items():
         values[key[len("GTO_"):].lower()] = value
-    where = f"Wrong config file '{config.source.resolve() if root else config.source}'" if config.source \
+    where = f"Wrong config file '{os.path.realpath(config.source) if root else config.source}'" if config.source \
         else "Wrong GTO_* environment variable"
     try:
         config.stages = _names(values.get("stages"), where)
@@ -139,10 +138,11 @@ def load(
     return config
 
 
-def _read_file(path: Path) -> dict[str, Any]:
-    where = f"Wrong config file '{path.resolve()}'"
+def _read_file(path: str) -> dict[str, Any]:
+    where = f"Wrong config file '{os.path.realpath(path)}'"
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigError(where) from exc
     return _parse_text(text, where)

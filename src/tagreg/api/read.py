@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
+import posixpath
 
 from .. import annotations as A
 from .. import cache
@@ -318,7 +318,7 @@ def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A
     for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
         path = r.root / file
         if path.is_file():
-            dirname = str(Path(file).parent) if Path(file).name == A.DVC_FILE and "/" in file else None
+            dirname = posixpath.dirname(file) if posixpath.basename(file) == A.DVC_FILE and "/" in file else None
             found = A.parse(file, path.read_bytes(), dirname).get(shortcut.name)
             if found is not None:
                 return found

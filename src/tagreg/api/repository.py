@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import posixpath
 
 from .. import annotations as A
 from .. import config as C
@@ -13,7 +14,10 @@ from .results import RegistryError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Optional, Union
+
+    from ..remote import Mirror
 
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
@@ -21,8 +25,6 @@ if TYPE_CHECKING:
 
 def cores() -> int:
     """CPUs this process may run on."""
-    import os
-
     try:
         return min(4, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -39,40 +41,50 @@ class Repository:
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
         cached mirror is read without waiting for the check that the remote has not changed; the
         reader must call `catch_up` (see `api.read`)."""
-        from .. import remote
+        remote = None
+        if not isinstance(repo, (str, os.PathLike)) or isinstance(repo, str) and not os.path.exists(repo):
+            from .. import remote  # a Mirror, a URL or a missing path (never needed for a local one)
 
-        self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
-        self.mirror: Optional[remote.Mirror] = None
+            self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
+        else:
+            self.location = str(repo)
+        self.mirror: Optional[Mirror] = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._listing = None  # that listing, started in the background
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
-        if isinstance(repo, remote.Mirror):
+        if remote is not None and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
-            where: Optional[Path | bool] = True
-        elif isinstance(repo, str) and remote.is_url(repo):
+            where: Optional[str | bool] = True
+        elif remote is not None and isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure(check_later=check_later)
             where = True
         else:
-            path = Path(repo)
-            self.git = Git(path)
-            if not path.exists():
+            self.git = Git(repo)
+            if not os.path.exists(repo):
                 raise RegistryError(f"'{repo}' does not exist")
             where, self._head = self.git.locate()
             if where is None:
                 raise RegistryError(f"'{repo}' is not a git repository")
         self.bare = where is True
-        self.root: Optional[Path] = None if where is True else where  # type: ignore[assignment]
+        self._root: Optional[str] = None if where is True else where  # type: ignore[assignment]
         self._load_config()
 
+    @property
+    def root(self) -> Optional[Path]:
+        """The work tree's root folder; None for a bare repository or a remote's mirror."""
+        from pathlib import Path  # not imported on the commands' path: it costs ~8 ms
+
+        return None if self._root is None else Path(self._root)
+
     def _load_config(self) -> None:
-        if self.root is None:  # no work tree: the config as committed on the default branch
+        if self._root is None:  # no work tree: the config as committed on the default branch
             data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
             self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
         else:
-            self.config = C.load(self.root)
+            self.config = C.load(self._root)
 
     def catch_up(self) -> bool:
         """For a remote opened with check_later: True if the mirror read was the remote's state;
@@ -147,7 +159,7 @@ class Repository:
 
         from .. import __version__
 
-        where = self.mirror.path if self.mirror is not None else self.git.path.resolve()
+        where = self.mirror.path if self.mirror is not None else os.path.realpath(self.git.where)
         return hashlib.sha1(f"{__version__}\0{where}".encode()).hexdigest()[:16]
 
     def prefetch(self, name: Optional[str] = None) -> None:
@@ -233,10 +245,10 @@ class Repository:
                 data = blobs.get(f"{commit}:{file}")
                 if data is None:
                     continue
-                dirname = str(Path(file).parent) if "/" in file else None
+                dirname = posixpath.dirname(file) if "/" in file else None
                 try:
                     found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
-                                              dirname if Path(file).name == A.DVC_FILE else None))
+                                              dirname if posixpath.basename(file) == A.DVC_FILE else None))
                 except A.AnnotationError as exc:
                     raise A.AnnotationError(f"{exc} (in commit {commit[:7]})") from exc
             out[commit] = found

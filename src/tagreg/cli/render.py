@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 
-from .. import config as C
 from .. import tags as T
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -35,7 +33,9 @@ def format_flag(flags: dict) -> Optional[str]:
 
 def emoji(symbol: str) -> str:
     """symbol plus a space, unless GTO_EMOJIS turns emoji off."""
-    return f"{symbol} " if C.emojis_enabled() else ""
+    from ..config import emojis_enabled  # not on `--help`'s path
+
+    return f"{symbol} " if emojis_enabled() else ""
 
 
 def short(value: Optional[str]) -> Optional[str]:
@@ -87,6 +87,8 @@ def echo_json(data: Any) -> None:
 
 def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
     """The 'To push the changes upstream' block GTO prints after changing a tag."""
+    import shlex
+
     command = f"git push --delete {remote} {shlex.quote(tag)}" if delete else f"git push {remote} {shlex.quote(tag)}"
     return f"To push the changes upstream, run:\n    {command}"
 
