@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -18,25 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import cache
 from .errors import UserError
-from .git import Git, GitError
+from .git import LIST_REFS, Git, GitError, is_url  # noqa: F401  (is_url: part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Iterator, Optional
 
-_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+:(?!//)")
-_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
-
-
 class RemoteError(UserError):
     """A remote that cannot be reached, cloned, fetched or pushed to."""
-
-
-def is_url(location: str) -> bool:
-    """Whether location names a remote repository rather than a local folder."""
-    if os.path.exists(location):
-        return False
-    return location.startswith(_SCHEMES) or bool(_SCP_LIKE.match(location))
 
 
 def redact(text: str, url: Optional[str] = None) -> str:
@@ -153,12 +143,13 @@ class Mirror:
         self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
         (self.path / "tagreg-fetched").write_text(str(int(time.time())))
 
-    def start_check(self, branch: Optional[str] = None) -> None:
-        """Start asking the remote for its refs, and listing the mirror's, in the background;
-        `settle` compares them. Reads of the mirror can go on meanwhile."""
+    def start_check(self, branch: Optional[str] = None, asked: Optional[subprocess.Popen] = None) -> None:
+        """Start asking the remote for its refs (unless `asked`, a `git.ask_remote` of this URL,
+        already does), and listing the mirror's, in the background; `settle` compares them.
+        Reads of the mirror can go on meanwhile."""
         heads = f"refs/heads/{branch}" if branch else "refs/heads/"
         local = self.git.start(["for-each-ref", "--format=%(objectname)%09%(refname)", heads, "refs/tags/"])
-        listing = self.git.start(["ls-remote", "--refs", "--", "origin"], env={"GIT_TERMINAL_PROMPT": "0"})
+        listing = asked or self.git.start([*LIST_REFS, "--", "origin"], env={"GIT_TERMINAL_PROMPT": "0"})
         self._check = (branch, local, listing)
 
     def settle(self) -> bool:
@@ -183,7 +174,7 @@ class Mirror:
                 theirs_set.add(line)
         return theirs_set == set(mine.decode("utf-8", "replace").splitlines())
 
-    def ensure(self, check_later: bool = False) -> Git:
+    def ensure(self, check_later: bool = False, asked: Optional[subprocess.Popen] = None) -> Git:
         """The mirror, cloned if missing and fetched unless offline.
 
         With check_later, an existing mirror is not fetched: the check of the remote's refs runs in
@@ -196,9 +187,12 @@ class Mirror:
                 self.clone()
                 (self.path / "tagreg-fetched").write_text(str(int(time.time())))
             elif check_later and not self.offline:
-                self.start_check(self.branch)
+                self.start_check(self.branch, asked)
+                asked = None
             elif not self.offline:
                 self.fetch(self.branch)
+        if asked is not None:  # not needed after all (a clone, or a fetch that asked itself)
+            asked.communicate()
         return self.git
 
     def catch_up(self) -> bool:

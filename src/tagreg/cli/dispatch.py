@@ -37,7 +37,8 @@ def handle_errors(call, traceback: bool, passthrough: tuple = ()):
 
 
 def _error(message: str, *more: str) -> None:
-    from .render import echo, emoji
+    from .output import echo
+    from .render import emoji
 
     echo(f"{emoji('❌')}{message}", err=True)
     for line in more:
@@ -53,7 +54,7 @@ def run(argv: list[str]) -> int | None:
         traceback, argv = True, argv[1:]
     if argv == ["--version"]:
         from .. import __version__
-        from .render import echo
+        from .output import echo
 
         echo(grammar.VERSION % {"version": __version__})
         return 0

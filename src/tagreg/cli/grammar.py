@@ -102,12 +102,15 @@ def open_repo(values: dict, reads: bool = False) -> dict:
     repo = values["repo"]
     if repo == "." or os.path.exists(repo):
         return values
-    from ..remote import Mirror, is_url
+    from ..git import ask_remote, is_url
 
     if is_url(repo):
         quiet = values.get("as_json") or values.get("fmt") == "json"
+        asked = ask_remote(repo) if reads and not offline else None  # the remote answers meanwhile
+        from ..remote import Mirror
+
         mirror = Mirror(repo, offline=offline, progress=False if quiet else None)
-        mirror.ensure(check_later=reads)  # before the API's imports: the remote answers meanwhile
+        mirror.ensure(check_later=reads, asked=asked)
         from ..api import Repository
 
         values["repo"] = Repository(mirror)

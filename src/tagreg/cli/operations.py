@@ -7,7 +7,7 @@ import click
 
 from .group import repo_option
 from .group import root as main
-from .render import NOTHING
+from .output import NOTHING
 
 
 @main.command()

@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from .grammar import REPO, Arg, Opt, command
-from .render import NOTHING, echo, format_flag
+from .output import NOTHING, echo, format_flag
 
 
 @command(reads=True, params=(

@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from .. import tags as T
+from .output import echo
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Any, Iterable, Optional
-
-NOTHING = "Nothing found in the current workspace"
-
-
-def echo(message: Any = "", nl: bool = True, err: bool = False) -> None:
-    """Print a line (or text, nl=False) to stdout, or stderr with err=True, and flush it."""
-    stream = sys.stderr if err else sys.stdout
-    stream.write(f"{message}\n" if nl else str(message))
-    stream.flush()
-
-
-def format_flag(flags: dict) -> Optional[str]:
-    """The one output format chosen among flags {name: given}; several is a user error."""
-    chosen = [k for k, v in flags.items() if v]
-    if len(chosen) > 1:
-        from ..api import RegistryError
-
-        raise RegistryError("Only one output format allowed")
-    return chosen[0] if chosen else None
-
 
 def emoji(symbol: str) -> str:
     """symbol plus a space, unless GTO_EMOJIS turns emoji off."""
