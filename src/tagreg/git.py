@@ -51,6 +51,8 @@ def ask_remote(url: str) -> subprocess.Popen:
 LIST_REFS = ("-c", "protocol.version=0", "ls-remote", "--refs")
 
 
+LISTING_FORMAT = "%(objectname)%09%(refname)"  # ls-remote's lines
+
 # One record per tag; fields separated by NUL, which git messages cannot contain.
 _TAG_FIELDS = [
     "%(refname)",
@@ -232,12 +234,13 @@ class Git:
         return parse_tag_records(self.finish(proc))
 
     def list_tags(self) -> bytes:
-        """`OID REFNAME` per tag, without reading any tag object: one cheap call, even for 50k tags."""
+        """`OID<TAB>REFNAME` per tag (as ls-remote prints refs), without reading any tag object: one
+        cheap call, even for 50k tags."""
         return self.finish(self.start_listing())
 
     def start_listing(self) -> subprocess.Popen:
         """`list_tags` in the background; `finish` collects it."""
-        return self.start(["for-each-ref", "--format=%(objectname) %(refname)", "refs/tags"])
+        return self.start(["for-each-ref", f"--format={LISTING_FORMAT}", "refs/tags"])
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""
@@ -382,7 +385,7 @@ def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:
     return [[p for c in group for p in (f"refs/tags/{c}*", f"refs/tags/{c}*/**")] for group in groups]
 
 
-_LISTED_NAME = re.compile(rb" refs/tags/([^\n]*)")
+_LISTED_NAME = re.compile(rb"\trefs/tags/([^\n]*)")
 _PLAIN_PREFIX = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.=@#!-]*")
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import cache
 from .errors import UserError
-from .git import LIST_REFS, Git, GitError, is_url  # noqa: F401  (is_url: part of this module's interface)
+from .git import LIST_REFS, LISTING_FORMAT, Git, GitError, is_url  # noqa: F401  (is_url: part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class Mirror:
         self.progress = _interactive() if progress is None else progress
         self._lock_depth = 0
         self._check: Optional[tuple] = None  # (branch, local listing, ls-remote) started by start_check
+        self._local: Optional[bytes] = None  # that local listing, once read
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -148,9 +149,24 @@ class Mirror:
         already does), and listing the mirror's, in the background; `settle` compares them.
         Reads of the mirror can go on meanwhile."""
         heads = f"refs/heads/{branch}" if branch else "refs/heads/"
-        local = self.git.start(["for-each-ref", "--format=%(objectname)%09%(refname)", heads, "refs/tags/"])
+        local = self.git.start(["for-each-ref", f"--format={LISTING_FORMAT}", heads, "refs/tags/"])
+        self._local = None
         listing = asked or self.git.start([*LIST_REFS, "--", "origin"], env={"GIT_TERMINAL_PROMPT": "0"})
         self._check = (branch, local, listing)
+
+    @property
+    def checking(self) -> bool:
+        """Whether a check of the remote's refs is under way (see `start_check`)."""
+        return self._check is not None
+
+    def checked_refs(self) -> Optional[bytes]:
+        """While a check runs: the mirror's own refs as it listed them (`OID<TAB>REF` lines of its
+        branches and tags; a reader can key on them instead of listing the tags again)."""
+        if self._check is None:
+            return None
+        if self._local is None:
+            self._local = self.git.finish(self._check[1])
+        return self._local
 
     def settle(self) -> bool:
         """After `start_check`: True if the remote's branches (or branch) and tags are exactly the
@@ -159,7 +175,8 @@ class Mirror:
         if check is None:
             return True
         branch, local, listing = check
-        mine = self.git.finish(local)
+        mine = self._local if self._local is not None else self.git.finish(local)
+        self._local = None
         theirs, _ = listing.communicate()
         if listing.returncode != 0:
             return False  # let the fetch report the failure

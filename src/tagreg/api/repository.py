@@ -142,15 +142,20 @@ class Repository:
         return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()).hexdigest()
 
     def tag_listing(self) -> bytes:
-        """`OID refs/tags/NAME` per tag (read once): what the view cache keys on."""
+        """`OID<TAB>refs/tags/NAME` per tag (read once): what the view cache keys on. For a remote
+        whose check is under way, the mirror's listing for that check (its branches too)."""
         if self._listed is None:
-            self.prefetch_listing()
-            self._listed = self.git.finish(self._listing)
+            checked = self.mirror.checked_refs() if self.mirror is not None else None
+            if checked is not None:
+                self._listed = checked
+            else:
+                self.prefetch_listing()
+                self._listed = self.git.finish(self._listing)
         return self._listed
 
     def prefetch_listing(self) -> None:
         """Start `tag_listing` in the background."""
-        if self._listed is None and self._listing is None:
+        if self._listed is None and self._listing is None and (self.mirror is None or not self.mirror.checking):
             self._listing = self.git.start_listing()
 
     def cache_name(self) -> str:

@@ -22,9 +22,9 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 m
 if TYPE_CHECKING:
     from .repository import Repository
 
-# A listing line `OID refs/tags/PREFIX[@#]...`: PREFIX is the artifact part of a registry tag.
-_LINE = re.compile(rb"[0-9a-f]+ refs/tags/([^@#\n]*)[^\n]*")
-_PREFIX = re.compile(rb" refs/tags/([^@#\n]*)")
+# A listing line `OID<TAB>refs/tags/PREFIX[@#]...`: PREFIX is the artifact part of a registry tag.
+_LINE = re.compile(rb"[0-9a-f]+\trefs/tags/([^@#\n]*)[^\n]*")
+_PREFIX = re.compile(rb"\trefs/tags/([^@#\n]*)")
 _REREAD_AT_MOST = 64  # more changed artifacts than this: read every tag at once instead
 
 
