@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import cache
 from .errors import UserError
-from .git import LIST_REFS, LISTING_FORMAT, Git, GitError, is_url  # noqa: F401  (is_url: part of this module's interface)
+from .git import LIST_REFS, LISTING_FORMAT, Git, GitError
+from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:

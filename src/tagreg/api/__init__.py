@@ -2,7 +2,8 @@
 
 Functions take the repository first (a path, a URL, or a `Repository`), return plain records
 (`tagreg.record`) and never print. User mistakes raise `RegistryError` (or another
-`tagreg.errors.UserError`) with one clear line. (`get` and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
+`tagreg.errors.UserError`) with one clear line. (`get` and `open` take the artifact first:
+`open("churn", stage="prod", repo=URL)`.)
 
 Submodules are imported on first use, so a command pays only for what it calls.
 """

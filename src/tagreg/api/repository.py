@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
 
-
 def cores() -> int:
     """CPUs this process may run on."""
     try:

@@ -6,8 +6,6 @@ import click
 
 from .group import complete_names, repo_option, root
 
-main = root
-
 
 def _custom(values: tuple[str, ...]) -> dict:
     out = {}
@@ -19,7 +17,7 @@ def _custom(values: tuple[str, ...]) -> dict:
     return out
 
 
-@main.command()
+@root.command()
 @repo_option
 @click.argument("name", shell_complete=complete_names)
 @click.option("--type", "type_", help="Artifact type, e.g. model or dataset.")
@@ -41,7 +39,7 @@ def annotate(repo, name, type_, path, description, labels, custom, virtual, rev,
     click.echo(f"Updated the annotation of '{name}' in {change.file}{suffix}")
 
 
-@main.command()
+@root.command()
 @repo_option
 @click.argument("name", shell_complete=complete_names)
 @click.option("--rev", "--branch", "rev", help="Branch to edit (default: the checked-out one).")
@@ -55,8 +53,7 @@ def remove(repo, name, rev, commit):
     click.echo(f"Removed the annotation of '{name}' from {change.file}{suffix}")
 
 
-
-@main.command()
+@root.command()
 @repo_option
 @click.argument("source")
 @click.argument("path")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import click
 
-from .group import repo_option
-from .group import root as main
+from .group import repo_option, root
 from .output import NOTHING
 
 
-@main.command()
+@root.command()
 @repo_option
 @click.option("--since", help="Only events after this event id, or after this date (ISO 8601).")
 @click.option("--name", "name", help="Only events of this artifact.")
@@ -33,7 +32,7 @@ def events(repo, since, name, as_json):
     click.echo(table(rows, ["id", "created_at", "event", "name", "version", "stage", "tag"]))
 
 
-@main.group(invoke_without_command=True)
+@root.group(invoke_without_command=True)
 @click.option("--config", "config_path", default="watch.yaml", show_default=True, type=click.Path(),
               help="The watch configuration.")
 @click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
@@ -109,7 +108,7 @@ def watch_status(ctx, retry_dead, as_json):
         click.echo(f"{repo}: {seen} events" + (f", last error: {error}" if error else ""))
 
 
-@main.group()
+@root.group()
 def cache():
     """Manage the cache of remote repositories."""
 
@@ -146,7 +145,7 @@ def cache_clear(url):
     click.echo(f"Removed {len(removed)} cached repositor{'y' if len(removed) == 1 else 'ies'}")
 
 
-@main.command()
+@root.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="registries.yaml listing the repositories (default: the repository here).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -159,7 +158,7 @@ def serve(config_file, host, port, write):
     launch(config_file, host=host, port=port, write=write)
 
 
-@main.command("parse-tag", hidden=True)
+@root.command("parse-tag", hidden=True)
 @click.argument("tag")
 def parse_tag(tag):
     """Print what a tag name parses to (GTO's hidden command)."""
@@ -181,7 +180,7 @@ def parse_tag(tag):
     echo_json(data)
 
 
-@main.command()
+@root.command()
 @click.argument("directory", default="tagreg-demo", required=False)
 def demo(directory):
     """Build a small example registry in DIRECTORY (default: tagreg-demo)."""

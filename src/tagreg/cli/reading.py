@@ -295,4 +295,3 @@ def get(repo, name, out, force, print_path, print_rev):
     echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
 
 
-
