@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
 import time
 from contextlib import nullcontext
 
 from .. import state as S
 from .. import tags as T
-from ..remote import RemoteError, push_porcelain
 from .repository import Repository, _open
 from .results import RegistryError, TagChange
 
@@ -45,6 +43,8 @@ def _transaction(
             except _Conflict as conflict:
                 last = str(conflict)
                 r.refresh(remote, name)
+                import random
+
                 time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # let racing writers spread out
     raise RegistryError(f"gave up after {MAX_ATTEMPTS} attempts: concurrent writers keep taking {last}")
 
@@ -86,6 +86,8 @@ def _push(r: Repository, change: TagChange) -> None:
     ref = f"refs/tags/{change.tag}"
     refspec = f":{ref}" if change.deleted else f"{ref}:{ref}"
     command = f"git push {'--delete ' if change.deleted else ''}{remote} {change.tag}"
+    from ..remote import RemoteError, push_porcelain  # only when pushing: not on a local write's path
+
     try:
         flags = push_porcelain(r.git, remote, [refspec])
     except RemoteError as exc:
