@@ -40,10 +40,18 @@ def is_url(location: str) -> bool:
 def ask_remote(url: str) -> subprocess.Popen:
     """Start `git ls-remote --refs URL` in the background: a remote's refs, asked for as early as
     possible (before the modules that read the answer are even imported)."""
-    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+    env = {**_environment(), "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.Popen(["git", *LIST_REFS, "--", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def _environment() -> dict[str, str]:
+    """The environment git runs in: messages in English (they are parsed), whatever the user's
+    locale, and no GIT_DIR/GIT_WORK_TREE pointing it at another repository."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
-    return subprocess.Popen(["git", *LIST_REFS, "--", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return env
 
 
 # Every ref of a remote: protocol v0 sends them all in its first answer, where v2 takes one more
@@ -85,14 +93,6 @@ class Git:
 
     # -- running ---------------------------------------------------------------------------
 
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # Messages are parsed in English; a user's locale must not change them.
-        env["LC_ALL"] = "C"
-        env.pop("GIT_DIR", None)
-        env.pop("GIT_WORK_TREE", None)
-        return env
-
     def run(
         self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None,
         show_progress: bool = False,
@@ -102,7 +102,7 @@ class Git:
         With show_progress, git's stderr goes to the terminal: in a partial clone, the objects git
         downloads on demand then show git's progress bar.
         """
-        full_env = self._env()
+        full_env = _environment()
         if env:
             full_env.update(env)
         try:
@@ -120,7 +120,7 @@ class Git:
         """Run a git command that talks to a remote: git draws its progress on a terminal if
         progress, else stays quiet; a failure raises GitError with git's last line."""
         quiet = [] if progress else ["-q"]
-        env = self._env()
+        env = _environment()
         env["GIT_TERMINAL_PROMPT"] = "0"  # never hang on a password prompt
         proc = subprocess.run(
             ["git", args[0], *quiet, *args[1:]], cwd=self.where, stdout=subprocess.DEVNULL,
@@ -216,7 +216,7 @@ class Git:
     def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> subprocess.Popen:
         """Start `git ARGS` in the background; `finish` collects its output."""
         return subprocess.Popen(["git", *args], cwd=self.where, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**self._env(), **(env or {})})
+                                env={**_environment(), **(env or {})})
 
     def finish(self, proc: subprocess.Popen) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
 
+BIG = 2000  # tags from which a whole-registry read is shared among processes
+
+
 def cores() -> int:
     """CPUs this process may run on."""
     try:
@@ -178,7 +181,7 @@ class Repository:
             groups = [T.ref_patterns(name)]
         else:
             listing = self.tag_listing()
-            groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= 2000 else [["refs/tags"]]
+            groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= BIG else [["refs/tags"]]
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
     def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:

@@ -15,7 +15,7 @@ from .. import cache
 from .. import state as S
 from .. import tags as T
 from ..record import record
-from .repository import cores
+from .repository import BIG, cores
 from .results import ArtifactInfo
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -77,7 +77,7 @@ def _all_rows(r: Repository, view: S.StageView, counts: dict[str, int]) -> list[
     import os
     import sys
 
-    big = sum(counts.values()) >= 2000
+    big = sum(counts.values()) >= BIG
     halves = _halves(counts) if big and sys.platform == "linux" and cores() > 1 else None
     if halves is None:
         return _rows_of(r.registry(), view, keep_state=False)
