@@ -8,8 +8,6 @@ commits in one `git cat-file --batch`.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections import Counter
 
 from .errors import UserError
@@ -26,22 +24,29 @@ class GitError(UserError):
     """A git command failed in a way the user can act on."""
 
 
-_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+:(?!//)")
 _SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
+_HOST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def is_url(location: str) -> bool:
-    """Whether location names a remote repository rather than a local folder."""
+    """Whether location names a remote repository rather than a local folder: a URL, or scp's
+    `[user@]host:path` (not `host://`)."""
     if os.path.exists(location):
         return False
-    return location.startswith(_SCHEMES) or bool(_SCP_LIKE.match(location))
+    if location.startswith(_SCHEMES):
+        return True
+    head, colon, rest = location.partition(":")
+    if not colon or rest.startswith("//"):
+        return False
+    user, at, host = head.rpartition("@")
+    return bool(host) and _HOST.issuperset(host) and (not at or (bool(user) and _HOST.issuperset(user)))
 
 
-def ask_remote(url: str) -> subprocess.Popen:
+def ask_remote(url: str) -> Process:
     """Start `git ls-remote --refs URL` in the background: a remote's refs, asked for as early as
     possible (before the modules that read the answer are even imported)."""
     env = {**_environment(), "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.Popen(["git", *LIST_REFS, "--", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return spawn(["git", *LIST_REFS, "--", url], env)
 
 
 def _environment() -> dict[str, str]:
@@ -52,6 +57,117 @@ def _environment() -> dict[str, str]:
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
     return env
+
+
+# -- processes ---------------------------------------------------------------------------------
+# git runs through os.posix_spawn and pipes, not the subprocess module: importing subprocess (with
+# threading, selectors, signal, enum, locale) costs a command more than running git does.
+
+PIPE, DEVNULL, INHERIT = "pipe", "devnull", "inherit"
+
+
+class Process:
+    """A started process, with what this module uses of Process: `args`, `communicate`,
+    `returncode`, and after `communicate`, `stdout` and `stderr` (bytes, or None if not piped)."""
+
+    __slots__ = ("args", "pid", "returncode", "stdout", "stderr", "_fds")
+
+    def __init__(self, args: list[str], pid: int, fds: tuple):
+        self.args, self.pid, self._fds = args, pid, fds  # (stdin, stdout, stderr): our pipe ends
+        self.returncode: Optional[int] = None
+        self.stdout: Optional[bytes] = None
+        self.stderr: Optional[bytes] = None
+
+    def communicate(self, input: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[bytes]]:
+        """Write input to the process (then close its stdin), read its output to the end, wait for
+        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks."""
+        if self.returncode is not None:
+            return self.stdout, self.stderr
+        import select
+
+        stdin, out, err = self._fds
+        chunks: dict[int, list[bytes]] = {fd: [] for fd in (out, err) if fd is not None}
+        poller = select.poll()
+        for fd in chunks:
+            poller.register(fd, select.POLLIN)
+        pending = memoryview(input or b"")
+        if stdin is not None:
+            if pending:
+                os.set_blocking(stdin, False)
+                poller.register(stdin, select.POLLOUT)
+            else:
+                os.close(stdin)
+        opened = len(chunks) + (1 if stdin is not None and pending else 0)
+        while opened:
+            for fd, _ in poller.poll():
+                if fd == stdin:
+                    try:
+                        pending = pending[os.write(fd, pending[: 1 << 16]) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:  # it stopped reading: what it says tells why
+                        pending = pending[:0]
+                    if not pending:
+                        poller.unregister(fd)
+                        os.close(fd)
+                        opened -= 1
+                    continue
+                data = os.read(fd, 1 << 16)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    os.close(fd)
+                    opened -= 1
+        self._fds = (None, None, None)
+        self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        self.stdout = b"".join(chunks[out]) if out is not None else None
+        self.stderr = b"".join(chunks[err]) if err is not None else None
+        return self.stdout, self.stderr
+
+
+def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
+          stderr: str = PIPE) -> Process:
+    """Start args (a program on PATH) with env; stdin=True gives it a pipe for `communicate`'s
+    input, else it shares ours. FileNotFoundError if the program is missing."""
+    if not hasattr(os, "posix_spawnp"):  # Windows: subprocess, which offers the same interface
+        import subprocess
+
+        modes = {PIPE: subprocess.PIPE, DEVNULL: subprocess.DEVNULL, INHERIT: None}
+        return subprocess.Popen(args, env=env, stdin=subprocess.PIPE if stdin else None, stdout=modes[stdout],
+                                stderr=modes[stderr])  # type: ignore[return-value]
+    from _signal import SIGPIPE  # the C half of `signal`, without its enum classes
+
+    actions: list[tuple] = []
+    ours: list[Optional[int]] = [None, None, None]
+    theirs: list[int] = []
+    for fd, mode in ((0, PIPE if stdin else INHERIT), (1, stdout), (2, stderr)):
+        if mode == PIPE:
+            read, write = os.pipe()  # not inheritable: only the dup2'd ends reach the child
+            mine, child = (write, read) if fd == 0 else (read, write)
+            if child < 3:  # our own 0-2 were closed: keep the child's end clear of its 0-2
+                import fcntl
+
+                moved = fcntl.fcntl(child, fcntl.F_DUPFD_CLOEXEC, 3)
+                os.close(child)
+                child = moved
+            ours[fd] = mine
+            theirs.append(child)
+            actions.append((os.POSIX_SPAWN_DUP2, child, fd))
+        elif mode == DEVNULL:
+            actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0))
+    try:
+        # Python ignores SIGPIPE, and ignored signals survive exec: git gets the default back, as
+        # subprocess gives it, so `git ... | head` in a child ends quietly.
+        pid = os.posix_spawnp(args[0], args, env, file_actions=actions, setsigdef=(SIGPIPE,))
+    except BaseException:
+        for fd in [*theirs, *ours]:
+            if fd is not None:
+                os.close(fd)
+        raise
+    for fd in theirs:
+        os.close(fd)
+    return Process(args, pid, tuple(ours))
 
 
 # Every ref of a remote: protocol v0 sends them all in its first answer, where v2 takes one more
@@ -96,8 +212,9 @@ class Git:
     def run(
         self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None,
         show_progress: bool = False,
-    ) -> subprocess.CompletedProcess:
-        """Run `git ARGS` in the repository and return the completed process (bytes).
+    ) -> Process:
+        """Run `git ARGS` in the repository and return the finished process (bytes `stdout`,
+        `stderr`, `returncode`).
 
         With show_progress, git's stderr goes to the terminal: in a partial clone, the objects git
         downloads on demand then show git's progress bar.
@@ -105,15 +222,12 @@ class Git:
         full_env = _environment()
         if env:
             full_env.update(env)
-        try:
-            proc = subprocess.run(["git", *args], cwd=self.where, stdout=subprocess.PIPE,
-                                  stderr=None if show_progress else subprocess.PIPE, input=input, env=full_env)
-        except FileNotFoundError as exc:  # git itself is missing, or the folder is
-            if not os.path.exists(self.where):
-                raise GitError(f"{self.where} does not exist") from exc
-            raise GitError("git is not installed or not on PATH") from exc
-        if check and proc.returncode != 0:
-            raise GitError(_first_line(proc.stderr or b"") or f"git {args[0]} failed")
+        proc = self._spawn(args, full_env, stdin=input is not None, stderr=INHERIT if show_progress else PIPE)
+        proc.communicate(input)
+        if proc.returncode != 0:
+            self._check_folder()
+            if check:
+                raise GitError(_first_line(proc.stderr or b"") or f"git {args[0]} failed")
         return proc
 
     def run_network(self, *args: str, progress: bool = False) -> None:
@@ -122,12 +236,24 @@ class Git:
         quiet = [] if progress else ["-q"]
         env = _environment()
         env["GIT_TERMINAL_PROMPT"] = "0"  # never hang on a password prompt
-        proc = subprocess.run(
-            ["git", args[0], *quiet, *args[1:]], cwd=self.where, stdout=subprocess.DEVNULL,
-            stderr=None if progress else subprocess.PIPE, env=env,
-        )
+        proc = self._spawn([args[0], *quiet, *args[1:]], env, stdout=DEVNULL, stderr=INHERIT if progress else PIPE)
+        proc.communicate()
         if proc.returncode != 0:
+            self._check_folder()
             raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or f"git {args[0]} failed")
+
+    def _spawn(self, args: Sequence[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
+               stderr: str = PIPE) -> Process:
+        """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`)."""
+        try:
+            return spawn(["git", "-C", self.where, *args], env, stdin, stdout, stderr)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+
+    def _check_folder(self) -> None:
+        """After git failed: GitError if the repository's folder itself is missing."""
+        if not os.path.isdir(self.where):
+            raise GitError(f"{self.where} does not exist")
 
     def out(self, *args: str) -> str:
         """Run git and return its stdout as text, without the trailing newline."""
@@ -213,23 +339,26 @@ class Git:
                 append(TagInfo(name, False, oid if otype == "commit" else None, oid))
         return out
 
-    def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> subprocess.Popen:
+    def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> Process:
         """Start `git ARGS` in the background; `finish` collects its output."""
-        return subprocess.Popen(["git", *args], cwd=self.where, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**_environment(), **(env or {})})
+        full_env = _environment()
+        if env:
+            full_env.update(env)
+        return self._spawn(args, full_env)
 
-    def finish(self, proc: subprocess.Popen) -> bytes:
+    def finish(self, proc: Process) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""
         out, err = proc.communicate()
         if proc.returncode != 0:
-            raise GitError(_first_line(err) or f"git {proc.args[1]} failed")
-        return out
+            self._check_folder()
+            raise GitError(_first_line(err or b"") or f"git {proc.args[3]} failed")
+        return out or b""
 
-    def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> subprocess.Popen:
+    def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> Process:
         """Start reading tags in the background (git works while Python does something else)."""
         return self.start(["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
 
-    def finish_tags(self, proc: subprocess.Popen) -> list[TagInfo]:
+    def finish_tags(self, proc: Process) -> list[TagInfo]:
         """The tags a `start_tags` process read."""
         return parse_tag_records(self.finish(proc))
 
@@ -238,7 +367,7 @@ class Git:
         cheap call, even for 50k tags."""
         return self.finish(self.start_listing())
 
-    def start_listing(self) -> subprocess.Popen:
+    def start_listing(self) -> Process:
         """`list_tags` in the background; `finish` collects it."""
         return self.start(["for-each-ref", f"--format={LISTING_FORMAT}", "refs/tags"])
 
@@ -363,11 +492,14 @@ def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:
     """
     if parts < 2:
         return [["refs/tags"]]
-    names = _LISTED_NAME.findall(listing)
+    import re
+
+    names = re.findall(_LISTED_NAME, listing)
+    plain = re.compile(_PLAIN_PREFIX)
     counts: Counter = Counter()
     for size in (1, 2, 3):
         longer = Counter(name[:size] for name in names)
-        if any(len(p) < size or not _PLAIN_PREFIX.fullmatch(p) for p in longer):
+        if any(len(p) < size or not plain.fullmatch(p) for p in longer):
             break  # a name too short, or a character the patterns cannot say plainly
         counts = longer
         if len(counts) >= min(2 * parts, len(names)):
@@ -385,8 +517,8 @@ def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:
     return [[p for c in group for p in (f"refs/tags/{c}*", f"refs/tags/{c}*/**")] for group in groups]
 
 
-_LISTED_NAME = re.compile(rb"\trefs/tags/([^\n]*)")
-_PLAIN_PREFIX = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.=@#!-]*")
+_LISTED_NAME = rb"\trefs/tags/([^\n]*)"
+_PLAIN_PREFIX = rb"[A-Za-z0-9][A-Za-z0-9_.=@#!-]*"
 
 
 def parse_tag_records(raw: bytes) -> list[TagInfo]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -25,6 +24,8 @@ from .git import is_url  # noqa: F401  (part of this module's interface)
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Iterator, Optional
+
+    from .git import Process
 
 class RemoteError(UserError):
     """A remote that cannot be reached, cloned, fetched or pushed to."""
@@ -145,7 +146,7 @@ class Mirror:
         self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
         (self.path / "tagreg-fetched").write_text(str(int(time.time())))
 
-    def start_check(self, branch: Optional[str] = None, asked: Optional[subprocess.Popen] = None) -> None:
+    def start_check(self, branch: Optional[str] = None, asked: Optional[Process] = None) -> None:
         """Start asking the remote for its refs (unless `asked`, a `git.ask_remote` of this URL,
         already does), and listing the mirror's, in the background; `settle` compares them.
         Reads of the mirror can go on meanwhile."""
@@ -192,7 +193,7 @@ class Mirror:
                 theirs_set.add(line)
         return theirs_set == set(mine.decode("utf-8", "replace").splitlines())
 
-    def ensure(self, check_later: bool = False, asked: Optional[subprocess.Popen] = None) -> Git:
+    def ensure(self, check_later: bool = False, asked: Optional[Process] = None) -> Git:
         """The mirror, cloned if missing and fetched unless offline.
 
         With check_later, an existing mirror is not fetched: the check of the remote's refs runs in
