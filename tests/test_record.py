@@ -80,3 +80,23 @@ def test_helpers():
         replace(p, z=1)
     assert as_dict(p) == {"x": 1, "y": 2, "tags": [{"name": "a", "version": "v1"}], "note": "n"}
     assert pickle.loads(pickle.dumps(p)) == p
+
+
+def test_methods_made_on_first_call_serve_subclasses_and_every_later_instance():
+    @record(frozen=True)
+    class Fresh:
+        a: int
+        b: str = "x"
+
+    class Sub(Fresh):
+        pass
+
+    first = Sub(1)  # the first call of each method comes through a subclass
+    assert repr(first).endswith(".Sub(a=1, b='x')") and first == Sub(1) and hash(first) == hash(Sub(1))
+    assert Fresh(1) != first  # different classes: not equal, as dataclasses
+    assert {Fresh(2, "y"): 1}[Fresh(2, "y")] == 1
+    assert Fresh.__init__.__qualname__.endswith("Fresh.__init__")
+    with pytest.raises(TypeError):
+        Fresh()  # a missing field is still an error of the real signature
+    with pytest.raises(AttributeError):
+        first.a = 3

@@ -522,3 +522,99 @@ def test_version_key_orders_as_semver_2_precedence():
     assert bump("v1.2.3", "minor") == "v1.3.0"
     assert bump("v1.2.3", "major") == "v2.0.0"
     assert bump(None, "patch") == "v0.0.1"
+
+
+# --- The string-operation parser agrees with the grammar's regular expressions -------------------
+# tags.py implements TAG, FULLNAME, VERSION and SHORTCUT without `re` (for start-up time); the
+# regular expressions, GTO's, are the specification.
+
+import re  # noqa: E402
+
+from tagreg import tags as T  # noqa: E402
+
+_SPEC = {key: re.compile(getattr(T, key)) for key in ("TAG", "FULLNAME", "VERSION", "NAME", "SHORTCUT")}
+# Characters the grammar treats specially, a few it refuses, and non-ASCII digits (`\d` takes them).
+_ALPHABET = "av0123.-+!#@=:/_xZ9\u0663\u00b2 \n" + "deprecatd" + "lgs"
+
+
+def _expected_tag(tag):
+    m = _SPEC["TAG"].fullmatch(tag)
+    if m is None:
+        return None
+    artifact, stage, version, cancel, deprecated, counter = m.group(
+        "artifact", "stage", "version", "cancel", "deprecated", "counter")
+    name = artifact.replace("=", ":")
+    count = int(counter) if counter is not None else None
+    if version:
+        return (name, DEREGISTRATION if cancel else REGISTRATION, version, None, count)
+    if stage:
+        return (name, UNASSIGNMENT if cancel else ASSIGNMENT, None, stage, count)
+    return (name, DEPRECATION if deprecated else CREATION, None, None, count)
+
+
+valid_tags = st.builds(
+    lambda name, kind, version, stage, cancel, counter: (
+        T.tag_prefix(name)
+        + {"v": f"@{version}", "s": f"#{stage}", "d": "@deprecated", "c": "@created"}[kind]
+        + ("!" if cancel and kind in "vs" else "")
+        + (f"#{counter}" if counter is not None else "")),
+    fullnames, st.sampled_from("vsdc"), versions, stages, st.booleans(), counters)
+
+
+@st.composite
+def near_tags(draw):
+    """Valid tags with a few characters inserted, replaced or removed: near misses."""
+    tag = draw(valid_tags)
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(tag)))
+        op = draw(st.sampled_from("insert replace delete"))
+        c = draw(st.sampled_from(_ALPHABET + "\u0663\u00b2" * 4))  # digits `re` and str disagree on, often
+        if op == "insert":
+            tag = tag[:i] + c + tag[i:]
+        elif op == "replace":
+            tag = tag[:i] + c + tag[i + 1:]
+        else:
+            tag = tag[:i] + tag[i + 1:]
+    return tag
+
+
+@settings(max_examples=3000)
+@given(st.one_of(near_tags(), st.text(_ALPHABET, max_size=16)))
+def test_tag_parser_agrees_with_the_grammar(tag):
+    assert T.tag_fields(tag) == _expected_tag(tag)
+
+
+@settings(max_examples=2000)
+@given(st.one_of(near_tags(), versions, fullnames, st.text(_ALPHABET, max_size=14)))
+def test_name_version_and_shortcut_tests_agree_with_the_grammar(text):
+    assert T.is_name(text) == bool(_SPEC["NAME"].fullmatch(text))
+    assert T.is_fullname(text) == bool(_SPEC["FULLNAME"].fullmatch(text))
+    assert T.is_version(text) == bool(_SPEC["VERSION"].fullmatch(text))
+    m = _SPEC["SHORTCUT"].fullmatch(text)
+    expected = (Shortcut(text) if _SPEC["FULLNAME"].fullmatch(text)
+                else Shortcut(m.group("artifact"), version=m.group("version"), stage=m.group("stage")) if m else None)
+    assert parse_shortcut(text) == expected
+
+
+@given(versions)
+def test_version_key_reads_the_groups_of_the_grammar(version):
+    m = _SPEC["VERSION"].fullmatch(version)
+    assert T.version_key(version)[:3] == (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("v1.2.3", True), ("v01.2.3", False), ("v1.2", False), ("v1.2.3-", False), ("v1.2.3+", False),
+    ("v1.2.3-rc.1+build.7", True), ("v1.2.3-01", False), ("v1.2.3-01a", True), ("v1.2.3+01", True),
+    ("v1\u0663.0.0", True), ("v\u0663.0.0", False), ("v1.2.3-\u0663a", True), ("v1.2.3-a\u0663", False),
+    ("v1.2.3-a..b", False), ("v1.2.3+a+b", False), ("V1.2.3", False), ("v1.2.3\n", False),
+])
+def test_version_examples(text, ok):
+    assert T.is_version(text) is ok
+    assert bool(_SPEC["VERSION"].fullmatch(text)) is ok
+
+
+@pytest.mark.parametrize("tag", ["m#prod#\u00b2", "m#prod#\u0663", "m@v1\u00b2.0.0", "m@v1\u0663.0.0#1",
+                                 "m@v1.0.0-1\u00b2", "m@v1.0.0-\u0663\u0663", "m@v1.0.0-\u0663x!#2", "m#\u0663",
+                                 "m@v1.0.0-\u00b2a", "m@v1.0.0-\u0663a"])
+def test_digits_beyond_ascii(tag):
+    assert T.tag_fields(tag) == _expected_tag(tag)

@@ -85,7 +85,7 @@ def _safe_load(data: bytes, where: str) -> Any:
 
 
 _PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation]] = {}
-_CACHE_FORMAT = 1  # bump when parse() or Annotation change, so old cache entries are not read
+_CACHE_FORMAT = 2  # bump when parse() or Annotation change, so old cache entries are not read
 
 
 def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
@@ -99,12 +99,12 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) 
         return found
     kind = "dvc" if posixpath.basename(file) == DVC_FILE else "gto"
     disk_key = f"v{_CACHE_FORMAT}-{oid}-{kind}-{(dirname or '').replace('/', '%')}"
-    stored = cache.load_json("annotations", disk_key)
+    stored = cache.load_value("annotations", disk_key)
     if isinstance(stored, dict):
         found = {name: Annotation(**fields) for name, fields in stored.items()}
     else:
         found = parse(file, data, dirname)
-        cache.store_json("annotations", disk_key, {name: as_dict(a) for name, a in found.items()})
+        cache.store_value("annotations", disk_key, {name: as_dict(a) for name, a in found.items()})
     _PARSE_CACHE[key] = found
     return found
 

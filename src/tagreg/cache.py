@@ -5,7 +5,6 @@ Everything here is a cache: deleting the folder loses nothing.
 
 from __future__ import annotations
 
-import json
 import os
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -29,35 +28,47 @@ def _root() -> str:
     return os.path.join(base, "tagreg")
 
 
-def load_json(kind: str, key: str) -> Optional[Any]:
-    """A cached JSON value, or None if absent or unreadable."""
+def load_value(kind: str, key: str) -> Optional[Any]:
+    """A cached plain value (dicts, lists, str, numbers, None), or None if absent or unreadable."""
+    import marshal  # built in: nothing to import (json would bring `re`, ~10 ms of a command)
+
     try:
-        with open(os.path.join(_root(), kind, f"{key}.json"), encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
+        with open(os.path.join(_root(), kind, f"{key}.marshal"), "rb") as handle:
+            return marshal.loads(handle.read())  # marshal.load(handle) reads in tiny pieces: 8x slower
+    except (OSError, ValueError, EOFError, TypeError):  # absent, or from another Python: a miss
         return None
 
 
-def store_json(kind: str, key: str, value: Any) -> None:
-    """Cache a JSON value; a cache that cannot be written is skipped, never an error."""
+def store_value(kind: str, key: str, value: Any) -> None:
+    """Cache a plain value; a cache that cannot be written is skipped, never an error."""
+    import marshal
+
     folder = os.path.join(_root(), kind)
     try:
+        data = marshal.dumps(value)
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(value))
-        os.replace(tmp, os.path.join(folder, f"{key}.json"))  # atomic: readers never see half a file
-    except (OSError, TypeError, ValueError):  # unwritable folder, or a value JSON cannot hold
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, os.path.join(folder, f"{key}.marshal"))  # atomic: readers never see half a file
+    except (OSError, ValueError):  # unwritable folder, or a value marshal cannot hold
         pass
+
+
+def _pickle():
+    """The C pickler (the `pickle` module around it imports `re` and `struct`)."""
+    try:
+        import _pickle as module
+    except ImportError:  # another Python than CPython
+        import pickle as module
+    return module
 
 
 def load_pickle(kind: str, name: str, key: str) -> Optional[Any]:
     """The value stored under name if it was stored with key, else None (a miss, never an error)."""
-    import pickle
-
     try:
         with open(os.path.join(_root(), kind, f"{name}.pickle"), "rb") as handle:
-            stored_key, value = pickle.load(handle)
+            stored_key, value = _pickle().load(handle)
     except Exception:  # absent, from another version, half-written by a crash: all just misses
         return None
     return value if stored_key == key else None
@@ -65,14 +76,13 @@ def load_pickle(kind: str, name: str, key: str) -> Optional[Any]:
 
 def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
     """Keep one value per name (the newest), with the key it is valid for."""
-    import pickle
-
+    pickle = _pickle()
     folder = os.path.join(_root(), kind)
     try:
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
-            pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((key, value), handle, protocol=5)
         os.replace(tmp, os.path.join(folder, f"{name}.pickle"))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass

@@ -6,7 +6,6 @@ Priority: environment over file over defaults. Lists in the environment are JSON
 
 from __future__ import annotations
 
-import json
 import os
 
 from . import tags as T
@@ -74,6 +73,8 @@ def _names(value: Any, where: str) -> Optional[list[str]]:
     if value is None:
         return None
     if isinstance(value, str):
+        import json  # only for a list given as text (in the environment)
+
         try:
             value = json.loads(value)
         except ValueError:
@@ -130,7 +131,12 @@ def load(
         config.config_file_name = name
         config.autoload_enrichments = _bool(values.get("autoload_enrichments", True), where)
         enrichments = values.get("enrichments", [])
-        config.enrichments = json.loads(enrichments) if isinstance(enrichments, str) else list(enrichments or [])
+        if isinstance(enrichments, str):
+            import json
+
+            config.enrichments = json.loads(enrichments)
+        else:
+            config.enrichments = list(enrichments or [])
     except (ValueError, TypeError) as exc:
         if isinstance(exc, ConfigError):
             raise ConfigError(where) from exc

@@ -2,7 +2,7 @@
 
 What `dataclasses` gives tagreg, without what it costs at start-up: importing `dataclasses` (it
 imports `inspect`) and building ~20 classes with it took ~40 ms of every command, more than
-reading an artifact's tags. Here each class costs one small `exec`.
+reading an artifact's tags. Here each method is one small `exec`, on its first call.
 
     @record
     class Version:
@@ -45,55 +45,73 @@ def _build(cls, slots: bool, frozen: bool):
                 names.append(name)
             value = klass.__dict__.get(name, MISSING)
             specs[name] = value if isinstance(value, field) else field(value)
-    namespace: dict = {"MISSING": MISSING, "setattr": object.__setattr__}
-    params, body = [], []
-    for name in names:
-        spec = specs[name]
-        if spec.factory is not None:
-            namespace[f"_f_{name}"] = spec.factory
-            params.append(f"{name}=MISSING")
-            value = f"_f_{name}() if {name} is MISSING else {name}"
-        elif spec.default is not MISSING:
-            namespace[f"_d_{name}"] = spec.default
-            params.append(f"{name}=_d_{name}")
-            value = name
-        else:
-            params.append(name)
-            value = name
-        body.append(f"setattr(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
-    shown = [n for n in names if specs[n].repr]
-    compared = [n for n in names if specs[n].compare]
-    values = "".join(f"self.{n}, " for n in compared)
-    others = "".join(f"other.{n}, " for n in compared)
-    shown_values = ", ".join(f"{n}={{self.{n}!r}}" for n in shown)
-    source = "\n".join([
-        f"def __init__(self, {', '.join(params)}):",
-        *(f"    {line}" for line in body or ["pass"]),
-        "def __repr__(self):",
-        "    return f'{type(self).__qualname__}(" + shown_values + ")'",
-        "def __eq__(self, other):",
-        "    if other.__class__ is not self.__class__:",
-        "        return NotImplemented",
-        f"    return ({values}) == ({others})",
-        "def __hash__(self):",
-        f"    return hash(({values}))",
-    ])
-    exec(source, namespace)  # noqa: S102 (source built from the class's own field names)
     members = {k: v for k, v in cls.__dict__.items() if k not in specs and k not in ("__dict__", "__weakref__")}
     if slots:
         members["__slots__"] = tuple(names)
-    for method in ("__init__", "__repr__", "__eq__"):
-        if method not in cls.__dict__:
-            members[method] = namespace[method]
-    members["__hash__"] = namespace["__hash__"] if frozen else None
+    made_methods = [m for m in ("__init__", "__repr__", "__eq__") if m not in cls.__dict__]
     if frozen:
+        made_methods.append("__hash__")
         members["__setattr__"] = _refuse
         members["__delattr__"] = _refuse
+    else:
+        members["__hash__"] = None
     members["__record_fields__"] = tuple(names)
     members["__record_specs__"] = specs
     made = type(cls)(cls.__name__, cls.__bases__, members)
     made.__qualname__ = cls.__qualname__
+    for method in made_methods:
+        # Each method is compiled on its first call: compiling all of them for every record class
+        # cost ~12 ms of every command, most of it for methods the command never calls.
+        setattr(made, method, _stub(made, method, frozen))
     return made
+
+
+def _stub(made, method: str, frozen: bool):
+    def stub(self, *args, **kwargs):
+        real = _compile(made, method, frozen)
+        setattr(made, method, real)
+        return real(self, *args, **kwargs)
+
+    stub.__name__ = stub.__qualname__ = method
+    return stub
+
+
+def _compile(made, method: str, frozen: bool):
+    """The source of one of a record's methods, compiled."""
+    names, specs = made.__record_fields__, made.__record_specs__
+    compared = "".join(f"self.{n}, " for n in names if specs[n].compare)
+    namespace: dict = {"MISSING": MISSING, "setattr": object.__setattr__}
+    if method == "__init__":
+        params, body = [], []
+        for name in names:
+            spec = specs[name]
+            if spec.factory is not None:
+                namespace[f"_f_{name}"] = spec.factory
+                params.append(f"{name}=MISSING")
+                value = f"_f_{name}() if {name} is MISSING else {name}"
+            elif spec.default is not MISSING:
+                namespace[f"_d_{name}"] = spec.default
+                params.append(f"{name}=_d_{name}")
+                value = name
+            else:
+                params.append(name)
+                value = name
+            body.append(f"setattr(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+        lines = [f"def __init__(self, {', '.join(params)}):", *(f"    {line}" for line in body or ["pass"])]
+    elif method == "__repr__":
+        shown = ", ".join(f"{n}={{self.{n}!r}}" for n in names if specs[n].repr)
+        lines = ["def __repr__(self):", "    return f'{type(self).__qualname__}(" + shown + ")'"]
+    elif method == "__eq__":
+        lines = ["def __eq__(self, other):",
+                 "    if other.__class__ is not self.__class__:",
+                 "        return NotImplemented",
+                 f"    return ({compared}) == ({compared.replace('self.', 'other.')})"]
+    else:
+        lines = ["def __hash__(self):", f"    return hash(({compared}))"]
+    exec("\n".join(lines), namespace)  # noqa: S102 (source built from the class's own field names)
+    function = namespace[method]
+    function.__qualname__ = f"{made.__qualname__}.{method}"
+    return function
 
 
 def _refuse(self, name, *value):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import namedtuple
 from operator import attrgetter
-from datetime import datetime, timedelta, timezone
 
 from . import tags as T
 from .record import field, record
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from datetime import datetime, timezone
     from typing import Iterable, Optional
 
 
@@ -44,17 +44,25 @@ class CommitInfo:
 
 
 _TZ_CACHE: dict[str, timezone] = {}
+_from_timestamp = None  # datetime.fromtimestamp, once a date is first asked for
 
 
 def to_datetime(timestamp: int, tz: str) -> datetime:
     """A Unix time and git's `+HHMM` offset as an aware datetime in that offset."""
     zone = _TZ_CACHE.get(tz)
     if zone is None:
-        sign = -1 if tz.startswith("-") else 1
-        digits = tz.lstrip("+-").rjust(4, "0")
-        zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
-        _TZ_CACHE[tz] = zone
-    return datetime.fromtimestamp(timestamp, zone)
+        zone = _TZ_CACHE[tz] = _zone(tz)
+    return _from_timestamp(timestamp, zone)
+
+
+def _zone(tz: str) -> timezone:
+    global _from_timestamp
+    from datetime import datetime, timedelta, timezone  # here: commands that print no date skip it
+
+    _from_timestamp = datetime.fromtimestamp
+    sign = -1 if tz.startswith("-") else 1
+    digits = tz.lstrip("+-").rjust(4, "0")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
 @record(slots=True)

@@ -2,11 +2,14 @@
 
 Pure functions, no I/O. A tag that does not match the grammar belongs to someone else and
 parses to ``None``; it is never an error.
+
+The grammar is written below as regular expressions (GTO's), and implemented with plain string
+operations: importing `re` and compiling these patterns cost every command ~10 ms, more than
+parsing the tags of one artifact takes. tests/test_tags.py checks the two agree on any text.
 """
 
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 from functools import lru_cache
 
@@ -24,17 +27,23 @@ SEMVER = (
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-
-# Used with fullmatch: `$` would also accept a trailing newline, which git cannot store in a tag.
-_NAME_RE = re.compile(NAME)
-_FULLNAME_RE = re.compile(f"(?:{DIRNAME}:)?{NAME}")
-_VERSION_RE = re.compile(f"v{SEMVER}")
-_TAG_RE = re.compile(
+# Each with fullmatch (`$` would also accept a trailing newline, which git cannot store in a tag):
+FULLNAME = f"(?:{DIRNAME}:)?{NAME}"
+VERSION = f"v{SEMVER}"
+TAG = (
     f"(?P<artifact>(?:{DIRNAME}=)?{NAME})"
     f"(?:(?:#(?P<stage>{NAME})|@(?P<version>v{SEMVER}))(?P<cancel>!?)"
     f"|@(?:(?P<deprecated>deprecated)|(?P<created>created)))"
     r"(?:#(?P<counter>[0-9]+))?"
 )
+SHORTCUT = f"(?P<artifact>{FULLNAME})(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))"
+
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")  # ASCII, as [a-zA-Z0-9]
+_NAME_CHARS = _ALNUM | frozenset("-/_")
+_DIRNAME_CHARS = _ALNUM | frozenset("-_./")
+_IDENTIFIER_CHARS = _ALNUM | frozenset("-")  # SemVer's [0-9a-zA-Z-]
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-")
+_DIGITS = frozenset("0123456789")
 
 # GTO's event words, used in JSON, history and check-ref.
 REGISTRATION = "registration"
@@ -96,19 +105,53 @@ class Shortcut:
 
 
 def is_name(value: str) -> bool:
-    """Whether value is a simple name (also valid for stages, types and labels)."""
-    return bool(_NAME_RE.fullmatch(value))
+    """Whether value is a simple name (also valid for stages, types and labels): NAME."""
+    return value != "" and value[0] in _ALNUM and value[-1] in _ALNUM and _NAME_CHARS.issuperset(value)
 
 
 def is_fullname(value: str) -> bool:
-    """Whether value is an artifact name, optionally `dir/path:name`."""
-    return bool(_FULLNAME_RE.fullmatch(value))
+    """Whether value is an artifact name, optionally `dir/path:name`: FULLNAME."""
+    dirname, colon, name = value.rpartition(":")
+    return is_name(name) and (not colon or (dirname != "" and _DIRNAME_CHARS.issuperset(dirname)))
 
 
 @lru_cache(maxsize=1 << 16)  # asked again and again for the same versions while building a registry
 def is_version(value: str) -> bool:
-    """Whether value is `v` followed by a SemVer 2.0 version."""
-    return bool(_VERSION_RE.fullmatch(value))
+    """Whether value is `v` followed by a SemVer 2.0 version: VERSION."""
+    return _semver(value) is not None
+
+
+def _semver(value: str) -> Optional[tuple]:
+    """(major, minor, patch, prerelease or None) of a VERSION, as text; None if it is not one."""
+    if value[:1] != "v":
+        return None
+    # Neither the numbers nor the prerelease can hold a `+`, nor the numbers a `-`: the first of
+    # each starts the build metadata and the prerelease.
+    core, plus, build = value[1:].partition("+")
+    if plus and not all(part != "" and _IDENTIFIER_CHARS.issuperset(part) for part in build.split(".")):
+        return None
+    core, dash, pre = core.partition("-")
+    numbers = core.split(".")
+    if len(numbers) != 3 or not all(_is_number(n) for n in numbers):
+        return None
+    if dash and not all(_is_prerelease(part) for part in pre.split(".")):
+        return None
+    return numbers[0], numbers[1], numbers[2], pre if dash else None
+
+
+def _is_number(text: str) -> bool:
+    """`0|[1-9]\\d*` (\\d: any Unicode decimal digit, as in `re`)."""
+    return text == "0" or (text != "" and text[0] in "123456789" and (len(text) == 1 or text[1:].isdecimal()))
+
+
+def _is_prerelease(text: str) -> bool:
+    """A prerelease identifier: `0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*`."""
+    if _is_number(text):
+        return True
+    i = 0
+    while i < len(text) and text[i].isdecimal():
+        i += 1
+    return i < len(text) and text[i] in _LETTERS and _IDENTIFIER_CHARS.issuperset(text[i + 1:])
 
 
 def check_name(value: str) -> str:
@@ -155,30 +198,78 @@ def parse_tag(tag: str) -> Optional[ParsedTag]:
 
 def tag_fields(tag: str) -> Optional[tuple]:
     """`parse_tag` as a plain tuple (name, event, version, stage, counter), for a tag name without
-    `refs/tags/`: what building a registry calls once per tag."""
-    m = _TAG_RE.fullmatch(tag)
-    if m is None:
+    `refs/tags/`: what building a registry calls once per tag. TAG, with fullmatch."""
+    # The artifact ends at the first `#` or `@` (it cannot hold either), a stage or version at the
+    # next `!` or `#`: each part has one place to end, so no backtracking is ever needed.
+    at, hash_ = tag.find("@"), tag.find("#")
+    end = at if hash_ < 0 or 0 <= at < hash_ else hash_
+    if end <= 0:
         return None
-    artifact, stage, version, cancel, deprecated, counter = m.group(
-        "artifact", "stage", "version", "cancel", "deprecated", "counter")
-    name = artifact.replace("=", ":") if "=" in artifact else artifact
-    count = int(counter) if counter is not None else None
-    if version:
-        return (name, DEREGISTRATION if cancel else REGISTRATION, version, None, count)
-    if stage:
-        return (name, UNASSIGNMENT if cancel else ASSIGNMENT, None, stage, count)
-    if deprecated:
-        return (name, DEPRECATION, None, None, count)
-    return (name, CREATION, None, None, count)
+    name = _artifact(tag[:end])
+    if name is None:
+        return None
+    mark, body = tag[end], tag[end + 1:]
+    if mark == "#" or body[:1] == "v":
+        stop = _word_end(body)
+        word, tail = body[:stop], body[stop:]
+        cancel = tail[:1] == "!"
+        if cancel:
+            tail = tail[1:]
+        if mark == "#":
+            if not _is_stage(word):
+                return None
+            version, stage, event = None, word, UNASSIGNMENT if cancel else ASSIGNMENT
+        else:
+            if not is_version(word):
+                return None
+            version, stage, event = word, None, DEREGISTRATION if cancel else REGISTRATION
+    else:
+        word, _, counter = body.partition("#")
+        tail = body[len(word):]
+        if word == "deprecated":
+            event = DEPRECATION
+        elif word == "created":
+            event = CREATION
+        else:
+            return None
+        version = stage = None
+    if not tail:
+        return (name, event, version, stage, None)
+    if tail[0] != "#" or len(tail) == 1 or not _DIGITS.issuperset(tail[1:]):
+        return None
+    return (name, event, version, stage, int(tail[1:]))
+
+
+def _word_end(text: str) -> int:
+    """Where a stage or version at the start of text ends: its first `!` or `#`, or the end."""
+    bang, hash_ = text.find("!"), text.find("#")
+    if bang < 0:
+        return len(text) if hash_ < 0 else hash_
+    return bang if hash_ < 0 or bang < hash_ else hash_
+
+
+@lru_cache(maxsize=1 << 16)  # a registry has many tags per artifact
+def _artifact(part: str) -> Optional[str]:
+    """The artifact's name from the part of a tag before `@`/`#` (`dir/sub=clf` -> `dir/sub:clf`),
+    or None if it is not `(DIRNAME=)?NAME`."""
+    if "=" not in part:
+        return part if is_name(part) else None
+    dirname, _, short = part.partition("=")
+    if dirname != "" and _DIRNAME_CHARS.issuperset(dirname) and is_name(short):
+        return f"{dirname}:{short}"
+    return None
+
+
+_is_stage = lru_cache(maxsize=1 << 12)(is_name)
 
 
 @lru_cache(maxsize=1 << 16)
 def version_key(version: str) -> tuple:
     """Sort key for SemVer 2.0 precedence of `vX.Y.Z[-pre][+build]` (build metadata ignored)."""
-    m = _VERSION_RE.fullmatch(version)
-    if m is None:
+    parts = _semver(version)
+    if parts is None:
         raise GrammarError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
-    major, minor, patch, pre = int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4)
+    major, minor, patch, pre = int(parts[0]), int(parts[1]), int(parts[2]), parts[3]
     if pre is None:
         return (major, minor, patch, (1,))  # a release ranks above its prereleases
     # Numeric identifiers compare as numbers and rank below alphanumeric ones.
@@ -226,23 +317,21 @@ def format_tag(
     return body
 
 
-@lru_cache(maxsize=None)
-def _shortcut_re() -> re.Pattern:
-    """Compiled on first use: most commands never parse a shortcut (compiling costs a millisecond)."""
-    return re.compile(
-        f"(?P<artifact>(?:{DIRNAME}:)?{NAME})"
-        f"(?:#(?P<stage>{NAME})|@(?P<version>latest|greatest|v{SEMVER}))"
-    )
-
-
 def parse_shortcut(value: str) -> Optional[Shortcut]:
-    """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage`; None if neither."""
+    """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage` (FULLNAME or SHORTCUT); None
+    if neither."""
     if is_fullname(value):
         return Shortcut(value)
-    m = _shortcut_re().fullmatch(value)
-    if m is None:
+    at, hash_ = value.find("@"), value.find("#")
+    end = at if hash_ < 0 or 0 <= at < hash_ else hash_
+    if end <= 0 or not is_fullname(value[:end]):
         return None
-    return Shortcut(m.group("artifact"), version=m.group("version"), stage=m.group("stage"))
+    rest = value[end + 1:]
+    if value[end] == "#":
+        return Shortcut(value[:end], stage=rest) if is_name(rest) else None
+    if rest in ("latest", "greatest") or is_version(rest):
+        return Shortcut(value[:end], version=rest)
+    return None
 
 
 def message_for(event: str, name: str, version: Optional[str] = None, stage: Optional[str] = None) -> str:

@@ -10,8 +10,6 @@ Submodules are imported on first use, so a command pays only for what it calls.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Any
@@ -37,7 +35,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'tagreg.api' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
     globals()[name] = value
     return value
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from .. import annotations as A
 from .. import state as S
 from ..errors import UserError
@@ -11,6 +9,7 @@ from ..record import field, record
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any, Optional
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from .. import tags as T
 from .output import echo
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Any, Iterable, Optional
+
 
 def emoji(symbol: str) -> str:
     """symbol plus a space, unless GTO_EMOJIS turns emoji off."""
@@ -62,15 +61,25 @@ def table(rows: list[list[Any]], headers: list[str], plain: bool = False) -> str
 
 def echo_json(data: Any) -> None:
     """Print data as GTO does: 4-space indented, ASCII-escaped."""
+    import json
+
     echo(json.dumps(data, indent=4))
 
 
 def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
     """The 'To push the changes upstream' block GTO prints after changing a tag."""
-    import shlex
-
-    command = f"git push --delete {remote} {shlex.quote(tag)}" if delete else f"git push {remote} {shlex.quote(tag)}"
+    command = f"git push --delete {remote} {shell_quote(tag)}" if delete else f"git push {remote} {shell_quote(tag)}"
     return f"To push the changes upstream, run:\n    {command}"
+
+
+_SHELL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-")
+
+
+def shell_quote(text: str) -> str:
+    """`shlex.quote` (whose module imports `re`, ~10 ms of a command): text as one shell word."""
+    if text and _SHELL_SAFE.issuperset(text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 CREATED = {
