@@ -285,3 +285,37 @@ def test_not_a_repository_raises(tmp_path, silent):
     with pytest.raises(UserError) as info:
         api.show(tmp_path)
     assert "not a git repository" in str(info.value)
+
+
+# --- An artifact's tags read while git opens the repository -------------------------------------
+
+
+def test_prefetched_tags_are_the_artifacts_tags(model, clock):
+    tag(model, clock, "model-b@v1.0.0", "Registering artifact model-b version v1.0.0")  # a similar name
+    early = api.Repository(model.path, prefetch="model")
+    assert early.tags("model") == api.Repository(model.path).tags("model")
+    assert {t.tag for t in early.registry("model").artifacts["model"].events} == {
+        "model@v0.0.1", "model#prod#1", "model#dev#2", "model@v0.1.0", "model#staging#3"}
+
+
+@pytest.mark.parametrize("hint", ["model", "bad name!", "model@latest", "", None])
+def test_prefetch_in_a_folder_that_is_no_repository(tmp_path, hint):
+    with pytest.raises(api.RegistryError, match="is not a git repository"):
+        api.Repository(tmp_path, prefetch=hint)
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: api.show(p, "model@latest"), lambda p: api.show(p, "model#prod"), lambda p: api.history(p, "model"),
+    lambda p: api.check_ref(p, "refs/tags/model#prod#1"), lambda p: api.check_ref(p, "model@v0.1.0"),
+    lambda p: api.which(p, "model", "prod"), lambda p: api.latest(p, "model"),
+])
+def test_reads_about_one_artifact_give_what_a_plain_read_gives(model, call):
+    repo = api.Repository(model.path)  # an opened repository: the read does not prefetch
+    assert call(model.path) == call(repo)
+
+
+@pytest.mark.parametrize("bad", ["bad name!", "model#", "@v1.0.0", "m@created#x"])
+def test_reads_with_bad_names_still_refuse_them_as_before(model, bad):
+    with pytest.raises(UserError):
+        api.show(model.path, bad)
+    assert api.check_ref(model.path, bad) == []

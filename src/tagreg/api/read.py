@@ -21,20 +21,36 @@ if TYPE_CHECKING:
     from .repository import PathLike
 
 
-def _reads(function):
+def _reads(function=None, *, about: Optional[str] = None):
     """A read of the registry. On a remote, it reads the cached mirror while git asks the remote
     whether anything changed (the round trip is hidden behind the read); if something did, the
-    mirror is fetched and the read runs again."""
+    mirror is fetched and the read runs again.
+
+    about: the argument naming the one artifact the read is about ("name": a name or shortcut;
+    "ref": a tag); git reads that artifact's tags while another git process opens the repository.
+    """
+    if function is None:
+        return lambda f: _reads(f, about=about)
 
     @functools.wraps(function)
     def read(repo=".", *args, **kwargs):
-        r = _open(repo, check_later=True)
+        hint = _artifact_in(args[0] if args else kwargs.get(about)) if about else None
+        r = _open(repo, check_later=True, prefetch=hint)
         result = function(r, *args, **kwargs)
         if not r.catch_up():
             result = function(r, *args, **kwargs)
         return result
 
     return read
+
+
+def _artifact_in(value) -> Optional[str]:
+    """The artifact a name, shortcut or tag names; None for anything else (it is the read's to
+    refuse)."""
+    if not isinstance(value, str):
+        return None
+    found = T.parse_shortcut(value) or T.parse_tag(value)
+    return found.name if found is not None else None
 
 
 def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageView:
@@ -119,7 +135,7 @@ def show_registry(
     return result
 
 
-@_reads
+@_reads(about="name")
 def show_versions(
     repo: PathLike,
     name: str,
@@ -185,7 +201,7 @@ def show_versions(
     return out
 
 
-@_reads
+@_reads(about="name")
 def show(repo: PathLike = ".", name: Optional[str] = None, **options):
     """`show`: the registry table (no name) or one artifact's versions (name, or a shortcut)."""
     if name is None:
@@ -221,7 +237,7 @@ def _entry(event: S.Event) -> HistoryEntry:
     )
 
 
-@_reads
+@_reads(about="name")
 def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = False) -> list[HistoryEntry]:
     """Every registry event (of one artifact), newest first unless ascending."""
     if name is not None:
@@ -231,14 +247,14 @@ def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = 
     return [_entry(e) for e in registry.history(name, ascending=ascending)]
 
 
-@_reads
+@_reads(about="name")
 def latest(repo: PathLike, name: str) -> Optional[VersionInfo]:
     """The greatest registered, active version of name (None if it has none)."""
     versions = show(repo, f"{T.check_name(name)}@latest")
     return versions[0] if versions and versions[0].registered else None
 
 
-@_reads
+@_reads(about="name")
 def find_versions_in_stage(
     repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False
 ) -> list[VersionInfo]:
@@ -249,7 +265,7 @@ def find_versions_in_stage(
     return [v for v in versions if stage in v.stages]
 
 
-@_reads
+@_reads(about="name")
 def which(repo: PathLike, name: str, stage: str) -> Optional[VersionInfo]:
     """The version of name in stage (None if the stage is empty)."""
     found = find_versions_in_stage(repo, name, stage)
@@ -264,7 +280,7 @@ def assignment_ref(version: VersionInfo, stage: str) -> Optional[str]:
     return newest.tag if newest else None
 
 
-@_reads
+@_reads(about="ref")
 def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
     """What a tag means: the events it is (empty for foreign, lightweight or unknown refs)."""
     tag = ref[len("refs/tags/"):] if ref.startswith("refs/tags/") else ref

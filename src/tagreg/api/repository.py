@@ -38,11 +38,12 @@ class Repository:
 
     def __init__(
         self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None,
-        branch: Optional[str] = None, check_later: bool = False,
+        branch: Optional[str] = None, check_later: bool = False, prefetch: Optional[str] = None,
     ):
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
         cached mirror is read without waiting for the check that the remote has not changed; the
-        reader must call `catch_up` (see `api.read`)."""
+        reader must call `catch_up` (see `api.read`). prefetch: an artifact whose tags the caller
+        will read (git reads them while another git process opens the repository)."""
         remote = None
         if not isinstance(repo, (str, os.PathLike)) or isinstance(repo, str) and not os.path.exists(repo):
             from .. import remote  # a Mirror, a URL or a missing path (never needed for a local one)
@@ -67,8 +68,11 @@ class Repository:
             self.git = Git(repo)
             if not os.path.exists(repo):
                 raise RegistryError(f"'{repo}' does not exist")
+            if prefetch is not None and T.is_fullname(prefetch):
+                self._pending[prefetch] = [self.git.start_tags(T.ref_patterns(prefetch))]
             where, self._head = self.git.locate()
             if where is None:
+                self.forget_tags()
                 raise RegistryError(f"'{repo}' is not a git repository")
         self.bare = where is True
         self._root: Optional[str] = None if where is True else where  # type: ignore[assignment]
@@ -266,10 +270,11 @@ class Repository:
         return self.annotations([commit], [name])[commit].get(name)
 
 
-def _open(repo: PathLike, check_later: bool = False) -> Repository:
-    """The Repository for repo; without check_later, a remote's mirror is up to date first."""
+def _open(repo: PathLike, check_later: bool = False, prefetch: Optional[str] = None) -> Repository:
+    """The Repository for repo; without check_later, a remote's mirror is up to date first.
+    prefetch: see `Repository`."""
     if not isinstance(repo, Repository):
-        return Repository(repo, check_later=check_later)
+        return Repository(repo, check_later=check_later, prefetch=prefetch)
     if not check_later:
         repo.catch_up()
     return repo

@@ -33,7 +33,7 @@ def _transaction(
     for byte-identical tag objects, is a no-op), so we fetch, recompute and try the next counter.
     On a remote registry, writes always push, under the mirror's lock.
     """
-    r = _open(repo)
+    r = _open(repo, prefetch=name)
     if r.mirror is not None:
         push, remote = True, r.remote_name
     with r.mirror.lock() if r.mirror is not None else nullcontext():
