@@ -1,0 +1,63 @@
+"""The installed `tagreg` command, and what it imports: a command about one artifact loads no
+module it does not use (`re`, `subprocess`, `json`, click, YAML, ...), so it starts in a few
+milliseconds more than Python itself. Checked by module, not by time (times are in benchmarks/)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "tagreg"
+# What the everyday commands may not import: each costs milliseconds (re ~10, subprocess ~10,
+# json, datetime, click ~60, yaml ~25, pathlib ~8, typing ~5, dataclasses+inspect ~15).
+HEAVY = {"re", "subprocess", "json", "click", "yaml", "ruamel", "pathlib", "typing", "dataclasses", "inspect",
+         "threading", "enum", "shlex", "pickle", "urllib", "tempfile"}
+
+
+def imported(cwd, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run the installed command under `-X importtime`; (the process, top-level modules imported)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT), *args], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "TAGREG_CACHE_DIR": str(Path(cwd) / ".cache-dir")})
+    modules = {line.rpartition("|")[2].strip().split(".")[0] for line in proc.stderr.splitlines()
+               if line.startswith("import time:")}
+    return proc, modules
+
+
+@pytest.fixture
+def registry(repo):
+    repo.commit("model", {"artifacts.yaml": "churn:\n  type: model\n  path: models/churn.pkl\n"})
+    assert repo.run("register", "churn").returncode == 0
+    assert repo.run("assign", "churn", "--version", "v0.0.1", "--stage", "prod").returncode == 0
+    repo.commit("retrained", {"models/churn.txt": "2"})  # a commit to register
+    return repo
+
+
+def test_the_command_is_a_plain_script_that_runs():
+    assert SCRIPT.is_file() and os.access(SCRIPT, os.X_OK)
+    first = SCRIPT.read_text().splitlines()[0]
+    assert first.startswith("#!") and "python" in first
+    proc = subprocess.run([str(SCRIPT), "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("tagreg")
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "churn"], ["show", "churn@latest"], ["history", "churn"], ["check-ref", "churn#prod#1"],
+    ["which", "churn", "prod"], ["latest", "churn"], ["register", "churn", "--bump-minor"],
+    ["assign", "churn", "--version", "v0.0.1", "--stage", "dev"], ["show"], ["--version"],
+])
+def test_everyday_commands_import_nothing_heavy(registry, args):
+    imported(registry.path, *args)  # a first run fills the caches (parsed annotations)
+    if args[0] in ("register", "assign"):
+        registry.git("tag", "-d", *[t for t in registry.tags() if t not in ("churn@v0.0.1", "churn#prod#1")])
+    proc, modules = imported(registry.path, *args)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert not modules & HEAVY, f"{' '.join(args)} imported {sorted(modules & HEAVY)}"
+
+
+def test_help_is_clicks():
+    proc, modules = imported(".", "--help")
+    assert proc.returncode == 0 and "click" in modules
