@@ -58,6 +58,15 @@ def test_everyday_commands_import_nothing_heavy(registry, args):
     assert not modules & HEAVY, f"{' '.join(args)} imported {sorted(modules & HEAVY)}"
 
 
-def test_help_is_clicks():
-    proc, modules = imported(".", "--help")
-    assert proc.returncode == 0 and "click" in modules
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["show", "--help"], ["register", "-h"], ["watch", "--help"]])
+def test_help_imports_no_click(args):
+    proc, modules = imported(".", *args)
+    assert proc.returncode == 0 and "Usage: tagreg" in proc.stdout
+    assert not modules & HEAVY, f"{' '.join(args)} imported {sorted(modules & HEAVY)}"
+
+
+def test_help_on_a_narrow_terminal_is_clicks():
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT), "--help"], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "60"})
+    assert proc.returncode == 0 and "click" in proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 60

@@ -60,6 +60,13 @@ def run(argv: list[str]) -> int | None:
         return 0
     if not argv:
         return None
+    if argv[-1] in ("--help", "-h") and len(argv) <= 2 and _columns() >= 80:
+        from .helptext import TEXTS  # click's own help, rendered ahead (see group.py)
+
+        text = TEXTS.get(argv[0] if len(argv) == 2 else "")
+        if text is not None:
+            sys.stdout.write(text)
+            return 0
     from . import changes, reading  # noqa: F401  (they declare their commands)
 
     cmd = grammar.COMMANDS.get(grammar.ALIASES.get(argv[0], argv[0]))
@@ -82,3 +89,17 @@ def run(argv: list[str]) -> int | None:
         if collecting:
             gc.enable()
     return 0
+
+
+def _columns() -> int:
+    """The terminal's width as click reads it (`shutil.get_terminal_size`, without importing shutil)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
