@@ -67,7 +67,7 @@ PIPE, DEVNULL, INHERIT = "pipe", "devnull", "inherit"
 
 
 class Process:
-    """A started process, with what this module uses of Process: `args`, `communicate`,
+    """A started process, with what this module uses of subprocess.Popen: `args`, `communicate`,
     `returncode`, and after `communicate`, `stdout` and `stderr` (bytes, or None if not piped)."""
 
     __slots__ = ("args", "pid", "returncode", "stdout", "stderr", "_fds")

@@ -224,7 +224,7 @@ def tag_fields(tag: str) -> Optional[tuple]:
                 return None
             version, stage, event = word, None, DEREGISTRATION if cancel else REGISTRATION
     else:
-        word, _, counter = body.partition("#")
+        word = body.partition("#")[0]
         tail = body[len(word):]
         if word == "deprecated":
             event = DEPRECATION
