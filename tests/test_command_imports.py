@@ -70,3 +70,21 @@ def test_help_on_a_narrow_terminal_is_clicks():
                           text=True, env={**os.environ, "COLUMNS": "60"})
     assert proc.returncode == 0 and "click" in proc.stderr
     assert max(len(line) for line in proc.stdout.splitlines()) <= 60
+
+
+def run_with_closed(fd: int, cwd, *args: str) -> subprocess.CompletedProcess:
+    """The installed command started with descriptor fd (1: stdout, 2: stderr) closed."""
+    script = f'exec "$@" {fd}>&-'
+    return subprocess.run(["sh", "-c", script, "sh", str(SCRIPT), *args], cwd=cwd, text=True,
+                          stdout=None if fd == 1 else subprocess.PIPE, stderr=None if fd == 2 else subprocess.PIPE)
+
+
+def test_closed_stderr_is_no_failure(registry):
+    proc = run_with_closed(2, registry.path, "show", "churn", "--json")
+    assert proc.returncode == 0 and '"version": "v0.0.1"' in proc.stdout
+
+
+def test_closed_stdout_is_one_clear_line(registry):
+    proc = run_with_closed(1, registry.path, "history", "churn")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["❌ cannot print the output: standard output is closed"]

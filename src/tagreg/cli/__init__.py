@@ -32,6 +32,8 @@ def _exit(code: int) -> None:
     objects a command on a big registry keeps, one by one, costs time and changes nothing. Output
     is flushed first; nothing else is pending (files are closed, git processes waited for)."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (`2>&-`): nothing to flush
+            continue
         try:
             stream.flush()
         except (BrokenPipeError, ValueError):  # `tagreg show | head`: the reader went away

@@ -64,7 +64,7 @@ def run(argv: list[str]) -> int | None:
         from .helptext import TEXTS  # click's own help, rendered ahead (see group.py)
 
         text = TEXTS.get(argv[0] if len(argv) == 2 else "")
-        if text is not None:
+        if text is not None and sys.stdout is not None:
             sys.stdout.write(text)
             return 0
     from . import changes, reading  # noqa: F401  (they declare their commands)

@@ -15,6 +15,12 @@ NOTHING = "Nothing found in the current workspace"
 def echo(message: Any = "", nl: bool = True, err: bool = False) -> None:
     """Print a line (or text, nl=False) to stdout, or stderr with err=True, and flush it."""
     stream = sys.stderr if err else sys.stdout
+    if stream is None:  # the command was started with that descriptor closed (`>&-`)
+        if err:
+            return
+        from ..errors import UserError
+
+        raise UserError("cannot print the output: standard output is closed")
     stream.write(f"{message}\n" if nl else str(message))
     stream.flush()
 
