@@ -88,3 +88,15 @@ def test_closed_stdout_is_one_clear_line(registry):
     proc = run_with_closed(1, registry.path, "history", "churn")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["❌ cannot print the output: standard output is closed"]
+
+
+@pytest.mark.parametrize("args", [["show"], ["show", "churn"], ["history", "churn"], ["show", "--offline"]])
+def test_remote_reads_import_nothing_heavy(registry, tmp_path, args):
+    """A later read of a remote: the cached mirror, checked against the remote's refs."""
+    url = f"file://{registry.path}"
+    for _ in range(2):  # the clone, then a first read of the mirror (which fills the view cache)
+        first, _ = imported(tmp_path, *[a for a in args if a != "--offline"], "--repo", url)
+        assert first.returncode == 0, first.stderr[-500:]
+    proc, modules = imported(tmp_path, *args, "--repo", url)
+    assert proc.returncode == 0 and ("churn" in proc.stdout or "v0.0.1" in proc.stdout), proc.stderr[-500:]
+    assert not modules & HEAVY, f"{' '.join(args)} --repo imported {sorted(modules & HEAVY)}"

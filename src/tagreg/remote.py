@@ -9,12 +9,9 @@ gets a local git directory and does not care whether the registry is local or re
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from . import cache
 from .errors import UserError
@@ -23,6 +20,7 @@ from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator, Optional
 
     from .git import Process
@@ -34,17 +32,33 @@ class RemoteError(UserError):
 def redact(text: str, url: Optional[str] = None) -> str:
     """text with any credentials in URLs replaced by `***`; also where git repeats url's
     `user:password@` without the scheme (e.g. "unable to look up user:pw@host")."""
+    if "@" not in text and (url is None or "@" not in url):
+        return text  # no credentials to hide (and no `re` or `urllib` to import for it)
+    import re
+
     if url and "://" in url:
+        from urllib.parse import urlsplit
+
         userinfo = urlsplit(url).netloc.rpartition("@")[0]
         if userinfo:
             text = text.replace(userinfo + "@", "***@").replace(userinfo, "***")
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
 
 
+_PLAIN_URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~:/+-")
+_PLAIN_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
+
+
 def strip_credentials(url: str) -> str:
     """url without user name and password (credentials belong in a credential helper)."""
     if "://" not in url:
         return url
+    scheme, _, rest = url.partition("://")
+    if (url.startswith(_PLAIN_SCHEMES) and _PLAIN_URL.issuperset(url) and rest.strip("/")
+            and (rest[0] != "/" or scheme == "file")):
+        return url  # no `@`, nothing urllib would rewrite: as it is, without importing urllib and re
+    from urllib.parse import urlsplit, urlunsplit
+
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
@@ -52,12 +66,35 @@ def strip_credentials(url: str) -> str:
 
 def mirror_dir(url: str) -> Path:
     """The cache folder of url's mirror: readable, and never containing credentials."""
-    import hashlib
+    from pathlib import Path
 
+    return Path(_mirror_where(url))
+
+
+def _mirror_where(url: str) -> str:
+    """`mirror_dir` as a str: `<readable part of the URL>-<12 hex digits of its SHA-256>`."""
     clean = strip_credentials(url)
-    digest = hashlib.sha256(clean.encode()).hexdigest()[:12]
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://", "", clean)).strip("_.")[-60:]
-    return cache.root() / "repos" / f"{readable or 'repo'}-{digest}"
+    digest = cache.sha256_hex(clean.encode())[:12]
+    return cache.folder("repos", f"{readable_name(clean) or 'repo'}-{digest}")
+
+
+_READABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyz+")
+
+
+def readable_name(url: str) -> str:
+    """url without its scheme, each run of other characters than [A-Za-z0-9._-] made one `_`,
+    `_` and `.` stripped at both ends, the last 60 characters (a folder name a person can read)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme and _SCHEME.issuperset(scheme):
+        url = rest
+    out: list[str] = []
+    for char in url:
+        if char in _READABLE:
+            out.append(char)
+        elif not out or out[-1] != "\0":
+            out.append("\0")  # a run of others: one `_` (a real `_` stays apart from it)
+    return "".join(out).replace("\0", "_").strip("_.")[-60:]
 
 
 def _interactive() -> bool:
@@ -71,14 +108,21 @@ class Mirror:
                  branch: Optional[str] = None):
         self.url = url
         self.display = redact(url)
-        self.path = mirror_dir(url)
-        self.git = Git(self.path)
+        self.where = _mirror_where(url)  # a str; `path` is the same as a Path
+        self.git = Git(self.where)
         self.offline = offline
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
         self._lock_depth = 0
         self._check: Optional[tuple] = None  # (branch, local listing, ls-remote) started by start_check
         self._local: Optional[bytes] = None  # that local listing, once read
+
+    @property
+    def path(self) -> Path:
+        """The mirror's folder."""
+        from pathlib import Path
+
+        return Path(self.where)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -90,7 +134,7 @@ class Mirror:
             finally:
                 self._lock_depth -= 1
             return
-        with file_lock(self.path, self.display):
+        with file_lock(self.where, self.display):
             self._lock_depth = 1
             try:
                 yield
@@ -99,11 +143,11 @@ class Mirror:
 
     def exists(self) -> bool:
         """Whether the mirror has been cloned."""
-        return (self.path / "HEAD").exists()
+        return os.path.exists(os.path.join(self.where, "HEAD"))
 
     def _run(self, *args: str) -> None:
         """Run a network git command in the mirror (or beside it, to clone)."""
-        where = Git(self.path if self.exists() else self.path.parent)
+        where = Git(self.where if self.exists() else os.path.dirname(self.where))
         try:
             where.run_network(*args, progress=self.progress)
         except GitError as exc:
@@ -111,14 +155,14 @@ class Mirror:
 
     def clone(self) -> None:
         """Make the mirror: a bare partial clone keeping branches and tags as the remote has them."""
-        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"{self.where}.tmp{os.getpid()}"
+        os.makedirs(os.path.dirname(self.where), exist_ok=True)
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-        target, self.path = self.path, tmp
+        target, self.where = self.where, tmp
         try:
-            self._run("clone", "--bare", "--filter=blob:none", "--", self.url, str(tmp))
+            self._run("clone", "--bare", "--filter=blob:none", "--", self.url, tmp)
             tmp_git = Git(tmp)
             tmp_git.run("config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
             tmp_git.run("config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*")
@@ -128,7 +172,12 @@ class Mirror:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         finally:
-            self.path = target
+            self.where = target
+
+    def _stamp_fetched(self) -> None:
+        """Note when the mirror was last brought up to date (`tagreg cache list` shows it)."""
+        with open(os.path.join(self.where, "tagreg-fetched"), "w") as handle:
+            handle.write(str(int(time.time())))
 
     def fetch(self, branch: Optional[str] = None) -> None:
         """Bring branches (or one branch) and tags up to date (deleted tags go too: it is a mirror).
@@ -144,7 +193,7 @@ class Mirror:
     def _fetch(self, branch: Optional[str]) -> None:
         specs = [f"+refs/heads/{branch}:refs/heads/{branch}", "+refs/tags/*:refs/tags/*"] if branch else []
         self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
-        (self.path / "tagreg-fetched").write_text(str(int(time.time())))
+        self._stamp_fetched()
 
     def start_check(self, branch: Optional[str] = None, asked: Optional[Process] = None) -> None:
         """Start asking the remote for its refs (unless `asked`, a `git.ask_remote` of this URL,
@@ -204,7 +253,7 @@ class Mirror:
                 if self.offline:
                     raise RemoteError(f"{self.display} is not in the cache yet; run once without --offline")
                 self.clone()
-                (self.path / "tagreg-fetched").write_text(str(int(time.time())))
+                self._stamp_fetched()
             elif check_later and not self.offline:
                 self.start_check(self.branch, asked)
                 asked = None
@@ -298,12 +347,13 @@ def clear_mirrors(url: Optional[str] = None) -> list[str]:
 
 
 @contextmanager
-def file_lock(path: Path, display: str, timeout: float = 300.0) -> Iterator[None]:
+def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0) -> Iterator[None]:
     """An exclusive lock on `<path>.lock`, waited for up to timeout seconds."""
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(str(path) + ".lock", "w") as handle:
+    where = os.fspath(path)
+    os.makedirs(os.path.dirname(where), exist_ok=True)
+    with open(where + ".lock", "w") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:

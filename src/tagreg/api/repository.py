@@ -149,11 +149,13 @@ class Repository:
 
     def tag_listing(self) -> bytes:
         """`OID<TAB>refs/tags/NAME` per tag (read once): what the view cache keys on. For a remote
-        whose check is under way, the mirror's listing for that check (its branches too)."""
+        whose check is under way, the tags' part of the mirror's listing for that check (the same
+        bytes, so a read with or without `--offline` finds the same cached view)."""
         if self._listed is None:
             checked = self.mirror.checked_refs() if self.mirror is not None else None
-            if checked is not None:
-                self._listed = checked
+            if checked is not None:  # branches, then tags: git sorts by name
+                first = checked.find(b"\trefs/tags/")
+                self._listed = checked[checked.rfind(b"\n", 0, first) + 1:] if first >= 0 else b""
             else:
                 self.prefetch_listing()
                 self._listed = self.git.finish(self._listing)
@@ -170,7 +172,7 @@ class Repository:
 
         from .. import __version__
 
-        where = self.mirror.path if self.mirror is not None else os.path.realpath(self.git.where)
+        where = self.mirror.where if self.mirror is not None else os.path.realpath(self.git.where)
         return hashlib.sha1(f"{__version__}\0{where}".encode()).hexdigest()[:16]
 
     def prefetch(self, name: Optional[str] = None) -> None:

@@ -1,0 +1,85 @@
+"""Mirror folder names and credential hiding, written without `re`/`urllib`/`hashlib` on the read
+path: they must stay exactly what the regular-expression versions gave (existing caches keep their
+folders; no credential ever shows)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tagreg import cache
+from tagreg.remote import mirror_dir, readable_name, redact, strip_credentials
+
+URL_TEXT = st.text(alphabet="ab:/@.-_+ %XZ09é~\t?#[]", max_size=30)
+URLS = st.one_of(URL_TEXT, st.builds(lambda s, rest: f"{s}://{rest}",
+                                     st.sampled_from(["https", "http", "git", "ssh", "git+ssh", "ssh+git", "file",
+                                                      "HTTP", "x1", "1x", "s-s"]),
+                                     URL_TEXT))
+
+
+def readable_by_regex(clean: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://", "", clean)).strip("_.")[-60:]
+
+
+@given(URLS)
+def test_readable_name_is_the_regular_expressions(url):
+    assert readable_name(url) == readable_by_regex(url)
+
+
+def strip_by_urllib(url: str) -> str:
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+
+
+@settings(max_examples=2000)
+@given(URLS)
+def test_mirror_folder_is_unchanged(url):
+    try:
+        clean = strip_by_urllib(url)
+    except ValueError:  # urllib refuses it (e.g. a bad port): so must the mirror's name
+        return
+    expected = f"{readable_by_regex(clean) or 'repo'}-{hashlib.sha256(clean.encode()).hexdigest()[:12]}"
+    assert strip_credentials(url) == clean
+    assert mirror_dir(url) == cache.root() / "repos" / expected
+
+
+def redact_by_regex(text: str, url: str | None) -> str:
+    if url and "://" in url:
+        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        if userinfo:
+            text = text.replace(userinfo + "@", "***@").replace(userinfo, "***")
+    return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+
+@given(URLS, st.one_of(st.none(), URLS))
+def test_redact_is_unchanged(text, url):
+    try:
+        expected = redact_by_regex(text, url)
+    except ValueError:
+        return
+    assert redact(text, url) == expected
+
+
+def test_credentials_never_show():
+    url = "https://alice:s3cret@example.com/org/repo.git"
+    assert redact(f"fatal: unable to access '{url}': 403", url) == \
+        "fatal: unable to access 'https://***@example.com/org/repo.git': 403"
+    assert redact("unable to look up alice:s3cret@example.com", url) == "unable to look up ***@example.com"
+    assert "s3cret" not in str(mirror_dir(url)) and "alice" not in str(mirror_dir(url))
+
+
+@pytest.mark.parametrize("url", [
+    "https://github.com/org/repo.git", "git://127.0.0.1:9419/reg.git", "file:///tmp/x", "file:///", "file://",
+    "ssh://git@host/x", "https://host", "https://host/", "http://h:8080/a/b/", "file://localhost/tmp/x",
+    "ssh://host:22/~/repo", "https://host//x", "https://host/x/..", "git+ssh://h/r", "ssh+git://h/r",
+    "https://HOST/Org/Repo", "https://host:/x", "ssh:///x", "https:///x", "git://:9418/x",
+])
+def test_common_urls_as_urllib_gives_them(url):
+    assert strip_credentials(url) == strip_by_urllib(url)
