@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
@@ -729,3 +731,13 @@ def test_describe_reads_subfolder_dvc_yaml_for_monorepo_names(reg):
     assert reg.ok("describe", "sub:clf", "--path") == "clf.pkl\n"
     assert reg.ok("describe", "sub:clf@v1.0.0", "--description") == "Sub classifier\n"
     assert reg.ok("describe", "clf", "--path") == "root.pkl\n"
+
+
+@given(st.text(max_size=20) | st.sampled_from(["churn@v1.0.0", "churn#prod#3", "dir/sub=m#dev!#2", "it's", ""]))
+def test_push_hints_quote_tags_as_shlex_does(tag):
+    """`shell_quote` stands for shlex.quote (whose module imports `re`) in the push hints."""
+    import shlex
+
+    from tagreg.cli.render import shell_quote
+
+    assert shell_quote(tag) == shlex.quote(tag)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .git import Process
 
+
 class RemoteError(UserError):
     """A remote that cannot be reached, cloned, fetched or pushed to."""
 
