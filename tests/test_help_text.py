@@ -56,3 +56,11 @@ def test_narrow_terminals_get_clicks_rendering():
 def test_aliases_and_subcommands_are_left_to_click():
     assert run("promote", "--help", columns=None).startswith("Usage: tagreg promote")
     assert run("cache", "list", "--help", columns=None).startswith("Usage: tagreg cache list")
+
+
+def test_no_command_is_the_help_on_stderr_as_click_gives_it():
+    proc = subprocess.run([sys.executable, "-m", "tagreg"], capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", TEXTS[""])
+    clicks = subprocess.run([sys.executable, "-m", "tagreg"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "60"})  # narrow: click's own answer
+    assert clicks.returncode == 2 and clicks.stderr.startswith("Usage: tagreg [OPTIONS] COMMAND")

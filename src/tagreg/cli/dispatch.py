@@ -58,15 +58,16 @@ def run(argv: list[str]) -> int | None:
 
         echo(grammar.VERSION % {"version": __version__})
         return 0
-    if not argv:
-        return None
-    if argv[-1] in ("--help", "-h") and len(argv) <= 2 and _columns() >= 80:
+    if (not argv or argv[-1] in ("--help", "-h") and len(argv) <= 2) and _columns() >= 80:
         from .helptext import TEXTS  # click's own help, rendered ahead (see group.py)
 
         text = TEXTS.get(argv[0] if len(argv) == 2 else "")
-        if text is not None and sys.stdout is not None:
-            sys.stdout.write(text)
-            return 0
+        stream = sys.stdout if argv else sys.stderr  # no command at all: a mistake, as click says
+        if text is not None and stream is not None:
+            stream.write(text)
+            return 0 if argv else 2
+    if not argv:
+        return None
     from . import changes, reading  # noqa: F401  (they declare their commands)
 
     cmd = grammar.COMMANDS.get(grammar.ALIASES.get(argv[0], argv[0]))
