@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 
 import pytest
 from hypothesis import given
@@ -119,3 +120,20 @@ def test_is_url_as_the_regular_expression(location):
 ])
 def test_is_url_examples(location, expected):
     assert is_url(location) is expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_dropped_process_leaves_no_open_pipe_nor_zombie():
+    """A read started and never collected (an error came first): its pipes close with it, the
+    child ends, and it is reaped then or on a later spawn."""
+    before = set(os.listdir("/proc/self/fd"))
+    proc = spawn([sys.executable, "-c", "import sys; sys.stdout.write('x' * 200000)"], dict(os.environ))
+    pid = proc.pid
+    del proc
+    assert set(os.listdir("/proc/self/fd")) <= before
+    for _ in range(100):  # later spawns reap what has ended meanwhile
+        spawn(["true"], dict(os.environ)).communicate()
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}")  # ended and reaped: no zombie left

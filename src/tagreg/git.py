@@ -64,6 +64,7 @@ def _environment() -> dict[str, str]:
 # threading, selectors, signal, enum, locale) costs a command more than running git does.
 
 PIPE, DEVNULL, INHERIT = "pipe", "devnull", "inherit"
+_UNREAPED: list[int] = []  # children whose Process was dropped before they ended (see __del__)
 
 
 class Process:
@@ -125,6 +126,30 @@ class Process:
         self.stderr = b"".join(chunks[err]) if err is not None else None
         return self.stdout, self.stderr
 
+    def __del__(self):
+        """A process dropped unfinished (a read started, then an error): close our pipe ends, so
+        git sees them closed and ends, and reap it now or on a later spawn, as subprocess does: a
+        long-running server must not gather open pipes and zombies."""
+        if self.returncode is not None:
+            return
+        try:
+            for fd in self._fds:
+                if fd is not None:
+                    os.close(fd)
+            self._fds = (None, None, None)
+            if not _reaped(self.pid):
+                _UNREAPED.append(self.pid)
+        except (OSError, TypeError, AttributeError):  # at interpreter exit, os may be gone already
+            pass
+
+
+def _reaped(pid: int) -> bool:
+    """Whether child pid has ended (and is reaped now)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:  # reaped already
+        return True
+
 
 def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
           stderr: str = PIPE) -> Process:
@@ -137,6 +162,9 @@ def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str
         return subprocess.Popen(args, env=env, stdin=subprocess.PIPE if stdin else None, stdout=modes[stdout],
                                 stderr=modes[stderr])  # type: ignore[return-value]
     from _signal import SIGPIPE  # the C half of `signal`, without its enum classes
+
+    if _UNREAPED:
+        _UNREAPED[:] = [pid for pid in _UNREAPED if not _reaped(pid)]
 
     actions: list[tuple] = []
     ours: list[Optional[int]] = [None, None, None]
