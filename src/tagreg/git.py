@@ -163,8 +163,12 @@ def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str
                                 stderr=modes[stderr])  # type: ignore[return-value]
     from _signal import SIGPIPE  # the C half of `signal`, without its enum classes
 
-    if _UNREAPED:
-        _UNREAPED[:] = [pid for pid in _UNREAPED if not _reaped(pid)]
+    for pid in list(_UNREAPED):  # one by one: a server's threads may add to it meanwhile
+        if _reaped(pid):
+            try:
+                _UNREAPED.remove(pid)
+            except ValueError:  # another thread reaped it too
+                pass
 
     actions: list[tuple] = []
     ours: list[Optional[int]] = [None, None, None]
