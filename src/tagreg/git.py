@@ -24,8 +24,8 @@ class GitError(UserError):
     """A git command failed in a way the user can act on."""
 
 
-_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
-_HOST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+URL_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
+HOST_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")  # [A-Za-z0-9._-]
 
 
 def is_url(location: str) -> bool:
@@ -33,29 +33,30 @@ def is_url(location: str) -> bool:
     `[user@]host:path` (not `host://`)."""
     if os.path.exists(location):
         return False
-    if location.startswith(_SCHEMES):
+    if location.startswith(URL_SCHEMES):
         return True
     head, colon, rest = location.partition(":")
     if not colon or rest.startswith("//"):
         return False
     user, at, host = head.rpartition("@")
-    return bool(host) and _HOST.issuperset(host) and (not at or (bool(user) and _HOST.issuperset(user)))
+    return bool(host) and HOST_CHARS.issuperset(host) and (not at or (bool(user) and HOST_CHARS.issuperset(user)))
 
 
 def ask_remote(url: str) -> Process:
     """Start `git ls-remote --refs URL` in the background: a remote's refs, asked for as early as
     possible (before the modules that read the answer are even imported)."""
-    env = {**_environment(), "GIT_TERMINAL_PROMPT": "0"}
-    return spawn(["git", *LIST_REFS, "--", url], env)
+    return spawn(["git", *LIST_REFS, "--", url], _environment({"GIT_TERMINAL_PROMPT": "0"}))
 
 
-def _environment() -> dict[str, str]:
+def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     """The environment git runs in: messages in English (they are parsed), whatever the user's
-    locale, and no GIT_DIR/GIT_WORK_TREE pointing it at another repository."""
+    locale, and no GIT_DIR/GIT_WORK_TREE pointing it at another repository; then extra."""
     env = dict(os.environ)
     env["LC_ALL"] = "C"
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
+    if extra:
+        env.update(extra)
     return env
 
 
@@ -251,10 +252,8 @@ class Git:
         With show_progress, git's stderr goes to the terminal: in a partial clone, the objects git
         downloads on demand then show git's progress bar.
         """
-        full_env = _environment()
-        if env:
-            full_env.update(env)
-        proc = self._spawn(args, full_env, stdin=input is not None, stderr=INHERIT if show_progress else PIPE)
+        proc = self._spawn(args, _environment(env), stdin=input is not None,
+                           stderr=INHERIT if show_progress else PIPE)
         proc.communicate(input)
         if proc.returncode != 0:
             self._check_folder()
@@ -266,8 +265,7 @@ class Git:
         """Run a git command that talks to a remote: git draws its progress on a terminal if
         progress, else stays quiet; a failure raises GitError with git's last line."""
         quiet = [] if progress else ["-q"]
-        env = _environment()
-        env["GIT_TERMINAL_PROMPT"] = "0"  # never hang on a password prompt
+        env = _environment({"GIT_TERMINAL_PROMPT": "0"})  # never hang on a password prompt
         proc = self._spawn([args[0], *quiet, *args[1:]], env, stdout=DEVNULL, stderr=INHERIT if progress else PIPE)
         proc.communicate()
         if proc.returncode != 0:
@@ -373,10 +371,7 @@ class Git:
 
     def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> Process:
         """Start `git ARGS` in the background; `finish` collects its output."""
-        full_env = _environment()
-        if env:
-            full_env.update(env)
-        return self._spawn(args, full_env)
+        return self._spawn(args, _environment(env))
 
     def finish(self, proc: Process) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""

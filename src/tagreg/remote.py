@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from . import cache
 from .errors import UserError
-from .git import LIST_REFS, LISTING_FORMAT, Git, GitError
+from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError
 from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -46,8 +46,7 @@ def redact(text: str, url: Optional[str] = None) -> str:
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
 
 
-_PLAIN_URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~:/+-")
-_PLAIN_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
+_PLAIN_URL = HOST_CHARS | frozenset("~:/+")
 
 
 def strip_credentials(url: str) -> str:
@@ -55,7 +54,7 @@ def strip_credentials(url: str) -> str:
     if "://" not in url:
         return url
     scheme, _, rest = url.partition("://")
-    if (url.startswith(_PLAIN_SCHEMES) and _PLAIN_URL.issuperset(url) and rest.strip("/")
+    if (url.startswith(URL_SCHEMES) and _PLAIN_URL.issuperset(url) and rest.strip("/")
             and (rest[0] != "/" or scheme == "file")):
         return url  # no `@`, nothing urllib would rewrite: as it is, without importing urllib and re
     from urllib.parse import urlsplit, urlunsplit
@@ -79,7 +78,6 @@ def _mirror_where(url: str) -> str:
     return cache.folder("repos", f"{readable_name(clean) or 'repo'}-{digest}")
 
 
-_READABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyz+")
 
 
@@ -91,7 +89,7 @@ def readable_name(url: str) -> str:
         url = rest
     out: list[str] = []
     for char in url:
-        if char in _READABLE:
+        if char in HOST_CHARS:
             out.append(char)
         elif not out or out[-1] != "\0":
             out.append("\0")  # a run of others: one `_` (a real `_` stays apart from it)
