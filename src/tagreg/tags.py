@@ -201,8 +201,7 @@ def tag_fields(tag: str) -> Optional[tuple]:
     `refs/tags/`: what building a registry calls once per tag. TAG, with fullmatch."""
     # The artifact ends at the first `#` or `@` (it cannot hold either), a stage or version at the
     # next `!` or `#`: each part has one place to end, so no backtracking is ever needed.
-    at, hash_ = tag.find("@"), tag.find("#")
-    end = at if hash_ < 0 or 0 <= at < hash_ else hash_
+    end = _first(tag, "@", "#")
     if end <= 0:
         return None
     name = _artifact(tag[:end])
@@ -210,8 +209,8 @@ def tag_fields(tag: str) -> Optional[tuple]:
         return None
     mark, body = tag[end], tag[end + 1:]
     if mark == "#" or body[:1] == "v":
-        stop = _word_end(body)
-        word, tail = body[:stop], body[stop:]
+        stop = _first(body, "!", "#")
+        word, tail = (body, "") if stop < 0 else (body[:stop], body[stop:])
         cancel = tail[:1] == "!"
         if cancel:
             tail = tail[1:]
@@ -240,12 +239,10 @@ def tag_fields(tag: str) -> Optional[tuple]:
     return (name, event, version, stage, int(tail[1:]))
 
 
-def _word_end(text: str) -> int:
-    """Where a stage or version at the start of text ends: its first `!` or `#`, or the end."""
-    bang, hash_ = text.find("!"), text.find("#")
-    if bang < 0:
-        return len(text) if hash_ < 0 else hash_
-    return bang if hash_ < 0 or bang < hash_ else hash_
+def _first(text: str, one: str, other: str) -> int:
+    """Where the first of two characters is in text; -1 if neither is."""
+    i, j = text.find(one), text.find(other)
+    return i if j < 0 or 0 <= i < j else j
 
 
 @lru_cache(maxsize=1 << 16)  # a registry has many tags per artifact
@@ -322,8 +319,7 @@ def parse_shortcut(value: str) -> Optional[Shortcut]:
     if neither."""
     if is_fullname(value):
         return Shortcut(value)
-    at, hash_ = value.find("@"), value.find("#")
-    end = at if hash_ < 0 or 0 <= at < hash_ else hash_
+    end = _first(value, "@", "#")
     if end <= 0 or not is_fullname(value[:end]):
         return None
     rest = value[end + 1:]
