@@ -139,19 +139,25 @@ class Outbox:
             self.db.executemany("UPDATE outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1 "
                                 "WHERE id = ?", [(now, i.id) for i in items])
 
-    def failed(self, items: Iterable[Item], error: str, max_attempts: int, backoff: float, max_backoff: float) -> None:
-        """Schedule another try with exponential backoff, or mark dead after max_attempts."""
+    def failed(self, items: Iterable[Item], error: str, max_attempts: int, backoff: float,
+               max_backoff: float) -> tuple[int, int]:
+        """Schedule another try with exponential backoff, or mark dead after max_attempts; returns
+        (how many are dead now, how many will be retried)."""
         now = time.time()
+        dead = retried = 0
         with self._transaction():
             for item in items:
                 attempts = item.attempts + 1
                 if attempts >= max_attempts:
                     self.db.execute("UPDATE outbox SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?",
                                     (attempts, error, item.id))
+                    dead += 1
                 else:
                     delay = min(backoff * (2 ** (attempts - 1)), max_backoff)
                     self.db.execute("UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
                                     (attempts, now + delay, error, item.id))
+                    retried += 1
+        return dead, retried
 
     def retry_dead(self, target: Optional[str] = None) -> int:
         """Queue dead items again (all, or one target's); returns how many."""
