@@ -17,8 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from events.support import Receiver, Registry, Watcher, free_port, run_tagreg, wait_for, write_config
+from events.support import (
+    Receiver,
+    Registry,
+    Watcher,
+    free_port,
+    run_tagreg,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -399,8 +406,9 @@ def corrupt_pages(path: Path, tables: list[str]) -> None:
     """Overwrite the pages of these tables (and their indexes) with garbage."""
     db = sqlite3.connect(path)
     size = db.execute("PRAGMA page_size").fetchone()[0]
-    pages = [r[0] for r in db.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name IN (%s) AND rootpage > 0"
-                                      % ",".join("?" * len(tables)), tables)]
+    marks = ",".join("?" * len(tables))
+    pages = [r[0] for r in db.execute(f"SELECT rootpage FROM sqlite_master WHERE tbl_name IN ({marks}) "
+                                      "AND rootpage > 0", tables)]
     db.close()
     data = bytearray(path.read_bytes())
     for page in pages:
@@ -473,3 +481,51 @@ def test_a_missing_outbox_is_said_and_a_stray_journal_refused(reg, receiver, tmp
     assert stray.returncode == 1 and len(stray.stderr.strip().splitlines()) == 1, stray.stderr
     assert str(state) in stray.stderr and "-wal" in stray.stderr
     assert not state.exists()
+
+
+def test_recover_reads_past_a_damaged_page_and_requeues_what_it_lost(tmp_path):
+    """One leaf page of the deliveries is damaged: the rows of the other pages keep their state, and
+    the events whose rows were on it are queued again (they were seen, their fate is unknown)."""
+    from tagreg.events.outbox import Outbox
+    from tagreg.events.recovery import recover
+
+    path = tmp_path / "watch.sqlite"
+    outbox = Outbox(path)
+    events = [{"id": f"e{i:04d}", "tag": f"m@v{i}", "padding": "x" * 300} for i in range(200)]
+    outbox.record("models", [], [], [])
+    outbox.record("models", events, [], [("hook", e, False) for e in events])
+    outbox.delivered(outbox.due("hook", limit=150))
+    outbox.close()
+    db = sqlite3.connect(path)
+    try:
+        leaves = [r[0] for r in db.execute("SELECT pageno FROM dbstat WHERE name = 'outbox' AND pagetype = 'leaf' "
+                                           "ORDER BY pageno")]
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat")
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    assert len(leaves) > 5
+    damaged = leaves[len(leaves) // 3]
+    data = bytearray(path.read_bytes())
+    data[(damaged - 1) * size:damaged * size] = bytes([0xA5]) * size
+    path.write_bytes(bytes(data))
+
+    healthy_copy = tmp_path / "other.sqlite"
+    Outbox(healthy_copy).close()
+    assert recover(healthy_copy, ["models"], lambda e: ["hook"]).kept is None, "a sound outbox is left alone"
+
+    report = recover(path, ["models"], lambda e: ["hook"])
+    assert report.kept is not None and report.kept.read_bytes() == bytes(data)
+    assert report.unreadable == ["outbox"]
+    lost = 200 - sum(report.deliveries.values())
+    assert 0 < lost < 60 and report.requeued == lost
+    outbox = Outbox(path)
+    try:
+        counts = outbox.counts()["hook"]
+        assert counts["delivered"] + counts["pending"] == 200
+        assert counts["delivered"] == report.deliveries["delivered"] < 150, "what was read as delivered stays so"
+        assert set(outbox.seen("models")) == {e["id"] for e in events}
+        pending = {i.event_id for i in outbox.due("hook", limit=1000)}
+        assert {e["id"] for e in events[150:]} <= pending, "what was pending stays pending"
+    finally:
+        outbox.close()

@@ -34,7 +34,11 @@ class Watcher:
         self.config = config
         self.replay = replay
         self.echo = echo
-        self.outbox = Outbox(config.state)
+        self.outbox = Outbox(config.state, config.recover_command)
+        if self.outbox.created:  # a deleted outbox must not go by unsaid: what it had is not known now
+            echo(f"new outbox {config.state}: " + ("every event the repositories have now is delivered (--replay)"
+                 if replay else "the events the repositories have now are recorded as seen, not delivered "
+                                "(--replay delivers them)"))
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.next_poll = {repo.label: 0.0 for repo in config.repos}

@@ -113,6 +113,13 @@ class WatchConfig:
     listen_timeout: float = 10.0  # seconds a push endpoint connection may take in all
     listen_max_body: int = 25 * 1024 * 1024  # bytes; GitHub caps webhook payloads at 25 MB
     listen_max_connections: int = 16
+    source: Path | None = None  # the watch.yaml it was read from
+
+    @property
+    def recover_command(self) -> str:
+        """The command that recovers this configuration's outbox."""
+        where = f" --config {shlex.quote(str(self.source))}" if self.source else ""
+        return f"tagreg watch{where} recover"
 
 
 def default_state() -> Path:
@@ -214,7 +221,9 @@ def load(path: str | Path) -> WatchConfig:
     except yaml.YAMLError as exc:
         raise WatchConfigError(f"{path} is not valid YAML") from exc
     try:
-        return parse(data, path.parent)
+        config = parse(data, path.parent)
+        config.source = path
+        return config
     except (TypeError, ValueError) as exc:
         if isinstance(exc, WatchConfigError):
             raise
