@@ -11,6 +11,8 @@ import json
 import select
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -529,3 +531,81 @@ def test_recover_reads_past_a_damaged_page_and_requeues_what_it_lost(tmp_path):
         assert {e["id"] for e in events[150:]} <= pending, "what was pending stays pending"
     finally:
         outbox.close()
+
+
+def test_listen_a_bad_address_or_a_port_in_use_is_one_line(reg, receiver, tmp_path):
+    config = write_config(tmp_path / "watch.yaml", [{"path": str(reg.path)}], [{"url": receiver.url("/")}])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        for listen in ("127.0.0.1:http", f"127.0.0.1:{taken.getsockname()[1]}", "127.0.0.1:99999"):
+            result = watch(tmp_path, config, "--once", "--listen", listen)
+            assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+            assert listen in result.stderr and "Unexpected" not in result.stderr, result.stderr
+    assert not (tmp_path / "watch.sqlite").exists(), "nothing is left half-done: no outbox was made"
+
+
+class RawReceiver:
+    """A TCP server on 127.0.0.1 whose answer to every connection is answer(sock), after reading the
+    request's first bytes."""
+
+    def __init__(self, answer):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.closing = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.closing.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                self.answer(conn, self.closing)
+            except OSError:
+                pass
+
+    def close(self):
+        self.closing.set()
+        self.sock.close()
+
+
+def drip(conn, closing):
+    """An answer a byte at a time, each in time for a per-read timeout, never finished."""
+    for byte in b"HTTP/1.0 200 OK\r\n" + b"X-Slow: " + b"x" * 100_000:
+        if closing.wait(0.1):
+            return
+        conn.send(bytes([byte]))
+
+
+def garbage(conn, closing):
+    conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
+
+
+def test_a_receiver_that_answers_slowly_or_with_garbage_is_a_failed_attempt(reg, tmp_path):
+    registrations(reg, "v0.0.1")
+    slow, bad = RawReceiver(drip), RawReceiver(garbage)
+    try:
+        config = write_config(tmp_path / "watch.yaml", [{"path": str(reg.path)}],
+                              [{"url": f"http://127.0.0.1:{slow.port}/"}, {"url": f"http://127.0.0.1:{bad.port}/"}],
+                              delivery={"timeout": 1, "backoff": 60})
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "tagreg", "watch", "--config", str(config), "--replay", "--once"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=20, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert time.monotonic() - started < 15
+        lines = proc.stderr.splitlines()
+        assert any(f":{slow.port}/ failed (no complete answer within 1 s)" in line for line in lines), proc.stderr
+        assert any(f":{bad.port}/ failed" in line for line in lines), proc.stderr
+        assert "Unexpected" not in proc.stderr and "Traceback" not in proc.stderr
+        assert [t["pending"] for t in status(tmp_path, config)["targets"].values()] == [1, 1]
+    finally:
+        slow.close()
+        bad.close()

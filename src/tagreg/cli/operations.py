@@ -49,13 +49,18 @@ def watch(ctx, config_path, replay, listen, once):
     from ..events.watch_config import load
 
     config = load(config_path)
-    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(line, err=True))
     host, port = config.listen_host, config.listen_port
     if listen:
         host, _, port_text = listen.rpartition(":")
+        if not port_text.isdecimal():
+            from ..events.watch_config import WatchConfigError
+
+            raise WatchConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8787")
         host, port = host or "127.0.0.1", int(port_text)
-    if port:
-        bound = watcher.listen(host or "127.0.0.1", port)
+    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(line, err=True),
+                      listen_at=(host or "127.0.0.1", port) if port else None)
+    if watcher.server is not None:
+        bound = watcher.server.server_address
         click.echo(f"listening for push webhooks on http://{bound[0]}:{bound[1]}/", err=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop())

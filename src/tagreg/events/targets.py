@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import socket
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -54,8 +57,10 @@ def post(url: str, events: list[dict], secret: Optional[str], timeout: float) ->
         headers[SIGNATURE_HEADER] = sign(secret, body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     _basic_auth(request, url)
+    deadline = _Deadline(timeout)
+    opener = urllib.request.build_opener(_NoRedirects, deadline.http_handler(), deadline.https_handler())
     try:
-        with urllib.request.build_opener(_NoRedirects).open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             if not 200 <= response.status < 300:
                 raise DeliveryFailed(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
@@ -63,9 +68,67 @@ def post(url: str, events: list[dict], secret: Optional[str], timeout: float) ->
             raise DeliveryFailed(f"HTTP {exc.code} redirect to {_shown(exc.headers.get('Location'))}, "
                                  "not followed") from None
         raise DeliveryFailed(f"HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        if deadline.expired:
+            raise DeliveryFailed(f"no complete answer within {timeout:g} s") from None
         reason = getattr(exc, "reason", exc)
         raise DeliveryFailed(redact(f"cannot reach {url}: {reason}")) from None
+    finally:
+        deadline.cancel()
+
+
+class _Deadline:
+    """The whole of one delivery's time: urllib's timeout is per read, so a receiver answering a byte
+    at a time would hold the watcher, and every target after it, for ever. Once the time is up the
+    connection is shut down, which ends whatever read or write is waiting on it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.timers: list[threading.Timer] = []
+        self.expired = False
+
+    def connection(self, base: type) -> type:
+        """base (an http.client connection class) whose connections this deadline cuts."""
+        deadline = self
+
+        class Connection(base):  # type: ignore[valid-type, misc]
+            def connect(self) -> None:
+                super().connect()
+                timer = threading.Timer(deadline.seconds, deadline.cut, (self.sock,))
+                timer.daemon = True
+                deadline.timers.append(timer)
+                timer.start()
+
+        return Connection
+
+    def cut(self, sock: socket.socket) -> None:
+        self.expired = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def http_handler(self) -> urllib.request.HTTPHandler:
+        connection = self.connection(http.client.HTTPConnection)
+
+        class Handler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(connection, req)
+
+        return Handler()
+
+    def https_handler(self) -> urllib.request.HTTPSHandler:
+        connection = self.connection(http.client.HTTPSConnection)
+
+        class Handler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(connection, req, context=self._context)
+
+        return Handler()
+
+    def cancel(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -30,21 +30,31 @@ log = logging.getLogger("tagreg.watch")
 class Watcher:
     """Polls registries and delivers their events through the durable outbox."""
 
-    def __init__(self, config: WatchConfig, replay: bool = False, echo: Callable[[str], None] = log.info):
+    def __init__(self, config: WatchConfig, replay: bool = False, echo: Callable[[str], None] = log.info,
+                 listen_at: tuple[str, int] | None = None):
+        """listen_at: serve the push endpoint there, bound before the outbox is opened (or made)."""
         self.config = config
         self.replay = replay
         self.echo = echo
-        self.outbox = Outbox(config.state, config.recover_command)
-        if self.outbox.created:  # a deleted outbox must not go by unsaid: what it had is not known now
-            echo(f"new outbox {config.state}: " + ("every event the repositories have now is delivered (--replay)"
-                 if replay else "the events the repositories have now are recorded as seen, not delivered "
-                                "(--replay delivers them)"))
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.next_poll = {repo.label: 0.0 for repo in config.repos}
         self.server: listener.PushServer | None = None
         self.held: dict[str, float] = {}  # event id -> when first seen, for events waiting to settle
         self.wake_at = float("inf")  # monotonic time a held event is due a second look
+        if listen_at:
+            self.listen(*listen_at)
+        try:
+            self.outbox = Outbox(config.state, config.recover_command)
+        except BaseException:
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
+            raise
+        if self.outbox.created:  # a deleted outbox must not go by unsaid: what it had is not known now
+            echo(f"new outbox {config.state}: " + ("every event the repositories have now is delivered (--replay)"
+                 if replay else "the events the repositories have now are recorded as seen, not delivered "
+                                "(--replay delivers them)"))
 
     # -- polling --
 
@@ -168,8 +178,12 @@ class Watcher:
 
         c = self.config
         settings = listener.Settings(c.listen_secret, c.listen_timeout, c.listen_max_body, c.listen_max_connections)
-        self.server = listener.serve(host, port, settings, self.wake.set)
+        try:
+            self.server = listener.serve(host, port, settings, self.wake.set)
+        except (OSError, OverflowError) as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
         return self.server.server_address[:2]  # type: ignore[return-value]
+
 
 def _outcome(dead: int, retried: int, policy: Delivery) -> str:
     """What happens to a failed batch: retried later, or dead (given up) after the last attempt."""
