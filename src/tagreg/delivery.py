@@ -17,12 +17,13 @@ import posixpath
 from . import output_tree as O
 from .errors import UserError
 from .git import BlobReader, Git, GitError
-from .record import field, record
+from .record import field, record, replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
-    from typing import BinaryIO, Callable, Optional
+    from typing import BinaryIO, Optional
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
@@ -54,7 +55,7 @@ class Entry:
     full: str = ""  # the path in the repository
     size: int = 0  # what is written: the blob's size, or the size an LFS pointer gives
     target: str = ""  # a symlink's target
-    pointer: Optional[bytes] = None  # an LFS pointer, to be replaced by its content
+    pointer: bytes | None = None  # an LFS pointer, to be replaced by its content
     sha256: str = ""  # the content's sha256, from the LFS pointer
 
 
@@ -282,7 +283,7 @@ def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: boo
     """Write the checked files (`listing`, `inspect`) to target (a file, or a folder of them)."""
     root = str(target.parent if single else target)
     if single:
-        files = [Entry(target.name, e.mode, e.oid, e.full, e.size, e.target, e.pointer, e.sha256) for e in files]
+        files = [replace(files[0], path=target.name)]
     kinds = {e.path: e.mode for e in files}
     O.check_tree(kinds, {e.path: e.target for e in files if e.mode == O.LINK})
     by_path = {e.path: e for e in files}
@@ -300,7 +301,7 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
     temporary file, read once from git (LFS content checked before it is handed out)."""
     import tempfile
 
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
         with BlobReader(git) as reader:
             copy(git, reader, entry, spool.write)

@@ -15,7 +15,8 @@ from .errors import UserError
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Callable, Iterable, Optional, Sequence
+    from collections.abc import Callable
+    from typing import Iterable, Optional, Sequence
 
     from .state import CommitInfo, TagInfo
 
@@ -473,7 +474,7 @@ class Git:
         proc = self.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                         input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
         out: dict[str, int | None] = {}
-        for oid, line in zip(unique, proc.stdout.decode("utf-8", "replace").splitlines()):
+        for oid, line in zip(unique, (proc.stdout or b"").decode("utf-8", "replace").splitlines()):
             parts = line.split(" ")
             out[oid] = int(parts[2]) if len(parts) == 3 and parts[1] == "blob" else None
         return out
@@ -650,7 +651,7 @@ class Stream:
         """The line of git's stderr worth showing (after `close`)."""
         return _first_line(bytes(self._stderr))
 
-    def __enter__(self) -> Stream:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
@@ -674,9 +675,9 @@ class BlobReader:
     def __init__(self, git: Git, show_progress: bool = False):
         self._stream = git.stream("cat-file", "--batch", stdin=True, show_progress=show_progress)
 
-    def copy(self, oid: str, write: Callable[[bytes], object], limit: int | None = None) -> int | None:
+    def copy(self, oid: str, write: Callable[[bytes], object]) -> int | None:
         """Pass blob oid's contents to write, chunk by chunk; its size, or None if it is no blob git
-        has. With limit, stop (GitError) before passing on more than limit bytes."""
+        has (anything else it names is read past, not passed on)."""
         if not oid or not oid.isalnum():
             raise GitError(f"'{oid}' is not an object id")
         self._stream.write(oid.encode() + b"\n")
@@ -685,9 +686,6 @@ class BlobReader:
             return None
         _, kind, size_text = header.split(" ")
         size = int(size_text)
-        if limit is not None and size > limit and kind == "blob":
-            self.close()
-            raise GitError(f"blob {oid[:7]} is {size} bytes, more than the {limit} allowed")
         left = size
         while left:
             chunk = self._stream.read(min(left, Stream.CHUNK))
@@ -704,7 +702,7 @@ class BlobReader:
         self._stream.end_input()
         self._stream.close()
 
-    def __enter__(self) -> BlobReader:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import stat
+from functools import partial
 
 from .errors import UserError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
-    from typing import Callable, Iterable
+    from collections.abc import Callable, Iterable
 
 MAX_HOPS = 40  # symlinks followed while resolving one path, as Linux's MAXSYMLINKS
 # Code points HFS+ ignores in names, so that `.g\u200cit` is `.git` there (git's is_hfs_dotgit).
@@ -79,9 +80,9 @@ def check_tree(kinds: dict[str, str], links: dict[str, str]) -> None:
         while parent and parent not in folders:
             folders.add(parent)
             parent = parent.rpartition("/")[0]
-    for path in kinds:
+    for path, mode in kinds.items():
         if path in folders:
-            kind = "a symlink" if kinds[path] == LINK else "a file"
+            kind = "a symlink" if mode == LINK else "a file"
             raise UnsafeTree(f"refusing to write '{shown(path)}': it is both {kind} and a folder of the tree "
                              "(anything below it would be written through it)")
     for path, target in links.items():
@@ -266,7 +267,7 @@ def write_tree(root: str, entries: Iterable[tuple[str, str, str]], force: bool,
             if mode == LINK:
                 writer.link(path, target)
             else:
-                writer.file(path, mode == EXEC, lambda write, path=path: fill(path, write))
+                writer.file(path, mode == EXEC, partial(fill, path))
     except BaseException:
         writer.abort()
         raise

@@ -20,7 +20,7 @@ TIMEOUT = 60  # a hostile tree must not hang the suite on code that does not bou
 # -- building hostile registries ----------------------------------------------------------------
 
 def git(cwd, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, f"git {' '.join(args)} failed: {proc.stderr}"
     return proc.stdout
 
@@ -73,7 +73,7 @@ def registry(tmp_path: Path, artifact, *, path: str = "models/art", name: str = 
 def run(cwd: Path, *args: str, env: dict | None = None, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     full = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True,
-                          env=full, timeout=timeout)
+                          env=full, timeout=timeout, check=False)
 
 
 def refused(proc: subprocess.CompletedProcess) -> str:
@@ -367,7 +367,7 @@ BIG = 96 << 20
 
 def _peak_kib(cwd: Path, script: str, *args: str) -> int:
     proc = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+                          timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, proc.stderr
     return int(proc.stdout.split()[-1])
 

@@ -87,7 +87,7 @@ def parse_size(text: str, what: str = "size") -> int:
 def get(
     name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
     out: Optional[str | Path] = None, force: bool = False, offline: bool = False,
-    max_files: Optional[int] = None, max_bytes: Optional[int | str] = None,
+    max_files: int | None = None, max_bytes: int | str | None = None,
 ) -> D.Delivery:
     """Write the artifact's file or folder to out (default: its name in the current folder).
 
@@ -126,7 +126,7 @@ def get(
 
 def open(  # noqa: A001 - the name users expect, as dvc.api.open
     name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
-    offline: bool = False, max_bytes: Optional[int | str] = None,
+    offline: bool = False, max_bytes: int | str | None = None,
 ) -> BinaryIO:
     """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`.
 
