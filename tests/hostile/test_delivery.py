@@ -134,6 +134,14 @@ def test_a_symlink_named_like_the_temp_file_behind_a_chain_cannot_overwrite_anyt
     untouched(tmp_path, work)
 
 
+def test_the_chain_is_refused_from_a_remote_registry_too(tmp_path, work):
+    artifact = CHAIN + [(".f.tagreg-tmp", ("link", "-02/canary.txt")), ("f", b"pwned\n"), ("ok", b"fine\n")]
+    repo = registry(tmp_path, artifact)
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    refused(run(work, "get", "art", "-r", f"file://{repo}", "-o", "out", env=env))
+    untouched(tmp_path, work)
+
+
 def test_a_file_written_through_an_earlier_symlink_is_refused(tmp_path, work):
     # `-02` is both a symlink (to the work folder) and a folder holding canary.txt.
     artifact = CHAIN + [("-02", {"canary.txt": b"pwned\n"})]
