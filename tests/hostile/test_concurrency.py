@@ -218,3 +218,16 @@ def ok_out(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
     assert "Traceback" not in result.stderr
     return result.stdout
+
+
+def test_a_writer_that_cannot_get_the_lock_says_so_and_leaves_nothing(local):
+    import fcntl
+
+    with open(local / ".git" / "tagreg.lock", "w") as held:  # another writer, stuck
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = subprocess.run([sys.executable, "-m", "tagreg", "assign", "m", "--version", "v0.0.1", "--stage",
+                                 "prod"], cwd=local, capture_output=True, text=True, timeout=60, check=False,
+                                env={**os.environ, "TAGREG_WRITE_TIMEOUT": "1"})
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "another tagreg is writing" in result.stderr
+    assert tags(local) == {"m@v0.0.1"}

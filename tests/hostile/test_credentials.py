@@ -232,3 +232,31 @@ def test_the_servers_index_keeps_no_credentials(http, cache, tmp_path):
     assert [m["name"] for m in hub.index.models(ModelQuery())[1]] == ["m"]
     assert files_containing(tmp_path, PASSWORD) == ["registries.yaml"]  # only where the admin wrote it
     assert source.refresh() is False  # it compares with what it stored: not rebuilt on every check
+
+
+@pytest.mark.parametrize("url, plain, settings", [
+    ("https://alice:pa%23ss%3Aw@host/r.git", "https://host/r.git",
+     {"http.https://host/r.git.extraHeader": "Authorization: Basic YWxpY2U6cGEjc3M6dw==",  # alice:pa#ss:w
+      "credential.helper": "", "http.followRedirects": "false"}),
+    ("http://alice:p#ss?x@host:8080/r", "http://host:8080/r",
+     {"http.http://host:8080/r.extraHeader": "Authorization: Basic YWxpY2U6cCNzcz94",  # alice:p#ss?x
+      "credential.helper": "", "http.followRedirects": "false"}),
+    ("https://alice@host/r.git", "https://host/r.git", {"credential.username": "alice"}),
+    ("ssh://git:pw@host/r.git", "ssh://git@host/r.git", {}),  # ssh logs in as git, and asks for its own
+    ("git://u:pw@host/r.git", "git://host/r.git", {}),
+    ("file://u:pw@/srv/r.git", "file:///srv/r.git", {}),
+    ("https://host/r.git", "https://host/r.git", {}),
+    ("git@host:org/r.git", "git@host:org/r.git", {}),
+])
+def test_what_git_is_given_for_a_url(url, plain, settings, monkeypatch):
+    from tagreg.git import credential_env
+
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")  # the user's own: kept, ours come after it
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.mine")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "yes")
+    given, env = credential_env(url)
+    assert given == plain
+    pairs = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(1, 1 + len(settings))}
+    assert pairs == settings
+    assert env.get("GIT_CONFIG_COUNT", "1") == str(1 + len(settings)) and "GIT_CONFIG_KEY_0" not in env
+    assert ("GIT_ASKPASS" in env) == ("credential.helper" in settings)
