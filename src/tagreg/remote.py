@@ -344,7 +344,7 @@ def explain(detail: str, password: bool) -> str:
 
 def _has_password(git: Git) -> bool:
     """Whether git runs with a password tagreg took from a URL (see `git.credential_env`)."""
-    return bool(git.env) and "GIT_ASKPASS" in git.env  # type: ignore[operator]
+    return git.env is not None and "GIT_ASKPASS" in git.env
 
 
 # Rejections that mean "someone else was faster", as opposed to hooks or permissions: worth a retry.
