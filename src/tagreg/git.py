@@ -46,7 +46,82 @@ def is_url(location: str) -> bool:
 def ask_remote(url: str) -> Process:
     """Start `git ls-remote --refs URL` in the background: a remote's refs, asked for as early as
     possible (before the modules that read the answer are even imported)."""
-    return spawn(["git", *LIST_REFS, "--", url], _environment({"GIT_TERMINAL_PROMPT": "0"}))
+    plain, secrets = credential_env(url)
+    return spawn(["git", *LIST_REFS, "--", plain], _environment({"GIT_TERMINAL_PROMPT": "0", **secrets}))
+
+
+# -- credentials in URLs -------------------------------------------------------------------------
+# A URL's user name and password are never given to git in the URL: git would keep them in the
+# mirror's config (where every later call, with or without them, would use them) and feed them to
+# the user's credential helpers, and a command line shows in `ps`. Each git process gets them in
+# its environment instead, which only the user (and root) can read, and which dies with it.
+
+def url_userinfo(url: str) -> tuple[str, str]:
+    """(url's `user:password` as written: what lies between `://` and the last `@` before the
+    first `/`, so a `#`, `?` or `@` in a password stays in it; url without it and its `@`), or
+    ("", url) when it has none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", url
+    info, at, _ = rest.partition("/")[0].rpartition("@")
+    if not at:
+        return "", url
+    return info, f"{scheme}://{rest[len(info) + 1:]}"
+
+
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+
+
+def credential_env(url: str) -> tuple[str, dict[str, str]]:
+    """(the URL to give git for url, without its password; the environment variables that hand
+    git url's credentials for one process). Nothing is stored and nothing is on a command line.
+
+    http(s) with a password: an `Authorization: Basic` header for that URL only (config through
+    GIT_CONFIG_COUNT/KEY/VALUE); the user's credential helpers and askpass are off, so none is fed
+    the password, and a wrong one fails instead of falling back on theirs; redirects are not
+    followed, so the header goes to no other host. http(s) with a user name only: the user's own
+    helpers are asked for that user. ssh keeps its user name (it logs in with it) and drops a
+    password (ssh asks for its own); other schemes drop both.
+    """
+    info, plain = url_userinfo(url)
+    if not info:
+        return url, {}
+    scheme = url.partition("://")[0].lower()
+    user, colon, password = info.partition(":")
+    if scheme in _SSH_SCHEMES:
+        return f"{url.partition('://')[0]}://{user}@{plain.partition('://')[2]}" if user else plain, {}
+    if scheme not in ("http", "https"):
+        return plain, {}
+    user, password = _unquote(user), _unquote(password)
+    if not colon:
+        return plain, _config_env([("credential.username", user)]) if user else {}
+    import binascii
+
+    token = binascii.b2a_base64(f"{user}:{password}".encode(), newline=False).decode("ascii")
+    settings = [(f"http.{plain}.extraHeader", f"Authorization: Basic {token}"), ("credential.helper", ""),
+                ("http.followRedirects", "false")]
+    return plain, {**_config_env(settings), "GIT_ASKPASS": "", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _unquote(text: str) -> str:
+    """text with its %XX escapes decoded (as UTF-8), as git decodes a URL's user and password."""
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return unquote(text)
+
+
+def _config_env(settings: list[tuple[str, str]]) -> dict[str, str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n giving git settings, after any the environment gives already."""
+    try:
+        first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
+    except ValueError:
+        first = 0
+    env = {"GIT_CONFIG_COUNT": str(first + len(settings))}
+    for i, (key, value) in enumerate(settings, first):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return env
 
 
 def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
@@ -231,8 +306,9 @@ _LEAN_FORMAT = "%00".join(_TAG_FIELDS[:5] + ["%(taggerdate:raw)"]) + "%00"
 class Git:
     """A git repository (work tree or bare), driven through the git command line."""
 
-    def __init__(self, path: str | os.PathLike = "."):
+    def __init__(self, path: str | os.PathLike = ".", env: dict[str, str] | None = None):
         self.where = os.fspath(path)  # a str: pathlib costs ~8 ms of every command to import
+        self.env = env  # for every git run here: a remote's credentials (`credential_env`)
 
     @property
     def path(self) -> Path:
@@ -276,6 +352,8 @@ class Git:
     def _spawn(self, args: Sequence[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
                stderr: str = PIPE) -> Process:
         """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`)."""
+        if self.env:
+            env = {**env, **self.env}
         try:
             return spawn(["git", "-C", self.where, *args], env, stdin, stdout, stderr)
         except FileNotFoundError as exc:
@@ -316,6 +394,14 @@ class Git:
     def head(self) -> Optional[str]:
         """The commit HEAD points at, or None in a repository without commits."""
         return self.resolve("HEAD")
+
+    def common_dir(self) -> str | None:
+        """The repository's git folder shared by all its work trees, or None outside a repository."""
+        proc = self.run("rev-parse", "--git-common-dir", check=False)
+        found = (proc.stdout or b"").decode("utf-8", "replace").strip()
+        if proc.returncode != 0 or not found:
+            return None
+        return os.path.join(self.where, found)  # relative to the folder, if it is not absolute
 
     def current_branch(self) -> Optional[str]:
         """The checked-out branch, or None when HEAD is detached."""
@@ -415,6 +501,20 @@ class Git:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
             raise GitError(_first_line(proc.stderr) or f"git tag {name} failed")
+
+    def remote_url(self, remote: str) -> str | None:
+        """The URL of the configured remote, or None if there is no such remote."""
+        proc = self.run("remote", "get-url", "--", remote, check=False)
+        url = (proc.stdout or b"").decode("utf-8", "replace").strip()
+        return url if proc.returncode == 0 and url else None
+
+    def list_remote_tags(self, remote: str) -> bytes:
+        """`OID<TAB>refs/tags/NAME` per tag of remote (a name or URL), as the remote lists them now;
+        GitError if it cannot be reached."""
+        proc = self.run(*LIST_REFS, "--tags", "--", remote, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+        if proc.returncode != 0:
+            raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or "git ls-remote failed")
+        return proc.stdout or b""
 
     def delete_tag(self, name: str) -> None:
         """Delete the local tag name."""

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from . import cache
 from .errors import UserError
-from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError
+from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, credential_env, url_userinfo
 from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -38,9 +38,7 @@ def redact(text: str, url: Optional[str] = None) -> str:
     import re
 
     if url and "://" in url:
-        from urllib.parse import urlsplit
-
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        userinfo = url_userinfo(url)[0]
         if userinfo:
             text = text.replace(userinfo + "@", "***@").replace(userinfo, "***")
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
@@ -53,6 +51,9 @@ def strip_credentials(url: str) -> str:
     """url without user name and password (credentials belong in a credential helper)."""
     if "://" not in url:
         return url
+    userinfo, without = url_userinfo(url)
+    if "#" in userinfo or "?" in userinfo:  # urllib would take the rest for a fragment or query
+        url = without
     scheme, _, rest = url.partition("://")
     if (url.startswith(URL_SCHEMES) and _PLAIN_URL.issuperset(url) and rest.strip("/")
             and (rest[0] != "/" or scheme == "file")):
@@ -108,7 +109,9 @@ class Mirror:
         self.url = url
         self.display = redact(url)
         self.where = _mirror_where(url)  # a str; `path` is the same as a Path
-        self.git = Git(self.where)
+        # git gets the URL without its password, and the credentials per process (never stored)
+        self.git_url, self.env = credential_env(url)
+        self.git = Git(self.where, self.env)
         self.offline = offline
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
@@ -146,11 +149,12 @@ class Mirror:
 
     def _run(self, *args: str) -> None:
         """Run a network git command in the mirror (or beside it, to clone)."""
-        where = Git(self.where if self.exists() else os.path.dirname(self.where))
+        where = Git(self.where if self.exists() else os.path.dirname(self.where), self.env)
         try:
             where.run_network(*args, progress=self.progress)
         except GitError as exc:
-            raise RemoteError(redact(f"cannot {args[0]} {self.url}: {exc}", self.url)) from exc
+            detail = explain(str(exc), _has_password(self.git))
+            raise RemoteError(redact(f"cannot {args[0]} {self.display}: {detail}", self.url)) from exc
 
     def clone(self) -> None:
         """Make the mirror: a bare partial clone keeping branches and tags as the remote has them."""
@@ -161,17 +165,33 @@ class Mirror:
         shutil.rmtree(tmp, ignore_errors=True)
         target, self.where = self.where, tmp
         try:
-            self._run("clone", "--bare", "--filter=blob:none", "--", self.url, tmp)
+            self._run("clone", "--bare", "--filter=blob:none", "--", self.git_url, tmp)
             tmp_git = Git(tmp)
             tmp_git.run("config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
             tmp_git.run("config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*")
-            tmp_git.run("config", "tagreg.url", redact(self.url))
+            tmp_git.run("config", "tagreg.url", strip_credentials(self.url))
             os.replace(tmp, target)  # atomic: a half-made mirror is never seen
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         finally:
             self.where = target
+
+    def _use_url(self) -> None:
+        """Make the mirror's origin this call's URL without credentials: a mirror an older tagreg
+        made keeps a password in its config, and another call's ssh user name is not this one's."""
+        try:
+            with open(os.path.join(self.where, "config"), "rb") as handle:
+                text = handle.read(1 << 20)
+        except OSError:
+            return
+        start = text.find(b'[remote "origin"]')
+        end = text.find(b"\n[", start + 1)
+        section = text[start:] if end < 0 else text[start:end + 1]
+        if start >= 0 and f"\n\turl = {self.git_url}\n".encode() in section + b"\n":
+            return
+        Git(self.where).run("config", "--replace-all", "remote.origin.url", self.git_url)
+        Git(self.where).run("config", "tagreg.url", strip_credentials(self.url))
 
     def _stamp_fetched(self) -> None:
         """Note when the mirror was last brought up to date (`tagreg cache list` shows it)."""
@@ -253,11 +273,13 @@ class Mirror:
                     raise RemoteError(f"{self.display} is not in the cache yet; run once without --offline")
                 self.clone()
                 self._stamp_fetched()
-            elif check_later and not self.offline:
-                self.start_check(self.branch, asked)
-                asked = None
-            elif not self.offline:
-                self.fetch(self.branch)
+            else:
+                self._use_url()
+                if check_later and not self.offline:
+                    self.start_check(self.branch, asked)
+                    asked = None
+                elif not self.offline:
+                    self.fetch(self.branch)
         if asked is not None:  # not needed after all (a clone, or a fetch that asked itself)
             asked.communicate()
         return self.git
@@ -299,13 +321,30 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
     if proc.returncode != 0 and not any(f == "!" for f in flags.values()):
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = next((line for line in reversed(err) if line.strip()), "git push failed")
-        detail = detail.removeprefix("fatal: ").removeprefix("error: ")
+        password = _has_password(git) or ":" in url_userinfo(url or "")[0]
+        detail = explain(detail.removeprefix("fatal: ").removeprefix("error: "), password)
         raise RemoteError(redact(f"push to {display or remote} failed: {detail}", url))
     for ref, flag in flags.items():
         if flag == "!" and not any(word in reasons[ref] for word in _RACE_REASONS):
             why = f" (the remote said: {said[0]})" if said else ""
             raise RemoteError(redact(f"{display or remote} refused {ref}: {reasons[ref]}{why}", url))
     return flags
+
+
+def explain(detail: str, password: bool) -> str:
+    """git's last word on a failed network call, said plainly when it is about credentials."""
+    if not any(word in detail for word in ("could not read Username", "could not read Password",
+                                           "Authentication failed")):
+        return detail
+    if password:
+        return "the server refused the user name and password in the URL (authentication failed)"
+    return ("the server asks for credentials (authentication failed): put USER:PASSWORD@ before the host "
+            "in the URL, or use a git credential helper")
+
+
+def _has_password(git: Git) -> bool:
+    """Whether git runs with a password tagreg took from a URL (see `git.credential_env`)."""
+    return git.env is not None and "GIT_ASKPASS" in git.env
 
 
 # Rejections that mean "someone else was faster", as opposed to hooks or permissions: worth a retry.
@@ -346,8 +385,10 @@ def clear_mirrors(url: Optional[str] = None) -> list[str]:
 
 
 @contextmanager
-def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0) -> Iterator[None]:
-    """An exclusive lock on `<path>.lock`, waited for up to timeout seconds."""
+def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0,
+              busy: str | None = None) -> Iterator[None]:
+    """An exclusive lock on `<path>.lock`, waited for up to timeout seconds (then RemoteError,
+    saying busy if given)."""
     import fcntl
 
     where = os.fspath(path)
@@ -360,7 +401,7 @@ def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0) -> 
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise RemoteError(f"the cache of {display} is locked by another process")
+                    raise RemoteError(busy or f"the cache of {display} is locked by another process")
                 time.sleep(0.05)
         try:
             yield

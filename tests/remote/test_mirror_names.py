@@ -31,9 +31,20 @@ def test_readable_name_is_the_regular_expressions(url):
     assert readable_name(url) == readable_by_regex(url)
 
 
+def userinfo_by_regex(url: str) -> str:
+    """What lies between `://` and the last `@` before the first `/`: a `#` or `?` in a password
+    does not end it (for urllib they would start a fragment or query, and the password would stay)."""
+    m = re.match(r"[^/]*?://([^/]*)@", url)
+    return m.group(1) if m else ""
+
+
 def strip_by_urllib(url: str) -> str:
     if "://" not in url:
         return url
+    info = userinfo_by_regex(url)
+    if "#" in info or "?" in info:
+        scheme, _, rest = url.partition("://")
+        url = f"{scheme}://{rest[len(info) + 1:]}"
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
@@ -52,7 +63,7 @@ def test_mirror_folder_is_unchanged(url):
 
 def redact_by_regex(text: str, url: str | None) -> str:
     if url and "://" in url:
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        userinfo = userinfo_by_regex(url)
         if userinfo:
             text = text.replace(userinfo + "@", "***@").replace(userinfo, "***")
     return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
@@ -73,6 +84,14 @@ def test_credentials_never_show():
         "fatal: unable to access 'https://***@example.com/org/repo.git': 403"
     assert redact("unable to look up alice:s3cret@example.com", url) == "unable to look up ***@example.com"
     assert "s3cret" not in str(mirror_dir(url)) and "alice" not in str(mirror_dir(url))
+
+
+@pytest.mark.parametrize("password", ["pa#ss?zz", "pa?ss#zz", "pa#ss@zz", "pa%23ss"])
+def test_hash_and_question_mark_in_a_password_stay_out_of_names(password):
+    url = f"https://alice:{password}@example.com/org/repo.git"
+    assert strip_credentials(url) == "https://example.com/org/repo.git"
+    assert mirror_dir(url) == mirror_dir("https://example.com/org/repo.git")
+    assert redact(f"cannot fetch {url}: 401", url) == "cannot fetch https://***@example.com/org/repo.git: 401"
 
 
 @pytest.mark.parametrize("url", [

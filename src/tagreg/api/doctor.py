@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import state as S
 from .. import tags as T
 from ..errors import UserError
-from .repository import _open
+from ..record import field, record
+from .repository import Repository, _open
 from .results import Check
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -96,3 +97,61 @@ def _looks_like_registry_tag(tag: str, known: set[str]) -> bool:
     if artifact in known:
         return True
     return T.is_fullname(artifact) and bool(re.match(r"^(v?\d|deprecated|[a-zA-Z0-9-_/]+#\d+$)", rest))
+
+
+@record
+class RemoteTags:
+    """`doctor`'s comparison of a repository's registry tags with its push remote's."""
+
+    name: str  # the remote's name
+    url: str | None = None  # its URL, without credentials
+    checked: bool = False  # False: not compared (see note)
+    missing: list = field(factory=list)  # registry tags the remote does not have
+    different: list = field(factory=list)  # registry tags the remote has as another tag object
+    note: str = ""  # why it was not compared
+
+
+def remote_tags(repo: PathLike = ".", remote: str = "origin", offline: bool = False) -> RemoteTags:
+    """The registry tags of a local repository that its push remote lacks (a push that was
+    interrupted, or never made): one `git ls-remote` of the remote's tags. Not compared offline,
+    for a remote registry (its cache mirrors the remote), or when the remote is unknown or cannot
+    be reached; `note` then says why."""
+    from ..remote import redact
+
+    out = RemoteTags(remote)
+    r = repo if isinstance(repo, Repository) else Repository(repo, offline=offline)
+    if r.mirror is not None:
+        out.note = "a remote registry: its cache is a copy of the remote"
+        return out
+    url = r.git.remote_url(remote)
+    if url is None:
+        out.note = "no such remote"
+        return out
+    out.url = redact(url)
+    if offline:
+        out.note = "offline"
+        return out
+    try:
+        theirs = _listed(r.git.list_remote_tags(remote))
+    except UserError as exc:
+        out.note = redact(f"cannot reach it: {exc}", url)
+        return out
+    for tag, oid in _listed(r.git.list_tags()).items():
+        if T.parse_tag(tag) is None:
+            continue  # not a registry tag: someone else's
+        if tag not in theirs:
+            out.missing.append(tag)
+        elif theirs[tag] != oid:
+            out.different.append(tag)
+    out.checked = True
+    return out
+
+
+def _listed(listing: bytes) -> dict[str, str]:
+    """tag name -> object id, from `OID<TAB>refs/tags/NAME` lines."""
+    out = {}
+    for line in listing.decode("utf-8", "replace").splitlines():
+        oid, _, ref = line.partition("\t")
+        if ref.startswith("refs/tags/"):
+            out[ref[len("refs/tags/"):]] = oid
+    return out

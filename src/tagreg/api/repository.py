@@ -36,6 +36,8 @@ def cores() -> int:
 class Repository:
     """A registry repository: its git, its config and cached reads for one API call."""
 
+    git: Git  # the repository's, or its remote's mirror's
+
     def __init__(
         self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None,
         branch: Optional[str] = None, check_later: bool = False, prefetch: Optional[str] = None,

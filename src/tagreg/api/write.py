@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import nullcontext
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 
     Result = TypeVar("Result")
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 100
+BACKOFF_BASE, BACKOFF_CAP = 0.05, 2.0  # seconds: the first retry's window, and the widest
+WRITE_TIMEOUT = 120.0  # seconds a write may spend waiting for a lock or retrying; TAGREG_WRITE_TIMEOUT
 
 
 class _Conflict(Exception):
@@ -29,24 +32,73 @@ def _transaction(
 ) -> Result:
     """Run body (which creates and maybe pushes tags) until its pushes land without a conflict.
 
-    Two people assigning a stage at once compute the same `#N`; the second push is rejected (or,
-    for byte-identical tag objects, is a no-op), so we fetch, recompute and try the next counter.
-    On a remote registry, writes always push, under the mirror's lock.
+    Writers of one repository on this machine take turns: a local repository's lock file in its
+    git folder, a remote's mirror lock. Each reads the tags under the lock, so two of them never
+    compute the same `#N`. Writers elsewhere still can: the second push is rejected (or, for
+    byte-identical tag objects, is a no-op), so we fetch, recompute and try the next counter,
+    backing off exponentially with full jitter, for up to MAX_ATTEMPTS or the write timeout.
+    On a remote registry, writes always push.
     """
-    r = _open(repo, prefetch=name)
-    if r.mirror is not None:
-        push, remote = True, r.remote_name
-    with r.mirror.lock() if r.mirror is not None else nullcontext():
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                return body(r, push)
-            except _Conflict as conflict:
-                last = str(conflict)
-                r.refresh(remote, name)
+    timeout = _write_timeout()
+    deadline = time.monotonic() + timeout
+    with _local_lock(repo, timeout):
+        r = _open(repo, prefetch=name)
+        if isinstance(repo, Repository):
+            r.forget_tags()  # read before the lock was ours
+        if r.mirror is not None:
+            push, remote = True, r.remote_name
+        with r.mirror.lock() if r.mirror is not None else nullcontext():
+            attempt = 0
+            while True:
+                try:
+                    return body(r, push)
+                except _Conflict as conflict:
+                    last = str(conflict)
+                attempt += 1
+                if attempt >= MAX_ATTEMPTS or time.monotonic() >= deadline:
+                    break
                 import random
 
-                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # let racing writers spread out
-    raise RegistryError(f"gave up after {MAX_ATTEMPTS} attempts: concurrent writers keep taking {last}")
+                # Full jitter: racing writers spread out over a window that doubles with each loss
+                # (up to BACKOFF_CAP), so the next round has fewer of them at the same instant.
+                window = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)
+                time.sleep(min(random.uniform(0, window), max(0.0, deadline - time.monotonic())))
+                r.refresh(remote, name)
+    raise RegistryError(f"gave up after {attempt} attempts in {timeout - (deadline - time.monotonic()):.0f} s: "
+                        f"concurrent writers keep taking {last}")
+
+
+def _write_timeout() -> float:
+    """TAGREG_WRITE_TIMEOUT (seconds), else WRITE_TIMEOUT."""
+    value = os.environ.get("TAGREG_WRITE_TIMEOUT")
+    try:
+        return max(1.0, float(value)) if value else WRITE_TIMEOUT
+    except ValueError:
+        raise RegistryError(f"TAGREG_WRITE_TIMEOUT must be a number of seconds, not '{value}'") from None
+
+
+def _local_lock(repo: PathLike, timeout: float):
+    """The lock of a local repository's writers (`tagreg.lock` in its git folder, shared by its work
+    trees); nothing for a remote (its mirror has a lock) or what is not a repository (opening it
+    says so)."""
+    from ..git import Git
+
+    if isinstance(repo, Repository):
+        if repo.mirror is not None:
+            return nullcontext()
+        where = repo.git.where
+    elif isinstance(repo, (str, os.PathLike)) and os.path.isdir(repo):
+        where = os.fspath(repo)
+    else:
+        return nullcontext()
+    dot_git = os.path.join(where, ".git")
+    git_dir = dot_git if os.path.isdir(dot_git) else Git(where).common_dir()  # a folder: no git to ask
+    if git_dir is None:
+        return nullcontext()
+    from ..remote import file_lock
+
+    return file_lock(os.path.join(git_dir, "tagreg"), where, timeout,
+                     busy=f"another tagreg is writing to {where}: gave up waiting after {timeout:.0f} s")
 
 
 def _simple(value: Union[str, bool, None]) -> Optional[bool]:

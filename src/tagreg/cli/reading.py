@@ -231,20 +231,49 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
 
 
 @command(params=(
-    *REPO,
+    REPO[0],  # not REPO's --offline (`open_repo` drops it for a local repository): this one also
+    Opt("--offline", dest="no_network", flag=True,  # skips the push remote's tags
+        help="Use the cached copy of a remote --repo as it is; do not compare the tags with the push remote's."),
+    Opt("--remote", default="origin", show_default=True,
+        help="The push remote whose tags are compared with the repository's (tags it lacks are listed)."),
+    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
     Opt("--strict", flag=True, help="Exit 1 if any problem is found."),
 ))
-def doctor(repo, strict):
+def doctor(repo, no_network, remote, as_json, strict):
     """Check the repository, config, tags and annotations."""
     from .. import api
     from .. import config as C
+    from ..errors import UserError
     from .render import emoji
 
+    try:
+        r = api.Repository(repo, offline=no_network, progress=False if as_json else None)
+    except UserError as exc:
+        r, checks, pushed = None, [api.Check("error", str(exc))], None
+    else:
+        checks = api.doctor(r)
+        pushed = api.remote_tags(r, remote, offline=no_network)
+    found = [c for c in checks if c.level != "ok"]
+    unpushed = [] if pushed is None else (
+        [api.Check("warning", f"tag '{t}' is not on remote '{remote}' (push it: git push {remote} {t})")
+         for t in pushed.missing]
+        + [api.Check("warning", f"tag '{t}' on remote '{remote}' is another tag object than here")
+           for t in pushed.different])
+    problems = found + unpushed
+    failed = any(c.level == "error" for c in problems) or (strict and bool(problems))
+    if as_json:
+        import json
+
+        from ..record import as_dict
+
+        echo(json.dumps({"checks": [as_dict(c) for c in checks + unpushed],
+                         "remote": as_dict(pushed) if pushed is not None else None}, indent=2))
+        if failed:
+            sys.exit(1)
+        return
     echo(f"{emoji('🪴')} tagreg {__version__}")
     echo("---------------------------------")
-    checks = api.doctor(repo)
-    try:
-        r = api.Repository(repo)
+    if r is not None:
         cfg = r.config
         echo(f"repository={r.git.path.resolve()}")
         echo(f"config_file={cfg.source or '(none)'}")
@@ -252,16 +281,23 @@ def doctor(repo, strict):
         echo(f"stages={cfg.stages}")
         echo(f"types={cfg.types}")
         echo(f"emojis={C.emojis_enabled()}")
-    except Exception:
-        pass
     echo("---------------------------------")
-    problems = [c for c in checks if c.level != "ok"]
-    for check in problems:
-        symbol = "❌" if check.level == "error" else "⚠️"
-        echo(f"{emoji(symbol)}{check.message}")
+    for check in found:
+        echo(f"{emoji('❌' if check.level == 'error' else '⚠️')}{check.message}")
+    if pushed is not None:
+        where = f"remote '{remote}'" + (f" ({pushed.url})" if pushed.url else "")
+        if not pushed.checked:
+            echo(f"{where}: tags not compared: {pushed.note}")
+        elif unpushed:
+            echo(f"{where} lacks {len(unpushed)} registry tag(s) of this repository (a push interrupted or "
+                 "never made: `which` and `show` here count them, the remote's CI never saw them):")
+        else:
+            echo(f"{where} has every registry tag of this repository")
+        for check in unpushed:
+            echo(f"{emoji('⚠️')}{check.message}")
     if not problems:
         echo(f"{emoji('✅')} No issues found")
-    if any(c.level == "error" for c in problems) or (strict and problems):
+    if failed:
         sys.exit(1)
 
 

@@ -114,7 +114,7 @@ class Dashboard:
         out = []
         for repo_id, source in self.hub.sources.items():
             row = rows.get(repo_id) or {}
-            indexed = bool(row.get("fingerprint")) and row.get("location") == source.settings.location
+            indexed = bool(row.get("fingerprint")) and row.get("location") == source.index_location
             if row.get("error") or (source.fetch_error and not indexed):
                 status = "error"
             elif indexed:

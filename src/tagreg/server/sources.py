@@ -57,12 +57,14 @@ class Source:
         self._git_dirs: Optional[list[Path]] = None
         self.web: Optional[str] = settings.web
         self.get_location = settings.location  # what `tagreg get -r` should name
+        self.index_location = settings.location  # what the index stores: never a credential
         if settings.remote:
             from ..remote import Mirror, redact, strip_credentials
 
             self.mirror: Optional[Mirror] = Mirror(settings.location, progress=False)
             self.display = redact(settings.location)
             self.get_location = strip_credentials(settings.location)
+            self.index_location = self.get_location
             self.web = self.web or web_base(strip_credentials(settings.location))
         else:
             self.mirror = None
@@ -85,6 +87,8 @@ class Source:
         """The repository for reading (never touches the network by itself)."""
         if self.mirror is not None and not self.mirror.exists():
             raise NotReady(f"{self.display} has not been fetched yet")
+        if self.mirror is not None:  # its git has the URL's credentials, for blobs fetched on demand
+            return api.Repository(self.mirror)
         return api.Repository(self.path())
 
     def open_for_write(self) -> api.Repository:
@@ -175,11 +179,11 @@ class Source:
             self._dirs(repo)
             stat = self.stat_fingerprint()  # before reading: a change while we read is seen next time
             content = self.content_fingerprint(repo)
-            if not force and self.index.fingerprint(self.id) == (self.settings.location, content):
+            if not force and self.index.fingerprint(self.id) == (self.index_location, content):
                 self._stat = stat  # indexed already (by us earlier, or another process)
                 return False
             snapshot = build_snapshot(repo, content)
-            self.index.replace(self.id, self.settings.location, snapshot)
+            self.index.replace(self.id, self.index_location, snapshot)
             self._stat = stat
             log.info("indexed %s: %d models, %d events in %.2f s", self.id, len(snapshot["models"]),
                      len(snapshot["events"]), snapshot["seconds"])
@@ -189,7 +193,7 @@ class Source:
         except Exception as exc:  # a broken annotation file, a missing folder: keep the last good state
             message = str(exc) or exc.__class__.__name__
             log.warning("cannot index %s: %s", self.id, message)
-            self.index.set_error(self.id, self.settings.location, message)
+            self.index.set_error(self.id, self.index_location, message)
             self._stat = stat
             return False
 
