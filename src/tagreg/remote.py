@@ -104,11 +104,13 @@ class Mirror:
     """The cached bare mirror of one remote repository."""
 
     def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None,
-                 branch: Optional[str] = None):
+                 branch: Optional[str] = None, config: tuple = (), env: Optional[dict[str, str]] = None):
+        """config, env: for every git command on this remote (see `Git`; links.py restricts transports)."""
         self.url = url
         self.display = redact(url)
         self.where = _mirror_where(url)  # a str; `path` is the same as a Path
-        self.git = Git(self.where)
+        self._config, self._env = config, env
+        self.git = Git(self.where, config=config, env=env)
         self.offline = offline
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
@@ -146,7 +148,7 @@ class Mirror:
 
     def _run(self, *args: str) -> None:
         """Run a network git command in the mirror (or beside it, to clone)."""
-        where = Git(self.where if self.exists() else os.path.dirname(self.where))
+        where = Git(self.where if self.exists() else os.path.dirname(self.where), config=self._config, env=self._env)
         try:
             where.run_network(*args, progress=self.progress)
         except GitError as exc:
