@@ -247,7 +247,7 @@ class Git:
     """A git repository (work tree or bare), driven through the git command line."""
 
     def __init__(self, path: str | os.PathLike = ".", *, config: Sequence[tuple[str, str]] = (),
-                 env: Optional[dict[str, str]] = None):
+                 env: dict[str, str] | None = None):
         """config and env: settings and variables for every git command on this repository, on top
         of the usual ones (e.g. the transports allowed for a repository a link named, see links.py)."""
         self.where = os.fspath(path)  # a str: pathlib costs ~8 ms of every command to import

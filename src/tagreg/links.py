@@ -14,6 +14,7 @@ from __future__ import annotations
 from .errors import UserError
 from .git import HOST_CHARS
 
+
 class LinkError(UserError):
     """A link (`repo:`/`rev:` of an annotation) that tagreg refuses to follow."""
 
@@ -49,7 +50,9 @@ def check(value: object, name: str, *, local: bool) -> tuple[str, str]:
                         f"(allowed: {allowed(local)})")
 
     def refuse(why: str) -> LinkError:
-        return LinkError(f"refusing the link of '{name}' to '{value}': {why} (allowed: {allowed(local)})")
+        from .remote import redact  # a refused value's credentials are not shown either
+
+        return LinkError(f"refusing the link of '{name}' to '{redact(value)}': {why} (allowed: {allowed(local)})")
 
     if not value or not value.strip():
         raise refuse("it is empty")
@@ -78,8 +81,8 @@ def check(value: object, name: str, *, local: bool) -> tuple[str, str]:
     colon, slash = value.find(":"), value.find("/")
     if colon >= 0 and (slash < 0 or colon < slash):  # git's rule: scp-like `[user@]host:path`
         user, at, host = value[:colon].rpartition("@")
-        if not (host and HOST_CHARS.issuperset(host) and not host.startswith("-")
-                and (not at or user and HOST_CHARS.issuperset(user) and not user.startswith("-"))):
+        user_ok = not at or bool(user) and HOST_CHARS.issuperset(user) and not user.startswith("-")
+        if not (host and HOST_CHARS.issuperset(host) and not host.startswith("-") and user_ok):
             raise refuse("it is not a URL, a path or [user@]host:path")
         if not value[colon + 1:]:
             raise refuse("it names no repository on the host")
@@ -93,7 +96,7 @@ def _network_url(value: str, scheme: str, start: int, refuse) -> str:
     """value (`SCHEME://[user[:password]@]host[:port]/path`) without credentials, once its host
     is checked (git passes it to ssh as an argument: never one that starts with `-`)."""
     netloc, slash, path = value[start:].partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
+    userinfo, _, hostport = netloc.rpartition("@")
     host = hostport
     if host.startswith("["):  # an IPv6 address, perhaps with a port
         inside, bracket, port = host[1:].partition("]")

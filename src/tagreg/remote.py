@@ -104,7 +104,7 @@ class Mirror:
     """The cached bare mirror of one remote repository."""
 
     def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None,
-                 branch: Optional[str] = None, config: tuple = (), env: Optional[dict[str, str]] = None):
+                 branch: Optional[str] = None, config: tuple = (), env: dict[str, str] | None = None):
         """config, env: for every git command on this remote (see `Git`; links.py restricts transports)."""
         self.url = url
         self.display = redact(url)

@@ -19,10 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from remote.conftest import daemon, session_env  # noqa: F401  (fixtures: a `git daemon` on 127.0.0.1)
-
 from conftest import Result, git
+from remote.conftest import daemon, session_env  # noqa: F401  (fixtures: a `git daemon` on 127.0.0.1)
 
 TIMEOUT = 30
 SECRET = b"\x89the unrelated repository's secret\x00"
@@ -120,6 +118,7 @@ def test_doctor_strict_refuses_a_remote_helper_transport(repo, value):
     ("-host:path", "starts with '-'"),
     ("http://example.com/x.git", "http:// transport is not allowed"),
     ("ftp://example.com/x.git", "ftp:// transport is not allowed"),
+    ("http://alice:s3cret@example.com/x.git", "'http://***@example.com/x.git': the http:// transport"),
     ("hg::https://example.com/x", "remote helper"),
     ("bad host:x.git", "not a URL, a path or [user@]host:path"),
     ("https://example.com/x\n.git", "control characters"),
@@ -129,6 +128,7 @@ def test_values_git_would_misread_are_refused(repo, value, why):
     commit_link(repo.path, {"path": "model.bin", "repo": value, "rev": "v1.0"})
     line = refusal(run(repo.path, "get", "m"))
     assert why in line and ALLOWED in line, line
+    assert "s3cret" not in line
     assert not (repo.path / "pwned").exists()
 
 
@@ -229,7 +229,7 @@ def https_recorder(tmp_path):
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             seen.append(self.headers.get("Authorization") or "")
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')

@@ -65,13 +65,14 @@ def _check_links(links: list[tuple], local: bool = True) -> list[Check]:
     the registry is a local folder), a pinned rev, and the path at that rev."""
     from .. import delivery as D
     from .. import links as L
+    from ..remote import redact
     from .repository import Repository, open_linked
 
     out = []
     opened: dict[str, Repository] = {}
     unique = {repr(link): link for link in links}  # values from content: maybe not hashable
     for url, rev, path, name in sorted(unique.values(), key=lambda link: (link[3], repr(link[1]), repr(link[0]))):
-        where = f"{name}: link to {url}"
+        where = f"{name}: link to {redact(url) if isinstance(url, str) else url!r}"
         try:
             target, _ = L.check(url, name, local=local)
             if not rev:

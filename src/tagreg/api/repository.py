@@ -301,9 +301,9 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
         return Repository(target, offline=offline)
     from ..remote import Mirror
 
-    mirror = Mirror(target, offline=offline, config=links.git_config(local), env=links.GIT_ENV)
+    mirror = Mirror(target, offline=offline, config=tuple(links.git_config(local)), env=links.GIT_ENV)
     mirror.ensure()
-    return Repository(mirror)
+    return Repository(mirror)  # type: ignore[arg-type]
 
 
 def open_link(registry: Repository, annotation: A.Annotation, offline: bool = False) -> tuple[Repository, str]:

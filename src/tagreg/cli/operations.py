@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from .group import repo_option, root
-from .output import NOTHING
+from .output import NOTHING, printable
 
 
 @root.command()
@@ -49,7 +49,7 @@ def watch(ctx, config_path, replay, listen, once):
     from ..events.watch_config import load
 
     config = load(config_path)
-    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(line, err=True))
+    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(printable(line), err=True))
     host, port = config.listen_host, config.listen_port
     if listen:
         host, _, port_text = listen.rpartition(":")
@@ -105,7 +105,7 @@ def watch_status(ctx, retry_dead, as_json):
         click.echo(table([[shown.get(i.target, redact(i.target)), i.payload["tag"], i.attempts, i.last_error]
                           for i in dead], ["target", "tag", "attempts", "last error"]))
     for repo, polled, error, seen in repos:
-        click.echo(f"{repo}: {seen} events" + (f", last error: {error}" if error else ""))
+        click.echo(printable(f"{repo}: {seen} events" + (f", last error: {error}" if error else "")))
 
 
 @root.group()

@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from .grammar import REPO, Arg, Opt, command
-from .output import NOTHING, echo, format_flag
+from .output import NOTHING, echo, format_flag, printable
 
 
 @command(reads=True, params=(
@@ -31,7 +31,7 @@ def describe(repo, name, rev, as_json, field):
     if field:
         value = data.get(field)
         if value is not None:
-            echo(value)
+            echo(printable(value, multiline=field == "description"))
     elif as_json:
         echo_json(data)
     else:
@@ -211,7 +211,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
 
         text = ci.render(fmt, found[0] if found else None)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
-            echo(text, nl=False)
+            echo(text, nl=False, raw=True)  # exact values: each format delimits or quotes them
         return
     if flag == "json":
         if found:
@@ -224,7 +224,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
             values.append({"name": f.name, "version": f.version, "event": f.event, "stage": f.stage,
                            "path": note.path if note else None, "type": note.type if note else None,
                            "description": note.description if note else None}[flag])
-        echo_lines(v for v in values if v is not None)
+        echo_lines((v for v in values if v is not None), multiline=flag == "description")
         return
     for f in found:
         echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
@@ -258,7 +258,7 @@ def doctor(repo, strict):
     problems = [c for c in checks if c.level != "ok"]
     for check in problems:
         symbol = "❌" if check.level == "error" else "⚠️"
-        echo(f"{emoji(symbol)}{check.message}")
+        echo(f"{emoji(symbol)}{printable(check.message)}")
     if not problems:
         echo(f"{emoji('✅')} No issues found")
     if any(c.level == "error" for c in problems) or (strict and problems):
@@ -280,18 +280,18 @@ def get(repo, name, out, force, print_path, print_rev):
     if print_path or print_rev:
         where = api.locate(name, repo=repo)
         if print_path:
-            echo(where.path)
+            echo(printable(where.path))
         if print_rev:
             echo(where.commit)
         return
     result = api.get(name, repo=repo, out=out, force=force)
     version = f"{result.name}@{result.version}" if result.version else result.name
     if result.kind == "external":
-        echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
+        echo(printable(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools."))
         return
     source = f" from {result.repo}" if result.repo else ""
     count = len(result.written)
     what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
-    echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
+    echo(printable(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}"))
 
 
