@@ -88,7 +88,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
             row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
-        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain))
+        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain), raw=True)  # table() escapes every cell
         return
     if fmt == "name":
         raise RegistryError("Cannot apply --name")
@@ -106,7 +106,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
              short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
-    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
+    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
 
 @command(reads=True, params=(
@@ -130,7 +130,7 @@ def history(repo, name, as_json, plain, ascending):
         echo(NOTHING)
         return
     rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
-    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
+    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
 
 @command(reads=True, params=(
