@@ -1,28 +1,44 @@
 """Delivering an artifact: the bytes at a version's commit, from the Git object store, LFS or DVC.
 
-Reads objects straight from git (no checkout). Refuses paths that escape the output folder and
-never overwrites a file unless told to. Links to other repositories are resolved by the API, which
-hands this module the right repository and commit.
+Reads objects straight from git (no checkout), streaming them: memory stays bounded whatever an
+artifact's size. Repository content is hostile: before anything is written, the tree is listed
+and checked whole (`output_tree`: no `.git` name, no symlink out), its entries counted and its
+bytes summed against limits, its LFS pointers read; then it is written without following any
+symlink, and LFS content is checked against its pointer's size and sha256. Never overwrites a
+file unless told to. Links to other repositories are resolved by the API, which hands this module
+the right repository and commit.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import posixpath
-from pathlib import Path
 
+from . import output_tree as O
 from .errors import UserError
-from .git import Git, GitError
-from .record import field, record
+from .git import BlobReader, Git, GitError
+from .record import field, record, replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
     from typing import BinaryIO, Optional
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
+LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
 EXTERNAL_SCHEMES = ("s3://", "gs://", "gcs://", "azure://", "az://", "http://", "https://", "hdfs://",
                     "ssh://", "oss://", "webhdfs://")
+
+# What one `get` may write, unless raised (--max-files/--max-bytes, max_files=/max_bytes=, or the
+# environment): a tree of shared subtrees is a few hundred bytes in git and a million files on disk.
+MAX_FILES = 10_000
+MAX_BYTES = 10 << 30  # 10 GiB
+MAX_LINK = 4096  # bytes of a symlink's target (PATH_MAX)
+MAX_PATH = 4096  # bytes of one path in the listing
+SPOOL = 4 << 20  # `open` keeps this much in memory, the rest in a temporary file
+FILES_ENV, BYTES_ENV = "TAGREG_MAX_FILES", "TAGREG_MAX_BYTES"
+UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 class DeliveryError(UserError):
@@ -37,6 +53,10 @@ class Entry:
     mode: str
     oid: str
     full: str = ""  # the path in the repository
+    size: int = 0  # what is written: the blob's size, or the size an LFS pointer gives
+    target: str = ""  # a symlink's target
+    pointer: bytes | None = None  # an LFS pointer, to be replaced by its content
+    sha256: str = ""  # the content's sha256, from the LFS pointer
 
 
 @record
@@ -90,36 +110,206 @@ def is_folder(git: Git, commit: str, path: str) -> bool:
     return proc.stdout.decode().strip() == "tree"
 
 
-def _lfs(git: Git, pointer: bytes, path: str) -> bytes:
-    proc = git.run("lfs", "version", check=False)
-    if proc.returncode != 0:
+def parse_size(text: str, what: str) -> int:
+    """A size in bytes from `123`, `500M`, `10GiB`, `1.5G` (binary units); DeliveryError naming
+    what (the option or variable it came from) otherwise."""
+    value = text.strip().lower().removesuffix("b").removesuffix("i")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in UNITS and value[-1:] else (value, "")
+    try:
+        size = int(float(number) * UNITS[unit]) if number.replace(".", "", 1).isdigit() else -1
+    except (ValueError, OverflowError):
+        size = -1
+    if size < 0:
+        raise DeliveryError(f"{what}: '{O.shown(text)}' is not a size (examples: 5000, 500M, 20G)")
+    return size
+
+
+def limits(max_files: int | None = None, max_bytes: int | str | None = None) -> tuple[int, int]:
+    """(files, bytes) one `get` may write: as given, else from TAGREG_MAX_FILES/TAGREG_MAX_BYTES,
+    else the defaults."""
+    if max_files is None:
+        given = os.environ.get(FILES_ENV)
+        max_files = MAX_FILES if not given else int(given) if given.strip().isdigit() else -1
+        if max_files < 0:
+            raise DeliveryError(f"{FILES_ENV}: '{O.shown(given or '')}' is not a number of files")
+    if max_bytes is None:
+        given = os.environ.get(BYTES_ENV)
+        max_bytes = parse_size(given, BYTES_ENV) if given else MAX_BYTES
+    elif isinstance(max_bytes, str):
+        max_bytes = parse_size(max_bytes, "max_bytes")
+    return max_files, max_bytes
+
+
+def _human(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size:.1f} TiB"  # pragma: no cover
+
+
+def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
+    """The files at path in commit's tree (one for a file, many for a folder; [] if absent), read
+    as a stream and only up to max_files: DeliveryError beyond, or on a name that must not be
+    written, or a name listed twice."""
+    path = check_path(path)
+    out: list[Entry] = []
+    seen: set[str] = set()
+    with git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path) as stream:
+        while True:
+            record_ = stream.read_until(b"\0", MAX_PATH + 100)
+            if not record_:
+                break
+            meta, _, raw = record_.partition(b"\t")
+            mode, kind, oid = meta.decode("ascii", "replace").split(" ")
+            if kind != "blob":
+                continue  # submodules
+            name = raw.decode("utf-8", "surrogateescape")  # the exact bytes, as file names
+            if name != path and not name.startswith(path + "/") and path != ".":
+                continue
+            relative = posixpath.basename(path) if name == path else name[len(path) + 1:] if path != "." else name
+            if len(out) >= max_files:
+                raise DeliveryError(f"refusing to write '{O.shown(path)}': it has more than {max_files} files "
+                                    f"(a git bomb?); raise the limit with --max-files, max_files= or {FILES_ENV}")
+            if relative in seen:
+                raise DeliveryError(f"refusing to write '{O.shown(path)}': '{O.shown(relative)}' is in its tree twice")
+            seen.add(relative)
+            out.append(Entry(relative, mode, oid, name))
+        stream.finish()
+    return out
+
+
+def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False) -> bool:
+    """Fill in each entry's size (LFS: the pointer's), symlink target and LFS pointer, reading only
+    small blobs; DeliveryError if the total is over max_bytes or a symlink or pointer is bad.
+    Whether any file is in LFS."""
+    sizes = git.object_sizes([e.oid for e in files], show_progress=progress)
+    small: dict[str, bytes] = {}  # symlink targets and LFS pointers: each under a few KiB
+    links = {e.oid for e in files if e.mode == O.LINK}
+    wanted = {e.oid for e in files if (sizes.get(e.oid) or 0) < (MAX_LINK + 1 if e.mode == O.LINK else LFS_MAX_POINTER)}
+    with BlobReader(git, show_progress=progress) as reader:
+        for oid in sorted(wanted):
+            parts: list[bytes] = []
+            reader.copy(oid, parts.append)
+            data = b"".join(parts)
+            if oid in links or data.startswith(LFS_PREFIX):
+                small[oid] = data
+    total = 0
+    for entry in files:
+        size = sizes.get(entry.oid)
+        if size is None:
+            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+        entry.size = size
+        if entry.mode == O.LINK:
+            target = small.get(entry.oid)
+            if target is None:
+                raise DeliveryError(f"refusing the symlink '{O.shown(entry.full)}': its target is longer than "
+                                    f"{MAX_LINK} bytes")
+            entry.target = target.decode("utf-8", "surrogateescape")
+        elif entry.oid in small and small[entry.oid].startswith(LFS_PREFIX):
+            entry.pointer = small[entry.oid]
+            entry.sha256, entry.size = _pointer(entry.pointer, entry.full)
+        total += entry.size
+    if total > max_bytes:
+        raise DeliveryError(f"refusing to write {_human(total)} (more than {_human(max_bytes)}); raise the limit "
+                            f"with --max-bytes, max_bytes= or {BYTES_ENV}")
+    used_lfs = any(e.pointer is not None for e in files)
+    if used_lfs:
+        _need_lfs(git, next(e for e in files if e.pointer is not None).full)
+    return used_lfs
+
+
+def _pointer(data: bytes, path: str) -> tuple[str, int]:
+    """(sha256, size) of a Git LFS pointer (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)."""
+    fields = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        fields[key] = value
+    oid, size = fields.get("oid", ""), fields.get("size", "")
+    digest = oid.removeprefix("sha256:")
+    if (not oid.startswith("sha256:") or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest)
+            or not size.isdigit() or not size.isascii()):
+        raise DeliveryError(f"'{O.shown(path)}' looks like a Git LFS pointer but is not a valid one")
+    return digest, int(size)
+
+
+def _need_lfs(git: Git, path: str) -> None:
+    if git.run("lfs", "version", check=False).returncode != 0:
         raise DeliveryError(
-            f"'{path}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
+            f"'{O.shown(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
             "and try again"
         )
+
+
+def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], object]) -> None:
+    """Pass entry's contents to write in chunks: its blob, or, for an LFS pointer, what git-lfs
+    fetches for it, checked against the pointer's size and sha256."""
+    if entry.pointer is None:
+        if reader.copy(entry.oid, write) is None:
+            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+        return
+    import hashlib
+
+    digest = hashlib.sha256()
+    head = bytearray()  # the first bytes: a pointer handed back instead of the content shows there
+    written = 0
+    with git.stream("lfs", "smudge", "--", entry.full, stdin=True) as stream:
+        stream.write(entry.pointer)
+        stream.end_input()
+        while chunk := stream.read(1 << 20):
+            written += len(chunk)
+            if len(head) < LFS_MAX_POINTER:
+                head += chunk[: LFS_MAX_POINTER - len(head)]
+            if written > entry.size:
+                break
+            digest.update(chunk)
+            write(chunk)
+        failed = stream.close() != 0 and written <= entry.size
+        error = stream.error
+    if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
+        raise DeliveryError(f"git-lfs handed back the pointer of '{O.shown(entry.full)}', not its content "
+                            "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
+    if failed:
+        raise DeliveryError(f"git-lfs could not fetch '{O.shown(entry.full)}': {O.shown(error)}")
+    if written != entry.size:
+        raise DeliveryError(f"git-lfs handed back {written} bytes for '{O.shown(entry.full)}'; its pointer says "
+                            f"{entry.size}")
+    if digest.hexdigest() != entry.sha256:
+        raise DeliveryError(f"the content git-lfs handed back for '{O.shown(entry.full)}' does not match the "
+                            "sha256 of its pointer")
+
+
+def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: bool, progress: bool = False) -> list[str]:
+    """Write the checked files (`listing`, `inspect`) to target (a file, or a folder of them)."""
+    root = str(target.parent if single else target)
+    if single:
+        files = [replace(files[0], path=target.name)]
+    kinds = {e.path: e.mode for e in files}
+    O.check_tree(kinds, {e.path: e.target for e in files if e.mode == O.LINK})
+    by_path = {e.path: e for e in files}
+    with BlobReader(git, show_progress=progress) as reader:
+        try:
+            written = O.write_tree(root, [(e.path, e.mode, e.target) for e in files], force,
+                                   lambda path, write: copy(git, reader, by_path[path], write))
+        except GitError as exc:
+            raise DeliveryError(f"could not read '{O.shown(files[0].full)}': {exc}") from exc
+    return [str(target)] if single else [str(target / path) for path in written]
+
+
+def open_file(git: Git, entry: Entry) -> BinaryIO:
+    """A file object over the (checked, `inspect`ed) file: its first MiBs in memory, the rest in a
+    temporary file, read once from git (LFS content checked before it is handed out)."""
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
-        return git.run("lfs", "smudge", "--", path, input=pointer).stdout
-    except GitError as exc:
-        raise DeliveryError(f"git-lfs could not fetch '{path}': {exc}") from exc
-
-
-def read_blobs(git: Git, files: list[Entry], root_path: str, progress: bool = False) -> tuple[dict[str, bytes], bool]:
-    """Contents of files (LFS pointers resolved), in one cat-file call; and whether LFS was used.
-
-    With progress, a download of contents a partial clone does not have yet shows git's progress bar.
-    """
-    blobs = git.read_objects([e.oid for e in files], show_progress=progress)
-    out = {}
-    used_lfs = False
-    for entry in files:
-        data = blobs.get(entry.oid)
-        if data is None:
-            raise DeliveryError(f"object {entry.oid[:7]} of '{entry.path}' is missing from the repository")
-        if data.startswith(LFS_PREFIX) and entry.mode != "120000":
-            data = _lfs(git, data, entry.full or posixpath.join(root_path, entry.path))
-            used_lfs = True
-        out[entry.path] = data
-    return out, used_lfs
+        with BlobReader(git) as reader:
+            copy(git, reader, entry, spool.write)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
@@ -139,57 +329,6 @@ def _dvc_api():
             "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
         ) from exc
     return dvc.api
-
-
-def _inside(root: Path, target: Path) -> bool:
-    root = root.resolve()
-    try:
-        target.resolve().relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
-def plan(files: dict[str, bytes], modes: dict[str, str], dest: Path, single: bool, force: bool) -> dict[Path, bytes]:
-    """Where each file goes; refuses escapes (paths, symlinks) and existing files unless force."""
-    root = dest.parent if single else dest
-    out: dict[Path, bytes] = {}
-    for relative, data in files.items():
-        target = dest if single else dest / relative
-        if not _inside(root, target):
-            raise DeliveryError(f"refusing to write '{relative}': it would land outside {root}")
-        if modes.get(relative) == "120000":
-            link = posixpath.normpath(posixpath.join(posixpath.dirname(relative), data.decode("utf-8", "replace")))
-            if link.startswith("../") or link == ".." or link.startswith("/"):
-                raise DeliveryError(f"refusing the symlink '{relative}' -> '{data.decode()}': it points outside")
-        if (target.exists() or target.is_symlink()) and not force:
-            raise DeliveryError(f"'{target}' exists; use --force to overwrite it")
-        out[target] = data
-    return out
-
-
-def write(planned: dict[Path, bytes], modes: dict[Path, str]) -> list[str]:
-    """Write planned files atomically one by one (temp file, then rename)."""
-    written = []
-    for target, data in planned.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if modes.get(target) == "120000":
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            os.symlink(data.decode("utf-8"), target)
-        else:
-            tmp = target.with_name(f".{target.name}.tagreg-tmp")
-            tmp.write_bytes(data)
-            if modes.get(target) == "100755":
-                tmp.chmod(0o755)
-            os.replace(tmp, target)
-        written.append(str(target))
-    return written
-
-
-def open_blob(data: bytes) -> BinaryIO:
-    """A file object over bytes."""
-    return io.BytesIO(data)
 
 
 def dvc_open(url: str, path: str, rev: str) -> BinaryIO:

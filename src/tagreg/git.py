@@ -15,6 +15,7 @@ from .errors import UserError
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from pathlib import Path
+    from collections.abc import Callable
     from typing import Iterable, Optional, Sequence
 
     from .state import CommitInfo, TagInfo
@@ -480,6 +481,27 @@ class Git:
             pos += size + 1
         return out
 
+    def stream(self, *args: str, stdin: bool = False, show_progress: bool = False) -> Stream:
+        """Start `git ARGS` with its stdout to be read in pieces (`Stream`); with stdin, a pipe to
+        write its input to. With show_progress, git's stderr goes to the terminal."""
+        proc = self._spawn(args, _environment(), stdin=stdin, stderr=INHERIT if show_progress else PIPE)
+        return Stream(proc, self.where)
+
+    def object_sizes(self, oids: Sequence[str], show_progress: bool = False) -> dict[str, int | None]:
+        """The size of each object (None: missing, or not a blob), from one `cat-file --batch-check`."""
+        unique = list(dict.fromkeys(oids))
+        if not unique:
+            return {}
+        if not all(oid.isalnum() for oid in unique):
+            raise GitError("object ids are hexadecimal")
+        proc = self.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                        input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
+        out: dict[str, int | None] = {}
+        for oid, line in zip(unique, (proc.stdout or b"").decode("utf-8", "replace").splitlines()):
+            parts = line.split(" ")
+            out[oid] = int(parts[2]) if len(parts) == 3 and parts[1] == "blob" else None
+        return out
+
     def read_file(self, rev: str, path: str) -> Optional[bytes]:
         """The contents of path at rev, or None if it is not a file there."""
         return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
@@ -529,6 +551,185 @@ class Git:
         self.run("add", "--", *paths)
         self.run("commit", "-q", "-m", message, "--", *paths)
         return self.out("rev-parse", "HEAD")
+
+
+class Stream:
+    """A running git command whose output is read piece by piece, never held whole: a 500 MB blob
+    goes to disk in chunks, a tree listing of a million entries is read only up to a limit. What
+    git says on stderr meanwhile is kept (its last 64 KiB) for the error message."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, proc: Process, where: str):
+        self._proc = proc
+        self._where = where
+        self._buffer = bytearray()  # read from stdout, not handed out yet
+        self._ended = False  # stdout is at its end
+        self._stderr = bytearray()
+
+    def write(self, data: bytes) -> None:
+        """Send data to git's stdin (a request line of `cat-file --batch`)."""
+        fd = self._proc._fds[0]
+        if fd is None:
+            raise GitError(f"git {self._proc.args[3]} takes no more input")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def end_input(self) -> None:
+        """Close git's stdin: it has all its input."""
+        stdin, out, err = self._proc._fds
+        if stdin is not None:
+            os.close(stdin)
+            self._proc._fds = (None, out, err)
+
+    def _fill(self) -> bool:
+        """Read more of stdout into the buffer, stderr as it comes; False at stdout's end."""
+        if self._ended:
+            return False
+        while True:
+            stdin, out, err = self._proc._fds
+            if err is None:
+                data = os.read(out, self.CHUNK)
+            else:
+                ready = {fd for fd, _ in _poll((out, err))}
+                if err in ready:
+                    said = os.read(err, 1 << 16)
+                    if said:
+                        self._stderr += said
+                        del self._stderr[: -(1 << 16)]
+                    else:
+                        os.close(err)
+                        self._proc._fds = (stdin, out, None)
+                    if out not in ready:
+                        continue
+                data = os.read(out, self.CHUNK)
+            if data:
+                self._buffer += data
+                return True
+            self._ended = True
+            return False
+
+    def read(self, size: int) -> bytes:
+        """Up to size bytes of stdout (at least one, unless at its end: b"")."""
+        if not self._buffer and not self._fill():
+            return b""
+        chunk = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return chunk
+
+    def read_exactly(self, size: int) -> bytes:
+        """size bytes of stdout (small: the buffer holds them); GitError if it ends before."""
+        while len(self._buffer) < size:
+            if not self._fill():
+                raise GitError(f"git {self._proc.args[3]} ended early")
+        return self.read(size)
+
+    def read_until(self, separator: bytes, limit: int) -> bytes:
+        """stdout up to separator (not included); b"" at the end; GitError past limit bytes."""
+        start = 0
+        while True:
+            found = self._buffer.find(separator, start)
+            if found >= 0:
+                record = bytes(self._buffer[:found])
+                del self._buffer[: found + len(separator)]
+                return record
+            if len(self._buffer) > limit:
+                raise GitError(f"git {self._proc.args[3]} printed a record longer than {limit} bytes")
+            start = max(0, len(self._buffer) - len(separator) + 1)
+            if not self._fill():
+                if self._buffer:
+                    raise GitError(f"git {self._proc.args[3]} ended in the middle of a record")
+                return b""
+
+    def close(self) -> int:
+        """Stop git if it is still running (it sees its pipes closed), wait for it; its exit code."""
+        if self._proc.returncode is not None:
+            return self._proc.returncode
+        stdin, out, err = self._proc._fds
+        for fd in (stdin, out):
+            if fd is not None:
+                os.close(fd)
+        while err is not None:
+            said = os.read(err, 1 << 16)
+            if not said:
+                os.close(err)
+                err = None
+            self._stderr += said
+            del self._stderr[: -(1 << 16)]
+        self._proc._fds = (None, None, None)
+        self._proc.returncode = os.waitstatus_to_exitcode(os.waitpid(self._proc.pid, 0)[1])
+        self._buffer.clear()
+        return self._proc.returncode
+
+    def finish(self) -> None:
+        """Wait for git to end (read to the end first); GitError with its message if it failed."""
+        if self.close() != 0:
+            if not os.path.isdir(self._where):
+                raise GitError(f"{self._where} does not exist")
+            raise GitError(_first_line(bytes(self._stderr)) or f"git {self._proc.args[3]} failed")
+
+    @property
+    def error(self) -> str:
+        """The line of git's stderr worth showing (after `close`)."""
+        return _first_line(bytes(self._stderr))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _poll(fds: Sequence[int]) -> list[tuple[int, int]]:
+    """Which of fds are readable (or closed by the other end), waiting until one is."""
+    import select
+
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return poller.poll()
+
+
+class BlobReader:
+    """Blobs read one after another from one `git cat-file --batch`, each handed on in chunks of at
+    most 1 MiB: memory stays bounded whatever their size."""
+
+    def __init__(self, git: Git, show_progress: bool = False):
+        self._stream = git.stream("cat-file", "--batch", stdin=True, show_progress=show_progress)
+
+    def copy(self, oid: str, write: Callable[[bytes], object]) -> int | None:
+        """Pass blob oid's contents to write, chunk by chunk; its size, or None if it is no blob git
+        has (anything else it names is read past, not passed on)."""
+        if not oid or not oid.isalnum():
+            raise GitError(f"'{oid}' is not an object id")
+        self._stream.write(oid.encode() + b"\n")
+        header = self._stream.read_until(b"\n", 1024).decode("utf-8", "replace")
+        if not header or header.endswith((" missing", " ambiguous")):
+            return None
+        _, kind, size_text = header.split(" ")
+        size = int(size_text)
+        left = size
+        while left:
+            chunk = self._stream.read(min(left, Stream.CHUNK))
+            if not chunk:
+                raise GitError("git cat-file ended early")
+            if kind == "blob":
+                write(chunk)
+            left -= len(chunk)
+        self._stream.read_exactly(1)  # the newline after the contents
+        return size if kind == "blob" else None
+
+    def close(self) -> None:
+        """End the cat-file process."""
+        self._stream.end_input()
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "annotate": "annotate", "link": "annotate", "remove": "annotate",
-    "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver",
+    "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver", "parse_size": "deliver",
     "doctor": "doctor",
     "assignment_ref": "read", "check_ref": "read", "describe": "read", "find_versions_in_stage": "read",
     "history": "read", "latest": "read", "show": "read", "show_registry": "read", "show_versions": "read",
@@ -46,7 +46,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors
     from .annotate import annotate, link, remove  # noqa: F401
-    from .deliver import Located, get, locate, open  # noqa: F401
+    from .deliver import Located, get, locate, open, parse_size  # noqa: F401
     from .doctor import doctor  # noqa: F401
     from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,  # noqa: F401
                        show_registry, show_versions, stages, which)

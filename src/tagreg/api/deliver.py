@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .. import annotations as A
 from .. import delivery as D
+from .. import output_tree as O
 from .. import tags as T
 from .read import latest, show, which
 from .repository import Repository, _open, open_link
@@ -77,11 +78,24 @@ def locate(
                    source, commit, annotation.path)
 
 
+def parse_size(text: str, what: str = "size") -> int:
+    """Bytes from a size such as `5000`, `500M`, `20G` (binary units); DeliveryError naming what."""
+    return D.parse_size(text, what)
+
+
 def get(
     name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
     out: Optional[str | Path] = None, force: bool = False, offline: bool = False,
+    max_files: int | None = None, max_bytes: int | str | None = None,
 ) -> D.Delivery:
-    """Write the artifact's file or folder to out (default: its name in the current folder)."""
+    """Write the artifact's file or folder to out (default: its name in the current folder).
+
+    Refuses (DeliveryError, nothing written) a tree with a `.git` name or a symlink that resolves
+    outside out, more than max_files files or max_bytes bytes (defaults: TAGREG_MAX_FILES and
+    TAGREG_MAX_BYTES, else 10,000 files and 10 GiB; max_bytes may be a size such as "20G"), and
+    LFS content that does not match its pointer.
+    """
+    max_files, max_bytes = D.limits(max_files, max_bytes)
     where = locate(name, version, stage, repo=repo, offline=offline)
     result = D.Delivery(where.name, where.version, where.commit, where.path, "git",
                         repo=where.source.location if where.is_link else None)
@@ -89,46 +103,49 @@ def get(
         result.kind = "external"
         return result
     git = where.source.git
-    files = D.entries(git, where.commit, where.path)
-    default = Path(D.check_path(where.path).rstrip("/").split("/")[-1])
-    target = Path(out) if out is not None else default
+    files = D.listing(git, where.commit, where.path, max_files)
+    default = D.check_path(where.path).rstrip("/").split("/")[-1]
+    if out is None:
+        O.check_name(default)  # the annotated path's last name, written in the current folder
+    target = Path(out) if out is not None else Path(default)
     if not files:
         if D.dvc_tracked(git, where.commit, where.path):
             result.kind = "dvc"
             result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force)
             return result
         raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
-    folder = D.is_folder(git, where.commit, where.path)
+    folder = not (len(files) == 1 and files[0].full == D.check_path(where.path))
     if not folder and target.is_dir():
-        target = target / default.name
+        target = target / default
     progress = where.source.mirror is not None and where.source.mirror.progress
-    contents, used_lfs = D.read_blobs(git, files, where.path, progress=progress)
-    result.kind = "lfs" if used_lfs else "git"
-    modes = {e.path: e.mode for e in files}
-    planned = D.plan(contents, modes, target, single=not folder, force=force)
-    target_modes = {(target if not folder else target / rel): mode for rel, mode in modes.items()}
-    result.written = D.write(planned, target_modes)
+    result.kind = "lfs" if D.inspect(git, files, max_bytes, progress=progress) else "git"
+    result.written = D.deliver(git, files, target, single=not folder, force=force, progress=progress)
     return result
 
 
 def open(  # noqa: A001 - the name users expect, as dvc.api.open
     name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
-    offline: bool = False,
+    offline: bool = False, max_bytes: int | str | None = None,
 ) -> BinaryIO:
-    """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`."""
+    """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`.
+
+    Its first MiBs are held in memory, the rest in a temporary file (at most max_bytes: default
+    TAGREG_MAX_BYTES, else 10 GiB); LFS content is checked against its pointer first.
+    """
+    _, max_bytes = D.limits(1, max_bytes)
     where = locate(name, version, stage, repo=repo, offline=offline)
     if D.is_external(where.path):
         raise RegistryError(f"'{where.path}' is outside Git; open it with the tool for that storage")
     git = where.source.git
-    files = D.entries(git, where.commit, where.path)
+    if D.is_folder(git, where.commit, where.path):
+        raise RegistryError(f"'{where.path}' is a folder; use get() to write it to disk")
+    files = D.listing(git, where.commit, where.path, 1)
     if not files:
         if D.dvc_tracked(git, where.commit, where.path):
             return D.dvc_open(_dvc_url(where.source), where.path, where.commit)
         raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
-    if D.is_folder(git, where.commit, where.path):
-        raise RegistryError(f"'{where.path}' is a folder; use get() to write it to disk")
-    contents, _ = D.read_blobs(git, files, where.path)
-    return D.open_blob(contents[files[0].path])
+    D.inspect(git, files, max_bytes)
+    return D.open_file(git, files[0])
 
 
 def _dvc_url(source: Repository) -> str:

@@ -49,13 +49,18 @@ def watch(ctx, config_path, replay, listen, once):
     from ..events.watch_config import load
 
     config = load(config_path)
-    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(printable(line), err=True))
     host, port = config.listen_host, config.listen_port
     if listen:
         host, _, port_text = listen.rpartition(":")
+        if not port_text.isdecimal():
+            from ..events.watch_config import WatchConfigError
+
+            raise WatchConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8787")
         host, port = host or "127.0.0.1", int(port_text)
-    if port:
-        bound = watcher.listen(host or "127.0.0.1", port)
+    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(printable(line), err=True),
+                      listen_at=(host or "127.0.0.1", port) if port else None)
+    if watcher.server is not None:
+        bound = watcher.server.server_address
         click.echo(f"listening for push webhooks on http://{bound[0]}:{bound[1]}/", err=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop())
@@ -79,7 +84,13 @@ def watch_status(ctx, retry_dead, as_json):
     from .render import echo_json, table
 
     config = load(ctx.parent.params["config_path"])
-    outbox = Outbox(config.state)
+    if not config.state.exists():  # not made here: a new outbox is the watcher's to announce
+        if as_json:
+            echo_json({"targets": {}, "dead": [], "repos": []})
+        else:
+            click.echo(f"no outbox at {config.state} yet: the watcher has not run")
+        return
+    outbox = Outbox(config.state, config.recover_command)
     try:
         if retry_dead:
             count = outbox.retry_dead()
@@ -106,6 +117,31 @@ def watch_status(ctx, retry_dead, as_json):
                           for i in dead], ["target", "tag", "attempts", "last error"]))
     for repo, polled, error, seen in repos:
         click.echo(printable(f"{repo}: {seen} events" + (f", last error: {error}" if error else "")))
+
+
+@watch.command("recover")
+@click.pass_context
+def watch_recover(ctx):
+    """Keep a corrupt outbox aside and start a new one from what it can still read (at-least-once)."""
+    from ..events.recovery import recover
+    from ..events.watch_config import load
+
+    config = load(ctx.parent.params["config_path"])
+    report = recover(config.state, [r.label for r in config.repos],
+                     lambda event: [t.id for t in config.targets if t.filter.matches(event)])
+    if report.kept is None:
+        click.echo(f"the watch outbox {config.state} is not corrupt: nothing to recover")
+        return
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.deliveries.items())) or "none"
+    click.echo(f"the corrupt outbox ({report.problem}) is kept as {report.kept}")
+    click.echo(f"new outbox {config.state}: deliveries read: {counts}; {report.seen} events known as seen, "
+               f"{report.repos} repositor{'y' if report.repos == 1 else 'ies'}")
+    if report.unreadable:
+        click.echo(f"unreadable rows in: {', '.join(report.unreadable)}; events whose rows were lost are "
+                   "delivered again (at-least-once: receivers deduplicate by event id)")
+    if report.requeued:
+        click.echo(f"{report.requeued} deliver{'y' if report.requeued == 1 else 'ies'} queued again: "
+                   "not known delivered")
 
 
 @root.group()

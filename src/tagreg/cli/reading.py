@@ -272,8 +272,12 @@ def doctor(repo, strict):
     Opt("--force", flag=True, help="Overwrite existing files."),
     Opt("--print-path", flag=True, help="Print the annotated path instead of fetching."),
     Opt("--print-rev", flag=True, help="Print the commit the files are read at instead of fetching."),
+    Opt("--max-files", type=int, help="Refuse an artifact of more files than this (default: $TAGREG_MAX_FILES, "
+        "else 10000)."),
+    Opt("--max-bytes", help="Refuse an artifact bigger than this, e.g. 500M, 20G (default: $TAGREG_MAX_BYTES, "
+        "else 10G)."),
 ))
-def get(repo, name, out, force, print_path, print_rev):
+def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
     """Write the artifact NAME[@vX.Y.Z|@latest|#stage] (its annotated path) to disk."""
     from .. import api
 
@@ -284,7 +288,9 @@ def get(repo, name, out, force, print_path, print_rev):
         if print_rev:
             echo(where.commit)
         return
-    result = api.get(name, repo=repo, out=out, force=force)
+    if max_bytes is not None:
+        max_bytes = api.parse_size(max_bytes, "--max-bytes")
+    result = api.get(name, repo=repo, out=out, force=force, max_files=max_files, max_bytes=max_bytes)
     version = f"{result.name}@{result.version}" if result.version else result.name
     if result.kind == "external":
         echo(printable(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools."))

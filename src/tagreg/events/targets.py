@@ -2,7 +2,8 @@
 
 HTTP: body `{"events": [...]}`, header `X-Tagreg-Signature-256: sha256=<hex>` (HMAC of the raw
 body with the target's secret, like GitHub's `X-Hub-Signature-256`). A 2xx answer acknowledges the
-whole batch. Command: one run per event, the event as JSON on stdin and as `TAGREG_*` variables;
+whole batch; anything else, a redirect included, is a failed attempt: a redirect is never followed,
+so the events, the signature and the credentials go to the configured origin only. Command: one run per event, the event as JSON on stdin and as `TAGREG_*` variables;
 exit code 0 acknowledges it. (This module runs the user's own command, which is why it, and not
 only the git module, starts processes.)
 """
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import socket
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -32,7 +36,8 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
     """Check a signature header in constant time (the recipe receivers use)."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
+    expected = sign(secret, body).encode()
+    return bool(header) and hmac.compare_digest(expected, (header or "").encode("utf-8", "replace"))
 
 
 class DeliveryFailed(Exception):
@@ -52,15 +57,94 @@ def post(url: str, events: list[dict], secret: Optional[str], timeout: float) ->
         headers[SIGNATURE_HEADER] = sign(secret, body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     _basic_auth(request, url)
+    deadline = _Deadline(timeout)
+    opener = urllib.request.build_opener(_NoRedirects, deadline.http_handler(), deadline.https_handler())
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             if not 200 <= response.status < 300:
                 raise DeliveryFailed(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise DeliveryFailed(f"HTTP {exc.code} redirect to {_shown(exc.headers.get('Location'))}, "
+                                 "not followed") from None
         raise DeliveryFailed(f"HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        if deadline.expired:
+            raise DeliveryFailed(f"no complete answer within {timeout:g} s") from None
         reason = getattr(exc, "reason", exc)
         raise DeliveryFailed(redact(f"cannot reach {url}: {reason}")) from None
+    finally:
+        deadline.cancel()
+
+
+class _Deadline:
+    """The whole of one delivery's time: urllib's timeout is per read, so a receiver answering a byte
+    at a time would hold the watcher, and every target after it, for ever. Once the time is up the
+    connection is shut down, which ends whatever read or write is waiting on it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.timers: list[threading.Timer] = []
+        self.expired = False
+
+    def connection(self, base: type) -> type:
+        """base (an http.client connection class) whose connections this deadline cuts."""
+        deadline = self
+
+        class Connection(base):  # type: ignore[valid-type, misc]
+            def connect(self) -> None:
+                super().connect()
+                timer = threading.Timer(deadline.seconds, deadline.cut, (self.sock,))
+                timer.daemon = True
+                deadline.timers.append(timer)
+                timer.start()
+
+        return Connection
+
+    def cut(self, sock: socket.socket) -> None:
+        self.expired = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def http_handler(self) -> urllib.request.HTTPHandler:
+        connection = self.connection(http.client.HTTPConnection)
+
+        class Handler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(connection, req)
+
+        return Handler()
+
+    def https_handler(self) -> urllib.request.HTTPSHandler:
+        connection = self.connection(http.client.HTTPSConnection)
+
+        class Handler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(connection, req, context=self._context)
+
+        return Handler()
+
+    def cancel(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: urllib would re-send a 301/302/303 as a bodiless GET that the other end
+    acknowledges (the events lost), with the Authorization and signature headers, to another origin."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the answer becomes an HTTPError with its 3xx code
+
+
+def _shown(location: str | None) -> str:
+    """A Location header as it may be logged: no credentials, no control characters, not too long."""
+    if not location:
+        return "(no Location)"
+    text = "".join(c if c.isprintable() else "?" for c in location[:300])
+    return redact(text) + ("..." if len(location) > 300 else "")
 
 
 def _basic_auth(request: urllib.request.Request, url: str) -> None:

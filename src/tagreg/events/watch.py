@@ -7,12 +7,10 @@ what is due. Polling a remote is one fetch of its cached mirror.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable
 
 from .. import api
 from .. import tags as T
@@ -21,7 +19,10 @@ from ..remote import redact
 from . import targets as targets_mod
 from .outbox import Outbox
 from .records import list_events
-from .watch_config import RepoConfig, Target, WatchConfig
+from .watch_config import Delivery, RepoConfig, Target, WatchConfig
+
+if TYPE_CHECKING:
+    from . import listener
 
 log = logging.getLogger("tagreg.watch")
 
@@ -29,17 +30,31 @@ log = logging.getLogger("tagreg.watch")
 class Watcher:
     """Polls registries and delivers their events through the durable outbox."""
 
-    def __init__(self, config: WatchConfig, replay: bool = False, echo: Callable[[str], None] = log.info):
+    def __init__(self, config: WatchConfig, replay: bool = False, echo: Callable[[str], None] = log.info,
+                 listen_at: tuple[str, int] | None = None):
+        """listen_at: serve the push endpoint there, bound before the outbox is opened (or made)."""
         self.config = config
         self.replay = replay
         self.echo = echo
-        self.outbox = Outbox(config.state)
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.next_poll = {repo.label: 0.0 for repo in config.repos}
-        self.server: Optional[ThreadingHTTPServer] = None
+        self.server: listener.PushServer | None = None
         self.held: dict[str, float] = {}  # event id -> when first seen, for events waiting to settle
         self.wake_at = float("inf")  # monotonic time a held event is due a second look
+        if listen_at:
+            self.listen(*listen_at)
+        try:
+            self.outbox = Outbox(config.state, config.recover_command)
+        except BaseException:
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
+            raise
+        if self.outbox.created:  # a deleted outbox must not go by unsaid: what it had is not known now
+            echo(f"new outbox {config.state}: " + ("every event the repositories have now is delivered (--replay)"
+                 if replay else "the events the repositories have now are recorded as seen, not delivered "
+                                "(--replay delivers them)"))
 
     # -- polling --
 
@@ -105,8 +120,9 @@ class Watcher:
                 try:
                     self._send(target, [i.payload for i in items])
                 except targets_mod.DeliveryFailed as exc:
-                    self.outbox.failed(items, str(exc), policy.max_attempts, policy.backoff, policy.max_backoff)
-                    self.echo(f"delivery to {target.display} failed ({exc}); will retry")
+                    dead, retried = self.outbox.failed(items, str(exc), policy.max_attempts, policy.backoff,
+                                                       policy.max_backoff)
+                    self.echo(f"delivery to {target.display} failed ({exc}); " + _outcome(dead, retried, policy))
                     break
                 self.outbox.delivered(items)
                 done += len(items)
@@ -148,44 +164,34 @@ class Watcher:
             self.server.shutdown()
 
     def close(self) -> None:
-        """Release the outbox."""
+        """Release the outbox (and the push endpoint's port)."""
+        if self.server is not None:
+            self.server.server_close()
         self.outbox.close()
 
     # -- the push endpoint --
 
     def listen(self, host: str, port: int) -> tuple[str, int]:
-        """Serve the push endpoint in a thread: any POST makes the watcher fetch at once."""
-        watcher = self
-        secret = self.config.listen_secret
+        """Serve the push endpoint in a thread: a POST (signed, if there is a secret) makes the watcher
+        fetch at once."""
+        from . import listener
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if secret:
-                    github = self.headers.get("X-Hub-Signature-256")
-                    gitlab = self.headers.get("X-Gitlab-Token")
-                    ok = targets_mod.verify(secret, body, github) or (gitlab is not None and gitlab == secret)
-                    if not ok:
-                        self._answer(401, {"error": "bad or missing signature"})
-                        return
-                watcher.wake.set()
-                self._answer(202, {"status": "fetching"})
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._answer(200, {"status": "ok", "repos": [r.label for r in watcher.config.repos]})
-
-            def _answer(self, code: int, data: dict) -> None:
-                body = json.dumps(data).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:  # keep the terminal for the watcher's own lines
-                pass
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        c = self.config
+        settings = listener.Settings(c.listen_secret, c.listen_timeout, c.listen_max_body, c.listen_max_connections)
+        try:
+            self.server = listener.serve(host, port, settings, self.wake.set)
+        except (OSError, OverflowError) as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
         return self.server.server_address[:2]  # type: ignore[return-value]
+
+
+def _outcome(dead: int, retried: int, policy: Delivery) -> str:
+    """What happens to a failed batch: retried later, or dead (given up) after the last attempt."""
+    parts = []
+    if retried:
+        parts.append("will retry" if not dead else f"{retried} will be retried")
+    if dead:
+        events = f"{dead} deliver{'y' if dead == 1 else 'ies'}"
+        parts.append(f"{events} dead after {policy.max_attempts} attempts, not retried "
+                     "(`tagreg watch status --retry-dead` queues them again)")
+    return "; ".join(parts)

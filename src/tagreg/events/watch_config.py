@@ -14,7 +14,8 @@ targets:
     filter: {names: [churn], events: [assignment], stages: [prod]}
   - command: ["./deploy.sh", "--fast"]
 delivery: {max_attempts: 8, backoff: 2, max_backoff: 600, timeout: 10, batch: 100, settle: 5}
-listen: {host: 127.0.0.1, port: 8787, secret_env: TAGREG_LISTEN_SECRET}
+listen: {host: 127.0.0.1, port: 8787, secret_env: TAGREG_LISTEN_SECRET,
+         timeout: 10, max_body: 26214400, max_connections: 16}
 ```
 """
 
@@ -109,6 +110,16 @@ class WatchConfig:
     listen_host: Optional[str] = None
     listen_port: Optional[int] = None
     listen_secret: Optional[str] = None
+    listen_timeout: float = 10.0  # seconds a push endpoint connection may take in all
+    listen_max_body: int = 25 * 1024 * 1024  # bytes; GitHub caps webhook payloads at 25 MB
+    listen_max_connections: int = 16
+    source: Path | None = None  # the watch.yaml it was read from
+
+    @property
+    def recover_command(self) -> str:
+        """The command that recovers this configuration's outbox."""
+        where = f" --config {shlex.quote(str(self.source))}" if self.source else ""
+        return f"tagreg watch{where} recover"
 
 
 def default_state() -> Path:
@@ -177,11 +188,25 @@ def parse(data: Any, base: Path = Path(".")) -> WatchConfig:
         raise WatchConfigError("two targets have the same url/command; give them distinct name:")
     delivery = Delivery(**{k: v for k, v in (data.get("delivery") or {}).items() if k in Delivery.__dataclass_fields__})
     listen = data.get("listen") or {}
+    if not isinstance(listen, dict):
+        raise WatchConfigError("listen must be a mapping (host:, port:, secret_env:, ...)")
     state = Path(os.path.expanduser(str(data["state"]))) if data.get("state") else default_state()
     if not state.is_absolute():
         state = (base / state).resolve()
     return WatchConfig(repos, targets, state, interval, delivery, listen.get("host"),
-                       int(listen["port"]) if listen.get("port") else None, _secret(listen, "listen") if listen else None)
+                       int(listen["port"]) if listen.get("port") else None, _secret(listen, "listen") if listen else None,
+                       _positive(listen, "timeout", 10.0, float), _positive(listen, "max_body", 25 * 1024 * 1024, int),
+                       _positive(listen, "max_connections", 16, int))
+
+
+def _positive(listen: dict, key: str, default, kind):
+    """listen.<key> as a positive number of kind (default when absent)."""
+    value = listen.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) <= 0:
+        raise WatchConfigError(f"listen.{key} must be a positive number")
+    return kind(value)
 
 
 def load(path: str | Path) -> WatchConfig:
@@ -196,7 +221,9 @@ def load(path: str | Path) -> WatchConfig:
     except yaml.YAMLError as exc:
         raise WatchConfigError(f"{path} is not valid YAML") from exc
     try:
-        return parse(data, path.parent)
+        config = parse(data, path.parent)
+        config.source = path
+        return config
     except (TypeError, ValueError) as exc:
         if isinstance(exc, WatchConfigError):
             raise
