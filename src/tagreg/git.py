@@ -114,14 +114,7 @@ def _unquote(text: str) -> str:
 
 def _config_env(settings: list[tuple[str, str]]) -> dict[str, str]:
     """GIT_CONFIG_COUNT/KEY_n/VALUE_n giving git settings, after any the environment gives already."""
-    try:
-        first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
-    except ValueError:
-        first = 0
-    env = {"GIT_CONFIG_COUNT": str(first + len(settings))}
-    for i, (key, value) in enumerate(settings, first):
-        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
-    return env
+    return with_config({"GIT_CONFIG_COUNT": os.environ.get("GIT_CONFIG_COUNT") or "0"}, settings)
 
 
 def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
@@ -134,6 +127,22 @@ def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def with_config(env: dict[str, str], pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """env with the config pairs added as `-c` would add them, through `GIT_CONFIG_COUNT` (after any
+    pairs env has already): never in argv, never in a file, and they reach every git subprocess."""
+    out = dict(env)
+    try:
+        count = max(0, int(out.get("GIT_CONFIG_COUNT", "0")))
+    except ValueError:
+        count = 0
+    for key, value in pairs:
+        out[f"GIT_CONFIG_KEY_{count}"] = key
+        out[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    out["GIT_CONFIG_COUNT"] = str(count)
+    return out
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -306,9 +315,13 @@ _LEAN_FORMAT = "%00".join(_TAG_FIELDS[:5] + ["%(taggerdate:raw)"]) + "%00"
 class Git:
     """A git repository (work tree or bare), driven through the git command line."""
 
-    def __init__(self, path: str | os.PathLike = ".", env: dict[str, str] | None = None):
+    def __init__(self, path: str | os.PathLike = ".", *, config: Sequence[tuple[str, str]] = (),
+                 env: dict[str, str] | None = None):
+        """config and env: settings and variables for every git command on this repository, on top
+        of the usual ones (e.g. the transports allowed for a repository a link named, see links.py)."""
         self.where = os.fspath(path)  # a str: pathlib costs ~8 ms of every command to import
-        self.env = env  # for every git run here: a remote's credentials (`credential_env`)
+        self.config = tuple(config)
+        self.env = dict(env or {})  # also a remote's credentials (`credential_env`)
 
     @property
     def path(self) -> Path:
@@ -352,8 +365,8 @@ class Git:
     def _spawn(self, args: Sequence[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
                stderr: str = PIPE) -> Process:
         """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`)."""
-        if self.env:
-            env = {**env, **self.env}
+        if self.config or self.env:
+            env = with_config({**env, **self.env}, self.config)
         try:
             return spawn(["git", "-C", self.where, *args], env, stdin, stdout, stderr)
         except FileNotFoundError as exc:

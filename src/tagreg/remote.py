@@ -105,13 +105,15 @@ class Mirror:
     """The cached bare mirror of one remote repository."""
 
     def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None,
-                 branch: Optional[str] = None):
+                 branch: Optional[str] = None, config: tuple = (), env: dict[str, str] | None = None):
+        """config, env: for every git command on this remote (see `Git`; links.py restricts transports)."""
         self.url = url
         self.display = redact(url)
         self.where = _mirror_where(url)  # a str; `path` is the same as a Path
         # git gets the URL without its password, and the credentials per process (never stored)
-        self.git_url, self.env = credential_env(url)
-        self.git = Git(self.where, self.env)
+        self.git_url, credentials = credential_env(url)
+        self._config, self.env = config, {**(env or {}), **credentials}
+        self.git = Git(self.where, config=config, env=self.env)
         self.offline = offline
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
@@ -149,7 +151,7 @@ class Mirror:
 
     def _run(self, *args: str) -> None:
         """Run a network git command in the mirror (or beside it, to clone)."""
-        where = Git(self.where if self.exists() else os.path.dirname(self.where), self.env)
+        where = Git(self.where if self.exists() else os.path.dirname(self.where), config=self._config, env=self.env)
         try:
             where.run_network(*args, progress=self.progress)
         except GitError as exc:

@@ -66,7 +66,8 @@ def test_link_register_assign_and_get_through_the_link(repo, source, tmp_path):
 def test_link_on_a_remote_registry(make_server, source, repo, work, tmp_path):
     central = make_server(source=repo.path, name="central")
     main = central.rev("main")
-    ok(tagreg(work, "link", source.file_url, "models/src.bin", "churn", "--rev", "v1.0", "-r", central.url))
+    # A remote registry links over the network (a file:// link would read the reader's disk).
+    ok(tagreg(work, "link", source.url, "models/src.bin", "churn", "--rev", "v1.0", "-r", central.url))
     assert central.rev("main^") == main  # committed on the server's default branch, and pushed
     assert yaml.safe_load(central.show("main:artifacts.yaml"))["churn"]["rev"] == "v1.0"
     ok(tagreg(work, "register", "churn", "-r", central.url))

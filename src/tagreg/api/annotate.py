@@ -116,7 +116,8 @@ def link(
     """Annotate name as path in another repository (source) at rev, so one registry can version,
     promote and deliver models whose files live elsewhere. The link is checked before it is written."""
     from .. import delivery as D
-    from ..remote import strip_credentials
+    from .. import links as L
+    from .repository import open_linked
 
     T.check_name(name)
     D.check_path(path)
@@ -127,19 +128,22 @@ def link(
         r.config.check_type(type)
     for label in labels or []:
         T.check_stage(label)
-    linked = Repository(source)
+    # What readers will open: the transports they allow, without the credentials typed here.
+    target, _ = L.check(source, name, local=r.mirror is None)
+    L.check_rev(rev, name)
+    linked = open_linked(source, name, local=r.mirror is None)
     sha = linked.resolve(rev)
     if not D.entries(linked.git, sha, path) and not D.dvc_tracked(linked.git, sha, path):
         raise RegistryError(f"'{path}' does not exist in {linked.location} at {rev}")
     fields: dict[str, Any] = {}
     if type is not None:
         fields["type"] = type
-    fields.update({"path": path, "repo": strip_credentials(source), "rev": rev})
+    fields.update({"path": path, "repo": target, "rev": rev})
     if description is not None:
         fields["description"] = description
     if labels:
         fields["labels"] = list(dict.fromkeys(labels))
-    return _edit(r, name, branch, commit, f"Link {name} to {path} in {strip_credentials(source)}@{rev}",
+    return _edit(r, name, branch, commit, f"Link {name} to {path} in {target}@{rev}",
                  lambda read: A.update(read, name, fields, r.config.index))
 
 

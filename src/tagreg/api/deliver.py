@@ -9,7 +9,7 @@ from .. import delivery as D
 from .. import output_tree as O
 from .. import tags as T
 from .read import latest, show, which
-from .repository import Repository, _open
+from .repository import Repository, _open, open_link
 from ..record import record
 from .results import RegistryError, VersionInfo
 
@@ -72,9 +72,8 @@ def locate(
         raise RegistryError(f"'{found.artifact}' has no annotated path at {found.version}: "
                             f"set one with `tagreg annotate {found.artifact} --path PATH`")
     source, commit = r, found.commit
-    if annotation.repo:
-        source = Repository(annotation.repo, offline=offline)
-        commit = source.resolve(annotation.rev or "HEAD")
+    if annotation.repo is not None:  # checked: only the transports a reader expects (see links.py)
+        source, commit = open_link(r, annotation, offline=offline)
     return Located(found.artifact, found.version if found.registered else None, found.commit, annotation,
                    source, commit, annotation.path)
 

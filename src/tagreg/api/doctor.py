@@ -53,36 +53,52 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                         "warning",
                         f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit {commit[:7]}",
                     ))
-        links = {(n.repo, n.rev, n.path, name) for name, n in head_notes.items() if n.repo}
-        links |= {(n.repo, n.rev, n.path, name) for per in notes.values() for name, n in per.items() if n.repo}
-        checks += _check_links(sorted(links, key=lambda link: (link[3], str(link[1]))))
+        links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
+                 if n.repo is not None]
+        checks += _check_links(links, local=r.mirror is None)
     except UserError as exc:
         checks.append(Check("error", str(exc)))
     return checks
 
 
-def _check_links(links: list[tuple]) -> list[Check]:
-    """A link needs a pinned rev, a repository and rev that resolve, and the path at that rev."""
+def _check_links(links: list[tuple], local: bool = True) -> list[Check]:
+    """A link (url, rev, path, name) needs a repository it may name (`links.check`; local: whether
+    the registry is a local folder), a pinned rev, and the path at that rev."""
     from .. import delivery as D
-    from .repository import Repository
+    from .. import links as L
+    from ..remote import redact
+    from .repository import Repository, open_linked
 
     out = []
-    opened: dict[str, object] = {}
-    for url, rev, path, name in links:
-        where = f"{name}: link to {url}"
-        if not rev:
-            out.append(Check("error", f"{where} has no pinned rev (add one with `tagreg link ... --rev REV`)"))
+    opened: dict[str, Repository] = {}
+    unique = {repr(link): link for link in links}  # values from content: maybe not hashable
+    for url, rev, path, name in sorted(unique.values(), key=lambda link: (link[3], repr(link[1]), repr(link[0]))):
+        where = f"{name}: link to {redact(url) if isinstance(url, str) else url!r}"
+        try:
+            target, _ = L.check(url, name, local=local)
+            if not rev:
+                out.append(Check("error", f"{where} has no pinned rev (add one with `tagreg link ... --rev REV`)"))
+                continue
+            rev = L.check_rev(rev, name)
+        except L.LinkError as exc:
+            out.append(Check("error", str(exc)))
             continue
         try:
-            source = opened.get(url) or Repository(url)
-            opened[url] = source
+            source = opened.get(target) or open_linked(url, name, local=local)
+            opened[target] = source
         except UserError as exc:
             out.append(Check("error", f"{where} cannot be read: {exc}"))
             continue
-        sha = source.git.resolve(rev)  # type: ignore[attr-defined]
+        sha = source.git.resolve(rev)
         if sha is None:
             out.append(Check("error", f"{where}: rev '{rev}' does not exist there"))
-        elif not path or not (D.entries(source.git, sha, path) or D.dvc_tracked(source.git, sha, path)):  # type: ignore[attr-defined]
+            continue
+        try:
+            found = bool(path) and bool(D.entries(source.git, sha, path) or D.dvc_tracked(source.git, sha, path))
+        except UserError as exc:  # a path that leaves the repository
+            out.append(Check("error", f"{where}: {exc}"))
+            continue
+        if not found:
             out.append(Check("error", f"{where}: path '{path}' does not exist at {rev}"))
     return out
 

@@ -291,3 +291,27 @@ def _artifact(registry: S.Registry, name: str) -> S.Artifact:
     return artifact
 
 
+
+
+def open_linked(value: object, name: str, *, local: bool, offline: bool = False) -> Repository:
+    """The repository the link of name (its `repo:` value) points to, once `links.check` allows it;
+    git runs on it with only the allowed transports. local: whether the registry is a local folder."""
+    from .. import links
+
+    target, transport = links.check(value, name, local=local)
+    if transport == "path":
+        return Repository(target, offline=offline)
+    from ..remote import Mirror
+
+    mirror = Mirror(target, offline=offline, config=tuple(links.git_config(local)), env=links.GIT_ENV)
+    mirror.ensure()
+    return Repository(mirror)  # type: ignore[arg-type]
+
+
+def open_link(registry: Repository, annotation: A.Annotation, offline: bool = False) -> tuple[Repository, str]:
+    """(the repository, the commit) that annotation's link points to, from registry: see `open_linked`."""
+    from .. import links
+
+    rev = links.check_rev(annotation.rev, annotation.name)
+    source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
+    return source, source.resolve(rev)

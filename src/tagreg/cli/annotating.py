@@ -72,5 +72,6 @@ def link(repo, source, path, name, rev, type_, description, labels, branch, comm
                       labels=list(labels), branch=branch, commit=commit)
     suffix = f" and committed it as {change.commit[:7]}" if change.commit else ""
     from ..remote import redact
+    from .output import printable
 
-    click.echo(f"Linked '{name}' to {path} in {redact(source)} at {rev} in {change.file}{suffix}")
+    click.echo(printable(f"Linked '{name}' to {path} in {redact(source)} at {rev} in {change.file}{suffix}"))

@@ -37,10 +37,10 @@ def handle_errors(call, traceback: bool, passthrough: tuple = ()):
 
 
 def _error(message: str, *more: str) -> None:
-    from .output import echo
+    from .output import echo, printable
     from .render import emoji
 
-    echo(f"{emoji('❌')}{message}", err=True)
+    echo(f"{emoji('❌')}{printable(message)}", err=True)  # one line, whatever it quotes
     for line in more:
         echo(line, err=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from .group import repo_option, root
-from .output import NOTHING
+from .output import NOTHING, printable
 
 
 @root.command()
@@ -57,7 +57,7 @@ def watch(ctx, config_path, replay, listen, once):
 
             raise WatchConfigError(f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8787")
         host, port = host or "127.0.0.1", int(port_text)
-    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(line, err=True),
+    watcher = Watcher(config, replay=replay, echo=lambda line: click.echo(printable(line), err=True),
                       listen_at=(host or "127.0.0.1", port) if port else None)
     if watcher.server is not None:
         bound = watcher.server.server_address
@@ -116,7 +116,7 @@ def watch_status(ctx, retry_dead, as_json):
         click.echo(table([[shown.get(i.target, redact(i.target)), i.payload["tag"], i.attempts, i.last_error]
                           for i in dead], ["target", "tag", "attempts", "last error"]))
     for repo, polled, error, seen in repos:
-        click.echo(f"{repo}: {seen} events" + (f", last error: {error}" if error else ""))
+        click.echo(printable(f"{repo}: {seen} events" + (f", last error: {error}" if error else "")))
 
 
 @watch.command("recover")

@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from .grammar import REPO, Arg, Opt, command
-from .output import NOTHING, echo, format_flag
+from .output import NOTHING, echo, format_flag, printable
 
 
 @command(reads=True, params=(
@@ -31,7 +31,7 @@ def describe(repo, name, rev, as_json, field):
     if field:
         value = data.get(field)
         if value is not None:
-            echo(value)
+            echo(printable(value, multiline=field == "description"))
     elif as_json:
         echo_json(data)
     else:
@@ -88,7 +88,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
             row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
-        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain))
+        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain), raw=True)  # table() escapes every cell
         return
     if fmt == "name":
         raise RegistryError("Cannot apply --name")
@@ -106,7 +106,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
              short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
-    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain))
+    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
 
 @command(reads=True, params=(
@@ -130,7 +130,7 @@ def history(repo, name, as_json, plain, ascending):
         echo(NOTHING)
         return
     rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
-    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain))
+    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
 
 @command(reads=True, params=(
@@ -211,7 +211,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
 
         text = ci.render(fmt, found[0] if found else None)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
-            echo(text, nl=False)
+            echo(text, nl=False, raw=True)  # exact values: each format delimits or quotes them
         return
     if flag == "json":
         if found:
@@ -224,7 +224,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
             values.append({"name": f.name, "version": f.version, "event": f.event, "stage": f.stage,
                            "path": note.path if note else None, "type": note.type if note else None,
                            "description": note.description if note else None}[flag])
-        echo_lines(v for v in values if v is not None)
+        echo_lines((v for v in values if v is not None), multiline=flag == "description")
         return
     for f in found:
         echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
@@ -283,7 +283,7 @@ def doctor(repo, no_network, remote, as_json, strict):
         echo(f"emojis={C.emojis_enabled()}")
     echo("---------------------------------")
     for check in found:
-        echo(f"{emoji('❌' if check.level == 'error' else '⚠️')}{check.message}")
+        echo(f"{emoji('❌' if check.level == 'error' else '⚠️')}{printable(check.message)}")
     if pushed is not None:
         where = f"remote '{remote}'" + (f" ({pushed.url})" if pushed.url else "")
         if not pushed.checked:
@@ -294,7 +294,7 @@ def doctor(repo, no_network, remote, as_json, strict):
         else:
             echo(f"{where} has every registry tag of this repository")
         for check in unpushed:
-            echo(f"{emoji('⚠️')}{check.message}")
+            echo(f"{emoji('⚠️')}{printable(check.message)}")
     if not problems:
         echo(f"{emoji('✅')} No issues found")
     if failed:
@@ -320,7 +320,7 @@ def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
     if print_path or print_rev:
         where = api.locate(name, repo=repo)
         if print_path:
-            echo(where.path)
+            echo(printable(where.path))
         if print_rev:
             echo(where.commit)
         return
@@ -329,11 +329,11 @@ def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
     result = api.get(name, repo=repo, out=out, force=force, max_files=max_files, max_bytes=max_bytes)
     version = f"{result.name}@{result.version}" if result.version else result.name
     if result.kind == "external":
-        echo(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools.")
+        echo(printable(f"{version} is stored outside Git, at {result.path}; fetch it with that storage's tools."))
         return
     source = f" from {result.repo}" if result.repo else ""
     count = len(result.written)
     what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
-    echo(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}")
+    echo(printable(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import tags as T
-from .output import echo
+from .output import echo, printable
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def table(rows: list[list[Any]], headers: list[str], plain: bool = False) -> str
     Written here rather than with tabulate: registries have tens of thousands of rows, and
     this is several times faster and imports nothing.
     """
-    cells = [["-" if v is None else str(v) for v in row] for row in rows]
+    cells = [["-" if v is None else printable(v) for v in row] for row in rows]  # one line per row
     columns = list(zip(*cells)) if cells else [() for _ in headers]
     # A column of numbers (e.g. short shas like 5064278) is right-aligned, as tabulate does.
     right = [bool(col) and all(_is_number(v) for v in col if v != "-") and any(v != "-" for v in col)
@@ -60,10 +60,11 @@ def table(rows: list[list[Any]], headers: list[str], plain: bool = False) -> str
 
 
 def echo_json(data: Any) -> None:
-    """Print data as GTO does: 4-space indented, ASCII-escaped."""
+    """Print data as GTO does: 4-space indented, ASCII-escaped (so it holds no control character:
+    json escapes everything outside space to `~`)."""
     import json
 
-    echo(json.dumps(data, indent=4))
+    echo(json.dumps(data, indent=4), raw=True)
 
 
 def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
@@ -115,7 +116,7 @@ def echo_change(change) -> None:
         echo(push_hint(change.tag, delete=change.deleted, remote=remote))
 
 
-def echo_lines(values: Iterable[Optional[str]]) -> None:
-    """Field printers: one value per line."""
+def echo_lines(values: Iterable[Optional[str]], multiline: bool = False) -> None:
+    """Field printers: one value per line (a multiline field, e.g. a description, may take several)."""
     for value in values:
-        echo("" if value is None else str(value).rstrip("\n"))
+        echo("" if value is None else printable(str(value).rstrip("\n"), multiline))

@@ -31,8 +31,8 @@ def outputs(found) -> dict[str, str]:
         "path": (note.path or "") if note else "",
         "description": (note.description or "") if note else "",
     })
-    if note is not None and note.repo:
-        values.update({"repo": note.repo, "rev": note.rev or ""})
+    if note is not None and note.repo:  # as written, even if not a link a reader may follow
+        values.update({"repo": str(note.repo), "rev": "" if note.rev is None else str(note.rev)})
     return values
 
 
