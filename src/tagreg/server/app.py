@@ -95,6 +95,15 @@ def create_app(settings: Settings, start_background: bool = True, limits: Limits
         description=(rest.__doc__ or "").strip(), openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.hub, app.state.dashboard, app.state.guard = hub, dashboard, guard
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:  # the write endpoints' `security` names this scheme
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer", "description": "the server's token (TAGREG_TOKEN)"}
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(rest.router(dashboard, guard))
     app.include_router(P.router(pages, app.openapi))
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
