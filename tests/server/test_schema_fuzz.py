@@ -9,12 +9,12 @@ import pytest
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 schemathesis = pytest.importorskip("schemathesis", reason="pip install -e '.[tests]'")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis.errors import Unsatisfiable  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .support import TOKEN, build_registries, start_server, stop_server  # noqa: E402
+from .support import TOKEN, build_registries, start_server, stop_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -76,7 +76,7 @@ def test_every_generated_request_gets_a_documented_answer(fuzzed_server, mode):
             check()
         except Unsatisfiable:  # nothing invalid to send (GET /api/repos takes no input)
             assert mode == GenerationMode.NEGATIVE, operation.label
-        except Exception as exc:  # every operation is tried; all failures are reported together
+        except Exception as exc:  # noqa: BLE001 (every operation is tried; all failures are reported together)
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
     assert "Traceback" not in fuzzed_server.logs()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from ..errors import UserError
 
@@ -32,7 +33,7 @@ MIN_TOKEN_LENGTH = 32
 
 def launch(config: Optional[str], host: str = "127.0.0.1", port: int = 8000, write: bool = False,
            allowed_hosts: Sequence[str] = (), header_timeout: float = 10.0, body_timeout: float = 30.0,
-           max_connections: Optional[int] = None) -> None:
+           max_connections: int | None = None) -> None:
     """Run the server until interrupted (what `tagreg serve` does)."""
     absent = missing()
     if absent:

@@ -24,8 +24,9 @@ import asyncio
 import errno
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from .service import Problem
 
@@ -46,7 +47,7 @@ class Limits:
     max_body: int = 64 * 1024
     header_timeout: float = 10.0
     body_timeout: float = 30.0
-    max_connections: Optional[int] = None  # None: from the open-files limit
+    max_connections: int | None = None  # None: from the open-files limit
     allowed_hosts: tuple[str, ...] = LOCAL_NAMES
     max_form_fields: int = 100
 
@@ -72,7 +73,7 @@ def default_hosts(bind: str) -> tuple[str, ...]:
     return LOCAL_NAMES + (() if bind in WILDCARD_ADDRESSES or bind in LOCAL_NAMES else (bind,))
 
 
-def host_name(header: str) -> Optional[str]:
+def host_name(header: str) -> str | None:
     """The name in a Host header, without the port (None when it is not a host name)."""
     value = header.strip().lower()
     if value.startswith("["):
@@ -100,7 +101,7 @@ def host_allowed(header: str, allowed: Sequence[str]) -> bool:
     return False
 
 
-def _header(scope: dict, name: bytes) -> Optional[str]:
+def _header(scope: dict, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin-1")
@@ -130,7 +131,7 @@ class Bounded:
 
         received = 0
         done = False
-        deadline: Optional[float] = None
+        deadline: float | None = None
 
         async def bounded_receive():
             nonlocal received, done, deadline
@@ -227,7 +228,7 @@ def protocol_class(limits: Limits):
     class Protocol(H11Protocol):
         _phase: Any = None  # h11's state of the client: IDLE (headers to come), SEND_BODY, DONE...
         _since = 0.0
-        _timer: Optional[asyncio.TimerHandle] = None
+        _timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)

@@ -20,8 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .index import ModelQuery
 from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem
 
-
-
 # -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
 
 class ErrorBody(BaseModel):

@@ -26,7 +26,8 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict, deque
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 SID_COOKIE = "tagreg_sid"
 AUTH_COOKIE = "tagreg_auth"

@@ -367,8 +367,12 @@ class Hub:
     def start(self) -> None:
         """Index what is stale in the background, and start fetching remotes."""
         local = [s for s in self.sources.values() if not s.remote]
-        warm = threading.Thread(target=lambda: [self._guarded(s.refresh) for s in local], name="tagreg-warm",
-                                daemon=True)
+
+        def warm_up() -> None:
+            for source in local:
+                self._guarded(source.refresh)
+
+        warm = threading.Thread(target=warm_up, name="tagreg-warm", daemon=True)
         warm.start()
         self._threads.append(warm)
         for n, source in enumerate(s for s in self.sources.values() if s.remote):
