@@ -152,8 +152,8 @@ def cache_clear(url):
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--write", is_flag=True, help="Allow register/assign/deprecate with the token in TAGREG_TOKEN.")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
-              help="A host name clients use (repeatable; `*.example.com` for subdomains, `*` for any). "
-                   "Default: localhost and the --host address.")
+              help="A host name clients use, besides localhost and the --host address (repeatable; "
+                   "`*.example.com` for subdomains, `*` for any).")
 @click.option("--header-timeout", default=10.0, show_default=True, type=float, metavar="SECONDS",
               help="Close connections whose request headers take longer.")
 @click.option("--body-timeout", default=30.0, show_default=True, type=float, metavar="SECONDS",

@@ -291,7 +291,7 @@ def serve(app, host: str, port: int, limits: Limits) -> bool:
 
     config = uvicorn.Config(
         app, host=host, port=port, log_level="info", access_log=False, server_header=False,
-        http=protocol_class(limits), backlog=BACKLOG, timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
+        http=protocol_class(limits), ws="none", backlog=BACKLOG, timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
     )
     server = Server(config)
     quiet_logs()
