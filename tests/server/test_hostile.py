@@ -215,6 +215,21 @@ def test_other_host_names_are_refused(plain, started):
         assert split(answer)[0] == status, host
 
 
+def test_host_names_are_matched_exactly_or_by_subdomain():
+    from tagreg.server.limits import default_hosts, host_allowed
+
+    allowed = (*default_hosts("127.0.0.1"), "models.example.com", "*.corp.example")
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "Models.Example.COM", "models.example.com.",
+                 "a.b.corp.example:443"):
+        assert host_allowed(host, allowed), host
+    for host in ("", "evil.example", "models.example.com.evil.example", "corp.example", "xcorp.example",
+                 "localhost:80x", "[::1", "[::1]x", "127.0.0.1.nip.io", "localhost@evil.example"):
+        assert not host_allowed(host, allowed), host
+    assert host_allowed("anything.example", ("*",))
+    assert default_hosts("0.0.0.0") == ("localhost", "127.0.0.1", "::1")
+    assert default_hosts("10.0.0.5")[-1] == "10.0.0.5"
+
+
 def test_a_short_write_token_is_refused(regs):
     env = {**base_env(regs.home), "TAGREG_TOKEN": "too-short-0123456789", "TAGREG_CACHE_DIR": str(regs.root / "cache")}
     proc = subprocess.run([sys.executable, "-m", "tagreg", "serve", "--config", str(regs.config), "--write",

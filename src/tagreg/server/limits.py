@@ -76,11 +76,11 @@ def default_hosts(bind: str) -> tuple[str, ...]:
 def host_name(header: str) -> str | None:
     """The name in a Host header, without the port (None when it is not a host name)."""
     value = header.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0 or value[end + 1:] not in ("",) and not value[end + 1:].startswith(":"):
+    if value.startswith("["):  # an IPv6 address
+        name, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
             return None
-        return value[1:end]
+        return name or None
     name, _, port = value.partition(":")
     if port and not port.isdigit():
         return None
