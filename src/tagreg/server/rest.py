@@ -5,7 +5,9 @@ Pagination: list endpoints take `limit` (1-500, default 50) and `offset` (defaul
 `{"error": {"status": N, "code": "...", "message": "..."}}` with that HTTP status.
 
 Write endpoints always exist: without `--write` they answer 403; with it, a missing or wrong
-`Authorization: Bearer TOKEN` answers 401 before the request body is read.
+`Authorization: Bearer TOKEN` answers 401 before the request body is read. Five wrong tokens from one
+address within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies
+are at most 64 KiB (413) and must arrive within the body timeout (408).
 """
 
 from __future__ import annotations
