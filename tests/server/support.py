@@ -282,8 +282,11 @@ def request(url: str, data: Optional[bytes] = None, headers: Optional[dict] = No
 
 
 def start_server(regs: Registries, *args: str, token: Optional[str] = None, cwd: Optional[Path] = None,
-                 wait_for: int = 0) -> Server:
-    """Start `python -m tagreg serve ARGS` and wait until it answers (and indexed wait_for repos)."""
+                 wait_for: int = 0, open_files: int | None = None) -> Server:
+    """Start `python -m tagreg serve ARGS` and wait until it answers (and indexed wait_for repos).
+
+    open_files: the server's limit of open files (`ulimit -n`), to show what happens when it runs out.
+    """
     port = free_port()
     env = base_env(regs.home)
     env.update({"TAGREG_CACHE_DIR": str(regs.root / "cache"), "GIT_COMMITTER_NAME": "Web User",
@@ -292,7 +295,13 @@ def start_server(regs: Registries, *args: str, token: Optional[str] = None, cwd:
         env["TAGREG_TOKEN"] = token
     log = regs.root / f"server-{port}.log"
     handle = open(log, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tagreg", "serve", "--port", str(port), *args],
+    command = [sys.executable, "-m", "tagreg"]
+    if open_files:  # `ulimit -n N; python -m tagreg`
+        code = ("import resource, runpy, sys\n"
+                "n = int(sys.argv.pop(1))\nresource.setrlimit(resource.RLIMIT_NOFILE, (n, n))\n"
+                "runpy.run_module('tagreg', run_name='__main__', alter_sys=True)")
+        command = [sys.executable, "-c", code, str(open_files)]
+    proc = subprocess.Popen([*command, "serve", "--port", str(port), *args],
                             cwd=cwd or regs.root, env=env, stdout=handle, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", proc, log, env)
     deadline = time.monotonic() + 60

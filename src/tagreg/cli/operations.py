@@ -187,11 +187,21 @@ def cache_clear(url):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--write", is_flag=True, help="Allow register/assign/deprecate with the token in TAGREG_TOKEN.")
-def serve(config_file, host, port, write):
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A host name clients use, besides localhost and the --host address (repeatable; "
+                   "`*.example.com` for subdomains, `*` for any).")
+@click.option("--header-timeout", default=10.0, show_default=True, type=float, metavar="SECONDS",
+              help="Close connections whose request headers take longer.")
+@click.option("--body-timeout", default=30.0, show_default=True, type=float, metavar="SECONDS",
+              help="Answer 408 to requests whose body takes longer.")
+@click.option("--max-connections", type=int, metavar="N",
+              help="Open connections at most (default: 500, fewer if the open-files limit is low).")
+def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_timeout, max_connections):
     """Serve the web dashboard and REST API (needs: pip install "tagreg[server]")."""
     from ..server import launch
 
-    launch(config_file, host=host, port=port, write=write)
+    launch(config_file, host=host, port=port, write=write, allowed_hosts=allowed_hosts,
+           header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections)
 
 
 @root.command("parse-tag", hidden=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -16,6 +17,8 @@ from .. import __version__
 from ..errors import UserError
 from . import pages as P
 from . import rest
+from .index import damaged
+from .limits import Bounded, Limits
 from .security import SID_COOKIE, Guard
 from .service import Dashboard, Problem, problem_for
 from .settings import Settings
@@ -68,8 +71,9 @@ class Headers:
         await self.app(scope, receive, wrapped)
 
 
-def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
-    """The dashboard and API over the repositories of settings."""
+def create_app(settings: Settings, start_background: bool = True, limits: Limits | None = None) -> FastAPI:
+    """The dashboard and API over the repositories of settings (answering only to localhost by default)."""
+    limits = limits or Limits()
     hub = Hub(settings)
     dashboard = Dashboard(hub)
     guard = Guard(settings.token, settings.write)
@@ -77,7 +81,7 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
     digest = hashlib.sha256()
     for name in sorted(p.name for p in static.iterdir()):
         digest.update((static / name).read_bytes())
-    pages = P.Pages(dashboard, guard, digest.hexdigest()[:10])
+    pages = P.Pages(dashboard, guard, digest.hexdigest()[:10], max_form_fields=limits.max_form_fields)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -91,6 +95,15 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
         description=(rest.__doc__ or "").strip(), openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.hub, app.state.dashboard, app.state.guard = hub, dashboard, guard
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:  # the write endpoints' `security` names this scheme
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer", "description": "the server's token (TAGREG_TOKEN)"}
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(rest.router(dashboard, guard))
     app.include_router(P.router(pages, app.openapi))
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -100,6 +113,8 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
 
     def answer(request: Request, problem: Problem):
         return rest.error_json(problem) if is_api(request) else pages.error(request, problem)
+
+    app.add_middleware(Bounded, limits=limits, reject=lambda scope, problem: answer(Request(scope), problem))
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem):
@@ -125,6 +140,17 @@ def create_app(settings: Settings, start_background: bool = True) -> FastAPI:
     @app.exception_handler(NotReady)
     async def on_not_ready(request: Request, exc: NotReady):
         return answer(request, problem_for(exc))
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def on_database_error(request: Request, exc: sqlite3.DatabaseError):
+        if not damaged(exc):
+            return await on_error(request, exc)
+        from starlette.concurrency import run_in_threadpool
+
+        # The index is only a cache: replace it, index the repositories again, and say so once.
+        await run_in_threadpool(hub.recover)
+        return answer(request, Problem(503, "index_rebuilt", "the server's index was damaged and has been rebuilt: "
+                                                             "retry the request", retry_after=1))
 
     @app.exception_handler(Exception)  # a bug: logged here, never shown to the client
     async def on_error(request: Request, exc: Exception):

@@ -3,13 +3,15 @@
 Each repository's rows are replaced in one transaction when its refs change, keyed by a content
 fingerprint of those refs, so a page reads one consistent state per repository. Deleting the file
 loses nothing: the next request or warm-up rebuilds it from Git. Several server processes can share
-one file (WAL mode lets readers go on while one writes), or each keep its own.
+one file (WAL mode lets readers go on while one writes), or each keep its own. A file damaged while
+the server runs is found by the error SQLite gives (see `damaged`), and replaced (`Index.reset`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -126,6 +128,18 @@ def version_key(version: Optional[str]) -> str:
     return key + "-" + ".".join(parts)
 
 
+_DAMAGE = ("malformed", "not a database", "no such table", "no such column", "corrupt", "encrypted")
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether an error says the index file is damaged (rather than busy, or a bug)."""
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, (sqlite3.IntegrityError,
+                                                                       sqlite3.ProgrammingError)):
+        return False
+    message = str(exc).lower()
+    return any(words in message for words in _DAMAGE)
+
+
 def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -136,6 +150,8 @@ class Index:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
+        self._epoch = 0  # changes when every thread must reconnect (the file was replaced)
+        self._reset_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
 
@@ -152,14 +168,42 @@ class Index:
     def db(self) -> sqlite3.Connection:
         """This thread's connection (reopened if the file was deleted under us)."""
         db = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "inode", None) != self._inode():
+        if (db is None or getattr(self._local, "inode", None) != self._inode()
+                or getattr(self._local, "epoch", None) != self._epoch):
             if db is not None:
                 db.close()
             if not self.path.exists():
                 self._prepare()
             db = self._local.db = self._connect()
-            self._local.inode = self._inode()
+            self._local.inode, self._local.epoch = self._inode(), self._epoch
         return db
+
+    def healthy(self) -> bool:
+        """Whether the file, read afresh, is a sound index of this version."""
+        try:
+            db = sqlite3.connect(self.path, timeout=5)
+            try:
+                return (db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                        and db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                        and db.execute("SELECT value FROM meta WHERE key='generation'").fetchone() is not None)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError:
+            return False
+
+    def reset(self) -> bool:
+        """Replace a damaged file by an empty index (every thread reconnects); returns whether it was damaged."""
+        with self._reset_lock:
+            broken = not self.healthy()
+            if broken:
+                for suffix in ("", "-wal", "-shm"):
+                    try:
+                        os.unlink(str(self.path) + suffix)
+                    except OSError:
+                        pass
+                self._prepare()
+            self._epoch += 1
+            return broken
 
     def _inode(self) -> Optional[int]:
         try:
@@ -184,6 +228,9 @@ class Index:
                             for statement in _SCHEMA.split(";\n"):
                                 if statement.strip():
                                     db.execute(statement)
+                            # A new file starts its generations at random: answers cached from a file
+                            # this one replaced never look current.
+                            db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
                             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                         db.execute("COMMIT")
                 finally:

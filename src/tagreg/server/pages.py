@@ -7,7 +7,6 @@ and a stylesheet that turns tables into cards on narrow screens.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import zlib
 from datetime import datetime
@@ -20,7 +19,7 @@ from markupsafe import Markup, escape
 
 from .index import ModelQuery
 from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
-from .service import Dashboard, Problem, model_url
+from .service import MAX_OFFSET, Dashboard, Problem, model_url
 
 PAGE_SIZE = 50
 VERBS = {
@@ -79,10 +78,11 @@ def custom_message(message: Optional[str]) -> str:
 class Pages:
     """Renders templates with what every page needs."""
 
-    def __init__(self, dashboard: Dashboard, guard: Guard, static_version: str):
+    def __init__(self, dashboard: Dashboard, guard: Guard, static_version: str, max_form_fields: int = 100):
         import jinja2
 
         self.dashboard, self.guard = dashboard, guard
+        self.max_form_fields = max_form_fields
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("tagreg.server", "templates"),
             autoescape=True,  # every value is escaped unless a template says otherwise (none does)
@@ -154,17 +154,23 @@ def _url(request: Request, **changes: Any) -> str:
 
 def _int(value: Optional[str], default: int) -> int:
     try:
-        return max(0, int(value)) if value is not None else default
-    except ValueError:
+        return min(MAX_OFFSET, max(0, int(value))) if value is not None else default
+    except ValueError:  # also more than 4300 digits
         return default
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """A submitted urlencoded form (small ones only)."""
+async def _form(request: Request, max_fields: int) -> dict[str, str]:
+    """A submitted urlencoded form (its size is bounded by the Bounded middleware as it arrives)."""
     raw = await request.body()
-    if len(raw) > 64 * 1024:
-        raise Problem(413, "too_large", "the form is too large")
-    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    try:
+        fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:
+        raise Problem(400, "invalid", f"the form has too many fields (at most {max_fields})") from None
+    return {k: v[-1] for k, v in fields.items()}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _safe_next(target: Optional[str]) -> str:
@@ -226,14 +232,15 @@ def router(pages: Pages, openapi) -> APIRouter:
 
     @r.post("/login", response_class=HTMLResponse)
     async def login(request: Request):
-        form = await _form(request)
+        form = await _form(request, pages.max_form_fields)
         if not guard.csrf_ok(request.state.sid, form.get("csrf")):
             raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
         target = _safe_next(form.get("next"))
         if not guard.write:
             raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
+        guard.check_attempts(_client(request))
         if not guard.token_ok(form.get("token")):
-            await asyncio.sleep(0.5)  # guessing tokens one request at a time gets slow
+            guard.attempts.failed(_client(request))
             return pages.render(request, "login.html", status=401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(AUTH_COOKIE, guard.auth_cookie(request.state.sid), max_age=SESSION_SECONDS,
@@ -242,7 +249,7 @@ def router(pages: Pages, openapi) -> APIRouter:
 
     @r.post("/logout")
     async def logout(request: Request):
-        form = await _form(request)
+        form = await _form(request, pages.max_form_fields)
         if not guard.csrf_ok(request.state.sid, form.get("csrf")):
             raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
         response = RedirectResponse("/", status_code=303)
@@ -259,7 +266,7 @@ def router(pages: Pages, openapi) -> APIRouter:
             raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
         if not guard.signed_in(request.state.sid, request.cookies.get(AUTH_COOKIE)):
             raise Problem(401, "unauthorized", "sign in with the server's token to make changes")
-        form = await _form(request)
+        form = await _form(request, pages.max_form_fields)
         if not guard.csrf_ok(request.state.sid, form.get("csrf")):
             raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
         name, repo = form.get("name") or "", form.get("repo") or None

@@ -5,7 +5,9 @@ Pagination: list endpoints take `limit` (1-500, default 50) and `offset` (defaul
 `{"error": {"status": N, "code": "...", "message": "..."}}` with that HTTP status.
 
 Write endpoints always exist: without `--write` they answer 403; with it, a missing or wrong
-`Authorization: Bearer TOKEN` answers 401 before the request body is read.
+`Authorization: Bearer TOKEN` answers 401 before the request body is read. Five wrong tokens from one
+address within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies
+are at most 64 KiB (413) and must arrive within the body timeout (408).
 """
 
 from __future__ import annotations
@@ -18,10 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .index import ModelQuery
-from .service import Dashboard, Problem
-
-MAX_BODY = 64 * 1024
-
+from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem
 
 # -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
 
@@ -156,7 +155,7 @@ class DeprecateBody(_Body):
 
 
 ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
-WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 413, 422, 502)}
+WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
 
 
 def _next(request: Request, total: int, limit: int, offset: int) -> Optional[str]:
@@ -189,11 +188,12 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         type: Optional[str] = Query(None, description="only this type"),
         label: Optional[str] = Query(None, description="only models with this label"),
         stage: Optional[str] = Query(None, description="only models with a version in this stage"),
-        q: Optional[str] = Query(None, description="words to find in name, description, labels, type, path"),
+        q: Optional[str] = Query(None, max_length=MAX_QUERY,
+                                 description="words to find in name, description, labels, type, path"),
         deprecated: bool = Query(False, description="include deprecated models"),
         sort: Literal["name", "repo", "type", "latest", "updated"] = "name",
         order: Literal["asc", "desc"] = "asc",
-        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         query = ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset)
 
@@ -229,7 +229,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         artifact: Optional[str] = Query(None, description="only this model"),
         event: Optional[Literal["registration", "deregistration", "assignment", "unassignment",
                                 "deprecation"]] = Query(None, description="only this kind"),
-        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         def compute() -> bytes:
             page = dashboard.events(repo, artifact, event, limit, offset)
@@ -245,13 +245,14 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
             # Order matters: 403 read-only, then 401 token, and only then is the body read.
             if not guard.write:
                 raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
-            if not guard.bearer_ok(request.headers.get("authorization")):
+            client = request.client.host if request.client else "unknown"
+            guard.check_attempts(client)
+            header = request.headers.get("authorization")
+            if not guard.bearer_ok(header):
+                if header:
+                    guard.attempts.failed(client)
                 raise Problem(401, "unauthorized", "give the server's token as `Authorization: Bearer TOKEN`")
-            if int(request.headers.get("content-length") or 0) > MAX_BODY:
-                raise Problem(413, "too_large", "the request body is too large")
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
-                raise Problem(413, "too_large", "the request body is too large")
+            raw = await request.body()  # bounded in size and time by the Bounded middleware
             try:
                 body = body_model.model_validate_json(raw or b"{}")
             except ValidationError as exc:

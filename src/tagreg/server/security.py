@@ -12,6 +12,11 @@ that in a cookie, so their forms are protected:
 
 All keys derive from TAGREG_TOKEN, so several instances behind a proxy accept each other's
 cookies, and changing the token signs everyone out. Nothing is stored on the server.
+
+Guessing the token is slow: after `Attempts.limit` wrong tokens (sign-in or API) from one client
+address within `Attempts.window` seconds, that address gets 429 with Retry-After, even for the right
+token, until the oldest of those failures is out of the window. Behind a reverse proxy every client
+has the proxy's address unless uvicorn trusts its `X-Forwarded-For` (it does from 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Optional
 
 SID_COOKIE = "tagreg_sid"
@@ -35,6 +42,16 @@ class Guard:
         self.token = token or None
         seed = (token or secrets.token_hex(32)).encode()
         self._key = hashlib.sha256(b"tagreg-server-v1\0" + seed).digest()
+        self.attempts = Attempts()
+
+    def check_attempts(self, client: str) -> None:
+        """Refuse (429) a client that gave too many wrong tokens lately, before looking at its token."""
+        wait = self.attempts.retry_after(client)
+        if wait:
+            from .service import Problem
+
+            raise Problem(429, "too_many_attempts", f"too many wrong tokens from {client}: try again in {wait} s",
+                          retry_after=wait)
 
     def _sign(self, purpose: str, value: str) -> str:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
@@ -76,3 +93,41 @@ class Guard:
         if not expires.isdigit() or int(expires) < time.time():
             return False
         return hmac.compare_digest(self._sign("auth", f"{sid}.{expires}"), signature)
+
+
+class Attempts:
+    """Wrong tokens per client address in a sliding window (bounded: the least recent addresses go)."""
+
+    def __init__(self, limit: int = 5, window: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = 10_000):
+        self.limit, self.window, self.clock, self.max_clients = limit, window, clock, max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self._failures.get(client)
+        if failures is None:
+            return deque()
+        cutoff = self.clock() - self.window
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        if not failures:
+            del self._failures[client]
+        return failures
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until this client may try a token again (0: now)."""
+        failures = self._recent(client)
+        if len(failures) < self.limit:
+            return 0
+        return max(1, int(failures[-self.limit] + self.window - self.clock() + 0.999))
+
+    def failed(self, client: str) -> None:
+        """Count a wrong token from this client."""
+        failures = self._recent(client)
+        self._failures[client] = failures
+        self._failures.move_to_end(client)
+        failures.append(self.clock())
+        while len(failures) > self.limit:
+            failures.popleft()
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)

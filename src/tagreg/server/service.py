@@ -18,6 +18,9 @@ from .sources import Hub, NotReady, Source
 from .webhost import commit_url
 
 MAX_LIMIT = 500
+MAX_OFFSET = 10**9  # SQLite takes 64-bit offsets; no registry has a billion rows
+MAX_QUERY = 1000  # characters of a search
+MAX_WORDS = 32  # words of a search (each is one LIKE in the SQL)
 
 
 class Problem(Exception):
@@ -140,7 +143,9 @@ class Dashboard:
     def models(self, query: ModelQuery) -> dict[str, Any]:
         """A page of the models table, with the values the filters can take."""
         query.limit = max(1, min(query.limit, MAX_LIMIT))
-        query.offset = max(0, query.offset)
+        query.offset = max(0, min(query.offset, MAX_OFFSET))
+        if query.q and (len(query.q) > MAX_QUERY or len(query.q.split()) > MAX_WORDS):
+            raise Problem(400, "invalid", f"search for at most {MAX_WORDS} words and {MAX_QUERY} characters")
         if query.repo and query.repo not in self.hub.sources:
             raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
         self.hub.fresh()
@@ -212,7 +217,7 @@ class Dashboard:
     def events(self, repo: Optional[str], artifact: Optional[str], event: Optional[str], limit: int,
                offset: int) -> dict[str, Any]:
         """A page of registry events across repositories, newest first."""
-        limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+        limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, min(offset, MAX_OFFSET))
         if repo is not None:
             self.source(repo)
         self.hub.fresh(repo)
@@ -238,6 +243,9 @@ class Dashboard:
 
     def act(self, action: str, name: str, repo: Optional[str], fields: dict[str, Optional[str]]) -> list[dict]:
         """Run a write action through tagreg.api; returns the tags created or deleted."""
+        for value in (name, repo, *fields.values()):
+            if isinstance(value, str) and "\0" in value:
+                raise Problem(400, "invalid", "names, refs, versions, stages and messages cannot contain NUL")
         source = self.pick_repo(name, repo)
         f = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in fields.items()}
         started = time.perf_counter()

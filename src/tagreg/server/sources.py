@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import api
-from .index import Index
+from .index import Index, damaged
 from .settings import RepoSettings, Settings
 from .webhost import web_base
 
@@ -191,6 +191,8 @@ class Source:
         except NotReady:
             return False
         except Exception as exc:  # a broken annotation file, a missing folder: keep the last good state
+            if damaged(exc):
+                raise  # the index itself: Hub.recover replaces it
             message = str(exc) or exc.__class__.__name__
             log.warning("cannot index %s: %s", self.id, message)
             self.index.set_error(self.id, self.index_location, message)
@@ -320,6 +322,7 @@ class Hub:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._checked: dict[Optional[str], float] = {}
+        self._recovering = threading.Lock()
 
     @property
     def ids(self) -> list[str]:
@@ -337,10 +340,43 @@ class Hub:
             if not source.remote and (only is None or source.id == only):
                 source.refresh(wait=False)
 
+    def recover(self) -> bool:
+        """After an error that says the index is damaged: replace it and index every repository again
+        (remotes from their mirrors, without fetching). Returns whether it was damaged."""
+        with self._recovering:
+            broken = self.index.reset()
+            if broken:
+                log.warning("the index %s was damaged: rebuilt it from the repositories", self.index.path)
+            self._checked.clear()
+            for source in self.sources.values():
+                with source.lock:
+                    source._stat = None
+                try:
+                    source.refresh(force=broken)
+                    if source.remote and source.mirror is not None and source.mirror.exists():
+                        source.warm_details()
+                except Exception as exc:  # damaged again at once (a failing disk): the next request retries
+                    log.warning("cannot rebuild the index of %s: %s", source.id, exc)
+            return broken
+
+    def _guarded(self, work) -> None:
+        """Run a background step; a damaged index is replaced rather than ending the thread."""
+        try:
+            work()
+        except Exception as exc:
+            if not damaged(exc):
+                raise
+            self.recover()
+
     def start(self) -> None:
         """Index what is stale in the background, and start fetching remotes."""
         local = [s for s in self.sources.values() if not s.remote]
-        warm = threading.Thread(target=lambda: [s.refresh() for s in local], name="tagreg-warm", daemon=True)
+
+        def warm_up() -> None:
+            for source in local:
+                self._guarded(source.refresh)
+
+        warm = threading.Thread(target=warm_up, name="tagreg-warm", daemon=True)
         warm.start()
         self._threads.append(warm)
         for n, source in enumerate(s for s in self.sources.values() if s.remote):
@@ -353,9 +389,12 @@ class Hub:
         if self._stop.wait(delay):  # spread the first fetches out a little
             return
         if source.mirror is not None and source.mirror.exists():
-            source.refresh()  # serve what the cache has before the first fetch
+            self._guarded(source.refresh)  # serve what the cache has before the first fetch
         while not self._stop.is_set():
-            source.fetch()
+            try:
+                self._guarded(source.fetch)
+            except Exception:  # a bug: logged, and the next round tries again
+                log.exception("cannot fetch %s", source.display)
             self._stop.wait(max(1.0, source.settings.refresh))
 
     def stop(self) -> None:
