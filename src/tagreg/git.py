@@ -367,6 +367,9 @@ class Git:
         """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`)."""
         if self.config or self.env:
             env = with_config({**env, **self.env}, self.config)
+        for arg in args:
+            if "\0" in arg:  # no program can take it: the OS would refuse the whole command line
+                raise GitError(f"refusing '{arg.partition(chr(0))[0]}\\0…': a name, ref or path with a NUL character")
         try:
             return spawn(["git", "-C", self.where, *args], env, stdin, stdout, stderr)
         except FileNotFoundError as exc:
@@ -508,6 +511,8 @@ class Git:
         The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
         the tag object GTO writes for the same event, tagger and second.
         """
+        if "\0" in message:  # git would store it, and every reader of the tag stops at it
+            raise GitError("refusing a tag message with a NUL character")
         proc = self.run("tag", "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
                         input=message.encode("utf-8"))
         if proc.returncode != 0:
