@@ -33,7 +33,8 @@ from .service import Problem
 log = logging.getLogger("tagreg.server")
 
 DEFAULT_MAX_CONNECTIONS = 500
-BACKLOG = 128  # also how many connections asyncio accepts at once, before any is counted
+BACKLOG = 64  # also how many connections asyncio accepts at once, before any is counted
+BURSTS = 3  # accepts that can happen before the first of them is counted, on a busy event loop
 RESERVED_FILES = 150  # for the index (three per thread), git's pipes, logs, static files
 LOG_INTERVAL = 30.0  # seconds between two copies of the same warning
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -63,7 +64,7 @@ class Limits:
             return DEFAULT_MAX_CONNECTIONS
         if soft == resource.RLIM_INFINITY:
             return DEFAULT_MAX_CONNECTIONS
-        return max(8, min(DEFAULT_MAX_CONNECTIONS, soft - max(BACKLOG + RESERVED_FILES, soft // 4)))
+        return max(8, min(DEFAULT_MAX_CONNECTIONS, soft - max(BURSTS * BACKLOG + RESERVED_FILES, soft // 4)))
 
 
 def default_hosts(bind: str) -> tuple[str, ...]:
