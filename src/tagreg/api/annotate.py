@@ -33,11 +33,20 @@ class _Target:
         self.worktree = r.root if (not r.bare and rev == current) else None
 
     def read(self, file: str) -> Optional[str]:
+        """file's text on the branch; AnnotationError if it is not UTF-8 or over the size bound."""
+        from ..bounded_yaml import YamlError, text_of
+
         if self.worktree is not None:
-            path = self.worktree / file
-            return path.read_text(encoding="utf-8") if path.is_file() else None
-        data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
-        return data.decode("utf-8") if data is not None else None
+            data = A.read_worktree(self.worktree, file)
+        else:
+            problem = A.outside_reason(file)
+            if problem is not None:
+                raise A.AnnotationError(file, problem)
+            data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
+        try:
+            return text_of(data) if data is not None else None
+        except YamlError as exc:
+            raise A.AnnotationError(file, str(exc)) from None
 
     def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
         """Write the new text (and commit it); if the commit fails, the file is put back as it was."""
@@ -47,7 +56,9 @@ class _Target:
             return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
         if commit and self.r.git.is_dirty([file]):
             raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
-        path = self.worktree / file
+        from pathlib import Path
+
+        path = Path(A.worktree_file(self.worktree, file))  # never through a symlink out of the work tree
         before = path.read_bytes() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -57,6 +57,8 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         checks += _check_links(sorted(links, key=lambda link: (link[3], str(link[1]))))
     except UserError as exc:
         checks.append(Check("error", str(exc)))
+    for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
+        checks.append(Check("error" if bad.commit == r.head() else "warning", bad.message))
     return checks
 
 

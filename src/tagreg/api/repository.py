@@ -10,7 +10,7 @@ from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, split_tag_patterns
-from .results import RegistryError
+from .results import BadFile, RegistryError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ class Repository:
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._listing = None  # that listing, started in the background
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
+        self.warnings: list[BadFile] = []  # annotation files read as no annotation, for the caller to show
+        self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
         if remote is not None and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
             where: Optional[str | bool] = True
@@ -88,7 +90,7 @@ class Repository:
     def _load_config(self) -> None:
         if self._root is None:  # no work tree: the config as committed on the default branch
             data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
-            self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
+            self.config = C.load(None, text=data)
         else:
             self.config = C.load(self._root)
 
@@ -240,7 +242,9 @@ class Repository:
     def annotations(
         self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,
     ) -> dict[str, dict[str, A.Annotation]]:
-        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call.
+        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call. A file
+        that cannot be read (not UTF-8, not YAML, over the bounds, wrong shape) counts as absent at
+        its commit, and is added to `warnings`.
 
         Objects named in `also` (e.g. commits) are read in the same call, into that dict.
         """
@@ -262,10 +266,21 @@ class Repository:
                 try:
                     found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
                                               dirname if posixpath.basename(file) == A.DVC_FILE else None))
-                except A.AnnotationError as exc:
-                    raise A.AnnotationError(f"{exc} (in commit {commit[:7]})") from exc
+                except A.AnnotationError as exc:  # costs this file at this commit only
+                    self.warn(BadFile(file, commit, exc.reason))
             out[commit] = found
         return out
+
+    def warn(self, bad: BadFile) -> None:
+        """Add bad to `warnings`, unless that file at that commit was reported already."""
+        if (bad.file, bad.commit) not in self._warned:
+            self._warned.add((bad.file, bad.commit))
+            self.warnings.append(bad)
+
+    def take_warnings(self) -> list[BadFile]:
+        """The warnings gathered so far, which are then no longer pending (each is shown once)."""
+        found, self.warnings = self.warnings, []
+        return found
 
     def annotation(self, name: str, commit: str) -> Optional[A.Annotation]:
         """name's annotation at commit, or None."""

@@ -244,7 +244,7 @@ def doctor(repo, strict):
     echo("---------------------------------")
     checks = api.doctor(repo)
     try:
-        r = api.Repository(repo)
+        r = repo if isinstance(repo, api.Repository) else api.Repository(repo)
         cfg = r.config
         echo(f"repository={r.git.path.resolve()}")
         echo(f"config_file={cfg.source or '(none)'}")
