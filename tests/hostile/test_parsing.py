@@ -186,6 +186,37 @@ def test_the_api_reads_around_a_bomb(custom_bomb):
     assert "alias" in reason
 
 
+def test_the_cache_keeps_a_bomb_s_reason_not_its_expansion(custom_bomb, tmp_path):
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the second run reads the reason from the cache: the same warning
+        result = tagreg(custom_bomb.path, "show", "m", env={"TAGREG_CACHE_DIR": str(cache)})
+        assert result.returncode == 0 and len(warnings(result)) == 1 and "alias" in warnings(result)[0]
+    stored = list((cache / "annotations").iterdir())
+    assert stored and all(entry.stat().st_size < 4096 for entry in stored)
+
+
+def test_a_huge_blob_is_counted_through_not_held(repo):
+    from tagreg.git import Git
+
+    big = "m:\n  path: model.pkl\n  description: '" + "x" * (3 << 20) + "'\n"
+    shas = history(repo, "artifacts.yaml", big)
+    found = Git(repo.path).read_objects_within([f"{shas['bad']}:artifacts.yaml", f"{shas['good']}:artifacts.yaml",
+                                                shas["good"], "HEAD:missing"], 1 << 20)
+    assert found[f"{shas['bad']}:artifacts.yaml"] == len(big)
+    assert found[f"{shas['good']}:artifacts.yaml"] == GOOD.encode()
+    assert found[shas["good"]].startswith(b"tree ") and found["HEAD:missing"] is None
+    result = ok(repo.path, "show", "m")
+    assert any("larger than" in line and shas["bad"][:7] in line for line in warnings(result)), result.stderr
+
+
+def test_bounds_can_be_raised(repo):
+    text = "m:\n  path: model.pkl\n  custom: " + "[" * 120 + "]" * 120 + "\n"
+    commit(repo, "deep", {"artifacts.yaml": text})
+    assert "nested more than 100" in one_line_error(repo.path, "describe", "m")
+    result = tagreg(repo.path, "describe", "m", "--path", env={"TAGREG_YAML_MAX_DEPTH": "200"})
+    assert (result.returncode, result.stdout) == (0, "model.pkl\n")
+
+
 @pytest.mark.parametrize("text", [
     "m:\n  path: model.pkl\n  custom:\n" + "".join("  " * (i + 2) + "a:\n" for i in range(150)) + "  " * 152 + "x\n",
     "m:\n  path: model.pkl\n  custom: " + "[" * 990 + "]" * 990 + "\n",

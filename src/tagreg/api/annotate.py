@@ -34,7 +34,7 @@ class _Target:
 
     def read(self, file: str) -> Optional[str]:
         """file's text on the branch; AnnotationError if it is not UTF-8 or over the size bound."""
-        from ..bounded_yaml import YamlError, text_of
+        from ..bounded_yaml import YamlError, limits, text_of
 
         if self.worktree is not None:
             data = A.read_worktree(self.worktree, file)
@@ -42,7 +42,11 @@ class _Target:
             problem = A.outside_reason(file)
             if problem is not None:
                 raise A.AnnotationError(file, problem)
-            data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
+            most = limits()["bytes"]
+            found = self.r.git.read_objects_within([f"refs/heads/{self.branch}:{file}"], most)
+            data = found[f"refs/heads/{self.branch}:{file}"]
+            if isinstance(data, int):
+                raise A.AnnotationError(file, f"larger than {most} bytes ({data} bytes)")
         try:
             return text_of(data) if data is not None else None
         except YamlError as exc:

@@ -89,7 +89,12 @@ class Repository:
 
     def _load_config(self) -> None:
         if self._root is None:  # no work tree: the config as committed on the default branch
-            data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
+            from ..bounded_yaml import limits
+
+            name, most = C.file_name(), limits()["bytes"]
+            data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head() else None
+            if isinstance(data, int):
+                raise C.ConfigError(f"Wrong config file '{name}': larger than {most} bytes ({data} bytes)")
             self.config = C.load(None, text=data)
         else:
             self.config = C.load(self._root)
@@ -248,12 +253,17 @@ class Repository:
 
         Objects named in `also` (e.g. commits) are read in the same call, into that dict.
         """
+        from ..bounded_yaml import limits
+
         wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
         oids: dict[str, str] = {}
         extra = list(also or ())
-        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files] + extra, oids)
+        most = limits()["bytes"]  # a bigger object is counted through, never held in memory
+        blobs = self.git.read_objects_within([f"{c}:{f}" for c, files in wanted.items() for f in files] + extra,
+                                             most, oids)
         if also is not None:
-            also.update({name: blobs.get(name) for name in extra})
+            also.update({name: found if isinstance(found, bytes) else None
+                         for name, found in ((name, blobs.get(name)) for name in extra)})
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}
@@ -261,6 +271,9 @@ class Repository:
             for file in reversed(files):
                 data = blobs.get(f"{commit}:{file}")
                 if data is None:
+                    continue
+                if isinstance(data, int):
+                    self.warn(BadFile(file, commit, f"larger than {most} bytes ({data} bytes)"))
                     continue
                 dirname = posixpath.dirname(file) if "/" in file else None
                 try:
