@@ -404,3 +404,29 @@ def test_a_value_of_the_wrong_type_in_the_work_tree_is_one_clear_line(repo, text
 def test_a_config_value_of_the_wrong_type_is_one_clear_line(repo, config):
     commit(repo, "config", {".gto": config})
     assert ".gto" in one_line_error(repo.path, "show")
+
+
+# -- the operator's own YAML files go through the same loader ----------------------------------
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"repos: [\xff]\n", "UTF-8"),
+    (bomb("repos", indent="").replace("path: model.pkl\n", "").encode(), "alias"),
+])
+def test_registries_yaml_is_read_within_bounds(tmp_path, content, reason):
+    from tagreg.server import settings as S
+
+    (tmp_path / "registries.yaml").write_bytes(content)
+    with pytest.raises(S.SettingsError) as caught:
+        S.load("registries.yaml", cwd=tmp_path)
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"repos: [\xff]\n", "UTF-8"),
+    (bomb("repos", indent="").replace("path: model.pkl\n", "").encode(), "alias"),
+])
+def test_watch_yaml_is_read_within_bounds(tmp_path, content, reason):
+    (tmp_path / "watch.yaml").write_bytes(content)
+    line = one_line_error(tmp_path, "watch", "--once", "--config", "watch.yaml")
+    assert reason in line
