@@ -99,7 +99,7 @@ def _parse(text: str, build: bool) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        measure(node)
+        measure(node, aliases="&" in text)
         return loader.construct_document(node) if build else None
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML ({_first_line(exc)})") from None
@@ -109,14 +109,18 @@ def _parse(text: str, build: bool) -> Any:
         loader.dispose()
 
 
-def measure(root) -> None:
+def measure(root, aliases: bool = True) -> None:
     """Refuse a composed node graph that is too deep or expands too much through its aliases.
 
     An alias is the same node object in several places, so the sizes and depths of the tree as
     it would be built are computed once per node (post-order, without recursion); a node that
-    contains itself (`&a [*a]`) expands forever.
+    contains itself (`&a [*a]`) expands forever. Without aliases (a text with no `&` has no
+    anchors), only the depth is checked, in a cheaper walk.
     """
     bounds = limits()
+    if not aliases:
+        _check_depth(root, bounds["depth"])
+        return
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     open_nodes: set[int] = set()
@@ -141,6 +145,15 @@ def measure(root) -> None:
         open_nodes.add(key)
         stack.append((node, True))
         stack.extend((kid, False) for kid in _children(node) if id(kid) not in size)
+
+
+def _check_depth(root, most: int) -> None:
+    stack = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > most:
+            raise YamlError(f"nested more than {most} levels deep")
+        stack.extend((kid, level + 1) for kid in _children(node) if kid.id != "scalar")
 
 
 def _children(node) -> list:
