@@ -430,3 +430,12 @@ def test_watch_yaml_is_read_within_bounds(tmp_path, content, reason):
     (tmp_path / "watch.yaml").write_bytes(content)
     line = one_line_error(tmp_path, "watch", "--once", "--config", "watch.yaml")
     assert reason in line
+
+
+@pytest.mark.parametrize("fields", [{"path": "model\0.pkl"}, {"path": "a\nb"}, {"path": 5}, {"description": ["x"]}])
+def test_the_api_refuses_values_that_could_not_be_read_back(repo, fields):
+    from tagreg.errors import UserError
+
+    with pytest.raises(UserError, match="must be"):
+        api.annotate(repo.path, "m", **fields)
+    assert not (repo.path / "artifacts.yaml").exists()
