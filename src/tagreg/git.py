@@ -81,7 +81,7 @@ class Process:
         self.stderr: Optional[bytes] = None
 
     def communicate(
-        self, input: Optional[bytes] = None, sink: Optional[Callable[[bytes], None]] = None,
+        self, input: Optional[bytes] = None, sink: Callable[[bytes], None] | None = None,
     ) -> tuple[Optional[bytes], Optional[bytes]]:
         """Write input to the process (then close its stdin), read its output to the end, wait for
         it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks. With
@@ -463,7 +463,7 @@ class Git:
         return out
 
     def read_objects_within(
-        self, names: Sequence[str], max_size: int, oids: Optional[dict[str, str]] = None,
+        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None,
     ) -> dict[str, bytes | int | None]:
         """`read_objects`, holding no object bigger than max_size bytes in memory: for such an
         object, its size (an int) instead of its contents. For contents from a repository that
@@ -540,15 +540,15 @@ class _BoundedBatch:
     """`git cat-file --batch` output parsed as it arrives: blobs and commits of at most max_size
     bytes are kept, bigger ones are counted through and recorded as their size."""
 
-    def __init__(self, names: list[str], max_size: int, oids: Optional[dict[str, str]]):
+    def __init__(self, names: list[str], max_size: int, oids: dict[str, str] | None):
         self.names = iter(names)
         self.max_size = max_size
         self.oids = oids
         self.out: dict[str, bytes | int | None] = {}
         self.header = b""  # the start of a header line whose end has not arrived yet
-        self.name: Optional[str] = None  # the object whose contents are arriving
+        self.name: str | None = None  # the object whose contents are arriving
         self.left = 0  # bytes of it (and its newline) still to come
-        self.kept: Optional[list[bytes]] = None  # its pieces, if it is kept
+        self.kept: list[bytes] | None = None  # its pieces, if it is kept
 
     def feed(self, data: bytes) -> None:
         """Take the next piece of git's output."""
@@ -572,7 +572,7 @@ class _BoundedBatch:
                 self.name, self.kept = None, None
 
     def _start(self, name: str, header: str) -> None:
-        if header.endswith(" missing") or header.endswith(" ambiguous"):
+        if header.endswith((" missing", " ambiguous")):
             self.out[name] = None
             return
         oid, kind, size_text = header.rsplit(" ", 2)

@@ -103,9 +103,9 @@ def annotate(
         r.config.check_type(type)
     for label in labels or []:
         T.check_stage(label)
-    for key, value in (("path", path), ("description", description)):  # what reading would refuse
-        if value is not None and not isinstance(value, str):
-            raise RegistryError(f"the {key} of '{name}' must be text, not {value.__class__.__name__}")
+    for key, given in (("path", path), ("description", description)):  # what reading would refuse
+        if given is not None and not isinstance(given, str):
+            raise RegistryError(f"the {key} of '{name}' must be text, not {given.__class__.__name__}")
     if path is not None and any(c in path for c in "\0\n\r"):
         raise RegistryError(f"the path of '{name}' must be one line of text without NUL")
     fields: dict[str, Any] = {}
