@@ -6,6 +6,7 @@ file in the work tree with ruamel.yaml's round-trip mode, so users' comments and
 
 from __future__ import annotations
 
+import os
 import posixpath
 
 from . import tags as T
@@ -22,7 +23,14 @@ DVC_FILE = "dvc.yaml"
 
 
 class AnnotationError(UserError, ValueError):
-    """An annotation file that cannot be read or written."""
+    """An annotation file that cannot be read or written: `FILE: REASON`."""
+
+    def __init__(self, file: str, reason: str):
+        super().__init__(f"{file}: {reason}")
+        self.file, self.reason = file, reason
+
+    def __reduce__(self):  # pickled by the server's worker processes and by caches
+        return type(self), (self.file, self.reason)
 
 
 @record
@@ -61,99 +69,174 @@ class Annotation:
 
 
 def files_for(name: str, index: str = "artifacts.yaml") -> list[tuple[str, str]]:
-    """(file, key) pairs where name's annotation can live, in order of precedence."""
+    """(file, key) pairs where name's annotation can live, in order of precedence; AnnotationError
+    if name's folder would put its dvc.yaml outside the repository (`../x:name`)."""
     dirname, short = T.split_fullname(name)
     if dirname is not None:
-        return [(f"{dirname.strip('/')}/{DVC_FILE}", short)]
+        file = f"{dirname.strip('/')}/{DVC_FILE}"
+        problem = outside_reason(file)
+        if problem is not None:
+            raise AnnotationError(file, problem)
+        return [(file, short)]
     return [(index, short), (DVC_FILE, short)]
 
 
-def safe_load(text: str) -> Any:
-    """Parse YAML for reading: PyYAML's libyaml loader, ~50x faster than a round-trip parser."""
-    import yaml
+def outside_reason(path: str) -> str | None:
+    """Why path (relative, `/`-separated) may not name a file of the repository, or None if it may:
+    absolute paths, `..`, empty or `.` parts and `.git` (in any case) are refused."""
+    if not path or "\0" in path or "\n" in path or "\\" in path:
+        return "not a usable path inside the repository"
+    if path.startswith("/"):
+        return "an absolute path; annotation files are inside the repository"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "leaves the repository (or has empty or '.' parts); use a plain relative path"
+    if any(part.lower() == ".git" for part in parts):
+        return "inside .git; annotation files are in the work tree"
+    return None
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+def worktree_file(root: str | os.PathLike, file: str) -> str:
+    """The path of file in the work tree at root, if it stays there once symlinks are followed
+    (parent folders and the file itself); AnnotationError otherwise."""
+    problem = outside_reason(file)
+    if problem is not None:
+        raise AnnotationError(file, problem)
+    top = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(top, file))
+    if os.path.commonpath([top, real]) != top:
+        raise AnnotationError(file, "a symlink leads it out of the repository; refusing to follow it")
+    relative = os.path.relpath(real, top).replace(os.sep, "/")
+    if any(part.lower() == ".git" for part in relative.split("/")):
+        raise AnnotationError(file, "a symlink leads it into .git; refusing to follow it")
+    return real
+
+
+def read_worktree(root: str | os.PathLike, file: str) -> bytes | None:
+    """file's bytes in the work tree at root (within the size bound), None if there is no such file;
+    AnnotationError if it is too big or a symlink leads out of the work tree."""
+    from .bounded_yaml import YamlError, read_file
+
+    path = worktree_file(root, file)
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_file(path)
+    except YamlError as exc:
+        raise AnnotationError(file, str(exc)) from None
+    except OSError as exc:
+        raise AnnotationError(file, f"cannot be read ({exc.strerror})") from None
+
+
+def safe_load(text: str | bytes) -> Any:
+    """Parse YAML for reading, within `bounded_yaml`'s bounds (YamlError if it cannot be read)."""
+    from . import bounded_yaml
+
+    return bounded_yaml.load(text)
 
 
 def _safe_load(data: bytes, where: str) -> Any:
-    import yaml
+    from .bounded_yaml import YamlError
 
     try:
-        return safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{where} is not valid YAML") from exc
+        return safe_load(data)
+    except YamlError as exc:
+        raise AnnotationError(where, str(exc)) from None
 
 
-_PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation]] = {}
-_CACHE_FORMAT = 2  # bump when parse() or Annotation change, so old cache entries are not read
+# name -> the parse of a blob, or the AnnotationError it raised (a bad file is refused once)
+_PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation] | AnnotationError] = {}
+_CACHE_FORMAT = 3  # bump when parse() or Annotation change, so old cache entries are not read
 
 
 def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
     """parse(), remembered by git blob id in memory and in the cache folder: big files cost ~50 ms
-    to parse, and a warm cache spares even small ones the ~25 ms import of the YAML parser."""
+    to parse, and a warm cache spares even small ones the ~25 ms import of the YAML parser. A file
+    that cannot be read is remembered too (as its reason), so a bad file costs its parse once."""
     from . import cache
+    from .bounded_yaml import cache_tag
 
     key = (file, oid)
     found = _PARSE_CACHE.get(key)
+    if isinstance(found, AnnotationError):
+        raise found
     if found is not None:
         return found
     kind = "dvc" if posixpath.basename(file) == DVC_FILE else "gto"
-    disk_key = f"v{_CACHE_FORMAT}-{oid}-{kind}-{(dirname or '').replace('/', '%')}"
+    disk_key = f"v{_CACHE_FORMAT}-{oid}-{kind}-{(dirname or '').replace('/', '%')}{cache_tag()}"
     stored = cache.load_value("annotations", disk_key)
+    if isinstance(stored, str):
+        error = _PARSE_CACHE[key] = AnnotationError(file, stored)
+        raise error
     if isinstance(stored, dict):
         found = {name: Annotation(**fields) for name, fields in stored.items()}
     else:
-        found = parse(file, data, dirname)
+        try:
+            found = parse(file, data, dirname)
+        except AnnotationError as exc:
+            cache.store_value("annotations", disk_key, exc.reason)
+            _PARSE_CACHE[key] = exc
+            raise
         cache.store_value("annotations", disk_key, {name: as_dict(a) for name, a in found.items()})
     _PARSE_CACHE[key] = found
     return found
 
 
 def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
-    """All annotations in one file's bytes, keyed by full artifact name."""
+    """All annotations in one file's bytes, keyed by full artifact name; AnnotationError if the file
+    is not UTF-8, not YAML, over the bounds of `bounded_yaml`, or not in the expected shape."""
     content = _safe_load(data, file)
     is_dvc = posixpath.basename(file) == DVC_FILE
     if is_dvc:
         section = content.get("artifacts") if isinstance(content, dict) else None
         if content is not None and not isinstance(content, dict):
-            raise AnnotationError(f"{file} doesn't conform to DVC format")
+            raise AnnotationError(file, "doesn't conform to DVC format")
         content = section or {}
     elif content is None:
         content = {}
     if not isinstance(content, dict):
-        raise AnnotationError(f"{file} file doesn't conform to GTO format")
+        raise AnnotationError(file, "file doesn't conform to GTO format")
     out: dict[str, Annotation] = {}
     for short, entry in content.items():
         short = str(short)
         if not T.is_name(short):
-            raise AnnotationError(T.INVALID_NAME.format(short))
+            raise AnnotationError(file, T.INVALID_NAME.format(short))
         entry = entry or {}
         if not isinstance(entry, dict):
-            raise AnnotationError(f"{file}: entry '{short}' must be a mapping")
+            raise AnnotationError(file, f"entry '{short}' must be a mapping")
         full = f"{dirname}:{short}" if dirname else short
         out[full] = _from_entry(full, entry, file, is_dvc)
     return out
 
 
 def _from_entry(name: str, entry: dict, file: str, is_dvc: bool) -> Annotation:
+    def text(key: str, value: Any, single_line: bool = True) -> str | None:
+        """value if it is text (GTO refuses numbers, lists, ... too)."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise AnnotationError(file, f"{key} of '{name}' must be text, not {type(value).__name__}")
+        if single_line and ("\0" in value or "\n" in value or "\r" in value):
+            raise AnnotationError(file, f"{key} of '{name}' must be one line of text without NUL")
+        return value
+
     labels = entry.get("labels") or []
     if isinstance(labels, str):
         labels = [labels]
     if not isinstance(labels, list):
-        raise AnnotationError(f"{file}: labels of '{name}' must be a list")
-    type_ = entry.get("type")
-    description = entry.get("desc" if is_dvc else "description", entry.get("description", "")) or ""
+        raise AnnotationError(file, f"labels of '{name}' must be a list")
+    description_key = "desc" if is_dvc and "desc" in entry else "description"
     return Annotation(
         name=name,
-        type=str(type_) if type_ is not None else None,
-        path=str(entry["path"]) if entry.get("path") is not None else None,
+        type=text("type", entry.get("type")),
+        path=text("path", entry.get("path")),
         virtual=bool(entry.get("virtual", True)),
-        labels=[str(label) for label in labels],
-        description=str(description),
+        labels=[text("labels", label) or "" for label in labels],
+        description=text(description_key, entry.get(description_key), single_line=False) or "",
         custom=entry.get("meta" if is_dvc else "custom", entry.get("custom")),
         source=file,
-        repo=entry.get("repo"),
-        rev=entry.get("rev"),
+        repo=text("repo", entry.get("repo")),
+        rev=text("rev", entry.get("rev")),
     )
 
 
@@ -175,16 +258,20 @@ def _load_rt(file: str, text: Optional[str]):
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
+    from .bounded_yaml import YamlError, check
+
     if text is None:
         return CommentedMap()
     try:
-        data = _rt_yaml().load(text)
+        data = _rt_yaml().load(check(text))  # the bounds first: ruamel.yaml has none of its own
+    except YamlError as exc:
+        raise AnnotationError(file, str(exc)) from None
     except YAMLError as exc:
-        raise AnnotationError(f"{file} is not valid YAML") from exc
+        raise AnnotationError(file, f"not valid YAML ({str(exc).strip().splitlines()[0]})") from None
     if data is None:
         return CommentedMap()
     if not isinstance(data, dict):
-        raise AnnotationError(f"{file} doesn't conform to the expected format")
+        raise AnnotationError(file, "doesn't conform to the expected format")
     return data
 
 

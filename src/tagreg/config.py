@@ -121,10 +121,10 @@ def load(
         values[key[len("GTO_"):].lower()] = value
     where = f"Wrong config file '{os.path.realpath(config.source) if root else config.source}'" if config.source \
         else "Wrong GTO_* environment variable"
+    config.index = _index(values.get("index", DEFAULT_INDEX), where)
     try:
         config.stages = _names(values.get("stages"), where)
         config.types = _names(values.get("types"), where)
-        config.index = str(values.get("index", DEFAULT_INDEX))
         config.emojis = _bool(values.get("emojis", True), where)
         config.log_level = str(values.get("log_level", "INFO"))
         config.debug = _bool(values.get("debug", False), where)
@@ -145,26 +145,39 @@ def load(
 
 
 def _read_file(path: str) -> dict[str, Any]:
+    from .bounded_yaml import YamlError, read_file
+
     where = f"Wrong config file '{os.path.realpath(path)}'"
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (UnicodeDecodeError, OSError) as exc:
+        data = read_file(path)
+    except YamlError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except OSError as exc:
         raise ConfigError(where) from exc
-    return _parse_text(text, where)
+    return _parse_text(data, where)
 
 
-def _parse_text(text: str, where: str) -> dict[str, Any]:
-    import yaml
-
-    from .annotations import safe_load
+def _parse_text(text: str | bytes, where: str) -> dict[str, Any]:
+    from .bounded_yaml import YamlError, load
 
     try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(where) from exc
+        data = load(text)
+    except YamlError as exc:  # GTO's words for a file that is not YAML; the reason for a bound
+        raise ConfigError(where if str(exc).startswith("not valid YAML") else f"{where}: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(where)
     return {str(k).lower(): v for k, v in data.items()}
+
+
+def _index(value: Any, where: str) -> str:
+    """The annotation file's name: a plain path inside the repository (tagreg writes to it)."""
+    from .annotations import outside_reason
+
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: index must be a file name, not {type(value).__name__}")
+    problem = outside_reason(value)
+    if problem is not None:
+        raise ConfigError(f"{where}: index '{value}' is {problem}")
+    return value

@@ -165,9 +165,12 @@ class Process:
         self.stdout: Optional[bytes] = None
         self.stderr: Optional[bytes] = None
 
-    def communicate(self, input: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[bytes]]:
+    def communicate(
+        self, input: Optional[bytes] = None, sink: Callable[[bytes], None] | None = None,
+    ) -> tuple[Optional[bytes], Optional[bytes]]:
         """Write input to the process (then close its stdin), read its output to the end, wait for
-        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks."""
+        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks. With
+        sink, stdout goes to sink piece by piece as it arrives instead (and stdout is b"")."""
         if self.returncode is not None:
             return self.stdout, self.stderr
         import select
@@ -200,7 +203,9 @@ class Process:
                         opened -= 1
                     continue
                 data = os.read(fd, 1 << 16)
-                if data:
+                if data and fd == out and sink is not None:
+                    sink(data)
+                elif data:
                     chunks[fd].append(data)
                 else:
                     poller.unregister(fd)
@@ -597,6 +602,29 @@ class Git:
             out[oid] = int(parts[2]) if len(parts) == 3 and parts[1] == "blob" else None
         return out
 
+    def read_objects_within(
+        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None,
+    ) -> dict[str, bytes | int | None]:
+        """`read_objects`, holding no object bigger than max_size bytes in memory: for such an
+        object, its size (an int) instead of its contents. For contents from a repository that
+        may be hostile (a 1 GB `artifacts.yaml` in history)."""
+        if not names:
+            return {}
+        unique = list(dict.fromkeys(names))
+        if any("\n" in n for n in unique):
+            raise GitError("object names cannot contain newlines")
+        batch = _BoundedBatch(unique, max_size, oids)
+        proc = self._spawn(["cat-file", "--batch"], _environment(), stdin=True)
+        request = ("\n".join(unique) + "\n").encode()
+        if isinstance(proc, Process):
+            proc.communicate(request, sink=batch.feed)
+        else:  # subprocess.Popen, where there is no posix_spawn: whole, then parsed
+            batch.feed(proc.communicate(request)[0] or b"")
+        if proc.returncode != 0:
+            self._check_folder()
+            raise GitError(_first_line(proc.stderr or b"") or "git cat-file failed")
+        return batch.out
+
     def read_file(self, rev: str, path: str) -> Optional[bytes]:
         """The contents of path at rev, or None if it is not a file there."""
         return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
@@ -825,6 +853,54 @@ class BlobReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+class _BoundedBatch:
+    """`git cat-file --batch` output parsed as it arrives: blobs and commits of at most max_size
+    bytes are kept, bigger ones are counted through and recorded as their size."""
+
+    def __init__(self, names: list[str], max_size: int, oids: dict[str, str] | None):
+        self.names = iter(names)
+        self.max_size = max_size
+        self.oids = oids
+        self.out: dict[str, bytes | int | None] = {}
+        self.header = b""  # the start of a header line whose end has not arrived yet
+        self.name: str | None = None  # the object whose contents are arriving
+        self.left = 0  # bytes of it (and its newline) still to come
+        self.kept: list[bytes] | None = None  # its pieces, if it is kept
+
+    def feed(self, data: bytes) -> None:
+        """Take the next piece of git's output."""
+        while data:
+            if self.name is None:
+                end = data.find(b"\n")
+                if end < 0:
+                    self.header += data
+                    return
+                header = (self.header + data[:end]).decode("utf-8", "replace")
+                self.header, data = b"", data[end + 1:]
+                self._start(next(self.names), header)
+                continue
+            piece, data = data[: self.left], data[self.left:]
+            self.left -= len(piece)
+            if self.kept is not None:
+                self.kept.append(piece)
+            if self.left == 0:
+                if self.kept is not None:
+                    self.out[self.name] = b"".join(self.kept)[:-1]  # without git's newline
+                self.name, self.kept = None, None
+
+    def _start(self, name: str, header: str) -> None:
+        if header.endswith((" missing", " ambiguous")):
+            self.out[name] = None
+            return
+        oid, kind, size_text = header.rsplit(" ", 2)
+        size = int(size_text)
+        if self.oids is not None:
+            self.oids[name] = oid
+        wanted = kind in ("blob", "commit")
+        self.out[name] = None if not wanted else size
+        self.name, self.left = name, size + 1
+        self.kept = [] if wanted and size <= self.max_size else None
 
 
 def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:

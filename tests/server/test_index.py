@@ -107,11 +107,11 @@ def test_instances_share_an_index_without_rebuilding(tmp_path, registry):
     assert first.sources["repo"].refresh() is False  # and it need not rebuild: the other did
 
 
-def test_a_broken_annotation_file_keeps_the_last_good_state(tmp_path, registry):
+def test_a_broken_annotation_file_is_indexed_around_with_a_warning(tmp_path, registry):
     hub = hub_for(tmp_path, registry.path)
     hub.fresh()
     registry.commit("oops", {"artifacts.yaml": "churn: [unclosed\n"})
-    assert hub.sources["repo"].refresh() is False
+    assert hub.sources["repo"].refresh() is True  # one bad file costs only its commit
     state = hub.index.repos()["repo"]
     assert "not valid YAML" in state["error"]
     assert models(hub)[0] == ("repo", "churn", "v1.0.0")

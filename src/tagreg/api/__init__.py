@@ -22,7 +22,7 @@ _WHERE = {
     "history": "read", "latest": "read", "show": "read", "show_registry": "read", "show_versions": "read",
     "stages": "read", "which": "read",
     "Repository": "repository",
-    "AnnotationChange": "results", "ArtifactInfo": "results", "Check": "results", "HistoryEntry": "results",
+    "AnnotationChange": "results", "ArtifactInfo": "results", "BadFile": "results", "Check": "results", "HistoryEntry": "results",
     "RefInfo": "results", "RegistryError": "results", "RegistryView": "results", "TagChange": "results",
     "VersionInfo": "results",
     "assign": "write", "deprecate": "write", "register": "write",
@@ -51,6 +51,6 @@ if TYPE_CHECKING:  # for type checkers and editors
     from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,  # noqa: F401
                        show_registry, show_versions, stages, which)
     from .repository import Repository  # noqa: F401
-    from .results import (AnnotationChange, ArtifactInfo, Check, HistoryEntry, RefInfo, RegistryError,  # noqa: F401
+    from .results import (AnnotationChange, ArtifactInfo, BadFile, Check, HistoryEntry, RefInfo, RegistryError,  # noqa: F401
                           RegistryView, TagChange, VersionInfo)
     from .write import assign, deprecate, register  # noqa: F401

@@ -33,11 +33,24 @@ class _Target:
         self.worktree = r.root if (not r.bare and rev == current) else None
 
     def read(self, file: str) -> Optional[str]:
+        """file's text on the branch; AnnotationError if it is not UTF-8 or over the size bound."""
+        from ..bounded_yaml import YamlError, limits, text_of
+
         if self.worktree is not None:
-            path = self.worktree / file
-            return path.read_text(encoding="utf-8") if path.is_file() else None
-        data = self.r.git.read_file(f"refs/heads/{self.branch}", file)
-        return data.decode("utf-8") if data is not None else None
+            data = A.read_worktree(self.worktree, file)
+        else:
+            problem = A.outside_reason(file)
+            if problem is not None:
+                raise A.AnnotationError(file, problem)
+            most = limits()["bytes"]
+            found = self.r.git.read_objects_within([f"refs/heads/{self.branch}:{file}"], most)
+            data = found[f"refs/heads/{self.branch}:{file}"]
+            if isinstance(data, int):
+                raise A.AnnotationError(file, f"larger than {most} bytes ({data} bytes)")
+        try:
+            return text_of(data) if data is not None else None
+        except YamlError as exc:
+            raise A.AnnotationError(file, str(exc)) from None
 
     def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
         """Write the new text (and commit it); if the commit fails, the file is put back as it was."""
@@ -47,7 +60,9 @@ class _Target:
             return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
         if commit and self.r.git.is_dirty([file]):
             raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
-        path = self.worktree / file
+        from pathlib import Path
+
+        path = Path(A.worktree_file(self.worktree, file))  # never through a symlink out of the work tree
         before = path.read_bytes() if path.exists() else None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -88,6 +103,11 @@ def annotate(
         r.config.check_type(type)
     for label in labels or []:
         T.check_stage(label)
+    for key, given in (("path", path), ("description", description)):  # what reading would refuse
+        if given is not None and not isinstance(given, str):
+            raise RegistryError(f"the {key} of '{name}' must be text, not {given.__class__.__name__}")
+    if path is not None and any(c in path for c in "\0\n\r"):
+        raise RegistryError(f"the path of '{name}' must be one line of text without NUL")
     fields: dict[str, Any] = {}
     for key, value in (("type", type), ("path", path), ("virtual", virtual), ("description", description)):
         if value is not None:

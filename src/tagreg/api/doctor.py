@@ -58,6 +58,8 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         checks += _check_links(links, local=r.mirror is None)
     except UserError as exc:
         checks.append(Check("error", str(exc)))
+    for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
+        checks.append(Check("error" if bad.commit == r.head() else "warning", bad.message))
     return checks
 
 

@@ -106,9 +106,12 @@ def show_registry(
         r.prefetch_listing()  # git lists the tags' names while HEAD and the config are read
     key = None
     if cached and not os.environ.get("TAGREG_NO_CACHE"):
-        key = repr((r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type, label))
+        key = repr(("bad_files", r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type,
+                    label))
         found = cache.load_pickle("views", r.cache_name(), key)
         if isinstance(found, RegistryView):
+            for bad in found.bad_files:  # read when the view was made: still true of HEAD
+                r.warn(bad)
             return found
     from .view import rows as view_rows
 
@@ -128,10 +131,11 @@ def show_registry(
             infos.append(replace(info, annotation=annotation))
     used = sorted(set().union(*(row.used for row in found)))
     stage_names = r.config.stages if r.config.stages is not None else used
-    result = RegistryView(infos, list(stage_names))
+    bad_files = [bad for bad in r.warnings if bad.commit == head]
+    result = RegistryView(infos, list(stage_names), bad_files)
     if key is not None:
         cache.store_pickle("views", r.cache_name(), key,
-                           RegistryView([replace(a, state=None) for a in infos], list(stage_names)))
+                           RegistryView([replace(a, state=None) for a in infos], list(stage_names), bad_files))
     return result
 
 
@@ -332,10 +336,10 @@ def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A
     if r.root is None:
         return r.annotation(shortcut.name, r.head())
     for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
-        path = r.root / file
-        if path.is_file():
+        data = A.read_worktree(r.root, file)  # being edited: a bad file is an error, not a warning
+        if data is not None:
             dirname = posixpath.dirname(file) if posixpath.basename(file) == A.DVC_FILE and "/" in file else None
-            found = A.parse(file, path.read_bytes(), dirname).get(shortcut.name)
+            found = A.parse(file, data, dirname).get(shortcut.name)
             if found is not None:
                 return found
     return None

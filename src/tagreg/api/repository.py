@@ -10,7 +10,7 @@ from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, split_tag_patterns
-from .results import RegistryError
+from .results import BadFile, RegistryError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class Repository:
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._listing = None  # that listing, started in the background
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
+        self.warnings: list[BadFile] = []  # annotation files read as no annotation, for the caller to show
+        self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
         if remote is not None and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
             where: Optional[str | bool] = True
@@ -89,8 +91,13 @@ class Repository:
 
     def _load_config(self) -> None:
         if self._root is None:  # no work tree: the config as committed on the default branch
-            data = self.git.read_file("HEAD", C.file_name()) if self._resolve_head() else None
-            self.config = C.load(None, text=data.decode("utf-8", "replace") if data is not None else None)
+            from ..bounded_yaml import limits
+
+            name, most = C.file_name(), limits()["bytes"]
+            data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head() else None
+            if isinstance(data, int):
+                raise C.ConfigError(f"Wrong config file '{name}': larger than {most} bytes ({data} bytes)")
+            self.config = C.load(None, text=data)
         else:
             self.config = C.load(self._root)
 
@@ -242,16 +249,23 @@ class Repository:
     def annotations(
         self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,
     ) -> dict[str, dict[str, A.Annotation]]:
-        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call.
+        """Annotations at each commit (commit -> full name -> annotation), in one cat-file call. A file
+        that cannot be read (not UTF-8, not YAML, over the bounds, wrong shape) counts as absent at
+        its commit, and is added to `warnings`.
 
         Objects named in `also` (e.g. commits) are read in the same call, into that dict.
         """
+        from ..bounded_yaml import limits
+
         wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
         oids: dict[str, str] = {}
         extra = list(also or ())
-        blobs = self.git.read_objects([f"{c}:{f}" for c, files in wanted.items() for f in files] + extra, oids)
+        most = limits()["bytes"]  # a bigger object is counted through, never held in memory
+        blobs = self.git.read_objects_within([f"{c}:{f}" for c, files in wanted.items() for f in files] + extra,
+                                             most, oids)
         if also is not None:
-            also.update({name: blobs.get(name) for name in extra})
+            also.update({name: found if isinstance(found, bytes) else None
+                         for name, found in ((name, blobs.get(name)) for name in extra)})
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}
@@ -260,14 +274,28 @@ class Repository:
                 data = blobs.get(f"{commit}:{file}")
                 if data is None:
                     continue
+                if isinstance(data, int):
+                    self.warn(BadFile(file, commit, f"larger than {most} bytes ({data} bytes)"))
+                    continue
                 dirname = posixpath.dirname(file) if "/" in file else None
                 try:
                     found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
                                               dirname if posixpath.basename(file) == A.DVC_FILE else None))
-                except A.AnnotationError as exc:
-                    raise A.AnnotationError(f"{exc} (in commit {commit[:7]})") from exc
+                except A.AnnotationError as exc:  # costs this file at this commit only
+                    self.warn(BadFile(file, commit, exc.reason))
             out[commit] = found
         return out
+
+    def warn(self, bad: BadFile) -> None:
+        """Add bad to `warnings`, unless that file at that commit was reported already."""
+        if (bad.file, bad.commit) not in self._warned:
+            self._warned.add((bad.file, bad.commit))
+            self.warnings.append(bad)
+
+    def take_warnings(self) -> list[BadFile]:
+        """The warnings gathered so far, which are then no longer pending (each is shown once)."""
+        found, self.warnings = self.warnings, []
+        return found
 
     def annotation(self, name: str, commit: str) -> Optional[A.Annotation]:
         """name's annotation at commit, or None."""

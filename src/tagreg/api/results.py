@@ -89,11 +89,26 @@ class ArtifactInfo:
 
 
 @record
+class BadFile:
+    """An annotation file that cannot be read at a commit; it counts as no annotation there."""
+
+    file: str
+    commit: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """One line for the user."""
+        return f"{self.file} at commit {self.commit[:7]}: {self.reason}; read as no annotation"
+
+
+@record
 class RegistryView:
     """The registry table: artifacts and the stage columns to show."""
 
     artifacts: list[ArtifactInfo]
     stages: list[str]
+    bad_files: list[BadFile] = field(factory=list)  # at HEAD: kept with a cached view
 
 
 @record

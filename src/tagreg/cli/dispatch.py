@@ -82,7 +82,7 @@ def run(argv: list[str]) -> int | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        handle_errors(lambda: cmd.function(**grammar.open_repo(values, cmd.reads)), traceback)
+        handle_errors(lambda: grammar.run(cmd.function, values, cmd.reads), traceback)
     except (EOFError, KeyboardInterrupt):
         sys.stderr.write("\nAborted!\n")  # as click says it
         return 1

@@ -101,7 +101,7 @@ def open_repo(values: dict, reads: bool = False) -> dict:
     offline = values.pop("offline")
     repo = values["repo"]
     if repo == "." or os.path.exists(repo):
-        return values
+        return _open_local(values)
     from ..git import ask_remote, is_url
 
     if is_url(repo):
@@ -115,6 +115,37 @@ def open_repo(values: dict, reads: bool = False) -> dict:
 
         values["repo"] = Repository(mirror)
     return values
+
+
+def _open_local(values: dict) -> dict:
+    """values with a local repository opened, so the command's warnings (`Repository.warnings`) can
+    be shown after it; left as a path if it cannot be opened (the command says why, in its words)."""
+    from .. import tags as T
+    from ..api import Repository
+    from ..errors import UserError
+
+    about = next((v for v in (values.get("name"), values.get("ref")) if isinstance(v, str)), None)
+    found = (T.parse_shortcut(about) or T.parse_tag(about)) if about is not None else None
+    try:
+        values["repo"] = Repository(values["repo"], prefetch=found.name if found else None)
+    except UserError:
+        pass
+    return values
+
+
+def run(function, values: dict, reads: bool = False):
+    """function(**values) with `--repo` opened (open_repo); then, even if it failed, the annotation
+    files it had to read as no annotation, one warning line each on stderr."""
+    values = open_repo(values, reads)
+    try:
+        return function(**values)
+    finally:
+        take_warnings = getattr(values.get("repo"), "take_warnings", None)  # a Repository's
+        if take_warnings is not None:
+            from .render import warn
+
+            for bad in take_warnings():
+                warn(bad.message)
 
 
 # -- the fast parser ----------------------------------------------------------------------------

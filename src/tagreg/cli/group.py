@@ -62,7 +62,7 @@ def repo_option(f):
 
     @functools.wraps(f)
     def wrapper(**values):
-        return f(**grammar.open_repo(values))
+        return grammar.run(f, values)
 
     for opt in reversed(grammar.REPO):
         wrapper = to_click(opt)(wrapper)
@@ -99,7 +99,7 @@ def to_command(cmd: grammar.Command) -> click.Command:
 
     @functools.wraps(cmd.function)
     def callback(**values):
-        return cmd.function(**grammar.open_repo(values, cmd.reads))
+        return grammar.run(cmd.function, values, cmd.reads)
 
     for param in reversed(cmd.params):
         callback = to_click(param)(callback)

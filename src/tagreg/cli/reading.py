@@ -247,7 +247,8 @@ def doctor(repo, no_network, remote, as_json, strict):
     from .render import emoji
 
     try:
-        r = api.Repository(repo, offline=no_network, progress=False if as_json else None)
+        r = repo if isinstance(repo, api.Repository) else api.Repository(
+            repo, offline=no_network, progress=False if as_json else None)
     except UserError as exc:
         r, checks, pushed = None, [api.Check("error", str(exc))], None
     else:

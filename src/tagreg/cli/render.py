@@ -17,6 +17,11 @@ def emoji(symbol: str) -> str:
     return f"{symbol} " if emojis_enabled() else ""
 
 
+def warn(message: str) -> None:
+    """A warning line on stderr: the command goes on."""
+    echo(f"{emoji('⚠️')}{message}", err=True)
+
+
 def short(value: Optional[str]) -> Optional[str]:
     """A sha-named version or ref shortened to 7 characters, as GTO's tables show them."""
     if value is not None and len(value) == 40 and all(c in "0123456789abcdef" for c in value):

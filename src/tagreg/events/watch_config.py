@@ -211,15 +211,16 @@ def _positive(listen: dict, key: str, default, kind):
 
 def load(path: str | Path) -> WatchConfig:
     """Read and validate watch.yaml."""
-    import yaml
+    from ..bounded_yaml import YamlError, read_file
+    from ..bounded_yaml import load as load_yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_file(path))
     except OSError as exc:
         raise WatchConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise WatchConfigError(f"{path} is not valid YAML") from exc
+    except YamlError as exc:  # not UTF-8, not YAML, or over the bounds
+        raise WatchConfigError(f"{path}: {exc}") from exc
     try:
         config = parse(data, path.parent)
         config.source = path

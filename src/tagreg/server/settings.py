@@ -91,17 +91,16 @@ def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
         repo = RepoSettings(id=_default_id(str(root)), location=str(root), remote=False)
         return Settings([repo], _default_index(str(root)))
 
+    from ..bounded_yaml import YamlError, read_file
+    from ..bounded_yaml import load as load_yaml
+
     file = (cwd / path).resolve()
     try:
-        text = file.read_text(encoding="utf-8")
+        data = load_yaml(read_file(file))
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    from ..annotations import safe_load
-
-    try:
-        data = safe_load(text)
-    except Exception as exc:  # yaml's errors: one line is enough
-        raise SettingsError(f"{path} is not valid YAML") from exc
+    except YamlError as exc:  # not UTF-8, not YAML, or over the bounds
+        raise SettingsError(f"{path}: {exc}") from exc
     if isinstance(data, list):
         data = {"repos": data}
     if not isinstance(data, dict):

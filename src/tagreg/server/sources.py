@@ -184,6 +184,9 @@ class Source:
                 return False
             snapshot = build_snapshot(repo, content)
             self.index.replace(self.id, self.index_location, snapshot)
+            bad = repo.take_warnings()
+            if bad:  # indexed around them (each reads as no annotation); shown where errors are
+                self.index.set_error(self.id, self.index_location, "; ".join(b.message for b in bad[:3]))
             self._stat = stat
             log.info("indexed %s: %d models, %d events in %.2f s", self.id, len(snapshot["models"]),
                      len(snapshot["events"]), snapshot["seconds"])
