@@ -121,7 +121,7 @@ def test_doctor_strict_refuses_a_remote_helper_transport(repo, value):
     ("http://alice:s3cret@example.com/x.git", "'http://***@example.com/x.git': the http:// transport"),
     ("hg::https://example.com/x", "remote helper"),
     ("bad host:x.git", "not a URL, a path or [user@]host:path"),
-    ("https://example.com/x\n.git", "control characters"),
+    ("https://example.com/x\x1b.git", "control characters"),  # (a line break: refused on reading)
     ("", "empty"),
 ])
 def test_values_git_would_misread_are_refused(repo, value, why):

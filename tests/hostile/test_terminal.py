@@ -34,12 +34,12 @@ def assert_escaped(text: str) -> None:
 @pytest.fixture
 def hostile(repo):
     """m (a file whose name and annotation hold escapes), registered by a tagger with escapes in
-    their name; nl (a path with a line break)."""
+    their name; nl (a path with a tab: a line break in a path is refused on reading, see test_parsing)."""
     (repo.path / "models").mkdir()
     (repo.path / PATH).write_bytes(b"model\n")
     (repo.path / "artifacts.yaml").write_text(yaml.safe_dump({
         "m": {"type": "model", "path": PATH, "description": DESCRIPTION},
-        "nl": {"type": "model", "path": "models/a\nb.bin"},
+        "nl": {"type": "model", "path": "models/a\tb.bin"},
     }))
     repo.git("add", ".")
     repo.git("commit", "-q", "-m", "hostile annotations")
@@ -86,13 +86,13 @@ def test_check_ref_fields_escape_controls(hostile):
     assert_escaped(out)
     assert out == "models/\\x1b]0;pwned-path\\x07m\\u2066.bin\n"
     out = ok(hostile.run("check-ref", "nl@v0.0.1", "--path"))
-    assert out == "models/a\\x0ab.bin\n", "a one-line field stays one line"
+    assert out == "models/a\\x09b.bin\n", "a one-line field stays one line"
 
 
 def test_get_print_path_and_get_escape_controls(hostile, tmp_path):
     out = ok(hostile.run("get", "m", "--print-path"))
     assert out == "models/\\x1b]0;pwned-path\\x07m\\u2066.bin\n"
-    assert ok(hostile.run("get", "nl", "--print-path")) == "models/a\\x0ab.bin\n"
+    assert ok(hostile.run("get", "nl", "--print-path")) == "models/a\\x09b.bin\n"
     out = ok(hostile.run("get", "m", "-o", str(tmp_path / "out")))
     assert_escaped(out)
     assert out.count("\n") == 1 and out.startswith("Wrote m@v0.0.1")
@@ -124,12 +124,14 @@ def test_tables_escape_their_cells():
 
 # -- CI outputs: exact values, no injected line or variable ------------------------------------------
 
+# Line breaks are refused on reading in one-line fields (type, path, repo, rev: see test_parsing),
+# so those carry the other characters a reader could trip on; the description carries line breaks.
 CI_VALUES = {
-    "type": "model\nINJECTED_TYPE=1",
-    "path": "models/m.bin\r\nINJECTED_PATH=1",
+    "type": "model\tINJECTED_TYPE=1\x1b",
+    "path": "models/m.bin' INJECTED_PATH=1 \\",
     "description": "first\nINJECTED=1\ndescription<<EOF\nEOF\nghadelimiter_0\r\x1b]0;t\x07",
-    "repo": "https://example.com/x.git\nINJECTED_REPO=1",
-    "rev": "v1.0\rINJECTED_REV=1",
+    "repo": "https://example.com/x.git\" INJECTED_REPO=$(touch pwned)",
+    "rev": "v1.0;INJECTED_REV=1`touch pwned`",
 }
 CI_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "repo", "rev"]
 
