@@ -32,11 +32,11 @@ def test_empty_input_closes_stdin(repo):
     assert proc.stdout.strip() == b"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # the empty blob
 
 
-def test_read_objects_of_thousands(repo):
+def test_read_objects_within_of_thousands(repo):
     git = Git(repo.path)
     head = git.head()
     names = [f"{head}:missing-{i}" for i in range(5000)] + [head]
-    found = git.read_objects(names)
+    found = git.read_objects_within(names, 1 << 20)
     assert len(found) == 5001 and found[head].startswith(b"tree ")
     assert sum(v is None for v in found.values()) == 5000
 

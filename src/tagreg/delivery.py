@@ -313,11 +313,19 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
-    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml)."""
-    found = git.read_objects([f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"])
-    if found.get(f"{commit}:{path}.dvc") is not None:
+    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml); reads
+    no dvc.lock over the YAML size bound (DeliveryError)."""
+    from . import bounded_yaml
+
+    most = bounded_yaml.limits()["bytes"]
+    dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
+    found = git.read_objects_within([dvc_file, lock_file], most)
+    if found.get(dvc_file) is not None:
         return True
-    lock = found.get(f"{commit}:dvc.lock")
+    lock = found.get(lock_file)
+    if isinstance(lock, int):
+        raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({lock} bytes); raise "
+                            "the limit with TAGREG_YAML_MAX_BYTES")
     return lock is not None and f"path: {path}".encode() in lock
 
 

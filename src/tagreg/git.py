@@ -544,38 +544,6 @@ class Git:
 
     # -- objects ---------------------------------------------------------------------------
 
-    def read_objects(
-        self, names: Sequence[str], oids: Optional[dict[str, str]] = None, show_progress: bool = False
-    ) -> dict[str, Optional[bytes]]:
-        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing.
-
-        If oids is given, it receives each found name's object id (a key for caches).
-        """
-        if not names:
-            return {}
-        unique = list(dict.fromkeys(names))
-        if any("\n" in n for n in unique):
-            raise GitError("object names cannot contain newlines")
-        proc = self.run("cat-file", "--batch", input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
-        data = proc.stdout
-        out: dict[str, Optional[bytes]] = {}
-        pos = 0
-        for name in unique:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].decode("utf-8", "replace")
-            pos = end + 1
-            if header.endswith(" missing") or header.endswith(" ambiguous"):
-                out[name] = None
-                continue
-            parts = header.split(" ")
-            size = int(parts[-1])
-            kind = parts[-2]
-            if oids is not None:
-                oids[name] = parts[0]
-            out[name] = data[pos : pos + size] if kind == "blob" or kind == "commit" else None
-            pos += size + 1
-        return out
-
     def stream(self, *args: str, stdin: bool = False, show_progress: bool = False) -> Stream:
         """Start `git ARGS` with its stdout to be read in pieces (`Stream`); with stdin, a pipe to
         write its input to. With show_progress, git's stderr goes to the terminal."""
@@ -600,9 +568,10 @@ class Git:
     def read_objects_within(
         self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None,
     ) -> dict[str, bytes | int | None]:
-        """`read_objects`, holding no object bigger than max_size bytes in memory: for such an
-        object, its size (an int) instead of its contents. For contents from a repository that
-        may be hostile (a 1 GB `artifacts.yaml` in history)."""
+        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`: a blob's or a
+        commit's bytes, None if missing or of another kind, and for one bigger than max_size bytes
+        its size (an int), never held in memory: a repository may be hostile (a 1 GB
+        `artifacts.yaml` in history). If oids is given, it receives each found name's object id."""
         if not names:
             return {}
         unique = list(dict.fromkeys(names))
@@ -615,18 +584,6 @@ class Git:
                 for name in unique[start:end]:
                     out[name] = reader.answer(name, max_size, oids)
             reader.finish()
-        return out
-
-    def read_file(self, rev: str, path: str) -> Optional[bytes]:
-        """The contents of path at rev, or None if it is not a file there."""
-        return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
-
-    def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:
-        """Author, committer, date and message of many commits in one `git cat-file --batch`."""
-        out = {}
-        for sha, raw in self.read_objects(list(shas)).items():
-            if raw is not None:
-                out[sha] = parse_commit(sha, raw)
         return out
 
     def path_exists(self, rev: str, path: str) -> bool:
