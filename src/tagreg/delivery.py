@@ -21,9 +21,11 @@ from .record import field, record, replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
     from typing import BinaryIO, Optional
+
+    from .git import Stream
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
@@ -87,21 +89,15 @@ def check_path(path: str) -> str:
     return normal
 
 
-def entries(git: Git, commit: str, path: str) -> list[Entry]:
-    """The files at path in commit's tree (one for a file, many for a folder); [] if absent."""
+def exists(git: Git, commit: str, path: str) -> bool:
+    """Whether path at commit is a file or a folder with files, as `listing` finds them: the first
+    one found is enough (a git bomb is not listed)."""
     path = check_path(path)
-    listing = git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", path).stdout.decode("utf-8", "replace")
-    out = []
-    for line in listing.split("\0"):
-        if not line:
-            continue
-        meta, _, name = line.partition("\t")
-        mode, kind, oid = meta.split(" ")
-        if kind != "blob":
-            continue  # submodules
-        relative = posixpath.basename(path) if name == path else posixpath.relpath(name, path)
-        out.append(Entry(relative, mode, oid, name))
-    return out
+    with _ls_tree(git, commit, path) as stream:
+        if next(_blobs(stream, path), None) is not None:
+            return True
+        stream.finish()
+    return False
 
 
 def is_folder(git: Git, commit: str, path: str) -> bool:
@@ -155,18 +151,8 @@ def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
     path = check_path(path)
     out: list[Entry] = []
     seen: set[str] = set()
-    with git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path) as stream:
-        while True:
-            record_ = stream.read_until(b"\0", MAX_PATH + 100)
-            if not record_:
-                break
-            meta, _, raw = record_.partition(b"\t")
-            mode, kind, oid = meta.decode("ascii", "replace").split(" ")
-            if kind != "blob":
-                continue  # submodules
-            name = raw.decode("utf-8", "surrogateescape")  # the exact bytes, as file names
-            if name != path and not name.startswith(path + "/") and path != ".":
-                continue
+    with _ls_tree(git, commit, path) as stream:
+        for mode, oid, name in _blobs(stream, path):
             relative = posixpath.basename(path) if name == path else name[len(path) + 1:] if path != "." else name
             if len(out) >= max_files:
                 raise DeliveryError(f"refusing to write '{O.shown(path)}': it has more than {max_files} files "
@@ -177,6 +163,23 @@ def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
             out.append(Entry(relative, mode, oid, name))
         stream.finish()
     return out
+
+
+def _ls_tree(git: Git, commit: str, path: str) -> Stream:
+    return git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path)
+
+
+def _blobs(stream: Stream, path: str) -> Iterator[tuple[str, str, str]]:
+    """(mode, oid, name) of each file `_ls_tree` lists at path (normalised), one record at a time."""
+    while record_ := stream.read_until(b"\0", MAX_PATH + 100):
+        meta, _, raw = record_.partition(b"\t")
+        mode, kind, oid = meta.decode("ascii", "replace").split(" ")
+        if kind != "blob":
+            continue  # submodules
+        name = raw.decode("utf-8", "surrogateescape")  # the exact bytes, as file names
+        if name != path and not name.startswith(path + "/") and path != ".":
+            continue
+        yield mode, oid, name
 
 
 def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False) -> bool:

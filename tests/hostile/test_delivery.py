@@ -492,6 +492,20 @@ def test_a_missing_lfs_object_is_refused(tmp_path, work, lfs_repo):
     untouched(tmp_path, work)
 
 
+def test_link_and_doctor_only_look_for_a_first_file_in_a_git_bomb(tmp_path, repo):
+    """Whether a linked path exists is answered by its first file: `link` and `doctor` on a bomb of
+    a million files neither list it whole (seconds and hundreds of MB) nor refuse it."""
+    source = bomb_registry(tmp_path, 10, 6)
+    sha = git(source, "rev-parse", "HEAD").strip()
+    peaks = []
+    for args in (("link", str(source), "models/art", "m", "--rev", sha, "--commit"), ("doctor", "--strict")):
+        proc = subprocess.run([sys.executable, "-c", PEAK, *args], cwd=repo.path, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=False)
+        assert proc.returncode == 0, proc.stderr
+        peaks.append(int(proc.stdout.split()[-1]))
+    assert max(peaks) < 150_000, peaks  # KiB: listing the bomb whole took over 500 MB
+
+
 # -- DVC -------------------------------------------------------------------------------------------
 
 def test_a_huge_dvc_lock_is_refused_not_read_whole(tmp_path, work):
