@@ -17,6 +17,7 @@ import posixpath
 from . import output_tree as O
 from .errors import UserError
 from .git import BlobReader, Git, GitError
+from .printable import printable
 from .record import field, record, replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -116,7 +117,7 @@ def parse_size(text: str, what: str) -> int:
     except (ValueError, OverflowError):
         size = -1
     if size < 0:
-        raise DeliveryError(f"{what}: '{O.shown(text)}' is not a size (examples: 5000, 500M, 20G)")
+        raise DeliveryError(f"{what}: '{printable(text)}' is not a size (examples: 5000, 500M, 20G)")
     return size
 
 
@@ -127,7 +128,7 @@ def limits(max_files: int | None = None, max_bytes: int | str | None = None) -> 
         given = os.environ.get(FILES_ENV)
         max_files = MAX_FILES if not given else int(given) if given.strip().isdigit() else -1
         if max_files < 0:
-            raise DeliveryError(f"{FILES_ENV}: '{O.shown(given or '')}' is not a number of files")
+            raise DeliveryError(f"{FILES_ENV}: '{printable(given or '')}' is not a number of files")
     if max_bytes is None:
         given = os.environ.get(BYTES_ENV)
         max_bytes = parse_size(given, BYTES_ENV) if given else MAX_BYTES
@@ -155,10 +156,10 @@ def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
         for mode, oid, name in _blobs(stream, path):
             relative = posixpath.basename(path) if name == path else name[len(path) + 1:] if path != "." else name
             if len(out) >= max_files:
-                raise DeliveryError(f"refusing to write '{O.shown(path)}': it has more than {max_files} files "
+                raise DeliveryError(f"refusing to write '{printable(path)}': it has more than {max_files} files "
                                     f"(a git bomb?); raise the limit with --max-files, max_files= or {FILES_ENV}")
             if relative in seen:
-                raise DeliveryError(f"refusing to write '{O.shown(path)}': '{O.shown(relative)}' is in its tree twice")
+                raise DeliveryError(f"refusing to write '{printable(path)}': '{printable(relative)}' is in its tree twice")
             seen.add(relative)
             out.append(Entry(relative, mode, oid, name))
         stream.finish()
@@ -201,12 +202,12 @@ def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False
     for entry in files:
         size = sizes.get(entry.oid)
         if size is None:
-            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+            raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
         entry.size = size
         if entry.mode == O.LINK:
             target = small.get(entry.oid)
             if target is None:
-                raise DeliveryError(f"refusing the symlink '{O.shown(entry.full)}': its target is longer than "
+                raise DeliveryError(f"refusing the symlink '{printable(entry.full)}': its target is longer than "
                                     f"{MAX_LINK} bytes")
             entry.target = target.decode("utf-8", "surrogateescape")
         elif entry.oid in small and small[entry.oid].startswith(LFS_PREFIX):
@@ -232,14 +233,14 @@ def _pointer(data: bytes, path: str) -> tuple[str, int]:
     digest = oid.removeprefix("sha256:")
     if (not oid.startswith("sha256:") or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest)
             or not size.isdigit() or not size.isascii()):
-        raise DeliveryError(f"'{O.shown(path)}' looks like a Git LFS pointer but is not a valid one")
+        raise DeliveryError(f"'{printable(path)}' looks like a Git LFS pointer but is not a valid one")
     return digest, int(size)
 
 
 def _need_lfs(git: Git, path: str) -> None:
     if git.run("lfs", "version", check=False).returncode != 0:
         raise DeliveryError(
-            f"'{O.shown(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
+            f"'{printable(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
             "and try again"
         )
 
@@ -249,7 +250,7 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
     fetches for it, checked against the pointer's size and sha256."""
     if entry.pointer is None:
         if reader.copy(entry.oid, write) is None:
-            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+            raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
         return
     import hashlib
 
@@ -270,15 +271,15 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
         failed = stream.close() != 0 and written <= entry.size
         error = stream.error
     if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
-        raise DeliveryError(f"git-lfs handed back the pointer of '{O.shown(entry.full)}', not its content "
+        raise DeliveryError(f"git-lfs handed back the pointer of '{printable(entry.full)}', not its content "
                             "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
     if failed:
-        raise DeliveryError(f"git-lfs could not fetch '{O.shown(entry.full)}': {O.shown(error)}")
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
     if written != entry.size:
-        raise DeliveryError(f"git-lfs handed back {written} bytes for '{O.shown(entry.full)}'; its pointer says "
+        raise DeliveryError(f"git-lfs handed back {written} bytes for '{printable(entry.full)}'; its pointer says "
                             f"{entry.size}")
     if digest.hexdigest() != entry.sha256:
-        raise DeliveryError(f"the content git-lfs handed back for '{O.shown(entry.full)}' does not match the "
+        raise DeliveryError(f"the content git-lfs handed back for '{printable(entry.full)}' does not match the "
                             "sha256 of its pointer")
 
 
@@ -295,7 +296,7 @@ def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: boo
             written = O.write_tree(root, [(e.path, e.mode, e.target) for e in files], force,
                                    lambda path, write: copy(git, reader, by_path[path], write))
         except GitError as exc:
-            raise DeliveryError(f"could not read '{O.shown(files[0].full)}': {exc}") from exc
+            raise DeliveryError(f"could not read '{printable(files[0].full)}': {exc}") from exc
     return [str(target)] if single else [str(target / path) for path in written]
 
 
