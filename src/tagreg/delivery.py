@@ -188,16 +188,12 @@ def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False
     small blobs; DeliveryError if the total is over max_bytes or a symlink or pointer is bad.
     Whether any file is in LFS."""
     sizes = git.object_sizes([e.oid for e in files], show_progress=progress)
-    small: dict[str, bytes] = {}  # symlink targets and LFS pointers: each under a few KiB
     links = {e.oid for e in files if e.mode == O.LINK}
     wanted = {e.oid for e in files if (sizes.get(e.oid) or 0) < (MAX_LINK + 1 if e.mode == O.LINK else LFS_MAX_POINTER)}
-    with BlobReader(git, show_progress=progress) as reader:
-        for oid in sorted(wanted):
-            parts: list[bytes] = []
-            reader.copy(oid, parts.append)
-            data = b"".join(parts)
-            if oid in links or data.startswith(LFS_PREFIX):
-                small[oid] = data
+    found = git.read_objects_within(sorted(wanted), MAX_LINK, show_progress=progress)
+    # symlink targets and LFS pointers: each under a few KiB
+    small = {oid: data for oid, data in found.items()
+             if isinstance(data, bytes) and (oid in links or data.startswith(LFS_PREFIX))}
     total = 0
     for entry in files:
         size = sizes.get(entry.oid)

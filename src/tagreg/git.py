@@ -566,19 +566,20 @@ class Git:
         return out
 
     def read_objects_within(
-        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None,
+        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None, show_progress: bool = False,
     ) -> dict[str, bytes | int | None]:
         """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`: a blob's or a
         commit's bytes, None if missing or of another kind, and for one bigger than max_size bytes
         its size (an int), never held in memory: a repository may be hostile (a 1 GB
-        `artifacts.yaml` in history). If oids is given, it receives each found name's object id."""
+        `artifacts.yaml` in history). If oids is given, it receives each found name's object id; with
+        show_progress, git's stderr (a partial clone fetching objects) goes to the terminal."""
         if not names:
             return {}
         unique = list(dict.fromkeys(names))
         if any("\n" in n for n in unique):
             raise GitError("object names cannot contain newlines")
         out: dict[str, bytes | int | None] = {}
-        with BlobReader(self) as reader:
+        with BlobReader(self, show_progress=show_progress) as reader:
             for start, end in _windows(unique):
                 reader.ask(unique[start:end])
                 for name in unique[start:end]:
