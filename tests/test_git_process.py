@@ -32,13 +32,31 @@ def test_empty_input_closes_stdin(repo):
     assert proc.stdout.strip() == b"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # the empty blob
 
 
-def test_read_objects_of_thousands(repo):
+def test_read_objects_within_of_thousands(repo):
     git = Git(repo.path)
     head = git.head()
     names = [f"{head}:missing-{i}" for i in range(5000)] + [head]
-    found = git.read_objects(names)
+    found = git.read_objects_within(names, 1 << 20)
     assert len(found) == 5001 and found[head].startswith(b"tree ")
     assert sum(v is None for v in found.values()) == 5000
+
+
+def test_read_objects_within_answers_while_it_asks(repo, tmp_path):
+    """Thousands of names (more than a pipe holds) whose answers are megabytes: written all at once
+    before reading, both pipes would fill and hang (run in a child, so a hang fails the test)."""
+    import subprocess
+
+    contents = [b"content %d " % i * 200 for i in range(3000)]
+    for i, data in enumerate(contents):
+        (tmp_path / f"blob-{i}").write_bytes(data)
+    paths = "".join(f"{tmp_path / f'blob-{i}'}\n" for i in range(len(contents))).encode()
+    names = Git(repo.path).run("hash-object", "-w", "--stdin-paths", input=paths).stdout.decode().split()
+    script = ("import sys; from tagreg.git import Git; names = sys.stdin.read().split(); "
+              "found = Git('.').read_objects_within(names, 1 << 20); "
+              "print(len(found), sum(len(v) for v in found.values()))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo.path, input="\n".join(names), text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.stdout.split() == ["3000", str(sum(map(len, contents)))], done.stderr
 
 
 def test_lots_of_stderr_does_not_block(tmp_path):

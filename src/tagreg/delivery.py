@@ -17,13 +17,16 @@ import posixpath
 from . import output_tree as O
 from .errors import UserError
 from .git import BlobReader, Git, GitError
+from .printable import printable
 from .record import field, record, replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
     from typing import BinaryIO, Optional
+
+    from .git import Stream
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
@@ -87,21 +90,15 @@ def check_path(path: str) -> str:
     return normal
 
 
-def entries(git: Git, commit: str, path: str) -> list[Entry]:
-    """The files at path in commit's tree (one for a file, many for a folder); [] if absent."""
+def exists(git: Git, commit: str, path: str) -> bool:
+    """Whether path at commit is a file or a folder with files, as `listing` finds them: the first
+    one found is enough (a git bomb is not listed)."""
     path = check_path(path)
-    listing = git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", path).stdout.decode("utf-8", "replace")
-    out = []
-    for line in listing.split("\0"):
-        if not line:
-            continue
-        meta, _, name = line.partition("\t")
-        mode, kind, oid = meta.split(" ")
-        if kind != "blob":
-            continue  # submodules
-        relative = posixpath.basename(path) if name == path else posixpath.relpath(name, path)
-        out.append(Entry(relative, mode, oid, name))
-    return out
+    with _ls_tree(git, commit, path) as stream:
+        if next(_blobs(stream, path), None) is not None:
+            return True
+        stream.finish()
+    return False
 
 
 def is_folder(git: Git, commit: str, path: str) -> bool:
@@ -120,7 +117,7 @@ def parse_size(text: str, what: str) -> int:
     except (ValueError, OverflowError):
         size = -1
     if size < 0:
-        raise DeliveryError(f"{what}: '{O.shown(text)}' is not a size (examples: 5000, 500M, 20G)")
+        raise DeliveryError(f"{what}: '{printable(text)}' is not a size (examples: 5000, 500M, 20G)")
     return size
 
 
@@ -131,7 +128,7 @@ def limits(max_files: int | None = None, max_bytes: int | str | None = None) -> 
         given = os.environ.get(FILES_ENV)
         max_files = MAX_FILES if not given else int(given) if given.strip().isdigit() else -1
         if max_files < 0:
-            raise DeliveryError(f"{FILES_ENV}: '{O.shown(given or '')}' is not a number of files")
+            raise DeliveryError(f"{FILES_ENV}: '{printable(given or '')}' is not a number of files")
     if max_bytes is None:
         given = os.environ.get(BYTES_ENV)
         max_bytes = parse_size(given, BYTES_ENV) if given else MAX_BYTES
@@ -155,28 +152,35 @@ def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
     path = check_path(path)
     out: list[Entry] = []
     seen: set[str] = set()
-    with git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path) as stream:
-        while True:
-            record_ = stream.read_until(b"\0", MAX_PATH + 100)
-            if not record_:
-                break
-            meta, _, raw = record_.partition(b"\t")
-            mode, kind, oid = meta.decode("ascii", "replace").split(" ")
-            if kind != "blob":
-                continue  # submodules
-            name = raw.decode("utf-8", "surrogateescape")  # the exact bytes, as file names
-            if name != path and not name.startswith(path + "/") and path != ".":
-                continue
+    with _ls_tree(git, commit, path) as stream:
+        for mode, oid, name in _blobs(stream, path):
             relative = posixpath.basename(path) if name == path else name[len(path) + 1:] if path != "." else name
             if len(out) >= max_files:
-                raise DeliveryError(f"refusing to write '{O.shown(path)}': it has more than {max_files} files "
+                raise DeliveryError(f"refusing to write '{printable(path)}': it has more than {max_files} files "
                                     f"(a git bomb?); raise the limit with --max-files, max_files= or {FILES_ENV}")
             if relative in seen:
-                raise DeliveryError(f"refusing to write '{O.shown(path)}': '{O.shown(relative)}' is in its tree twice")
+                raise DeliveryError(f"refusing to write '{printable(path)}': '{printable(relative)}' is in its tree twice")
             seen.add(relative)
             out.append(Entry(relative, mode, oid, name))
         stream.finish()
     return out
+
+
+def _ls_tree(git: Git, commit: str, path: str) -> Stream:
+    return git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path)
+
+
+def _blobs(stream: Stream, path: str) -> Iterator[tuple[str, str, str]]:
+    """(mode, oid, name) of each file `_ls_tree` lists at path (normalised), one record at a time."""
+    while record_ := stream.read_until(b"\0", MAX_PATH + 100):
+        meta, _, raw = record_.partition(b"\t")
+        mode, kind, oid = meta.decode("ascii", "replace").split(" ")
+        if kind != "blob":
+            continue  # submodules
+        name = raw.decode("utf-8", "surrogateescape")  # the exact bytes, as file names
+        if name != path and not name.startswith(path + "/") and path != ".":
+            continue
+        yield mode, oid, name
 
 
 def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False) -> bool:
@@ -184,26 +188,22 @@ def inspect(git: Git, files: list[Entry], max_bytes: int, progress: bool = False
     small blobs; DeliveryError if the total is over max_bytes or a symlink or pointer is bad.
     Whether any file is in LFS."""
     sizes = git.object_sizes([e.oid for e in files], show_progress=progress)
-    small: dict[str, bytes] = {}  # symlink targets and LFS pointers: each under a few KiB
     links = {e.oid for e in files if e.mode == O.LINK}
     wanted = {e.oid for e in files if (sizes.get(e.oid) or 0) < (MAX_LINK + 1 if e.mode == O.LINK else LFS_MAX_POINTER)}
-    with BlobReader(git, show_progress=progress) as reader:
-        for oid in sorted(wanted):
-            parts: list[bytes] = []
-            reader.copy(oid, parts.append)
-            data = b"".join(parts)
-            if oid in links or data.startswith(LFS_PREFIX):
-                small[oid] = data
+    found = git.read_objects_within(sorted(wanted), MAX_LINK, show_progress=progress)
+    # symlink targets and LFS pointers: each under a few KiB
+    small = {oid: data for oid, data in found.items()
+             if isinstance(data, bytes) and (oid in links or data.startswith(LFS_PREFIX))}
     total = 0
     for entry in files:
         size = sizes.get(entry.oid)
         if size is None:
-            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+            raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
         entry.size = size
         if entry.mode == O.LINK:
             target = small.get(entry.oid)
             if target is None:
-                raise DeliveryError(f"refusing the symlink '{O.shown(entry.full)}': its target is longer than "
+                raise DeliveryError(f"refusing the symlink '{printable(entry.full)}': its target is longer than "
                                     f"{MAX_LINK} bytes")
             entry.target = target.decode("utf-8", "surrogateescape")
         elif entry.oid in small and small[entry.oid].startswith(LFS_PREFIX):
@@ -229,14 +229,14 @@ def _pointer(data: bytes, path: str) -> tuple[str, int]:
     digest = oid.removeprefix("sha256:")
     if (not oid.startswith("sha256:") or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest)
             or not size.isdigit() or not size.isascii()):
-        raise DeliveryError(f"'{O.shown(path)}' looks like a Git LFS pointer but is not a valid one")
+        raise DeliveryError(f"'{printable(path)}' looks like a Git LFS pointer but is not a valid one")
     return digest, int(size)
 
 
 def _need_lfs(git: Git, path: str) -> None:
     if git.run("lfs", "version", check=False).returncode != 0:
         raise DeliveryError(
-            f"'{O.shown(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
+            f"'{printable(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
             "and try again"
         )
 
@@ -246,7 +246,7 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
     fetches for it, checked against the pointer's size and sha256."""
     if entry.pointer is None:
         if reader.copy(entry.oid, write) is None:
-            raise DeliveryError(f"object {entry.oid[:7]} of '{O.shown(entry.full)}' is missing from the repository")
+            raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
         return
     import hashlib
 
@@ -267,15 +267,15 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
         failed = stream.close() != 0 and written <= entry.size
         error = stream.error
     if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
-        raise DeliveryError(f"git-lfs handed back the pointer of '{O.shown(entry.full)}', not its content "
+        raise DeliveryError(f"git-lfs handed back the pointer of '{printable(entry.full)}', not its content "
                             "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
     if failed:
-        raise DeliveryError(f"git-lfs could not fetch '{O.shown(entry.full)}': {O.shown(error)}")
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
     if written != entry.size:
-        raise DeliveryError(f"git-lfs handed back {written} bytes for '{O.shown(entry.full)}'; its pointer says "
+        raise DeliveryError(f"git-lfs handed back {written} bytes for '{printable(entry.full)}'; its pointer says "
                             f"{entry.size}")
     if digest.hexdigest() != entry.sha256:
-        raise DeliveryError(f"the content git-lfs handed back for '{O.shown(entry.full)}' does not match the "
+        raise DeliveryError(f"the content git-lfs handed back for '{printable(entry.full)}' does not match the "
                             "sha256 of its pointer")
 
 
@@ -292,7 +292,7 @@ def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: boo
             written = O.write_tree(root, [(e.path, e.mode, e.target) for e in files], force,
                                    lambda path, write: copy(git, reader, by_path[path], write))
         except GitError as exc:
-            raise DeliveryError(f"could not read '{O.shown(files[0].full)}': {exc}") from exc
+            raise DeliveryError(f"could not read '{printable(files[0].full)}': {exc}") from exc
     return [str(target)] if single else [str(target / path) for path in written]
 
 
@@ -313,11 +313,19 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
-    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml)."""
-    found = git.read_objects([f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"])
-    if found.get(f"{commit}:{path}.dvc") is not None:
+    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml); reads
+    no dvc.lock over the YAML size bound (DeliveryError)."""
+    from . import bounded_yaml
+
+    most = bounded_yaml.limits()["bytes"]
+    dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
+    found = git.read_objects_within([dvc_file, lock_file], most)
+    if found.get(dvc_file) is not None:
         return True
-    lock = found.get(f"{commit}:dvc.lock")
+    lock = found.get(lock_file)
+    if isinstance(lock, int):
+        raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({lock} bytes); raise "
+                            "the limit with TAGREG_YAML_MAX_BYTES")
     return lock is not None and f"path: {path}".encode() in lock
 
 

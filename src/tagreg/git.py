@@ -15,7 +15,7 @@ from .errors import UserError
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from pathlib import Path
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Iterable, Optional, Sequence
 
     from .state import CommitInfo, TagInfo
@@ -165,12 +165,9 @@ class Process:
         self.stdout: Optional[bytes] = None
         self.stderr: Optional[bytes] = None
 
-    def communicate(
-        self, input: Optional[bytes] = None, sink: Callable[[bytes], None] | None = None,
-    ) -> tuple[Optional[bytes], Optional[bytes]]:
+    def communicate(self, input: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[bytes]]:
         """Write input to the process (then close its stdin), read its output to the end, wait for
-        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks. With
-        sink, stdout goes to sink piece by piece as it arrives instead (and stdout is b"")."""
+        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks."""
         if self.returncode is not None:
             return self.stdout, self.stderr
         import select
@@ -203,9 +200,7 @@ class Process:
                         opened -= 1
                     continue
                 data = os.read(fd, 1 << 16)
-                if data and fd == out and sink is not None:
-                    sink(data)
-                elif data:
+                if data:
                     chunks[fd].append(data)
                 else:
                     poller.unregister(fd)
@@ -549,38 +544,6 @@ class Git:
 
     # -- objects ---------------------------------------------------------------------------
 
-    def read_objects(
-        self, names: Sequence[str], oids: Optional[dict[str, str]] = None, show_progress: bool = False
-    ) -> dict[str, Optional[bytes]]:
-        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`; None if missing.
-
-        If oids is given, it receives each found name's object id (a key for caches).
-        """
-        if not names:
-            return {}
-        unique = list(dict.fromkeys(names))
-        if any("\n" in n for n in unique):
-            raise GitError("object names cannot contain newlines")
-        proc = self.run("cat-file", "--batch", input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
-        data = proc.stdout
-        out: dict[str, Optional[bytes]] = {}
-        pos = 0
-        for name in unique:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].decode("utf-8", "replace")
-            pos = end + 1
-            if header.endswith(" missing") or header.endswith(" ambiguous"):
-                out[name] = None
-                continue
-            parts = header.split(" ")
-            size = int(parts[-1])
-            kind = parts[-2]
-            if oids is not None:
-                oids[name] = parts[0]
-            out[name] = data[pos : pos + size] if kind == "blob" or kind == "commit" else None
-            pos += size + 1
-        return out
-
     def stream(self, *args: str, stdin: bool = False, show_progress: bool = False) -> Stream:
         """Start `git ARGS` with its stdout to be read in pieces (`Stream`); with stdin, a pipe to
         write its input to. With show_progress, git's stderr goes to the terminal."""
@@ -603,38 +566,25 @@ class Git:
         return out
 
     def read_objects_within(
-        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None,
+        self, names: Sequence[str], max_size: int, oids: dict[str, str] | None = None, show_progress: bool = False,
     ) -> dict[str, bytes | int | None]:
-        """`read_objects`, holding no object bigger than max_size bytes in memory: for such an
-        object, its size (an int) instead of its contents. For contents from a repository that
-        may be hostile (a 1 GB `artifacts.yaml` in history)."""
+        """Contents of many objects (`REV:PATH`, shas) in one `git cat-file --batch`: a blob's or a
+        commit's bytes, None if missing or of another kind, and for one bigger than max_size bytes
+        its size (an int), never held in memory: a repository may be hostile (a 1 GB
+        `artifacts.yaml` in history). If oids is given, it receives each found name's object id; with
+        show_progress, git's stderr (a partial clone fetching objects) goes to the terminal."""
         if not names:
             return {}
         unique = list(dict.fromkeys(names))
         if any("\n" in n for n in unique):
             raise GitError("object names cannot contain newlines")
-        batch = _BoundedBatch(unique, max_size, oids)
-        proc = self._spawn(["cat-file", "--batch"], _environment(), stdin=True)
-        request = ("\n".join(unique) + "\n").encode()
-        if isinstance(proc, Process):
-            proc.communicate(request, sink=batch.feed)
-        else:  # subprocess.Popen, where there is no posix_spawn: whole, then parsed
-            batch.feed(proc.communicate(request)[0] or b"")
-        if proc.returncode != 0:
-            self._check_folder()
-            raise GitError(_first_line(proc.stderr or b"") or "git cat-file failed")
-        return batch.out
-
-    def read_file(self, rev: str, path: str) -> Optional[bytes]:
-        """The contents of path at rev, or None if it is not a file there."""
-        return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
-
-    def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:
-        """Author, committer, date and message of many commits in one `git cat-file --batch`."""
-        out = {}
-        for sha, raw in self.read_objects(list(shas)).items():
-            if raw is not None:
-                out[sha] = parse_commit(sha, raw)
+        out: dict[str, bytes | int | None] = {}
+        with BlobReader(self, show_progress=show_progress) as reader:
+            for start, end in _windows(unique):
+                reader.ask(unique[start:end])
+                for name in unique[start:end]:
+                    out[name] = reader.answer(name, max_size, oids)
+            reader.finish()
         return out
 
     def path_exists(self, rev: str, path: str) -> bool:
@@ -696,8 +646,11 @@ class Stream:
         if fd is None:
             raise GitError(f"git {self._proc.args[3]} takes no more input")
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except BrokenPipeError:  # it stopped reading: what it says (`finish`, `error`) tells why
+            pass
 
     def end_input(self) -> None:
         """Close git's stdin: it has all its input."""
@@ -815,8 +768,8 @@ def _poll(fds: Sequence[int]) -> list[tuple[int, int]]:
 
 
 class BlobReader:
-    """Blobs read one after another from one `git cat-file --batch`, each handed on in chunks of at
-    most 1 MiB: memory stays bounded whatever their size."""
+    """Objects read one after another from one `git cat-file --batch`, each handed on in chunks of
+    at most 1 MiB: memory stays bounded whatever their size."""
 
     def __init__(self, git: Git, show_progress: bool = False):
         self._stream = git.stream("cat-file", "--batch", stdin=True, show_progress=show_progress)
@@ -826,22 +779,58 @@ class BlobReader:
         has (anything else it names is read past, not passed on)."""
         if not oid or not oid.isalnum():
             raise GitError(f"'{oid}' is not an object id")
-        self._stream.write(oid.encode() + b"\n")
-        header = self._stream.read_until(b"\n", 1024).decode("utf-8", "replace")
+        self.ask([oid])
+        header = self._header(oid)
+        if header is None:
+            return None
+        _, kind, size = header
+        self._contents(size, write if kind == "blob" else None)
+        return size if kind == "blob" else None
+
+    def ask(self, names: Sequence[str]) -> None:
+        """Request names (`REV:PATH`, object ids; no newlines), to be read with `answer` in order."""
+        self._stream.write("".join(f"{name}\n" for name in names).encode())
+
+    def answer(self, name: str, max_size: int, oids: dict[str, str] | None = None) -> bytes | int | None:
+        """The contents of name, the next one asked for, if a blob or commit of at most max_size
+        bytes, else its size (read past, not held); None if it is missing or of another kind. If
+        oids is given, oids[name] gets its object id."""
+        header = self._header(name)
+        if header is None:
+            return None
+        oid, kind, size = header
+        if oids is not None:
+            oids[name] = oid
+        wanted = kind in ("blob", "commit")
+        parts: list[bytes] = []
+        self._contents(size, parts.append if wanted and size <= max_size else None)
+        return None if not wanted else b"".join(parts) if size <= max_size else size
+
+    def _header(self, name: str) -> tuple[str, str, int] | None:
+        """(oid, kind, size) of the answer for name; None if it is missing (git repeats the name)."""
+        header = self._stream.read_until(b"\n", 1024 + len(name.encode())).decode("utf-8", "replace")
         if not header or header.endswith((" missing", " ambiguous")):
             return None
-        _, kind, size_text = header.split(" ")
-        size = int(size_text)
+        oid, kind, size = header.split(" ")
+        return oid, kind, int(size)
+
+    def _contents(self, size: int, write: Callable[[bytes], object] | None) -> None:
+        """Read the next size bytes of contents (and git's newline after them), passing them to
+        write if given."""
         left = size
         while left:
             chunk = self._stream.read(min(left, Stream.CHUNK))
             if not chunk:
                 raise GitError("git cat-file ended early")
-            if kind == "blob":
+            if write is not None:
                 write(chunk)
             left -= len(chunk)
-        self._stream.read_exactly(1)  # the newline after the contents
-        return size if kind == "blob" else None
+        self._stream.read_exactly(1)
+
+    def finish(self) -> None:
+        """End the cat-file process; GitError with its message if it failed."""
+        self._stream.end_input()
+        self._stream.finish()
 
     def close(self) -> None:
         """End the cat-file process."""
@@ -854,53 +843,20 @@ class BlobReader:
     def __exit__(self, *exc) -> None:
         self.close()
 
-class _BoundedBatch:
-    """`git cat-file --batch` output parsed as it arrives: blobs and commits of at most max_size
-    bytes are kept, bigger ones are counted through and recorded as their size."""
 
-    def __init__(self, names: list[str], max_size: int, oids: dict[str, str] | None):
-        self.names = iter(names)
-        self.max_size = max_size
-        self.oids = oids
-        self.out: dict[str, bytes | int | None] = {}
-        self.header = b""  # the start of a header line whose end has not arrived yet
-        self.name: str | None = None  # the object whose contents are arriving
-        self.left = 0  # bytes of it (and its newline) still to come
-        self.kept: list[bytes] | None = None  # its pieces, if it is kept
-
-    def feed(self, data: bytes) -> None:
-        """Take the next piece of git's output."""
-        while data:
-            if self.name is None:
-                end = data.find(b"\n")
-                if end < 0:
-                    self.header += data
-                    return
-                header = (self.header + data[:end]).decode("utf-8", "replace")
-                self.header, data = b"", data[end + 1:]
-                self._start(next(self.names), header)
-                continue
-            piece, data = data[: self.left], data[self.left:]
-            self.left -= len(piece)
-            if self.kept is not None:
-                self.kept.append(piece)
-            if self.left == 0:
-                if self.kept is not None:
-                    self.out[self.name] = b"".join(self.kept)[:-1]  # without git's newline
-                self.name, self.kept = None, None
-
-    def _start(self, name: str, header: str) -> None:
-        if header.endswith((" missing", " ambiguous")):
-            self.out[name] = None
-            return
-        oid, kind, size_text = header.rsplit(" ", 2)
-        size = int(size_text)
-        if self.oids is not None:
-            self.oids[name] = oid
-        wanted = kind in ("blob", "commit")
-        self.out[name] = None if not wanted else size
-        self.name, self.left = name, size + 1
-        self.kept = [] if wanted and size <= self.max_size else None
+def _windows(names: list[str], most: int = 4096) -> Iterator[tuple[int, int]]:
+    """(start, end) of runs of names whose request lines fit in most bytes (or of a single longer
+    one). `cat-file --batch` answers while it reads: a run is written whole, then its answers read,
+    so its lines must fit in the pipe (4 KiB at the least) or both sides could wait on a full pipe."""
+    start, size = 0, 0
+    for end, name in enumerate(names):
+        line = len(name.encode()) + 1
+        if end > start and size + line > most:
+            yield start, end
+            start, size = end, 0
+        size += line
+    if start < len(names):
+        yield start, len(names)
 
 
 def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:

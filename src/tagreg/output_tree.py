@@ -18,6 +18,7 @@ import stat
 from functools import partial
 
 from .errors import UserError
+from .printable import printable
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ LINK, FILE, EXEC = "120000", "100644", "100755"
 
 class UnsafeTree(UserError):
     """The tree cannot be written safely (a name git refuses, a symlink out, an existing file)."""
-
-
-def shown(name: str) -> str:
-    """name as it is safe to print on one line: control characters and undecodable bytes escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in name)
 
 
 def is_dotgit(name: str) -> bool:
@@ -54,11 +50,11 @@ def is_dotgit(name: str) -> bool:
 def name_problem(name: str) -> str | None:
     """Why name (one path component) must not be written, or None if it is fine."""
     if name in ("", ".", ".."):
-        return f"the name '{shown(name)}'" if name else "an empty name"
+        return f"the name '{printable(name)}'" if name else "an empty name"
     if "\\" in name or "\0" in name:
-        return f"the name '{shown(name)}' (a backslash or NUL)"
+        return f"the name '{printable(name)}' (a backslash or NUL)"
     if is_dotgit(name):
-        return f"the name '{shown(name)}' (git's own folder, .git)"
+        return f"the name '{printable(name)}' (git's own folder, .git)"
     return None
 
 
@@ -67,7 +63,7 @@ def check_name(path: str) -> None:
     for part in path.split("/"):
         problem = name_problem(part)
         if problem:
-            raise UnsafeTree(f"refusing to write '{shown(path)}': {problem} is never written")
+            raise UnsafeTree(f"refusing to write '{printable(path)}': {problem} is never written")
 
 
 def check_tree(kinds: dict[str, str], links: dict[str, str]) -> None:
@@ -83,7 +79,7 @@ def check_tree(kinds: dict[str, str], links: dict[str, str]) -> None:
     for path, mode in kinds.items():
         if path in folders:
             kind = "a symlink" if mode == LINK else "a file"
-            raise UnsafeTree(f"refusing to write '{shown(path)}': it is both {kind} and a folder of the tree "
+            raise UnsafeTree(f"refusing to write '{printable(path)}': it is both {kind} and a folder of the tree "
                              "(anything below it would be written through it)")
     for path, target in links.items():
         _check_link(path, target, kinds, links)
@@ -91,7 +87,7 @@ def check_tree(kinds: dict[str, str], links: dict[str, str]) -> None:
 
 def _check_link(path: str, target: str, kinds: dict[str, str], links: dict[str, str]) -> None:
     def refuse(why: str) -> UnsafeTree:
-        return UnsafeTree(f"refusing the symlink '{shown(path)}' -> '{shown(target)}': {why}")
+        return UnsafeTree(f"refusing the symlink '{printable(path)}' -> '{printable(target)}': {why}")
 
     if not target or target.startswith("/") or "\\" in target or "\0" in target:
         raise refuse("it points outside the output folder" if target.startswith("/") else "not a relative target")
@@ -139,7 +135,7 @@ class Writer:
         folder = os.path.abspath(self.root)
         while not os.path.isdir(folder):
             if os.path.lexists(folder):
-                raise UnsafeTree(f"'{shown(folder)}' is in the way: it is not a folder")
+                raise UnsafeTree(f"'{printable(folder)}' is in the way: it is not a folder")
             missing.append(folder)
             folder = os.path.dirname(folder)
         try:
@@ -149,7 +145,7 @@ class Writer:
             self._fds[""] = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
         except OSError as exc:
             self.abort()
-            raise UnsafeTree(f"cannot create '{shown(self.root)}': {exc.strerror}") from exc
+            raise UnsafeTree(f"cannot create '{printable(self.root)}': {exc.strerror}") from exc
 
     def _folder(self, path: str) -> int:
         """The descriptor of folder path (relative to the root), made if missing, never reached
@@ -167,7 +163,7 @@ class Writer:
             self._made.append((parent, name, True))
             fd = os.open(name, flags, dir_fd=parent)
         except OSError as exc:  # ELOOP (a symlink) or ENOTDIR (a file)
-            raise UnsafeTree(f"refusing to write into '{shown(self._show(path))}': it is a symlink or a file "
+            raise UnsafeTree(f"refusing to write into '{printable(self._show(path))}': it is a symlink or a file "
                              "in the output folder, not a folder") from exc
         self._fds[path] = fd
         return fd
@@ -185,9 +181,9 @@ class Writer:
         except FileNotFoundError:
             return fd, name, True
         if stat.S_ISDIR(found.st_mode):
-            raise UnsafeTree(f"refusing to write '{shown(self._show(path))}': a folder of that name is in the way")
+            raise UnsafeTree(f"refusing to write '{printable(self._show(path))}': a folder of that name is in the way")
         if not self.force:
-            raise UnsafeTree(f"'{shown(self._show(path))}' exists; use --force to overwrite it")
+            raise UnsafeTree(f"'{printable(self._show(path))}' exists; use --force to overwrite it")
         return fd, name, False
 
     def check(self, path: str) -> None:
@@ -222,7 +218,7 @@ class Writer:
                 self._links[i] = (fd, name, "", new)
         except OSError as exc:
             self.abort()
-            raise UnsafeTree(f"cannot write into '{shown(self.root)}': {exc.strerror}") from exc
+            raise UnsafeTree(f"cannot write into '{printable(self.root)}': {exc.strerror}") from exc
         self._close()
 
     def abort(self) -> None:

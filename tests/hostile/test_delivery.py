@@ -490,3 +490,33 @@ def test_a_missing_lfs_object_is_refused(tmp_path, work, lfs_repo):
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin"))
     assert "models/w.bin" in line, line
     untouched(tmp_path, work)
+
+
+def test_link_and_doctor_only_look_for_a_first_file_in_a_git_bomb(tmp_path, repo):
+    """Whether a linked path exists is answered by its first file: `link` and `doctor` on a bomb of
+    a million files neither list it whole (seconds and hundreds of MB) nor refuse it."""
+    source = bomb_registry(tmp_path, 10, 6)
+    sha = git(source, "rev-parse", "HEAD").strip()
+    peaks = []
+    for args in (("link", str(source), "models/art", "m", "--rev", sha, "--commit"), ("doctor", "--strict")):
+        proc = subprocess.run([sys.executable, "-c", PEAK, *args], cwd=repo.path, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=False)
+        assert proc.returncode == 0, proc.stderr
+        peaks.append(int(proc.stdout.split()[-1]))
+    assert max(peaks) < 150_000, peaks  # KiB: listing the bomb whole took over 500 MB
+
+
+# -- DVC -------------------------------------------------------------------------------------------
+
+def test_a_huge_dvc_lock_is_refused_not_read_whole(tmp_path, work):
+    """An artifact path that is not in git is looked up in dvc.lock: a 1 MiB+ one is refused in one
+    line, as other YAML from the repository is, instead of being held in memory."""
+    repo = registry(tmp_path, b"model\n", path="models/art")
+    lock = b"schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: models/gone\n" + b"#" * (1 << 20) + b"\n"
+    root = mktree(repo, {"artifacts.yaml": b"gone:\n  type: model\n  path: models/gone\n", "dvc.lock": lock})
+    commit = git(repo, "commit-tree", root, "-p", "HEAD", "-m", "dvc").strip()
+    git(repo, "update-ref", "refs/heads/main", commit)
+    assert run(repo, "register", "gone", "--version", "v0.0.1").returncode == 0
+    line = refused(run(work, "get", "gone", "-r", str(repo), "-o", "out"))
+    assert "dvc.lock" in line and f"larger than {1 << 20} bytes" in line and "TAGREG_YAML_MAX_BYTES" in line, line
+    untouched(tmp_path, work)

@@ -153,7 +153,7 @@ def link(
     L.check_rev(rev, name)
     linked = open_linked(source, name, local=r.mirror is None)
     sha = linked.resolve(rev)
-    if not D.entries(linked.git, sha, path) and not D.dvc_tracked(linked.git, sha, path):
+    if not D.exists(linked.git, sha, path) and not D.dvc_tracked(linked.git, sha, path):
         raise RegistryError(f"'{path}' does not exist in {linked.location} at {rev}")
     fields: dict[str, Any] = {}
     if type is not None:

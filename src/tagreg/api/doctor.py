@@ -96,7 +96,7 @@ def _check_links(links: list[tuple], local: bool = True) -> list[Check]:
             out.append(Check("error", f"{where}: rev '{rev}' does not exist there"))
             continue
         try:
-            found = bool(path) and bool(D.entries(source.git, sha, path) or D.dvc_tracked(source.git, sha, path))
+            found = bool(path) and (D.exists(source.git, sha, path) or D.dvc_tracked(source.git, sha, path))
         except UserError as exc:  # a path that leaves the repository
             out.append(Check("error", f"{where}: {exc}"))
             continue

@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import sys
 
+from ..printable import printable
+
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Any, Optional
 
 NOTHING = "Nothing found in the current workspace"
-
-# What a terminal acts on instead of showing: C0 controls (ESC starts colours, titles, cursor
-# moves; CR overwrites a line), DEL, C1 controls (U+009B is a CSI), and the bidi controls that make
-# text display in another order than it reads. Each becomes a visible escape: `\x1b`, `\u202e`.
-_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
-_ESCAPES.update({c: f"\\u{c:04x}" for c in [0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-                                               0x2028, 0x2029]})
-_MULTILINE = {c: text for c, text in _ESCAPES.items() if c not in (0x09, 0x0A)}  # tab and newline stay
-
-
-def printable(text: Any, multiline: bool = False) -> str:
-    """text (anything from a repository: a tag, tagger, path, description) safe to print on a
-    terminal: control characters and bidi controls escaped; a newline or tab too unless
-    multiline, so that a one-line field stays one line."""
-    text = str(text)
-    if text.isprintable() or multiline and text.replace("\n", "").replace("\t", "").isprintable():
-        return text  # the usual case, at C speed: nothing to escape
-    return text.translate(_MULTILINE if multiline else _ESCAPES)
-
 
 def echo(message: Any = "", nl: bool = True, err: bool = False, raw: bool = False) -> None:
     """Print a line (or text, nl=False) to stdout, or stderr with err=True, and flush it. Unless

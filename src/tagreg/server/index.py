@@ -196,11 +196,7 @@ class Index:
         with self._reset_lock:
             broken = not self.healthy()
             if broken:
-                for suffix in ("", "-wal", "-shm"):
-                    try:
-                        os.unlink(str(self.path) + suffix)
-                    except OSError:
-                        pass
+                self._remove()
                 self._prepare()
             self._epoch += 1
             return broken
@@ -239,11 +235,15 @@ class Index:
             except sqlite3.DatabaseError:
                 if attempt:
                     raise
-                for suffix in ("", "-wal", "-shm"):  # not a database: it is only a cache
-                    try:
-                        os.unlink(str(self.path) + suffix)
-                    except OSError:
-                        pass
+                self._remove()  # not a database: it is only a cache
+
+    def _remove(self) -> None:
+        """Delete the file with its WAL and shared-memory files (what is missing already is fine)."""
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(str(self.path) + suffix)
+            except OSError:
+                pass
 
     # -- writing ---------------------------------------------------------------------------
 
