@@ -179,3 +179,13 @@ def test_ci_outputs_of_a_link_that_is_not_text(repo, tmp_path):
         assert result.returncode == 0 and "Traceback" not in result.stderr, (fmt, result.stderr)
         assert "Unexpected error" not in result.stderr
     assert git(repo.path, "status", "--porcelain") == ""
+
+
+def test_ordinary_text_of_other_languages_is_not_escaped():
+    """No-break and ideographic spaces and zero-width joiners are text no terminal acts on: a French
+    description, a CJK one or an emoji sequence prints as written; a bidi override still does not."""
+    from tagreg.printable import printable
+
+    for text in ("Modèle de churn\u00a0: v2", "解約\u3000モデル", "team 👩\u200d💻", "کتاب\u200cها"):
+        assert printable(text) == text and printable(text, multiline=True) == text
+    assert printable("a\u202eb\u200bc") == "a\\u202eb\\u200bc"
