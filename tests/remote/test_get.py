@@ -5,6 +5,7 @@ named, not fetched; nothing escapes the output folder or overwrites a file unask
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 
 import pytest
@@ -49,10 +50,13 @@ def test_get_from_a_local_clone(server, tmp_path, work):
     assert files_under(work) == {"m.bin": MODEL_V1}
 
 
-@pytest.mark.skipif(shutil.which("git-lfs") is not None, reason="git-lfs is installed here")
-def test_get_an_lfs_pointer_without_git_lfs(server, work):
-    line = error_line(tagreg(work, "get", "lfsm", "-r", server.url))
-    assert "git-lfs" in line
+def test_get_an_lfs_pointer_without_git_lfs(server, work, tmp_path):
+    # git finds `git lfs` on PATH (it is not in git's exec path): a PATH with git alone hides it.
+    bare_path = tmp_path / "bin-without-lfs"
+    bare_path.mkdir()
+    (bare_path / "git").symlink_to(os.path.realpath(shutil.which("git")))
+    line = error_line(tagreg(work, "get", "lfsm", "-r", server.url, env={"PATH": str(bare_path)}))
+    assert "git-lfs is not installed" in line, line
     assert "'models/big.bin'" in line, f"the error should name the file as it is in the repository: {line}"
     assert files_under(work) == {}
 
