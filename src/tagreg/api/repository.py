@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
 
+MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
 
 
@@ -243,8 +244,25 @@ class Repository:
             for name in names:
                 files += [f for f, _ in A.files_for(name, self.config.index)]
             return list(dict.fromkeys(files))
-        listing = self.git.out("ls-tree", "-r", "--name-only", "--end-of-options", commit)
-        return [f for f in listing.splitlines() if f == self.config.index or f == A.DVC_FILE or f.endswith("/" + A.DVC_FILE)]
+        # The tree is hostile: a few KB of shared subtrees (a git bomb) list as 10**8 paths. Read
+        # the listing as a stream and only so far; the files at the root are read in any case.
+        roots = [self.config.index, A.DVC_FILE]
+        found: list[str] = []
+        with self.git.stream("ls-tree", "-r", "-z", "--name-only", "--end-of-options", commit) as stream:
+            for _ in range(MAX_TREE_PATHS):
+                raw = stream.read_until(b"\0", 4096 + 100)
+                if not raw:
+                    break
+                path = raw.decode("utf-8", "replace")  # a name that is not UTF-8 is read as absent
+                if (path in roots or path.endswith("/" + A.DVC_FILE)) and "\n" not in path:
+                    found.append(path)
+            else:
+                stream.close()
+                self.warn(BadFile(f"*/{A.DVC_FILE}", commit, f"the commit's tree has more than {MAX_TREE_PATHS} "
+                                  f"files (a git bomb?): {A.DVC_FILE} files in folders after them are not read"))
+                return [*(f for f in roots if f not in found), *found]
+            stream.finish()
+        return found
 
     def annotations(
         self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,

@@ -1,0 +1,48 @@
+"""Holes found by an attacker's review of the issue-10 work: each test is a hostile repository (or
+output folder) that broke the merged code, with real git and real commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .test_delivery import bomb, git, mktree, refused, registry, run, tree_of
+
+
+# -- a git bomb anywhere in a registry's tree ------------------------------------------------------
+
+def bombed_registry(tmp_path: Path, width: int, depth: int) -> Path:
+    """A registry whose tagged commit holds a bomb of width**depth files beside (not in) the
+    artifact, in a folder that sorts before artifacts.yaml, with a dvc.yaml at its root too."""
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    spec = {"aaa": bomb(repo, width, depth), "m.bin": b"x\n",
+            "artifacts.yaml": b"m:\n  type: model\n  path: m.bin\n",
+            "dvc.yaml": b"artifacts:\n  d:\n    type: data\n    path: m.bin\n",
+            "sub": {"dvc.yaml": b"artifacts:\n  s:\n    type: model\n    path: x\n"}}
+    commit = git(repo, "commit-tree", mktree(repo, spec), "-m", "bomb").strip()
+    git(repo, "update-ref", "refs/heads/main", commit)
+    git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
+    for name in ("m", "d"):
+        git(repo, "tag", "-a", f"{name}@v0.0.1", "-m", "r")
+    return repo
+
+
+@pytest.mark.parametrize("command", [["show"], ["doctor"]])
+def test_a_git_bomb_beside_the_artifacts_does_not_hang_reads(tmp_path, command):
+    # 10**8 files in a few KB: listing the whole tree of each commit to find dvc.yaml files took
+    # ~300 s (~30 s at 10**7) and held the listing in memory.
+    repo = bombed_registry(tmp_path, 10, 8)
+    try:
+        result = run(repo, *command, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"tagreg {' '.join(command)} did not finish within 20 s on a git bomb")
+    assert "Traceback" not in result.stderr, result.stderr
+    if command == ["show"]:
+        assert result.returncode == 0, result.stderr
+        for name in ("m", "d"):
+            assert name in result.stdout
+        assert "more than 200000 files (a git bomb?)" in result.stderr
