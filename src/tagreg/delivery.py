@@ -87,20 +87,27 @@ def check_path(path: str) -> str:
     return normal
 
 
-def entries(git: Git, commit: str, path: str) -> list[Entry]:
-    """The files at path in commit's tree (one for a file, many for a folder); [] if absent."""
+def entries(git: Git, commit: str, path: str, limit: int = 1) -> list[Entry]:
+    """The first limit files at path in commit's tree (one for a file; for a folder, by default
+    just enough to tell it is not empty); [] if absent. The listing is read only that far: a
+    hostile folder (a git bomb) may hold 10**8 files."""
     path = check_path(path)
-    listing = git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", path).stdout.decode("utf-8", "replace")
-    out = []
-    for line in listing.split("\0"):
-        if not line:
-            continue
-        meta, _, name = line.partition("\t")
-        mode, kind, oid = meta.split(" ")
-        if kind != "blob":
-            continue  # submodules
-        relative = posixpath.basename(path) if name == path else posixpath.relpath(name, path)
-        out.append(Entry(relative, mode, oid, name))
+    out: list[Entry] = []
+    with git.stream("ls-tree", "-r", "-z", "--full-tree", commit, "--", path) as stream:
+        while len(out) < limit:
+            record_ = stream.read_until(b"\0", MAX_PATH + 100)
+            if not record_:
+                break
+            meta, _, raw = record_.partition(b"\t")
+            mode, kind, oid = meta.decode("ascii", "replace").split(" ")
+            if kind != "blob":
+                continue  # submodules
+            name = raw.decode("utf-8", "replace")
+            relative = posixpath.basename(path) if name == path else posixpath.relpath(name, path)
+            out.append(Entry(relative, mode, oid, name))
+        else:
+            return out  # closing the stream stops git
+        stream.finish()
     return out
 
 

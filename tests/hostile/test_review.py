@@ -46,3 +46,32 @@ def test_a_git_bomb_beside_the_artifacts_does_not_hang_reads(tmp_path, command):
         for name in ("m", "d"):
             assert name in result.stdout
         assert "more than 200000 files (a git bomb?)" in result.stderr
+
+
+def linked_bomb(tmp_path: Path, width: int, depth: int) -> Path:
+    """A local registry whose artifact links (pinned rev) to a folder of width**depth files in
+    another repository."""
+    linked = tmp_path / "linked"
+    git(tmp_path, "init", "-q", str(linked))
+    commit = git(linked, "commit-tree", mktree(linked, {"art": bomb(linked, width, depth)}), "-m", "bomb").strip()
+    git(linked, "update-ref", "refs/heads/main", commit)
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / "artifacts.yaml").write_text(f"m:\n  type: model\n  path: art\n  repo: {linked}\n  rev: {commit}\n")
+    git(repo, "add", "artifacts.yaml")
+    git(repo, "commit", "-q", "-m", "link")
+    git(repo, "tag", "-a", "m@v0.0.1", "-m", "r")
+    return repo
+
+
+@pytest.mark.parametrize("strict", [[], ["--strict"]])
+def test_doctor_on_a_link_to_a_git_bomb_does_not_list_it_whole(tmp_path, strict):
+    # doctor asked whether the linked path exists by listing every file below it into memory:
+    # 10**7 files took over 60 s and 3 GB.
+    repo = linked_bomb(tmp_path, 10, 7)
+    try:
+        result = run(repo, "doctor", *strict, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("doctor did not finish within 20 s on a link to a git bomb")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "does not exist" not in result.stdout, result.stdout
