@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_delivery import bomb, git, mktree, refused, registry, run, tree_of
+from .test_delivery import PEAK, _peak_kib, bomb, git, mktree, refused, registry, run, tree_of
 
 
 # -- a git bomb anywhere in a registry's tree ------------------------------------------------------
@@ -75,3 +75,40 @@ def test_doctor_on_a_link_to_a_git_bomb_does_not_list_it_whole(tmp_path, strict)
         pytest.fail("doctor did not finish within 20 s on a link to a git bomb")
     assert "Traceback" not in result.stderr, result.stderr
     assert "does not exist" not in result.stdout, result.stdout
+
+
+# -- symlinks resolved through what is already in the output folder -------------------------------
+
+@pytest.mark.xfail(strict=True, reason="output_tree._check_link resolves a target textually through names that "
+                   "are not in the tree; a symlink already in the output folder (the user's own) is followed "
+                   "on disk, so `x -> data/..` lands outside it")
+def test_a_symlink_through_one_already_in_the_output_folder_cannot_point_out(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    repo = registry(tmp_path, {"x": ("link", "data/.."), "f": b"1\n"})
+    out = tmp_path / "work" / "out"
+    out.mkdir(parents=True)
+    os.symlink(outside / "sub", out / "data")  # the user's own link, into their data folder
+    result = run(out.parent, "get", "art", "--repo", str(repo), "-o", "out")
+    if result.returncode == 0:
+        assert os.path.realpath(out / "x").startswith(str(out) + os.sep), "get made a symlink out of the folder"
+    else:
+        refused(result)
+        assert tree_of(out) == {"data": "link"}
+
+
+# -- a huge tag message ------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="git.py reads every tag's whole message (%(contents) of for-each-ref) "
+                   "into memory, several copies of it: a 64 MiB message costs ~200 MiB in `which`/`history`")
+def test_a_huge_tag_message_does_not_cost_its_size_in_memory(tmp_path):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    message = tmp_path / "message"
+    message.write_bytes(b"A" * (64 << 20))
+    git(repo, "tag", "-a", "m#prod#1", "-F", str(message), "m@v0.0.1^{}")
+    (tmp_path / "small").mkdir()
+    baseline_repo = registry(tmp_path / "small", b"x\n", path="m.bin", name="m")
+    git(baseline_repo, "tag", "-a", "m#prod#1", "-m", "x", "m@v0.0.1^{}")
+    baseline = _peak_kib(baseline_repo, PEAK, "which", "m", "prod")
+    peak = _peak_kib(repo, PEAK, "which", "m", "prod")
+    assert peak - baseline < 32 * 1024, f"a 64 MiB tag message took {(peak - baseline) >> 10} MiB more memory"
