@@ -112,3 +112,31 @@ def test_a_huge_tag_message_does_not_cost_its_size_in_memory(tmp_path):
     baseline = _peak_kib(baseline_repo, PEAK, "which", "m", "prod")
     peak = _peak_kib(repo, PEAK, "which", "m", "prod")
     assert peak - baseline < 32 * 1024, f"a 64 MiB tag message took {(peak - baseline) >> 10} MiB more memory"
+
+
+# -- tag objects with dates no clock has ----------------------------------------------------------
+
+def raw_tag(repo: Path, name: str, tagger: bytes, message: bytes = b"hostile\n") -> None:
+    """An annotated tag written as raw bytes (what `git mktag` would refuse, a remote may serve)."""
+    head = git(repo, "rev-parse", "HEAD^{commit}").strip()
+    body = (f"object {head}\ntype commit\ntag {name}\n".encode() + b"tagger " + tagger + b"\n\n" + message)
+    oid = subprocess.run(["git", "hash-object", "-t", "tag", "--literally", "-w", "--stdin"], cwd=repo, input=body,
+                         capture_output=True, check=True).stdout.decode().strip()
+    git(repo, "update-ref", f"refs/tags/{name}", oid)
+
+
+@pytest.mark.parametrize("tagger", [
+    b"T <t@e> 1700000000 +9999",  # a 99-hour offset
+    b"T <t@e> 1700000000 -2460",
+    b"T <t@e> 253402300800 +0000",  # year 10000
+    b"T <t@e> 99999999999999999999 +0000",
+    b"T <t@e> 1700000000 +12ab",
+])
+@pytest.mark.parametrize("command", [["show", "m"], ["history", "m"], ["which", "m", "prod"], ["events"],
+                                     ["check-ref", "m#prod#1"], ["history", "m", "--json"]])
+def test_a_tag_dated_outside_any_calendar_is_no_unexpected_error(tmp_path, tagger, command):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    raw_tag(repo, "m#prod#1", tagger)
+    result = run(repo, *command)
+    assert result.returncode == 0, result.stderr
+    assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
