@@ -140,3 +140,27 @@ def test_a_tag_dated_outside_any_calendar_is_no_unexpected_error(tmp_path, tagge
     result = run(repo, *command)
     assert result.returncode == 0, result.stderr
     assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("tagger", [b"T <t@e> abc +0000", b"T <t@e>", b"T"])
+def test_a_tag_with_a_garbled_tagger_line_is_no_unexpected_error(tmp_path, tagger):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    raw_tag(repo, "m#prod#1", tagger)
+    for command in (["show", "m"], ["history", "m"], ["which", "m", "prod"], ["events"]):
+        result = run(repo, *command)
+        assert result.returncode == 0, result.stderr
+        assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="git.parse_commit/_parse_ident: int() of a commit's date field; a commit "
+                   "whose committer date is not a number is 'Unexpected error' for show NAME, show NAME@v, get")
+def test_a_commit_with_a_garbled_date_is_no_unexpected_error(tmp_path):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    body = f"tree {tree}\nauthor A <a> 1 +0000\ncommitter C <c> abc +0000\n\nhostile\n".encode()
+    oid = subprocess.run(["git", "hash-object", "-t", "commit", "--literally", "-w", "--stdin"], cwd=repo, input=body,
+                         capture_output=True, check=True).stdout.decode().strip()
+    git(repo, "tag", "-a", "m@v0.0.2", "-m", "r", oid)
+    for command in (["show", "m"], ["show", "m@v0.0.2"], ["get", "m", "-o", str(tmp_path / "out.bin")]):
+        result = run(repo, *command)
+        assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
