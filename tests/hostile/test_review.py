@@ -164,3 +164,28 @@ def test_a_commit_with_a_garbled_date_is_no_unexpected_error(tmp_path):
     for command in (["show", "m"], ["show", "m@v0.0.2"], ["get", "m", "-o", str(tmp_path / "out.bin")]):
         result = run(repo, *command)
         assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+# -- `get` run inside a checkout of the hostile registry ------------------------------------------
+
+@pytest.mark.parametrize("name, path", [("art", "models/art"), ("m", "models/m.bin")])
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_get_in_a_hostile_checkout_does_not_write_through_its_committed_symlink(tmp_path, name, path, force):
+    # The default output is the artifact's name in the current folder: in a clone of the registry,
+    # the registry chose both that name and what is there. A committed symlink `art -> ~/.ssh` made
+    # `tagreg get art` write art's files (authorized_keys) into ~/.ssh.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    clone = tmp_path / "clone"
+    git(tmp_path, "init", "-q", str(clone))
+    (clone / "models" / "art").mkdir(parents=True)
+    (clone / "models" / "art" / "authorized_keys").write_text("ssh-rsa EVIL\n")
+    (clone / "models" / "m.bin").write_text("evil\n")
+    (clone / "artifacts.yaml").write_text(f"{name}:\n  type: model\n  path: {path}\n")
+    os.symlink(victim, clone / path.rpartition("/")[2])
+    git(clone, "add", ".")
+    git(clone, "commit", "-q", "-m", "hostile")
+    git(clone, "tag", "-a", f"{name}@v0.0.1", "-m", "r")
+    result = run(clone, "get", name, *force)
+    assert os.listdir(victim) == [], "get wrote through a symlink of the checkout"
+    assert "symlink" in refused(result)
