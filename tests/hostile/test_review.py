@@ -189,3 +189,27 @@ def test_get_in_a_hostile_checkout_does_not_write_through_its_committed_symlink(
     result = run(clone, "get", name, *force)
     assert os.listdir(victim) == [], "get wrote through a symlink of the checkout"
     assert "symlink" in refused(result)
+
+
+# -- YAML scalars that PyYAML's constructors cannot build -----------------------------------------
+
+@pytest.mark.parametrize("value", [
+    "9" * 5000,  # over Python's int-string conversion limit (4300 digits)
+    "0000-01-01",  # a timestamp of year 0
+    "2020-02-30",
+    "2020-01-01 25:61:61",
+])
+def test_a_scalar_the_yaml_constructor_cannot_build_costs_only_its_commit(tmp_path, value):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    (tmp_path / "work").mkdir()
+    git(repo, "checkout", "-q", "-f", "main")
+    (repo / "artifacts.yaml").write_text(f"m:\n  type: model\n  path: m.bin\n  custom: {value}\n")
+    git(repo, "add", "artifacts.yaml")
+    git(repo, "commit", "-q", "-m", "bad scalar")
+    git(repo, "tag", "-a", "m@v0.0.2", "-m", "r")
+    for command in (["show"], ["show", "m"], ["describe", "m@v0.0.1"], ["check-ref", "m@v0.0.2"], ["doctor"],
+                    ["annotate", "m", "--type", "model"]):
+        result = run(repo, *command)
+        assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, (command, result.stderr)
+        assert result.returncode in (0, 1), (command, result.stderr)
+    assert "m" in run(repo, "show").stdout
