@@ -213,3 +213,24 @@ def test_a_scalar_the_yaml_constructor_cannot_build_costs_only_its_commit(tmp_pa
         assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr, (command, result.stderr)
         assert result.returncode in (0, 1), (command, result.stderr)
     assert "m" in run(repo, "show").stdout
+
+
+# -- symlink checking that costs quadratic time ----------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="output_tree._check_link re-walks each symlink's chain with pending.pop(0) "
+                   "on a list that grows by every hop's target: 40 hops of 4 KiB targets take ~0.6 s per symlink, "
+                   "so the 10,000 files get allows take hours (the blobs are shared: a tiny repository)")
+def test_checking_many_symlinks_through_a_long_chain_takes_little_time(tmp_path):
+    dots = "/." * 2000  # a 4 KiB target that stays where it is
+    spec: dict = {f"l{k:02d}": ("link", f"l{k + 1:02d}{dots}") for k in range(39)}
+    spec["l39"] = ("link", "f")
+    spec["f"] = b"x\n"
+    spec.update({f"x{i:04d}": ("link", "l00" + dots) for i in range(200)})
+    repo = registry(tmp_path, spec)
+    work = tmp_path / "work"
+    work.mkdir()
+    try:
+        result = run(work, "get", "art", "--repo", str(repo), timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("checking 240 symlinks took more than 20 s")
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
