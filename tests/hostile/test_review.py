@@ -4,6 +4,7 @@ output folder) that broke the merged code, with real git and real commands."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -234,3 +235,57 @@ def test_checking_many_symlinks_through_a_long_chain_takes_little_time(tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("checking 240 symlinks took more than 20 s")
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+
+
+# -- a local link into the registry's own files ----------------------------------------------------
+
+def registry_with_a_committed_repository(tmp_path: Path, missing_tree: bool = False) -> tuple[Path, Path]:
+    """(a clone of a registry whose artifact links to `evil`, a bare repository committed as plain
+    files in it; the file its remote helper would create)."""
+    # A registry can commit a folder laid out as a bare repository (HEAD, config, objects, refs: no
+    # `.git` name anywhere). In a clone, `repo: evil` is a local link from a local registry; git run
+    # there reads evil/config: a promisor remote `ext::sh -c …` ran when `get` asked for a missing blob.
+    pwned = tmp_path / "PWNED"
+    evil = tmp_path / "evil"
+    git(tmp_path, "init", "-q", "--bare", str(evil))
+    data = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=evil, input=b"model\n", capture_output=True,
+                          check=True).stdout.decode().strip()
+    tree = subprocess.run(["git", "mktree"], cwd=evil, input=f"100644 blob {data}\tm.bin\n".encode(),
+                          capture_output=True, check=True).stdout.decode().strip()
+    commit = git(evil, "commit-tree", tree, "-m", "x").strip()
+    git(evil, "update-ref", "refs/heads/main", commit)
+    os.remove(evil / "objects" / data[:2] / data[2:])
+    if missing_tree:  # then even listing the linked path fetches
+        os.remove(evil / "objects" / tree[:2] / tree[2:])
+    (evil / "config").write_text(
+        "[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tpartialClone = origin\n"
+        f'[remote "origin"]\n\turl = "ext::sh -c touch% {pwned}"\n\tpromisor = true\n'
+        '[protocol "ext"]\n\tallow = always\n')
+    for folder in ("refs/tags", "info"):
+        (evil / folder).mkdir(parents=True, exist_ok=True)
+        (evil / folder / ".keep").write_text("")
+    registry_dir = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(registry_dir))
+    shutil.copytree(evil, registry_dir / "evil")
+    (registry_dir / "artifacts.yaml").write_text(f"m:\n  type: model\n  path: m.bin\n  repo: evil\n  rev: {commit}\n")
+    git(registry_dir, "add", "-f", ".")
+    git(registry_dir, "commit", "-q", "-m", "hostile")
+    git(registry_dir, "tag", "-a", "m@v0.0.1", "-m", "r")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(registry_dir), str(clone))
+    return clone, pwned
+
+
+def test_a_link_into_a_repository_committed_in_the_registry_runs_nothing(tmp_path):
+    clone, pwned = registry_with_a_committed_repository(tmp_path)
+    assert "inside the registry" in refused(run(clone, "get", "m", "-o", str(tmp_path / "out.bin")))
+    assert not pwned.exists(), "tagreg get ran the linked repository's remote helper"
+
+
+@pytest.mark.xfail(strict=True, reason="api/doctor.py opens links with open_linked directly, without the check "
+                   "open_link now makes (repository._outside_registry): doctor's ls-tree in the committed "
+                   "repository lazily fetches from its ext:: promisor remote")
+def test_doctor_on_a_link_into_a_repository_committed_in_the_registry_runs_nothing(tmp_path):
+    clone, pwned = registry_with_a_committed_repository(tmp_path, missing_tree=True)
+    run(clone, "doctor", "--strict")
+    assert not pwned.exists(), "tagreg doctor ran the linked repository's remote helper"

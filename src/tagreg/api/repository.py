@@ -354,10 +354,32 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
     return Repository(mirror)  # type: ignore[arg-type]
 
 
+def _outside_registry(registry: Repository, annotation: A.Annotation) -> None:
+    """LinkError if annotation links to a local path inside the registry's own work tree: only
+    the registry can have put a repository there (a folder laid out as a bare repository, no `.git`
+    name needed), and git run in it obeys its config (a promisor remote `ext::…` runs commands)."""
+    from .. import links
+
+    root = registry.root
+    if root is None or registry.mirror is not None:
+        return
+    target, transport = links.check(annotation.repo, annotation.name, local=True)  # refusals come first
+    if transport == "file":  # file://[host]/path
+        target = "/" + target[len("file://"):].partition("/")[2]
+    elif transport != "path":
+        return
+    inside = os.path.realpath(target)
+    home = os.path.realpath(root)
+    if inside == home or inside.startswith(home.rstrip(os.sep) + os.sep):
+        raise links.LinkError(f"refusing the link of '{annotation.name}' to '{target}': it is inside the registry "
+                              "itself (a repository the registry wrote could run commands)")
+
+
 def open_link(registry: Repository, annotation: A.Annotation, offline: bool = False) -> tuple[Repository, str]:
     """(the repository, the commit) that annotation's link points to, from registry: see `open_linked`."""
     from .. import links
 
     rev = links.check_rev(annotation.rev, annotation.name)
+    _outside_registry(registry, annotation)
     source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
     return source, source.resolve(rev)
