@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from .test_delivery import PEAK, _peak_kib, bomb, git, mktree, refused, registry, run, tree_of
-
+from .test_delivery import (
+    PEAK,
+    _peak_kib,
+    bomb,
+    git,
+    mktree,
+    refused,
+    registry,
+    run,
+    tree_of,
+)
 
 # -- a git bomb anywhere in a registry's tree ------------------------------------------------------
 
