@@ -80,18 +80,18 @@ def read_file(path: str | os.PathLike) -> bytes:
 def load(data: bytes | str) -> Any:
     """Parse one YAML document for reading (PyYAML's libyaml loader, ~50x faster than a round-trip
     parser), within the bounds; YamlError if it cannot be read."""
-    return _parse(text_of(data), build=True)
+    return _parse(text_of(data))
 
 
 def check(data: bytes | str) -> str:
     """data as text if it is one YAML document within the bounds; YamlError otherwise. For a parser
     that keeps comments (ruamel.yaml), which then reads the text."""
     text = text_of(data)
-    _parse(text, build=False)
+    _parse(text)  # built too: a value PyYAML cannot build (a 5000-digit int), ruamel cannot either
     return text
 
 
-def _parse(text: str, build: bool) -> Any:
+def _parse(text: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
@@ -100,11 +100,13 @@ def _parse(text: str, build: bool) -> Any:
         if node is None:
             return None
         measure(node, aliases="&" in text)
-        return loader.construct_document(node) if build else None
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML ({_first_line(exc)})") from None
     except RecursionError:  # the pure-Python composer, when PyYAML is without libyaml
         raise YamlError(f"nested more than {limits()['depth']} levels deep") from None
+    except (ValueError, OverflowError) as exc:  # a scalar PyYAML cannot build: a 5000-digit int, year 0
+        raise YamlError(f"not valid YAML (a value that cannot be read: {str(exc)[:100]})") from None
     finally:
         loader.dispose()
 

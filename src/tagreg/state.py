@@ -52,7 +52,13 @@ def to_datetime(timestamp: int, tz: str) -> datetime:
     zone = _TZ_CACHE.get(tz)
     if zone is None:
         zone = _TZ_CACHE[tz] = _zone(tz)
-    return _from_timestamp(timestamp, zone)
+    try:
+        return _from_timestamp(timestamp, zone)
+    except (OverflowError, OSError, ValueError):  # a tag's date before year 1 or after 9999 (hostile)
+        return _from_timestamp(min(max(timestamp, EARLIEST), LATEST), zone)
+
+
+EARLIEST, LATEST = -62135510400, 253402128000  # 0001-01-02 and 9999-12-30 UTC: in range in any offset
 
 
 def _zone(tz: str) -> timezone:
@@ -61,7 +67,9 @@ def _zone(tz: str) -> timezone:
 
     _from_timestamp = datetime.fromtimestamp
     sign = -1 if tz.startswith("-") else 1
-    digits = tz.lstrip("+-").rjust(4, "0")
+    digits = tz[1:] if tz[:1] in "+-" else tz
+    if not (len(digits) == 4 and digits.isascii() and digits.isdigit()) or digits[:2] > "23" or digits[2:] > "59":
+        return timezone.utc  # an offset no clock has (a hostile tag's): read as UTC
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 

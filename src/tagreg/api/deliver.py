@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import annotations as A
@@ -107,6 +108,9 @@ def get(
     default = D.check_path(where.path).rstrip("/").split("/")[-1]
     if out is None:
         O.check_name(default)  # the annotated path's last name, written in the current folder
+        if os.path.islink(default):  # in a clone of the registry, the registry put it there too
+            raise D.DeliveryError(f"refusing to write '{O.shown(default)}': it is a symlink in the current "
+                                  "folder (perhaps the registry's own); name the output with -o/--out")
     target = Path(out) if out is not None else Path(default)
     if not files:
         if D.dvc_tracked(git, where.commit, where.path):

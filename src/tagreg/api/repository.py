@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
 
+MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
 
 
@@ -243,8 +244,25 @@ class Repository:
             for name in names:
                 files += [f for f, _ in A.files_for(name, self.config.index)]
             return list(dict.fromkeys(files))
-        listing = self.git.out("ls-tree", "-r", "--name-only", "--end-of-options", commit)
-        return [f for f in listing.splitlines() if f == self.config.index or f == A.DVC_FILE or f.endswith("/" + A.DVC_FILE)]
+        # The tree is hostile: a few KB of shared subtrees (a git bomb) list as 10**8 paths. Read
+        # the listing as a stream and only so far; the files at the root are read in any case.
+        roots = [self.config.index, A.DVC_FILE]
+        found: list[str] = []
+        with self.git.stream("ls-tree", "-r", "-z", "--name-only", "--end-of-options", commit) as stream:
+            for _ in range(MAX_TREE_PATHS):
+                raw = stream.read_until(b"\0", 4096 + 100)
+                if not raw:
+                    break
+                path = raw.decode("utf-8", "replace")  # a name that is not UTF-8 is read as absent
+                if (path in roots or path.endswith("/" + A.DVC_FILE)) and "\n" not in path:
+                    found.append(path)
+            else:
+                stream.close()
+                self.warn(BadFile(f"*/{A.DVC_FILE}", commit, f"the commit's tree has more than {MAX_TREE_PATHS} "
+                                  f"files (a git bomb?): {A.DVC_FILE} files in folders after them are not read"))
+                return [*(f for f in roots if f not in found), *found]
+            stream.finish()
+        return found
 
     def annotations(
         self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,
@@ -336,10 +354,32 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
     return Repository(mirror)  # type: ignore[arg-type]
 
 
+def _outside_registry(registry: Repository, annotation: A.Annotation) -> None:
+    """LinkError if annotation links to a local path inside the registry's own work tree: only
+    the registry can have put a repository there (a folder laid out as a bare repository, no `.git`
+    name needed), and git run in it obeys its config (a promisor remote `ext::…` runs commands)."""
+    from .. import links
+
+    root = registry.root
+    if root is None or registry.mirror is not None:
+        return
+    target, transport = links.check(annotation.repo, annotation.name, local=True)  # refusals come first
+    if transport == "file":  # file://[host]/path
+        target = "/" + target[len("file://"):].partition("/")[2]
+    elif transport != "path":
+        return
+    inside = os.path.realpath(target)
+    home = os.path.realpath(root)
+    if inside == home or inside.startswith(home.rstrip(os.sep) + os.sep):
+        raise links.LinkError(f"refusing the link of '{annotation.name}' to '{target}': it is inside the registry "
+                              "itself (a repository the registry wrote could run commands)")
+
+
 def open_link(registry: Repository, annotation: A.Annotation, offline: bool = False) -> tuple[Repository, str]:
     """(the repository, the commit) that annotation's link points to, from registry: see `open_linked`."""
     from .. import links
 
     rev = links.check_rev(annotation.rev, annotation.name)
+    _outside_registry(registry, annotation)
     source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
     return source, source.resolve(rev)
