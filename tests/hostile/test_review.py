@@ -291,10 +291,8 @@ def test_a_link_into_a_repository_committed_in_the_registry_runs_nothing(tmp_pat
     assert not pwned.exists(), "tagreg get ran the linked repository's remote helper"
 
 
-@pytest.mark.xfail(strict=True, reason="api/doctor.py opens links with open_linked directly, without the check "
-                   "open_link now makes (repository._outside_registry): doctor's ls-tree in the committed "
-                   "repository lazily fetches from its ext:: promisor remote")
 def test_doctor_on_a_link_into_a_repository_committed_in_the_registry_runs_nothing(tmp_path):
     clone, pwned = registry_with_a_committed_repository(tmp_path, missing_tree=True)
-    run(clone, "doctor", "--strict")
+    result = run(clone, "doctor", "--strict")
     assert not pwned.exists(), "tagreg doctor ran the linked repository's remote helper"
+    assert result.returncode == 1 and "inside the registry" in result.stdout, result.stdout + result.stderr

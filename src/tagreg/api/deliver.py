@@ -9,6 +9,7 @@ from .. import annotations as A
 from .. import delivery as D
 from .. import output_tree as O
 from .. import tags as T
+from ..printable import printable
 from .read import latest, show, which
 from .repository import Repository, _open, open_link
 from ..record import record
@@ -109,7 +110,7 @@ def get(
     if out is None:
         O.check_name(default)  # the annotated path's last name, written in the current folder
         if os.path.islink(default):  # in a clone of the registry, the registry put it there too
-            raise D.DeliveryError(f"refusing to write '{O.shown(default)}': it is a symlink in the current "
+            raise D.DeliveryError(f"refusing to write '{printable(default)}': it is a symlink in the current "
                                   "folder (perhaps the registry's own); name the output with -o/--out")
     target = Path(out) if out is not None else Path(default)
     if not files:

@@ -55,7 +55,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                     ))
         links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
                  if n.repo is not None]
-        checks += _check_links(links, local=r.mirror is None)
+        checks += _check_links(r, links)
     except UserError as exc:
         checks.append(Check("error", str(exc)))
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
@@ -63,14 +63,15 @@ def doctor(repo: PathLike = ".") -> list[Check]:
     return checks
 
 
-def _check_links(links: list[tuple], local: bool = True) -> list[Check]:
-    """A link (url, rev, path, name) needs a repository it may name (`links.check`; local: whether
-    the registry is a local folder), a pinned rev, and the path at that rev."""
+def _check_links(r: Repository, links: list[tuple]) -> list[Check]:
+    """A link (url, rev, path, name) of registry r needs a repository it may name (`links.check`,
+    and not inside r's own work tree: `outside_registry`), a pinned rev, and the path at that rev."""
     from .. import delivery as D
     from .. import links as L
     from ..remote import redact
-    from .repository import Repository, open_linked
+    from .repository import open_linked, outside_registry
 
+    local = r.mirror is None
     out = []
     opened: dict[str, Repository] = {}
     unique = {repr(link): link for link in links}  # values from content: maybe not hashable
@@ -82,6 +83,7 @@ def _check_links(links: list[tuple], local: bool = True) -> list[Check]:
                 out.append(Check("error", f"{where} has no pinned rev (add one with `tagreg link ... --rev REV`)"))
                 continue
             rev = L.check_rev(rev, name)
+            outside_registry(r, url, name)
         except L.LinkError as exc:
             out.append(Check("error", str(exc)))
             continue

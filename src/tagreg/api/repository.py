@@ -354,8 +354,8 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
     return Repository(mirror)  # type: ignore[arg-type]
 
 
-def _outside_registry(registry: Repository, annotation: A.Annotation) -> None:
-    """LinkError if annotation links to a local path inside the registry's own work tree: only
+def outside_registry(registry: Repository, value: object, name: str) -> None:
+    """LinkError if name's link (its `repo:` value) is a local path inside the registry's own work tree: only
     the registry can have put a repository there (a folder laid out as a bare repository, no `.git`
     name needed), and git run in it obeys its config (a promisor remote `ext::…` runs commands)."""
     from .. import links
@@ -363,7 +363,7 @@ def _outside_registry(registry: Repository, annotation: A.Annotation) -> None:
     root = registry.root
     if root is None or registry.mirror is not None:
         return
-    target, transport = links.check(annotation.repo, annotation.name, local=True)  # refusals come first
+    target, transport = links.check(value, name, local=True)  # refusals come first
     if transport == "file":  # file://[host]/path
         target = "/" + target[len("file://"):].partition("/")[2]
     elif transport != "path":
@@ -371,7 +371,7 @@ def _outside_registry(registry: Repository, annotation: A.Annotation) -> None:
     inside = os.path.realpath(target)
     home = os.path.realpath(root)
     if inside == home or inside.startswith(home.rstrip(os.sep) + os.sep):
-        raise links.LinkError(f"refusing the link of '{annotation.name}' to '{target}': it is inside the registry "
+        raise links.LinkError(f"refusing the link of '{name}' to '{target}': it is inside the registry "
                               "itself (a repository the registry wrote could run commands)")
 
 
@@ -380,6 +380,6 @@ def open_link(registry: Repository, annotation: A.Annotation, offline: bool = Fa
     from .. import links
 
     rev = links.check_rev(annotation.rev, annotation.name)
-    _outside_registry(registry, annotation)
+    outside_registry(registry, annotation.repo, annotation.name)
     source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
     return source, source.resolve(rev)
