@@ -81,41 +81,58 @@ def check_tree(kinds: dict[str, str], links: dict[str, str]) -> None:
             kind = "a symlink" if mode == LINK else "a file"
             raise UnsafeTree(f"refusing to write '{printable(path)}': it is both {kind} and a folder of the tree "
                              "(anything below it would be written through it)")
+    resolved: dict[str, list[str]] = {}  # symlink path -> where it leads, as parts of a tree path
     for path, target in links.items():
-        _check_link(path, target, kinds, links)
+        try:
+            _resolve(path, _Tree(kinds, folders, links), resolved, [])
+        except _Escape as exc:
+            raise UnsafeTree(f"refusing the symlink '{printable(path)}' -> '{printable(target)}': {exc}") from None
 
 
-def _check_link(path: str, target: str, kinds: dict[str, str], links: dict[str, str]) -> None:
-    def refuse(why: str) -> UnsafeTree:
-        return UnsafeTree(f"refusing the symlink '{printable(path)}' -> '{printable(target)}': {why}")
+class _Escape(Exception):
+    """Why a symlink cannot be written (the message's end)."""
 
+
+class _Tree:
+    def __init__(self, kinds: dict[str, str], folders: set[str], links: dict[str, str]):
+        self.kinds, self.folders, self.links = kinds, folders, links
+
+
+def _resolve(path: str, tree: _Tree, resolved: dict[str, list[str]], active: list[str]) -> list[str]:
+    """Where the symlink path leads, resolved as the operating system would resolve it once the
+    tree is written (the tree's other symlinks followed): each symlink is resolved once (a tree of
+    thousands of symlinks through long chains costs their total length), and only through names
+    the tree itself has: a name it lacks may be anything on disk (a symlink of the user's), so it
+    may only be the last part of a target."""
+    if path in resolved:
+        return resolved[path]
+    if path in active or len(active) >= MAX_HOPS:
+        raise _Escape("a loop of symlinks")
+    target = tree.links[path]
     if not target or target.startswith("/") or "\\" in target or "\0" in target:
-        raise refuse("it points outside the output folder" if target.startswith("/") else "not a relative target")
-    if any(is_dotgit(part) for part in target.split("/")):
-        raise refuse("it points into a .git folder")
-    where: list[str] = path.split("/")[:-1]  # the folder the link is in, as resolved so far
-    pending = target.split("/")
-    hops = 0
-    while pending:
-        part = pending.pop(0)
-        if part in ("", "."):
-            continue
+        raise _Escape("it points outside the output folder" if target.startswith("/") else "not a relative target")
+    parts = [part for part in target.split("/") if part not in ("", ".")]
+    if any(is_dotgit(part) for part in parts):
+        raise _Escape("it points into a .git folder")
+    active.append(path)
+    where = path.split("/")[:-1]  # the folder the link is in, then the path resolved so far
+    for i, part in enumerate(parts):
         if part == "..":
             if not where:
-                raise refuse("it resolves outside the output folder")
+                raise _Escape("it resolves outside the output folder")
             where.pop()
             continue
         here = "/".join([*where, part])
-        if kinds.get(here) == LINK:
-            hops += 1
-            if hops > MAX_HOPS:
-                raise refuse("a loop of symlinks")
-            inner = links[here]
-            if not inner or inner.startswith("/"):
-                raise refuse("it resolves outside the output folder")
-            pending[:0] = inner.split("/")  # resolved from the folder that link is in: `where`
-            continue
-        where.append(part)  # a folder, a file, or a name outside the tree: from here on, textually
+        if tree.kinds.get(here) == LINK:
+            where = list(_resolve(here, tree, resolved, active))
+        elif here in tree.kinds or here in tree.folders or i == len(parts) - 1:
+            where.append(part)
+        else:
+            raise _Escape(f"it goes through '{printable(part)}', which the artifact does not have (what is "
+                          "there on disk would decide where it leads)")
+    active.pop()
+    resolved[path] = where
+    return where
 
 
 class Writer:
