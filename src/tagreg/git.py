@@ -954,7 +954,8 @@ def _parse_ident(value: str) -> tuple[str, str, int, str]:
     name, _, rest = value.partition(" <")
     email, _, when = rest.partition("> ")
     stamp, _, tz = when.partition(" ")
-    return name, email, int(stamp or 0), tz or "+0000"
+    # A date that is no number (a hand-made commit object) is the epoch, as git shows it.
+    return name, email, int(stamp) if stamp.isascii() and stamp.isdigit() else 0, tz or "+0000"
 
 
 def _first_line(stderr: bytes, prefer: tuple[str, ...] = ()) -> str:
