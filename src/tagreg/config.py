@@ -112,6 +112,7 @@ def load(
     if root is not None:
         path = os.path.join(os.fspath(root), name)
         if os.path.isfile(path):
+            _inside(root, path)
             values = _read_file(path)
             config.source = path
     elif text is not None:
@@ -142,6 +143,15 @@ def load(
             raise ConfigError(where) from exc
         raise ConfigError(where) from exc
     return config
+
+
+def _inside(root: str | os.PathLike, path: str) -> None:
+    """ConfigError if the config file is a symlink that leads out of the repository (a repository
+    may commit `.gto -> /etc/…`: its settings are the repository's own, not other files')."""
+    top = os.path.realpath(root)
+    if os.path.islink(path) and os.path.commonpath([top, os.path.realpath(path)]) != top:
+        raise ConfigError(f"Wrong config file '{path}': a symlink leads it out of the repository; refusing to "
+                          "follow it")
 
 
 def _read_file(path: str) -> dict[str, Any]:

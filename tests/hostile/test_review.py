@@ -288,3 +288,13 @@ def test_doctor_on_a_link_into_a_repository_committed_in_the_registry_runs_nothi
     result = run(clone, "doctor", "--strict")
     assert not pwned.exists(), "tagreg doctor ran the linked repository's remote helper"
     assert result.returncode == 1 and "inside the registry" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_config_file_symlinked_out_of_the_repository_is_not_read(tmp_path):
+    repo = registry(tmp_path, b"x\n", path="m.bin", name="m")
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("stages: [from-outside]\n")
+    (repo / ".gto").symlink_to(outside)
+    result = run(repo, "show")
+    assert result.returncode == 1 and "symlink leads it out of the repository" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
