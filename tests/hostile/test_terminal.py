@@ -189,3 +189,34 @@ def test_ordinary_text_of_other_languages_is_not_escaped():
     for text in ("Modèle de churn\u00a0: v2", "解約\u3000モデル", "team 👩\u200d💻", "کتاب\u200cها"):
         assert printable(text) == text and printable(text, multiline=True) == text
     assert printable("a\u202eb\u200bc") == "a\\u202eb\\u200bc"
+
+
+def test_ci_formats_printed_on_a_terminal_are_escaped(repo):
+    """On a terminal a person reads the CI outputs: the repository's escapes are shown, not obeyed
+    (to a file or a pipe they stay exact: test_ci_outputs_cannot_gain_lines_or_variables)."""
+    import pty
+
+    (repo.path / "artifacts.yaml").write_text(yaml.safe_dump({"m": {"type": "model\x1b]0;pwned\x07", "path": "m"}}))
+    repo.git("add", "artifacts.yaml")
+    repo.git("commit", "-q", "-m", "ci values")
+    repo.git("tag", "-a", "-m", "Registering artifact m version v0.0.1", "m@v0.0.1")
+    for fmt in ("shell", "dotenv", "github"):
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "tagreg", "check-ref", "m@v0.0.1", "--format", fmt],
+                                  cwd=repo.path, stdout=follower, stderr=subprocess.PIPE, check=False,
+                                  env={k: v for k, v in os.environ.items() if k != "GITHUB_OUTPUT"}, timeout=60)
+            os.close(follower)
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal's other end is closed: all was read
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(leader)
+        assert proc.returncode == 0, proc.stderr
+        assert b"\x1b" not in shown and b"\\x1b]0;pwned" in shown, (fmt, shown)

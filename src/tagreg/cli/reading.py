@@ -211,7 +211,9 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
 
         text = ci.render(fmt, found[0] if found else None)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
-            echo(text, nl=False, raw=True)  # exact values: each format delimits or quotes them
+            # Exact values for a file or `eval` (each format delimits or quotes them); on a terminal a
+            # person reads them, and a repository's escape sequences would act on it.
+            echo(text, nl=False, raw=not sys.stdout.isatty())
         return
     if flag == "json":
         if found:
