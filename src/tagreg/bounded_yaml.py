@@ -101,6 +101,8 @@ def _parse(text: str) -> Any:
             return None
         measure(node, aliases="&" in text)
         return loader.construct_document(node)
+    except YamlError:  # a bound (measure): its own words
+        raise
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML ({_first_line(exc)})") from None
     except RecursionError:  # the pure-Python composer, when PyYAML is without libyaml
