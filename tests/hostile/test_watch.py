@@ -20,50 +20,11 @@ from pathlib import Path
 
 import pytest
 from events.support import (
-    Receiver,
-    Registry,
-    Watcher,
     free_port,
     run_tagreg,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAGREG_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-
-
-@pytest.fixture
-def reg(repo, monkeypatch) -> Registry:
-    return Registry(repo, monkeypatch)
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def watchers():
-    started: list[Watcher] = []
-
-    def start(cwd, config, *args, **kwargs) -> Watcher:
-        w = Watcher(Path(cwd), Path(config), *args, **kwargs)
-        started.append(w)
-        return w
-
-    yield start
-    for w in started:
-        if w.proc.poll() is None:
-            w.proc.kill()
-            w.proc.wait()
-        w.out.close()
-        w.err.close()
 
 
 def registrations(reg, *versions: str) -> list[str]:
