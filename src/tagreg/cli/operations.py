@@ -37,7 +37,7 @@ def events(repo, since, name, as_json):
               help="The watch configuration.")
 @click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
 @click.option("--listen", help="HOST:PORT of an endpoint that a push webhook calls to fetch at once.")
-@click.option("--once", is_flag=True, help="Poll and deliver once, then exit.")
+@click.option("--once", is_flag=True, help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
 @click.pass_context
 def watch(ctx, config_path, replay, listen, once):
     """Follow registries and deliver their events to webhooks and commands (durably)."""
