@@ -236,6 +236,9 @@ alpha:
 beta:
   type: model
   path: models/beta.pkl
+delta:
+  type: model
+  path: models/delta.pkl
 """
 
 
@@ -243,9 +246,11 @@ def build_ordered_registries(root: Path) -> Registries:
     """Stages assigned in an order other than the configured one, and writes that push.
 
     ordered: `.gto` stages [dev, staging, prod]; alpha v1.0.0 got dev then prod, beta v1.0.0 got
-    staging, dev, prod, then a hand-made `beta#qa#4` (a stage the config does not list). Its server
-    config names a push remote: `origin`, a bare repository (paths["origin"]).
-    plain: no `.gto`, no push remote; gamma v0.1.0 got prod then staging.
+    staging, dev, prod, then a hand-made `beta#qa#4` (a stage the config does not list); delta v1.0.0
+    is in prod. Its server config names a push remote: `origin`, a bare repository (paths["origin"]).
+    plain: no `.gto`, no push remote; gamma v0.1.0 got prod then staging; epsilon v0.1.0 is in staging.
+    Tests that write change only delta and epsilon (and tests that read stages look at the others),
+    so they pass in any order.
     """
     home = root / "home"
     home.mkdir(parents=True)
@@ -255,9 +260,9 @@ def build_ordered_registries(root: Path) -> Registries:
     git(root, "init", "-q", "--bare", "-b", "main", str(origin), env=base_env(home))
     ordered = init_repo(root / "ordered", home)
     a.commit(ordered, {"artifacts.yaml": ORDERED_YAML, ".gto": "stages: [dev, staging, prod]\n",
-                       "models/alpha.pkl": "1", "models/beta.pkl": "1"}, "Models")
+                       "models/alpha.pkl": "1", "models/beta.pkl": "1", "models/delta.pkl": "1"}, "Models")
     git(ordered, "remote", "add", "origin", str(origin))
-    for name, stages in (("alpha", ["dev", "prod"]), ("beta", ["staging", "dev", "prod"])):
+    for name, stages in (("alpha", ["dev", "prod"]), ("beta", ["staging", "dev", "prod"]), ("delta", ["prod"])):
         with a.as_("Alice"):
             api.register(ordered, name, version="v1.0.0")
         for stage in stages:
@@ -268,12 +273,15 @@ def build_ordered_registries(root: Path) -> Registries:
     git(ordered, "push", "-q", "origin", "main", "--tags", env=base_env(home))
 
     plain = init_repo(root / "plain", home)
-    a.commit(plain, {"artifacts.yaml": "gamma:\n  type: model\n  path: gamma.pkl\n", "gamma.pkl": "1"}, "Gamma")
-    with a.as_("Carol"):
-        api.register(plain, "gamma", version="v0.1.0")
-    for stage in ("prod", "staging"):
+    a.commit(plain, {"artifacts.yaml": "gamma:\n  type: model\n  path: gamma.pkl\n"
+                                       "epsilon:\n  type: model\n  path: epsilon.pkl\n",
+                     "gamma.pkl": "1", "epsilon.pkl": "1"}, "Gamma and epsilon")
+    for name, stages in (("gamma", ["prod", "staging"]), ("epsilon", ["staging"])):
         with a.as_("Carol"):
-            api.assign(plain, "gamma", stage, version="v0.1.0")
+            api.register(plain, name, version="v0.1.0")
+        for stage in stages:
+            with a.as_("Carol"):
+                api.assign(plain, name, stage, version="v0.1.0")
 
     config = root / "registries.yaml"
     config.write_text("repos:\n  - path: ordered\n    push: origin\n  - plain\n")

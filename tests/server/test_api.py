@@ -393,14 +393,14 @@ def test_stages_come_in_the_configured_order_then_by_name(ordered_server):
 
 def test_a_write_pushes_to_the_repositorys_push_remote_and_says_so(ordered_server, ordered_registries):
     origin = ordered_registries.paths["origin"]
-    reply = ordered_server.post("/api/models/alpha/assign", {"stage": "staging", "version": "v1.0.0"}, AUTH)
+    reply = ordered_server.post("/api/models/delta/assign", {"stage": "staging", "version": "v1.0.0"}, AUTH)
     assert reply.status == 201, reply.text
     [change] = reply.json["changes"]
-    assert change["tag"] == "alpha#staging#3" and change["pushed"] is True and change["pushed_to"] == "origin"
+    assert change["tag"] == "delta#staging#2" and change["pushed"] is True and change["pushed_to"] == "origin"
     assert reply.json["push"] == "pushed to origin"
-    assert git(origin, "tag", "-l", "alpha#staging#3").strip() == "alpha#staging#3"  # on the remote itself
+    assert git(origin, "tag", "-l", "delta#staging#2").strip() == "delta#staging#2"  # on the remote itself
 
-    reply = ordered_server.post("/api/models/gamma/unassign", {"stage": "staging", "version": "v0.1.0"}, AUTH)
+    reply = ordered_server.post("/api/models/epsilon/unassign", {"stage": "staging", "version": "v0.1.0"}, AUTH)
     assert reply.status == 201, reply.text
     [change] = reply.json["changes"]
     assert change["pushed"] is False and change["pushed_to"] is None
