@@ -260,3 +260,27 @@ def test_first_start_records_history_as_seen_unless_replay(reg, receiver, tmp_pa
     assert [e["tag"] for e in receiver.events("/quiet")] == ["old@deprecated"]
     assert [e["tag"] for e in receiver.events("/replay")] == ["churn@v0.0.1", "churn#prod#1", "old@v1.0.0",
                                                              "old@deprecated"]
+
+
+def test_once_exits_1_naming_each_unreadable_repository_and_still_delivers_the_others(reg, receiver, tmp_path):
+    annotate_churn(reg)
+    not_a_repo = tmp_path / "plain-folder"
+    not_a_repo.mkdir()
+    repos = [{"path": str(tmp_path / "missing")}, {"path": str(reg.path)}, {"path": str(not_a_repo)}]
+    config = write_config(tmp_path / "watch.yaml", repos, [{"url": receiver.url("/")}])
+    first = run_tagreg(tmp_path, "watch", "--config", str(config), "--once")
+    assert first.returncode == 1, first.stderr
+    assert "Traceback" not in first.stderr
+    unreadable = [line for line in first.stderr.splitlines() if line.startswith("cannot read")]
+    assert len(unreadable) == 2, first.stderr
+    assert str(tmp_path / "missing") in unreadable[0] and str(not_a_repo) in unreadable[1]
+    assert "0 existing events recorded as seen" in first.stderr, "the readable one is still polled"
+
+    reg.registered("churn", "v0.0.1")
+    second = run_tagreg(tmp_path, "watch", "--config", str(config), "--once")
+    assert second.returncode == 1
+    assert [e["tag"] for e in receiver.events()] == ["churn@v0.0.1"], "the readable one is still delivered"
+
+    only_good = write_config(tmp_path / "good.yaml", [{"path": str(reg.path)}], [{"url": receiver.url("/")}],
+                             state=tmp_path / "watch.sqlite")
+    assert run_tagreg(tmp_path, "watch", "--config", str(only_good), "--once").returncode == 0

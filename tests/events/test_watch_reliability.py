@@ -228,6 +228,29 @@ def test_signatures_verify_with_the_documented_recipe(reg, receiver, tmp_path):
     assert len(missing.stderr.splitlines()) == 1 and "Traceback" not in missing.stderr
 
 
+def test_status_and_recover_need_no_secret_delivering_does(reg, receiver, tmp_path):
+    """status and recover only read the outbox: an unset secret_env (hook or listen) is no error there."""
+    small_registry(reg, 1)
+    config = write_config(tmp_path / "watch.yaml", [{"path": str(reg.path)}],
+                          [{"url": receiver.url("/env"), "secret_env": "MY_HOOK_SECRET"}],
+                          listen={"port": free_port(), "secret_env": "MY_LISTEN_SECRET"})
+    before = run_tagreg(tmp_path, "watch", "--config", str(config), "status")
+    assert before.returncode == 0, before.stderr
+    assert "the watcher has not run" in before.stdout
+    ran = run_tagreg(tmp_path, "watch", "--config", str(config), "--replay", "--once",
+                     env={"MY_HOOK_SECRET": "s1", "MY_LISTEN_SECRET": "s2"})
+    assert ran.returncode == 0, ran.stderr
+    assert status(tmp_path, config)["targets"] == {receiver.url("/env"): {"delivered": 1}}
+    text = run_tagreg(tmp_path, "watch", "--config", str(config), "status", "--retry-dead")
+    assert text.returncode == 0, text.stderr
+    assert "0 dead deliveries queued again" in text.stdout
+    recover = run_tagreg(tmp_path, "watch", "--config", str(config), "recover")
+    assert recover.returncode == 0, recover.stderr
+    assert "not corrupt" in recover.stdout
+    deliver = run_tagreg(tmp_path, "watch", "--config", str(config), "--once", env={"MY_LISTEN_SECRET": "s2"})
+    assert deliver.returncode == 1 and "MY_HOOK_SECRET" in deliver.stderr, "delivering still needs it"
+
+
 # -- credentials --------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from .support import (
     CHROMIUM_ARGS,
     TOKEN,
     Registries,
+    build_ordered_registries,
     build_registries,
     find_chromium,
     freeze_clock,
@@ -42,6 +43,22 @@ def write_registries(tmp_path_factory) -> Registries:
 def write_server(write_registries):
     """A server started with --write and TAGREG_TOKEN."""
     s = start_server(write_registries, "--config", str(write_registries.config), "--write", token=TOKEN, wait_for=3)
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture(scope="module")
+def ordered_registries(tmp_path_factory) -> Registries:
+    """A registry whose stages were assigned out of the configured order (it pushes to a bare
+    origin), and one with no `.gto` (and no push remote): see build_ordered_registries."""
+    return build_ordered_registries(tmp_path_factory.mktemp("ordered"))
+
+
+@pytest.fixture(scope="module")
+def ordered_server(ordered_registries):
+    """A --write server over ordered_registries."""
+    s = start_server(ordered_registries, "--config", str(ordered_registries.config), "--write", token=TOKEN,
+                     wait_for=2)
     yield s
     stop_server(s)
 

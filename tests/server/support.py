@@ -229,6 +229,65 @@ def build_registries(root: Path) -> Registries:
     return Registries(root, home, config, {"vision": vision, "nlp": nlp, "work": work}, origin)
 
 
+ORDERED_YAML = """\
+alpha:
+  type: model
+  path: models/alpha.pkl
+beta:
+  type: model
+  path: models/beta.pkl
+delta:
+  type: model
+  path: models/delta.pkl
+"""
+
+
+def build_ordered_registries(root: Path) -> Registries:
+    """Stages assigned in an order other than the configured one, and writes that push.
+
+    ordered: `.gto` stages [dev, staging, prod]; alpha v1.0.0 got dev then prod, beta v1.0.0 got
+    staging, dev, prod, then a hand-made `beta#qa#4` (a stage the config does not list); delta v1.0.0
+    is in prod. Its server config names a push remote: `origin`, a bare repository (paths["origin"]).
+    plain: no `.gto`, no push remote; gamma v0.1.0 got prod then staging; epsilon v0.1.0 is in staging.
+    Tests that write change only delta and epsilon (and tests that read stages look at the others),
+    so they pass in any order.
+    """
+    home = root / "home"
+    home.mkdir(parents=True)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    a = Author(home)
+    origin = root / "ordered.git"
+    git(root, "init", "-q", "--bare", "-b", "main", str(origin), env=base_env(home))
+    ordered = init_repo(root / "ordered", home)
+    a.commit(ordered, {"artifacts.yaml": ORDERED_YAML, ".gto": "stages: [dev, staging, prod]\n",
+                       "models/alpha.pkl": "1", "models/beta.pkl": "1", "models/delta.pkl": "1"}, "Models")
+    git(ordered, "remote", "add", "origin", str(origin))
+    for name, stages in (("alpha", ["dev", "prod"]), ("beta", ["staging", "dev", "prod"]), ("delta", ["prod"])):
+        with a.as_("Alice"):
+            api.register(ordered, name, version="v1.0.0")
+        for stage in stages:
+            with a.as_("Bob"):
+                api.assign(ordered, name, stage, version="v1.0.0")
+    with a.as_("Bob"):
+        git(ordered, "tag", "-a", "beta#qa#4", "-m", "Assigning stage qa to artifact beta version v1.0.0", "beta@v1.0.0^{commit}")
+    git(ordered, "push", "-q", "origin", "main", "--tags", env=base_env(home))
+
+    plain = init_repo(root / "plain", home)
+    a.commit(plain, {"artifacts.yaml": "gamma:\n  type: model\n  path: gamma.pkl\n"
+                                       "epsilon:\n  type: model\n  path: epsilon.pkl\n",
+                     "gamma.pkl": "1", "epsilon.pkl": "1"}, "Gamma and epsilon")
+    for name, stages in (("gamma", ["prod", "staging"]), ("epsilon", ["staging"])):
+        with a.as_("Carol"):
+            api.register(plain, name, version="v0.1.0")
+        for stage in stages:
+            with a.as_("Carol"):
+                api.assign(plain, name, stage, version="v0.1.0")
+
+    config = root / "registries.yaml"
+    config.write_text("repos:\n  - path: ordered\n    push: origin\n  - plain\n")
+    return Registries(root, home, config, {"ordered": ordered, "plain": plain, "origin": origin}, origin)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

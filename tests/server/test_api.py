@@ -278,6 +278,7 @@ def test_write_on_a_remote_repository_pushes(write_server, write_registries):
     [change] = reply.json["changes"]
     assert change["pushed"] is True
     origin = write_registries.origin
+    assert change["pushed_to"] == f"file://{origin}" and reply.json["push"] == f"pushed to file://{origin}"
     assert git(origin, "tag", "-l", change["tag"]).strip() == change["tag"]  # on the remote itself
     model = write_server.get("/api/models/fraud-score").json
     assert model["stages"]["prod"] == ["v0.3.0"] and model["versions"][0]["stages"][0]["stage"] in ("prod", "staging")
@@ -372,3 +373,50 @@ def test_two_instances_behind_a_proxy_agree(write_server, write_registries):
         assert write_server.get("/api/models/coco").json["stages"] == {"dev": ["v2024.1.0"], "prod": ["v2024.1.0"]}
     finally:
         stop_server(other)
+
+
+# -- stage order and pushing ----------------------------------------------------------------------
+
+def test_stages_come_in_the_configured_order_then_by_name(ordered_server):
+    """alpha got dev then prod, beta staging, dev, prod (and a hand-made qa): each lists them as `.gto`
+    does, then the unlisted ones by name; without a `.gto`, by name."""
+    models = {m["name"]: m for m in ordered_server.get("/api/models").json["models"]}
+    assert list(models["alpha"]["stages"]) == ["dev", "prod"]
+    assert list(models["beta"]["stages"]) == ["dev", "staging", "prod", "qa"]
+    assert list(models["gamma"]["stages"]) == ["prod", "staging"]
+    assert ordered_server.get("/api/models").json["facets"]["stages"] == ["dev", "staging", "prod", "qa"]
+    beta = ordered_server.get("/api/models/beta").json
+    assert list(beta["stages"]) == ["dev", "staging", "prod", "qa"]
+    assert [g["label"].split()[0] for g in beta["get"]] == ["latest", "dev", "staging", "prod", "qa"]
+    assert list(beta["gto"]["stage"]) == ["dev", "staging", "prod"]  # GTO's shape: the configured stages
+
+
+def test_a_write_pushes_to_the_repositorys_push_remote_and_says_so(ordered_server, ordered_registries):
+    origin = ordered_registries.paths["origin"]
+    reply = ordered_server.post("/api/models/delta/assign", {"stage": "staging", "version": "v1.0.0"}, AUTH)
+    assert reply.status == 201, reply.text
+    [change] = reply.json["changes"]
+    assert change["tag"] == "delta#staging#2" and change["pushed"] is True and change["pushed_to"] == "origin"
+    assert reply.json["push"] == "pushed to origin"
+    assert git(origin, "tag", "-l", "delta#staging#2").strip() == "delta#staging#2"  # on the remote itself
+
+    reply = ordered_server.post("/api/models/epsilon/unassign", {"stage": "staging", "version": "v0.1.0"}, AUTH)
+    assert reply.status == 201, reply.text
+    [change] = reply.json["changes"]
+    assert change["pushed"] is False and change["pushed_to"] is None
+    assert reply.json["push"] == "not pushed (no push remote configured)"
+
+
+def test_a_rejected_push_is_reported_and_leaves_no_local_tag(ordered_server, ordered_registries):
+    origin, ordered = ordered_registries.paths["origin"], ordered_registries.paths["ordered"]
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    try:
+        reply = ordered_server.post("/api/models/beta/unassign", {"stage": "qa", "version": "v1.0.0"}, AUTH)
+    finally:
+        hook.unlink()
+    error = assert_error(reply, 502, "remote_error")
+    assert "origin" in error["message"] and "tags are frozen today" in error["message"], "git's reason is said"
+    assert git(ordered, "tag", "-l", "beta#qa!*").strip() == "", "a tag the remote refused is not kept"
+    assert list(ordered_server.get("/api/models/beta").json["stages"]) == ["dev", "staging", "prod", "qa"]

@@ -217,11 +217,11 @@ def test_write_action_with_the_token(write_server, write_registries, page):
     form.locator("input[name=message]").fill("Looks good <b>to me</b>")
     form.locator("button[type=submit]").click()
     page.wait_for_selector(".flash.ok")
-    assert page.locator(".flash.ok").inner_text() == "Done: bert#staging#2"
+    assert page.locator(".flash.ok").inner_text() == "Done: bert#staging#2; not pushed (no push remote configured)"
     assert git(write_registries.paths["nlp"], "tag", "-l", "bert#staging#2", "--format=%(contents:subject)").strip() \
         == "Looks good <b>to me</b>"
     first = page.locator("table.versions tbody tr").nth(0)
-    assert first.locator("td[data-label=Stages]").inner_text().split() == ["staging", "prod"]
+    assert first.locator("td[data-label=Stages]").inner_text().split() == ["prod", "staging"]  # no .gto: by name
     assert page.locator("ol.timeline .msg").first.inner_text() == "Looks good <b>to me</b>"
     screenshot(page, "model-write")
     # A refused action says why on the page.
@@ -233,7 +233,7 @@ def test_write_action_with_the_token(write_server, write_registries, page):
     # Unassign from the versions table, then sign out.
     page.click("button[title='Unassign staging from v2.0.0']")
     page.wait_for_selector(".flash.ok")
-    assert page.locator(".flash.ok").inner_text() == "Done: bert#staging!#3"
+    assert page.locator(".flash.ok").inner_text() == "Done: bert#staging!#3; not pushed (no push remote configured)"
     page.click("text=Sign out")
     page.goto(write_server.url + "/models/bert?repo=nlp")
     assert page.locator("section.actions form").count() == 0
@@ -251,14 +251,14 @@ def test_register_and_deprecate_from_the_page(write_server, write_registries, pa
     form.locator("input[name=ref]").fill(commit[:10])
     form.locator("button[type=submit]").click()
     page.wait_for_selector(".flash.ok")
-    assert page.locator(".flash.ok").inner_text() == "Done: yolo@v0.1.1"
+    assert page.locator(".flash.ok").inner_text() == "Done: yolo@v0.1.1; not pushed (no push remote configured)"
     newest = page.locator("table.versions tbody tr").nth(0)
     assert newest.locator("td[data-label=Version]").inner_text().strip() == "v0.1.1"
     page.click("summary >> text=Deprecate")
     page.locator("#deprecate-form button[type=submit]").click()
     page.wait_for_url("**/models/yolo?repo=vision&flash=Done%3A+yolo%40deprecated*")
     assert page.dialogs == ["Deprecate yolo? It disappears from the models list."]  # asked, and accepted
-    assert page.locator(".flash.ok").inner_text() == "Done: yolo@deprecated"
+    assert page.locator(".flash.ok").inner_text() == "Done: yolo@deprecated; not pushed (no push remote configured)"
     assert git(vision, "tag", "-l", "yolo@deprecated").strip() == "yolo@deprecated"
 
 
@@ -325,3 +325,72 @@ def test_cross_site_form_post_is_refused(write_server, write_registries, page, a
     # The user's own form still works afterwards.
     page.goto(write_server.url + "/models/bert?repo=nlp")
     assert page.locator("#deprecate-form").count() == 1
+
+
+# -- stage order, confirmations, pushing ------------------------------------------------------------
+
+def stage_names(cell) -> list[str]:
+    """The stage names of the chips in a cell (without the versions shown in them)."""
+    return cell.locator(".chip.stage").evaluate_all("chips => chips.map(c => c.firstChild.textContent.trim())")
+
+
+def test_stage_badges_follow_the_configured_order_on_every_row(ordered_server, page):
+    """alpha got dev then prod, beta staging, dev, prod and a hand-made qa: both rows (and the model
+    page) list them as `.gto` does, then unlisted stages by name; without a `.gto`, by name."""
+    page.goto(ordered_server.url + "/")
+    row = {name: page.locator("table.models tbody tr", has=page.locator(f"td.name a:text-is('{name}')"))
+           for name in ("alpha", "beta", "gamma")}
+    assert stage_names(row["alpha"].locator("td[data-label=Stages]")) == ["dev", "prod"]
+    assert stage_names(row["beta"].locator("td[data-label=Stages]")) == ["dev", "staging", "prod", "qa"]
+    assert stage_names(row["gamma"].locator("td[data-label=Stages]")) == ["prod", "staging"]
+    assert page.locator("select[name=stage] option").all_inner_texts()[1:] == [
+        "in dev", "in staging", "in prod", "in qa"]
+    page.goto(ordered_server.url + "/models/beta?repo=ordered")
+    assert stage_names(page.locator(".model-head .badges")) == ["dev", "staging", "prod", "qa"]
+    assert stage_names(page.locator("table.versions tbody tr").nth(0).locator("td[data-label=Stages]")) == [
+        "dev", "staging", "prod", "qa"]
+    assert [label.split()[0] for label in page.locator(".copy-label").all_inner_texts()] == [
+        "latest", "dev", "staging", "prod", "qa"]
+
+
+def test_unassigning_from_the_page_asks_first(ordered_server, ordered_registries, browser):
+    """Cancelling the confirmation writes nothing; confirming unassigns (and says it was pushed)."""
+    ordered, origin = ordered_registries.paths["ordered"], ordered_registries.paths["origin"]
+    context = browser.new_context()
+    page = context.new_page()
+    answers, asked = [False, True], []
+
+    def on_dialog(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if answers.pop(0) else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    sign_in(page, ordered_server, next_path="/models/delta?repo=ordered")
+    page.wait_for_url("**/models/delta?repo=ordered")
+    before = git(ordered, "tag", "-l", "delta#*")
+    button = page.locator("button[title='Unassign prod from v1.0.0']")
+    button.click()
+    assert asked == ["Unassign prod from delta v1.0.0?"]
+    assert page.url.endswith("/models/delta?repo=ordered") and page.locator(".flash").count() == 0
+    assert git(ordered, "tag", "-l", "delta#*") == before, "cancelled: nothing written"
+    button.click()
+    page.wait_for_selector(".flash.ok")
+    assert len(asked) == 2
+    assert page.locator(".flash.ok").inner_text() == "Done: delta#prod!#2; pushed to origin"
+    assert git(ordered, "tag", "-l", "delta#prod!*").strip() == "delta#prod!#2"
+    assert git(origin, "tag", "-l", "delta#prod!#2").strip() == "delta#prod!#2"
+    assert stage_names(page.locator(".model-head .badges")) == []
+    context.close()
+
+
+def test_a_write_without_a_push_remote_says_it_was_not_pushed(ordered_server, ordered_registries, page):
+    sign_in(page, ordered_server, next_path="/models/epsilon?repo=plain")
+    page.wait_for_url("**/models/epsilon?repo=plain")
+    assert "not pushed (no push remote configured)" in page.locator("section.actions").inner_text()
+    form = page.locator("#assign-form")
+    form.locator("input[name=stage]").fill("dev")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".flash.ok")
+    assert page.locator(".flash.ok").inner_text() == "Done: epsilon#dev#2; not pushed (no push remote configured)"
+    page.goto(ordered_server.url + "/models/alpha?repo=ordered")
+    assert "pushed to origin" in page.locator("section.actions").inner_text()

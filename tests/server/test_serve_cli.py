@@ -62,3 +62,14 @@ def test_missing_extra_says_how_to_install_it(monkeypatch, repo):
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 1
     assert 'the server needs no_such_module_for_tagreg: pip install "tagreg[server]"' in result.output
+
+
+def test_push_is_a_remote_name_of_a_local_repository(tmp_path):
+    (tmp_path / "repo").mkdir()
+    for entry, said in (("  - url: https://example.com/r.git\n    push: origin\n", "'push' is for local repositories"),
+                        ("  - path: repo\n    push: [origin]\n", "push must name a git remote"),
+                        ("  - path: repo\n    push: --upload-pack=evil\n", "push must name a git remote")):
+        (tmp_path / "bad.yaml").write_text("repos:\n" + entry)
+        result = run_tagreg(tmp_path, "serve", "--config", "bad.yaml")
+        assert result.returncode == 1 and said in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -37,7 +37,7 @@ def events(repo, since, name, as_json):
               help="The watch configuration.")
 @click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
 @click.option("--listen", help="HOST:PORT of an endpoint that a push webhook calls to fetch at once.")
-@click.option("--once", is_flag=True, help="Poll and deliver once, then exit.")
+@click.option("--once", is_flag=True, help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
 @click.pass_context
 def watch(ctx, config_path, replay, listen, once):
     """Follow registries and deliver their events to webhooks and commands (durably)."""
@@ -70,6 +70,8 @@ def watch(ctx, config_path, replay, listen, once):
         watcher.run(once=once)
     finally:
         watcher.close()
+    if once and watcher.unreadable:  # each was named on its own line as it failed
+        ctx.exit(1)
 
 
 @watch.command("status")
@@ -83,7 +85,7 @@ def watch_status(ctx, retry_dead, as_json):
     from ..remote import redact
     from .render import echo_json, table
 
-    config = load(ctx.parent.params["config_path"])
+    config = load(ctx.parent.params["config_path"], secrets=False)
     if not config.state.exists():  # not made here: a new outbox is the watcher's to announce
         if as_json:
             echo_json({"targets": {}, "dead": [], "repos": []})
@@ -126,7 +128,7 @@ def watch_recover(ctx):
     from ..events.recovery import recover
     from ..events.watch_config import load
 
-    config = load(ctx.parent.params["config_path"])
+    config = load(ctx.parent.params["config_path"], secrets=False)
     report = recover(config.state, [r.label for r in config.repos],
                      lambda event: [t.id for t in config.targets if t.filter.matches(event)])
     if report.kept is None:

@@ -40,6 +40,7 @@ class Watcher:
         self.stopping = threading.Event()
         self.next_poll = {repo.label: 0.0 for repo in config.repos}
         self.server: listener.PushServer | None = None
+        self.unreadable: dict[str, str] = {}  # label -> why its last poll could not read it
         self.held: dict[str, float] = {}  # event id -> when first seen, for events waiting to settle
         self.wake_at = float("inf")  # monotonic time a held event is due a second look
         if listen_at:
@@ -65,8 +66,10 @@ class Watcher:
             current = {e.id: e.to_dict() for e in list_events(r, repo.label)}
         except UserError as exc:
             self.outbox.poll_failed(repo.label, str(exc))
+            self.unreadable[repo.label] = str(exc)
             self.echo(f"cannot read {redact(repo.location)}: {exc}")
             return 0
+        self.unreadable.pop(repo.label, None)
         first = not self.outbox.initialized(repo.label)
         seen = {} if first else self.outbox.seen(repo.label)
         new = [payload for ident, payload in current.items() if ident not in seen and not self._unsettled(payload)]

@@ -128,7 +128,11 @@ def default_state() -> Path:
     return Path(base) / "tagreg" / "watch.sqlite"
 
 
-def _secret(entry: dict, where: str) -> Optional[str]:
+def _secret(entry: dict, where: str, needed: bool = True) -> Optional[str]:
+    """The secret of a target or of listen:; when not needed (a command that only reads the outbox),
+    an unset secret_env is no error."""
+    if entry.get("secret_env") and not needed:
+        return os.environ.get(str(entry["secret_env"])) or None
     if entry.get("secret_env"):
         value = os.environ.get(str(entry["secret_env"]))
         if not value:
@@ -147,8 +151,9 @@ def _list(value: Any, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def parse(data: Any, base: Path = Path(".")) -> WatchConfig:
-    """Validate a parsed watch.yaml (paths relative to base)."""
+def parse(data: Any, base: Path = Path("."), secrets: bool = True) -> WatchConfig:
+    """Validate a parsed watch.yaml (paths relative to base); secrets=False for the commands that
+    deliver nothing (status, recover): they need no secret_env set."""
     if not isinstance(data, dict):
         raise WatchConfigError("watch config must be a mapping with repos: and targets:")
     interval = float(data.get("interval", 30))
@@ -181,7 +186,7 @@ def parse(data: Any, base: Path = Path(".")) -> WatchConfig:
             command = shlex.split(command)
         url = str(entry["url"]) if entry.get("url") else None
         ident = str(entry.get("name") or (strip_credentials(url) if url else " ".join(command)))
-        targets.append(Target(ident, url, _secret(entry, where), command, flt))
+        targets.append(Target(ident, url, _secret(entry, where, secrets), command, flt))
     if not targets:
         raise WatchConfigError("watch config lists no targets")
     if len({t.id for t in targets}) != len(targets):
@@ -194,7 +199,7 @@ def parse(data: Any, base: Path = Path(".")) -> WatchConfig:
     if not state.is_absolute():
         state = (base / state).resolve()
     return WatchConfig(repos, targets, state, interval, delivery, listen.get("host"),
-                       int(listen["port"]) if listen.get("port") else None, _secret(listen, "listen") if listen else None,
+                       int(listen["port"]) if listen.get("port") else None, _secret(listen, "listen", secrets) if listen else None,
                        _positive(listen, "timeout", 10.0, float), _positive(listen, "max_body", 25 * 1024 * 1024, int),
                        _positive(listen, "max_connections", 16, int))
 
@@ -209,8 +214,8 @@ def _positive(listen: dict, key: str, default, kind):
     return kind(value)
 
 
-def load(path: str | Path) -> WatchConfig:
-    """Read and validate watch.yaml."""
+def load(path: str | Path, secrets: bool = True) -> WatchConfig:
+    """Read and validate watch.yaml (secrets: as in parse)."""
     from ..bounded_yaml import YamlError, read_file
     from ..bounded_yaml import load as load_yaml
 
@@ -222,7 +227,7 @@ def load(path: str | Path) -> WatchConfig:
     except YamlError as exc:  # not UTF-8, not YAML, or over the bounds
         raise WatchConfigError(f"{path}: {exc}") from exc
     try:
-        config = parse(data, path.parent)
+        config = parse(data, path.parent, secrets)
         config.source = path
         return config
     except (TypeError, ValueError) as exc:

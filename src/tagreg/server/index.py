@@ -15,11 +15,12 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8  # 8: stages in the configured order (rows of 7 have them newest first)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -32,7 +33,7 @@ CREATE TABLE repos (
     built_at REAL,
     build_seconds REAL,
     stages TEXT,               -- JSON: the stage columns (config, or in use)
-    facets TEXT,               -- JSON: types, labels and stages in use, for the filters
+    facets TEXT,               -- JSON: types, labels and stages in use (stages in the configured order), for the filters
     models INTEGER DEFAULT 0,
     events INTEGER DEFAULT 0,
     error TEXT                 -- why the last build failed, if it did
@@ -48,7 +49,7 @@ CREATE TABLE models (
     labels TEXT NOT NULL,      -- JSON list
     latest TEXT,
     latest_key TEXT,           -- sorts like SemVer precedence
-    stages TEXT NOT NULL,      -- JSON: stage -> versions in it
+    stages TEXT NOT NULL,      -- JSON: stage -> versions in it, in the configured order, then by name
     last_ts INTEGER,
     last_event TEXT,           -- JSON: the newest event (GTO history shape)
     last_author TEXT,
@@ -126,6 +127,13 @@ def version_key(version: Optional[str]) -> str:
         return key + "~"  # a release ranks above its prereleases
     parts = [f"0{int(p):012d}" if p.isdigit() else f"1{p}" for p in m.group(4).split(".")]
     return key + "-" + ".".join(parts)
+
+
+def stage_order(configured: list[str] | None) -> Callable[[str], tuple[int, str]]:
+    """The sort key of stages wherever they are listed: the configured order (`.gto` stages), then by
+    name (stages the config does not list, or all of them when there is no list)."""
+    rank = {stage: i for i, stage in enumerate(configured or [])}
+    return lambda stage: (rank.get(stage, len(rank)), stage)
 
 
 _DAMAGE = ("malformed", "not a database", "no such table", "no such column", "corrupt", "encrypted")
@@ -280,7 +288,9 @@ class Index:
             facets = {
                 "types": sorted({m["type"] for m in snapshot["models"] if m["type"]}),
                 "labels": sorted({label for m in snapshot["models"] for label in m["labels"]}),
-                "stages": sorted({stage for m in snapshot["models"] for stage in m["stages"]}),
+                "stages": sorted({stage for m in snapshot["models"] for stage in m["stages"]},
+                                 key=stage_order(snapshot.get("configured_stages"))),
+                "configured_stages": snapshot.get("configured_stages", []),  # `.gto` stages: the filter's order
             }
             db.execute(
                 "INSERT OR REPLACE INTO repos (id, location, fingerprint, head, built_at, build_seconds, stages,"

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from .index import ModelQuery
 from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
-from .service import MAX_OFFSET, Dashboard, Problem, model_url
+from .service import MAX_OFFSET, Dashboard, Problem, model_url, push_note
 
 PAGE_SIZE = 50
 VERBS = {
@@ -206,7 +206,8 @@ def router(pages: Pages, openapi) -> APIRouter:
             if problem.code == "ambiguous":
                 return pages.render(request, "ambiguous.html", status=300, name=name, repos=problem.extra["repos"])
             raise
-        return pages.render(request, "model.html", cache=True, m=data, repo_count=len(dashboard.hub.ids))
+        return pages.render(request, "model.html", cache=True, m=data, repo_count=len(dashboard.hub.ids),
+                            push_to=dashboard.hub.sources[data["repo"]].push_to)
 
     @r.get("/activity", response_class=HTMLResponse)
     def activity(request: Request):
@@ -279,9 +280,8 @@ def router(pages: Pages, openapi) -> APIRouter:
                 query = pages.flash_query(problem.message, "error")
                 return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
             raise
-        tags = ", ".join(("deleted " if c["deleted"] else "") + c["tag"] + (" (pushed)" if c["pushed"] else "")
-                         for c in changes)
-        query = pages.flash_query(f"Done: {tags}")
+        tags = ", ".join(("deleted " if c["deleted"] else "") + c["tag"] for c in changes)
+        query = pages.flash_query(f"Done: {tags}; {push_note(changes)}")
         return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
 
     return r

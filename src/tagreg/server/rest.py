@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .index import ModelQuery
-from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem
+from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem, push_note
 
 # -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
 
@@ -117,11 +117,14 @@ class TagChange(BaseModel):
     commit: str
     deleted: bool
     pushed: bool = Field(description="pushed to the remote (always, for remote repositories)")
+    pushed_to: str | None = Field(None, description="where it was pushed: the remote repository's URL, or the "
+                                                       "push remote a local repository has in the server config")
     repo: str
 
 
 class Changes(BaseModel):
     changes: list[TagChange]
+    push: str = Field(description="'pushed to origin', or 'not pushed (no push remote configured)'")
 
 
 class _Body(BaseModel):
@@ -262,8 +265,8 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
 
             fields = body.model_dump(exclude={"repo"})
             changes = await run_in_threadpool(dashboard.act, action, name, body.repo, fields)
-            return JSONResponse({"changes": [{k: v for k, v in c.items() if k != "seconds"} for c in changes]},
-                                status_code=201)
+            return JSONResponse({"changes": [{k: v for k, v in c.items() if k != "seconds"} for c in changes],
+                                 "push": push_note(changes)}, status_code=201)
 
         r.add_api_route(
             f"/models/{{name:path}}/{action}", endpoint, methods=["POST"], status_code=201,

@@ -46,7 +46,7 @@ def problem_for(exc: Exception) -> Problem:
         return exc
     if isinstance(exc, NotReady):
         return Problem(503, "not_ready", str(exc), retry_after=5)
-    if isinstance(exc, RemoteError):
+    if isinstance(exc, RemoteError) or isinstance(exc.__cause__, RemoteError):  # a push git could not make
         return Problem(502, "remote_error", str(exc))
     if isinstance(exc, GrammarError):
         return Problem(400, "invalid", str(exc))
@@ -163,10 +163,15 @@ class Dashboard:
     def _facets(self, repos: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
         """The values the filters offer: repositories, and the types, labels and stages in use."""
         found: dict[str, set[str]] = {"types": set(), "labels": set(), "stages": set()}
+        rank: dict[str, int] = {}  # a stage's best place in a repository's configured order
         for repo in self.hub.ids:
-            for key, values in repos.get(repo, {}).get("facets", {}).items():
-                found[key].update(values)
-        return {"repos": self.hub.ids, **{key: sorted(values) for key, values in found.items()}}
+            facets = repos.get(repo, {}).get("facets", {})
+            for key, values in found.items():
+                values.update(facets.get(key, []))
+            for place, stage in enumerate(facets.get("configured_stages", [])):
+                rank[stage] = min(place, rank.get(stage, place))
+        stages = sorted(found.pop("stages"), key=lambda s: (rank.get(s, len(rank)), s))
+        return {"repos": self.hub.ids, **{key: sorted(values) for key, values in found.items()}, "stages": stages}
 
     def find(self, name: str, repo: Optional[str]) -> tuple[Source, dict[str, Any]]:
         """The model name (in repo, or in the only repository that has it)."""
@@ -252,25 +257,27 @@ class Dashboard:
         try:
             with source.lock:  # one write at a time per repository, and no re-index meanwhile
                 r = source.open_for_write()
-                push = source.remote
+                # A remote's writes always push (to its URL); a local repository's to its `push:` remote.
+                push, remote = source.push_to is not None, source.settings.push or "origin"
                 if action == "register":
                     changes = [api.register(r, name, f.get("ref") or "HEAD", version=f.get("version"),
-                                            message=f.get("message"), push=push)]
+                                            message=f.get("message"), push=push, remote=remote)]
                 elif action == "assign":
                     if not f.get("stage"):
                         raise Problem(400, "invalid", "a stage is needed")
                     changes = api.assign(r, name, f["stage"], f.get("ref"), version=f.get("version"),  # type: ignore[arg-type]
-                                         message=f.get("message"), push=push)
+                                         message=f.get("message"), push=push, remote=remote)
                 elif action == "unassign":
                     if not f.get("version") or not f.get("stage"):
                         raise Problem(400, "invalid", "a version and a stage are needed")
-                    changes = api.deprecate(r, name, f["version"], f["stage"], message=f.get("message"), push=push)
+                    changes = api.deprecate(r, name, f["version"], f["stage"], message=f.get("message"), push=push,
+                                            remote=remote)
                 elif action == "deregister":
                     if not f.get("version"):
                         raise Problem(400, "invalid", "a version is needed")
-                    changes = api.deprecate(r, name, f["version"], message=f.get("message"), push=push)
+                    changes = api.deprecate(r, name, f["version"], message=f.get("message"), push=push, remote=remote)
                 elif action == "deprecate":
-                    changes = api.deprecate(r, name, message=f.get("message"), push=push)
+                    changes = api.deprecate(r, name, message=f.get("message"), push=push, remote=remote)
                 else:
                     raise Problem(404, "unknown_action", f"unknown action '{action}'")
         except (UserError, NotReady) as exc:
@@ -280,8 +287,15 @@ class Dashboard:
         if source.remote:
             source.warm_details()
         return [{"tag": c.tag, "event": c.event, "name": c.name, "version": c.version, "stage": c.stage,
-                 "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed, "repo": source.id,
+                 "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed,
+                 "pushed_to": source.push_to if c.pushed else None, "repo": source.id,
                  "seconds": round(time.perf_counter() - started, 3)} for c in changes]
+
+
+def push_note(changes: list[dict]) -> str:
+    """Whether a write's tags were pushed, in words: 'pushed to origin'."""
+    where = next((c["pushed_to"] for c in changes if c.get("pushed_to")), None)
+    return f"pushed to {where}" if where else "not pushed (no push remote configured)"
 
 
 def model_url(name: str, repo: Optional[str] = None) -> str:

@@ -5,6 +5,8 @@
     index: tagreg-index.sqlite  # the cache (default: in tagreg's cache folder); relative to this file
     repos:
       - ../churn-models                           # a local repository (relative to this file)
+      - path: ../vision
+        push: origin                              # web writes push their tags there (default: not pushed)
       - url: https://github.com/acme/fraud.git    # a remote one, read through its cached mirror
         id: fraud                                 # its id in URLs (default: from the path or URL)
         refresh: 300                              # its own fetch interval
@@ -38,6 +40,7 @@ class RepoSettings:
     remote: bool
     refresh: float = DEFAULT_REFRESH
     web: Optional[str] = None
+    push: str | None = None  # a local repository's git remote that writes push to (remotes always push)
 
 
 @dataclass
@@ -74,6 +77,18 @@ def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise SettingsError(f"{where}: refresh must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+def _push_remote(entry: dict, where: str, remote: bool) -> str | None:
+    """The `push:` of a local repository: the name of one of its git remotes."""
+    if "push" not in entry or entry["push"] is None:
+        return None
+    if remote:
+        raise SettingsError(f"{where}: 'push' is for local repositories (writes to a URL always push to it)")
+    name = entry["push"]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", name) or ".." in name:
+        raise SettingsError(f"{where}: push must name a git remote of the repository (e.g. origin), not {name!r}")
+    return name
 
 
 def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
@@ -120,7 +135,7 @@ def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
             entry = {"url" if is_url(entry) else "path": entry}
         if not isinstance(entry, dict):
             raise SettingsError(f"{where} must be a path, a URL or a mapping")
-        bad = set(entry) - {"path", "url", "id", "refresh", "web"}
+        bad = set(entry) - {"path", "url", "id", "refresh", "web", "push"}
         if bad:
             raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, bad)))}")
         if ("path" in entry) == ("url" in entry):
@@ -147,7 +162,7 @@ def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
         repos.append(RepoSettings(
             id=repo_id, location=location, remote=remote,
             refresh=_number(entry["refresh"], where) if "refresh" in entry else refresh,
-            web=str(web).rstrip("/") if web else None,
+            web=str(web).rstrip("/") if web else None, push=_push_remote(entry, where, remote),
         ))
     index = (base / str(data["index"])).resolve() if data.get("index") else _default_index(str(file))
     return Settings(repos, index, source=file)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import api
-from .index import Index, damaged
+from .index import Index, damaged, stage_order
 from .settings import RepoSettings, Settings
 from .webhost import web_base
 
@@ -76,6 +76,12 @@ class Source:
     def remote(self) -> bool:
         """Whether this repository is read through a cached mirror."""
         return self.mirror is not None
+
+    @property
+    def push_to(self) -> str | None:
+        """Where writes push their tags: a remote repository's URL (without credentials), a local
+        one's configured push remote, or None (a local repository with no `push:`)."""
+        return self.display if self.remote else self.settings.push
 
     # -- reading git -----------------------------------------------------------------------
 
@@ -270,6 +276,7 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
     if head is not None:
         view = api.show_registry(repo, deprecated=True)
         stages = list(view.stages)
+        order = stage_order(repo.config.stages)
         history = api.history(repo, ascending=True)
         by_artifact: dict[str, list] = {}
         for seq, entry in enumerate(history):
@@ -288,23 +295,24 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "name": info.name, "registered": info.registered, "active": info.active,
                 "type": note.type if note else None, "path": note.path if note else None,
                 "description": note.description if note else "", "labels": list(note.labels) if note else [],
-                "latest": info.latest, "stages": {s: v for s, v in info.stages.items() if v},
+                "latest": info.latest, "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
                 "last_ts": int(last.timestamp.timestamp()) if last else None,
                 "last_event": last.to_gto() if last else None, "last_author": last.author if last else None,
                 "signature": signature, "annotation": _annotation(note),
                 "search": " ".join(w for w in words if w).lower(),
             })
     return {"fingerprint": fingerprint, "head": head, "models": models, "events": events, "stages": stages,
-            "seconds": time.perf_counter() - started}
+            "configured_stages": list(repo.config.stages or []), "seconds": time.perf_counter() - started}
 
 
 def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     """One model's versions, as the model page and `/api/models/{name}` show them."""
     versions = api.show_versions(repo, name, deprecated=True)
+    order = stage_order(repo.config.stages)
     out = []
     for v in versions:
         out.append({
-            "version": v.version, "commit": v.commit, "stages": list(v.stages), "created_at": _iso(v.created_at),
+            "version": v.version, "commit": v.commit, "stages": sorted(v.stages, key=order), "created_at": _iso(v.created_at),
             "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
             "registered": v.registered, "active": v.active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
