@@ -103,6 +103,14 @@ class BadFile:
 
 
 @record
+class Notice:
+    """A line for the user about a command that still did what it was asked (a new name that looks
+    like a typo of another)."""
+
+    message: str
+
+
+@record
 class RegistryView:
     """The registry table: artifacts and the stage columns to show."""
 
