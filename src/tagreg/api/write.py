@@ -176,18 +176,21 @@ def _who(version: S.Version) -> str:
     return f" (by {event.author} <{event.author_email}> at {event.created_at})"
 
 
-def _notice_new_names(r: Repository, name: str, artifact: Optional[S.Artifact], stage: Optional[str] = None) -> None:
+def _notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stage: str | None = None) -> None:
     """A new artifact (or stage) whose name looks like a typo of one the registry has is written all
     the same, with a notice for the caller in `r.warnings` (the CLI prints it)."""
-    from .. import names as N
-    from .read import artifact_names, used_stage_names
+    from .. import names as N  # small: difflib comes only for a name near another
 
     if artifact is None:
+        from .read import artifact_names
+
         known = artifact_names(r, name)
         if name not in known and (close := N.typos_of(name, known)):
             r.tell(Notice(f"'{name}' is a new artifact" + N.did_you_mean(close)))
     if stage is not None and r.config.stages is None and (artifact is None or not any(
             stage in v.stages for v in artifact.versions)):
+        from .read import used_stage_names
+
         used = used_stage_names(r)
         if stage not in used and (close := N.typos_of(stage, used)):
             r.tell(Notice(f"'{stage}' is a new stage" + N.did_you_mean(close)))

@@ -165,7 +165,8 @@ def latest(repo, name, as_ref):
     Opt("--ref", dest="as_ref", flag=True, help="Print the assignment tag instead of the version."),
 ))
 def which(repo, name, stage, as_ref):
-    """Print the version of NAME that is in STAGE."""
+    """Print the version of NAME that is in STAGE (nothing if it is empty; exit 1 if no .gto allows it and no
+    artifact ever had it)."""
     from .. import api
 
     found = api.which(repo, name, stage)
