@@ -19,12 +19,12 @@ _WHERE = {
     "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver", "parse_size": "deliver",
     "doctor": "doctor", "remote_tags": "doctor", "RemoteTags": "doctor",
     "assignment_ref": "read", "check_ref": "read", "close_artifacts": "read", "describe": "read",
-    "find_versions_in_stage": "read", "history": "read", "latest": "read", "show": "read", "show_registry": "read", "show_versions": "read",
-    "stages": "read", "which": "read",
+    "find_versions_in_stage": "read", "history": "read", "latest": "read", "show": "read", "show_registry": "read",
+    "show_versions": "read", "stages": "read", "which": "read",
     "Repository": "repository",
     "AnnotationChange": "results", "ArtifactInfo": "results", "BadFile": "results", "Check": "results", "HistoryEntry": "results",
-    "Notice": "results", "RefInfo": "results", "RegistryError": "results", "RegistryView": "results", "TagChange": "results",
-    "VersionInfo": "results",
+    "Notice": "results", "RefInfo": "results", "RegistryError": "results", "RegistryView": "results",
+    "TagChange": "results", "VersionInfo": "results",
     "assign": "write", "deprecate": "write", "register": "write",
 }
 
