@@ -109,7 +109,7 @@ def test_show_shortcuts(model, silent):
     assert [v.version for v in api.show(model.path, "model@latest")] == ["v0.1.0"]
     assert [v.version for v in api.show(model.path, "model@v0.0.1")] == ["v0.0.1"]
     assert [v.version for v in api.show(model.path, "model#prod")] == ["v0.0.1"]
-    assert api.show(model.path, "model#nostage") == []
+    assert api.show(model.path, "model#staging") == api.show(model.path, "model@v0.1.0")
 
 
 def test_show_deprecated_option(model, clock, silent):
@@ -164,7 +164,36 @@ def test_which(model, silent):
     assert is_record_instance(found)
     assert found.version == "v0.0.1"
     assert found.commit == model.c1
-    assert api.which(model.path, "model", "nostage") is None
+
+
+def test_which_of_a_known_empty_stage_is_none_and_of_an_unknown_stage_an_error(model, clock, silent):
+    tag(model, clock, "other@v1.0.0", "Registering artifact other version v1.0.0")
+    assert api.which(model.path, "other", "prod") is None  # a stage of the registry, empty for other
+    assert api.show(model.path, "other#prod") == []
+    assert api.find_versions_in_stage(model.path, "other", "prod") == []
+    for call in (lambda: api.which(model.path, "model", "prdo"), lambda: api.show(model.path, "model#prdo"),
+                 lambda: api.find_versions_in_stage(model.path, "model", "prdo"),
+                 lambda: api.describe(model.path, "model#prdo"), lambda: api.get("model#prdo", repo=model.path)):
+        with pytest.raises(api.RegistryError) as info:
+            call()
+        assert str(info.value) == ("Unknown stage 'prdo' (the registry's stages: dev, prod, staging); "
+                                   "did you mean 'prod'?")
+
+
+def test_unknown_artifact_error_names_the_close_one(model, silent):
+    with pytest.raises(api.RegistryError, match=r"^Cannot find artifact 'modle'; did you mean 'model'\?$"):
+        api.which(model.path, "modle", "prod")
+
+
+def test_a_new_artifact_close_to_an_existing_one_is_a_warning_of_the_repository(model, silent):
+    r = api.Repository(model.path)
+    (registered, assigned) = api.assign(r, "modle", "prod")
+    assert (registered.tag, assigned.tag) == ("modle@v0.0.1", "modle#prod#1")  # written all the same
+    assert [w.message for w in r.take_warnings()] == ["'modle' is a new artifact; did you mean 'model'?"]
+    api.register(r, "modle", model.c1)  # not new any more
+    api.register(r, "model2", model.c1)  # a new artifact that differs by a digit is meant
+    assert r.take_warnings() == []
+    assert api.show(r).bad_files == []
 
 
 def test_find_versions_in_stage(model, clock, silent):
@@ -173,7 +202,8 @@ def test_find_versions_in_stage(model, clock, silent):
     assert all(is_record_instance(v) for v in found)
     tag(model, clock, "model#staging#4", "Assigning stage staging to artifact model version v0.0.1", model.c1)
     assert [v.version for v in api.find_versions_in_stage(model.path, "model", "staging")] == ["v0.0.1"]
-    assert api.find_versions_in_stage(model.path, "model", "qa") == []
+    with pytest.raises(api.RegistryError, match="^Unknown stage 'qa'"):  # no artifact was ever in qa
+        api.find_versions_in_stage(model.path, "model", "qa")
 
 
 def test_describe(model, silent):

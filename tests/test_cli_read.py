@@ -252,7 +252,7 @@ def test_show_name_json_includes_annotation_enrichment(reg):
 
 
 def test_show_unknown_artifact(model):
-    assert model.fail("show", "nomodel") == "❌ Cannot find artifact 'nomodel'"
+    assert model.fail("show", "forecast") == "❌ Cannot find artifact 'forecast'"
 
 
 # -- shortcuts and field printers -----------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_show_exact_version(model):
 
 def test_show_stage_shortcut(model):
     assert model.ok("show", "model#prod", "--version") == "v0.0.1\n"
-    assert model.ok("show", "model#nostage") == NOTHING
+    assert model.ok("show", "model#dev", "--version") == "v0.0.1\n"
 
 
 def test_latest_is_greatest_semver_not_newest(reg):
@@ -477,7 +477,98 @@ def test_latest(model):
 def test_which(model):
     assert model.ok("which", "model", "prod") == "v0.0.1\n"
     assert model.ok("which", "model", "prod", "--ref") == "model#prod#2\n"
-    assert model.ok("which", "model", "nostage") == ""
+
+
+def test_unknown_stage_is_an_error_with_the_close_stage(model):
+    line = "❌ Unknown stage 'prdo' (the registry's stages: dev, prod, staging); did you mean 'prod'?"
+    for args in (["which", "model", "prdo"], ["which", "model", "prdo", "--ref"], ["show", "model#prdo"],
+                 ["show", "model#prdo", "--json"], ["show", "model#prdo", "--version"],
+                 ["describe", "model#prdo"], ["get", "model#prdo"]):
+        result = model.run(*args)
+        assert (result.returncode, result.stdout) == (1, ""), args
+        assert result.stderr.splitlines() == [line], args
+    assert model.fail("which", "model", "nostage") == (
+        "❌ Unknown stage 'nostage' (the registry's stages: dev, prod, staging)")
+
+
+def test_a_stage_any_artifact_used_is_known_even_when_empty(model):
+    model.registered("other", "v1.0.0")
+    assert model.ok("show", "model#staging", "--version") == "v0.1.1\n"
+    for args in (["which", "other", "staging"], ["show", "other#staging", "--version"]):
+        result = model.run(*args)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), args  # GTO's answer, piped
+    assert model.ok("show", "other#prod") == NOTHING
+    assert model.json("show", "other#prod") == []
+    model.deregistered("model", "v0.1.1")  # staging is empty now, and still a stage the registry used
+    assert model.ok("which", "model", "staging") == ""
+    assert model.json("show", "model#staging") == []
+
+
+def test_unknown_stage_with_allowed_stages_in_the_config(model):
+    model.commit("config", {".gto": "stages: [dev, qa, prod]\n"})
+    assert model.ok("which", "model", "qa") == ""  # allowed, never used: known and empty
+    assert model.ok("which", "model", "staging") == "v0.1.1\n"  # not listed, but a version is in it
+    assert model.fail("which", "model", "prdo") == (
+        "❌ Unknown stage 'prdo' (the allowed stages: dev, qa, prod); did you mean 'prod'?")
+
+
+def test_unknown_stage_in_a_registry_without_stages(reg):
+    reg.registered("m", "v0.0.1")
+    assert reg.fail("which", "m", "prod") == "❌ Unknown stage 'prod' (no stage has been assigned in this registry)"
+
+
+def test_empty_stage_is_said_on_a_terminal(model):
+    """On a terminal the empty answer of a known stage says why on stderr; stdout stays GTO's (empty)."""
+    import os
+    import pty
+
+    model.registered("other", "v1.0.0")
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tagreg", "which", "other", "prod"], cwd=model.path,
+                              stdout=subprocess.PIPE, stderr=follower, text=True, check=False)
+        os.close(follower)
+        follower = None
+        err = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: Linux says EIO
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert err.decode().splitlines() == ["No version of 'other' is in stage 'prod'"]
+
+
+def test_unknown_artifact_says_the_close_name(model):
+    model.registered("dir/sub:clf", "v1.0.0")
+    for args, line in [
+        (["show", "modle"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["show", "Model", "--json"], "❌ Cannot find artifact 'Model'; did you mean 'model'?"),
+        (["show", "modle#prod"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["which", "modle", "prod"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["latest", "modle"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["get", "modle#prod"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["describe", "modle@latest"], "❌ Cannot find artifact 'modle'; did you mean 'model'?"),
+        (["describe", "modle"], "❌ No annotation found for 'modle'; did you mean 'model'?"),
+        (["show", "clf"], "❌ Cannot find artifact 'clf'; did you mean 'dir/sub:clf'?"),
+        (["show", "dir/sub:cfl"], "❌ Cannot find artifact 'dir/sub:cfl'; did you mean 'dir/sub:clf'?"),
+        (["show", "forecast"], "❌ Cannot find artifact 'forecast'"),  # nothing close: GTO's line as it is
+    ]:
+        assert model.fail(*args) == line, args
+
+
+def test_history_of_an_unknown_artifact_says_the_close_name(model):
+    result = model.run("history", "modle")
+    assert (result.returncode, result.stdout) == (0, NOTHING)  # GTO's answer
+    assert result.stderr.splitlines() == ["⚠️ no artifact 'modle'; did you mean 'model'?"]
+    assert model.run("history", "forecast").stderr == ""
 
 
 def test_show_stage_ref_seed_spelling(model):

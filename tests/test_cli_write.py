@@ -491,6 +491,47 @@ def test_deprecate_unknown_version(reg, args):
     assert "v9.9.9" in err
 
 
+def test_a_new_artifact_close_to_an_existing_one_is_written_with_a_warning(reg):
+    reg.registered("churn", "v0.0.1")
+    reg.assigned("churn", "prod", 1, "v0.0.1")
+    result = reg.run("assign", "chrun", "--stage", "prod")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Created git tag 'chrun@v0.0.1' that registers version\n")
+    assert result.stderr.splitlines() == ["⚠️ 'chrun' is a new artifact; did you mean 'churn'?"]
+    assert {"chrun@v0.0.1", "chrun#prod#1"} <= set(reg.tags())
+    reg.commit("c2")
+    result = reg.run("register", "Churn")
+    assert (result.returncode, result.stderr.splitlines()) == (
+        0, ["⚠️ 'Churn' is a new artifact; did you mean 'churn' or 'chrun'?"])  # closest first
+    result = reg.run("register", "chrun")  # an artifact now: no warning
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("name", ["churn2", "churn-xgboost", "forecast"])
+def test_a_new_artifact_not_a_typo_of_another_has_no_warning(reg, name):
+    reg.registered("churn", "v0.0.1")
+    reg.registered("churn1", "v0.0.1")
+    reg.commit("c2")
+    result = reg.run("register", name)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_new_artifact_declared_in_an_annotation_file_has_no_warning(reg):
+    reg.registered("churn", "v0.0.1")
+    reg.commit("annotate", {"artifacts.yaml": "chrun:\n  path: chrun.pkl\n"})  # named on purpose
+    result = reg.run("register", "chrun")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_new_stage_close_to_a_used_one_is_written_with_a_warning(reg):
+    reg.registered("churn", "v0.0.1")
+    reg.assigned("churn", "prod", 1, "v0.0.1")
+    result = reg.run("assign", "churn", "--version", "v0.0.1", "--stage", "prdo")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["⚠️ 'prdo' is a new stage; did you mean 'prod'?"]
+    assert "churn#prdo#2" in reg.tags()
+
+
 def test_deprecate_version_of_unknown_artifact(reg):
     err = reg.fail("deprecate", "nomodel", "v0.0.1")
     assert err == "❌ No versions found for 'nomodel'"

@@ -126,6 +126,11 @@ SR_XFAIL = (
     "plus the row with the assignment); tagreg lists it once"
 )
 
+UNKNOWN_STAGE_XFAIL = (
+    "deliberate: a stage no event ever named (and no .gto allows) is an error in tagreg (issue 11: a typo "
+    "in a deploy script's stage must not read as an empty stage); GTO prints the empty answer"
+)
+
 ARTIFACTS = ["model", "dir/sub:clf", "old", "revived", "srm", "dereg", "tmp", "gone", "nosuch", "lw"]
 REGISTRY_OPTIONS = [[], ["-d"], ["--vs", "-1"], ["--av", "0"], ["--av", "1"], ["--sort", "semver"], ["--ro"],
                     ["-d", "--vs", "-1", "--sort", "semver"], ["--vs", "2", "--sort", "semver"]]
@@ -160,7 +165,7 @@ def _reads(full: bool = True) -> list[Read]:
         reads += [Read(["show", name, "--json", *opts]) for opts in REGISTRY_OPTIONS[2:]]
         reads += [Read(["show", name, flag], "text") for flag in ("--ref", "--version", "--stage")]
     for shortcut in SHORTCUTS:
-        reads.append(Read(["show", shortcut, "--json"]))
+        reads.append(Read(["show", shortcut, "--json"], xfail=UNKNOWN_STAGE_XFAIL if shortcut.endswith("#nostage") else None))
     reads += [Read(["show", shortcut, flag], "text") for shortcut in ("model@latest", "model#prod", "model#qa")
               for flag in ("--ref", "--version")]
     reads += [Read(["show", "model#dev", "--json", "--vs", "-1"]),

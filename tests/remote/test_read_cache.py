@@ -144,3 +144,11 @@ def test_the_python_api_reads_a_remote_the_same_way(server, cache_dir, work):
     assert [v.version for v in api.show(server.url, "m")][:1] == ["v0.0.2"]
     server.add_tag("m#staging#2", "m@v0.0.2", "Assigning stage staging to artifact m version v0.0.2")
     assert api.which(server.url, "m", "staging").version == "v0.0.2"
+
+
+def test_a_stage_or_artifact_new_on_the_server_is_no_error_of_a_mirror_behind_it(server, cache_dir, work):
+    ok(tagreg(work, "show", "m", "-r", server.url))  # the mirror has no staging, no n
+    server.add_tag("m#staging#2", "m@v0.0.2", "Assigning stage staging to artifact m version v0.0.2")
+    assert ok(tagreg(work, "which", "m", "staging", "-r", server.url)) == "v0.0.2\n"
+    server.add_tag("n@v0.0.1", "m@v0.0.2", "Registering artifact n version v0.0.1")
+    assert ok(tagreg(work, "latest", "n", "-r", server.url)) == "v0.0.1\n"

@@ -18,13 +18,13 @@ _WHERE = {
     "annotate": "annotate", "link": "annotate", "remove": "annotate",
     "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver", "parse_size": "deliver",
     "doctor": "doctor", "remote_tags": "doctor", "RemoteTags": "doctor",
-    "assignment_ref": "read", "check_ref": "read", "describe": "read", "find_versions_in_stage": "read",
-    "history": "read", "latest": "read", "show": "read", "show_registry": "read", "show_versions": "read",
-    "stages": "read", "which": "read",
+    "assignment_ref": "read", "check_ref": "read", "close_artifacts": "read", "describe": "read",
+    "find_versions_in_stage": "read", "history": "read", "latest": "read", "show": "read", "show_registry": "read",
+    "show_versions": "read", "stages": "read", "which": "read",
     "Repository": "repository",
     "AnnotationChange": "results", "ArtifactInfo": "results", "BadFile": "results", "Check": "results", "HistoryEntry": "results",
-    "RefInfo": "results", "RegistryError": "results", "RegistryView": "results", "TagChange": "results",
-    "VersionInfo": "results",
+    "Notice": "results", "RefInfo": "results", "RegistryError": "results", "RegistryView": "results",
+    "TagChange": "results", "VersionInfo": "results",
     "assign": "write", "deprecate": "write", "register": "write",
 }
 
@@ -48,9 +48,9 @@ if TYPE_CHECKING:  # for type checkers and editors
     from .annotate import annotate, link, remove  # noqa: F401
     from .deliver import Located, get, locate, open, parse_size  # noqa: F401
     from .doctor import RemoteTags, doctor, remote_tags  # noqa: F401
-    from .read import (assignment_ref, check_ref, describe, find_versions_in_stage, history, latest, show,  # noqa: F401
-                       show_registry, show_versions, stages, which)
+    from .read import (assignment_ref, check_ref, close_artifacts, describe, find_versions_in_stage, history,  # noqa: F401
+                       latest, show, show_registry, show_versions, stages, which)
     from .repository import Repository  # noqa: F401
-    from .results import (AnnotationChange, ArtifactInfo, BadFile, Check, HistoryEntry, RefInfo, RegistryError,  # noqa: F401
-                          RegistryView, TagChange, VersionInfo)
+    from .results import (AnnotationChange, ArtifactInfo, BadFile, Check, HistoryEntry, Notice, RefInfo,  # noqa: F401
+                          RegistryError, RegistryView, TagChange, VersionInfo)
     from .write import assign, deprecate, register  # noqa: F401

@@ -59,7 +59,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
     except UserError as exc:
         checks.append(Check("error", str(exc)))
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
-        checks.append(Check("error" if bad.commit == r.head() else "warning", bad.message))
+        checks.append(Check("error" if getattr(bad, "commit", None) == r.head() else "warning", bad.message))
     return checks
 
 

@@ -13,12 +13,12 @@ from .. import tags as T
 from ..git import parse_commit
 from ..record import replace
 from .repository import _open
-from .results import ArtifactInfo, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
+from .results import ArtifactInfo, BadFile, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from typing import Optional
-    from .repository import PathLike
+    from .repository import PathLike, Repository
 
 
 def _reads(function=None, *, about: Optional[str] = None):
@@ -36,7 +36,12 @@ def _reads(function=None, *, about: Optional[str] = None):
     def read(repo=".", *args, **kwargs):
         hint = _artifact_in(args[0] if args else kwargs.get(about)) if about else None
         r = _open(repo, check_later=True, prefetch=hint)
-        result = function(r, *args, **kwargs)
+        try:
+            result = function(r, *args, **kwargs)
+        except RegistryError:  # "Unknown stage" from a mirror behind its remote is not the remote's answer
+            if r.catch_up():
+                raise
+            return function(r, *args, **kwargs)
         if not r.catch_up():
             result = function(r, *args, **kwargs)
         return result
@@ -51,6 +56,80 @@ def _artifact_in(value) -> Optional[str]:
         return None
     found = T.parse_shortcut(value) or T.parse_tag(value)
     return found.name if found is not None else None
+
+
+def _listed_tags(r: Repository) -> list[T.ParsedTag]:
+    """What the names of every tag say (a cheap listing: no tag object is read; lightweight tags
+    too, which only makes a name or stage known that an event-less tag carries)."""
+    found = []
+    for line in r.tag_listing().split(b"\n"):
+        ref = line.partition(b"\t")[2]
+        if ref.startswith(b"refs/tags/"):
+            parsed = T.parse_tag(ref[len(b"refs/tags/"):].decode("utf-8", "replace"))
+            if parsed is not None:
+                found.append(parsed)
+    return found
+
+
+def used_stage_names(r: Repository) -> list[str]:
+    """Every stage an event of any artifact names (assigned or unassigned, now or before), sorted."""
+    return sorted({parsed.stage for parsed in _listed_tags(r) if parsed.stage is not None})
+
+
+def artifact_names(r: Repository, name: str) -> set[str]:
+    """The artifacts the registry knows, for telling name from them: every one a tag names, and
+    those of the annotation files at HEAD that a read of name reads."""
+    known = {parsed.name for parsed in _listed_tags(r)}
+    try:
+        head = r.head()
+    except RegistryError:  # no commits yet
+        return known
+    known.update(r.annotations([head], [name])[head])
+    return known
+
+
+def unknown_artifact(r: Repository, name: str) -> RegistryError:
+    """GTO's "Cannot find artifact" error for name, with the close names the registry has."""
+    from .. import names as N
+
+    known = artifact_names(r, name)
+    return RegistryError(f"Cannot find artifact '{name}'" + N.did_you_mean(N.close_names(name, known)))
+
+
+@_reads(about="name")
+def close_artifacts(repo: PathLike, name: str) -> list[str]:
+    """The registry's artifacts whose names are close to name, closest first (for a mistyped
+    name; none when name is an artifact of the registry)."""
+    from .. import names as N
+
+    r = _open(repo, check_later=True)
+    known = artifact_names(r, name)
+    return [] if name in known else N.close_names(name, known)
+
+
+def _shown(stages: list[str], most: int = 10) -> str:
+    return ", ".join(stages[:most]) + (", ..." if len(stages) > most else "")
+
+
+def check_known_stage(r: Repository, stage: str) -> None:
+    """RegistryError unless stage is one the registry knows: allowed by the config, or used by an
+    event of any artifact. (A known stage with no version in it is GTO's empty answer.)"""
+    allowed = r.config.stages
+    if allowed is not None and stage in allowed:
+        return
+    used = used_stage_names(r)
+    if stage in used:
+        return
+    from .. import names as N
+
+    if allowed is not None:
+        known = f"the allowed stages: {_shown(allowed)}" if allowed else "the config allows no stage"
+    elif used:
+        known = f"the registry's stages: {_shown(used)}"
+    else:
+        known = "no stage has been assigned in this registry"
+    raise RegistryError(f"Unknown stage '{stage}' ({known})"
+                        + N.did_you_mean(N.close_names(stage, [*(allowed or []), *used])))
 
 
 def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageView:
@@ -131,7 +210,7 @@ def show_registry(
             infos.append(replace(info, annotation=annotation))
     used = sorted(set().union(*(row.used for row in found)))
     stage_names = r.config.stages if r.config.stages is not None else used
-    bad_files = [bad for bad in r.warnings if bad.commit == head]
+    bad_files = [bad for bad in r.warnings if isinstance(bad, BadFile) and bad.commit == head]
     result = RegistryView(infos, list(stage_names), bad_files)
     if key is not None:
         cache.store_pickle("views", r.cache_name(), key,
@@ -164,7 +243,7 @@ def show_versions(
     head_annotation = notes[head].get(name)
     if artifact is None:
         if head_annotation is None:
-            raise RegistryError(f"Cannot find artifact '{name}'")
+            raise unknown_artifact(r, name)
         artifact = registry.artifacts[name] = S.Artifact(name, registered=False)
     if not deprecated and not artifact.is_active:
         return []
@@ -221,7 +300,10 @@ def show(repo: PathLike = ".", name: Optional[str] = None, **options):
     if shortcut.version:
         return [v for v in versions if v.version == shortcut.version]
     if shortcut.stage:
-        return [v for v in versions if shortcut.stage in v.stages]
+        found = [v for v in versions if shortcut.stage in v.stages]
+        if not found:
+            check_known_stage(_open(repo, check_later=True), shortcut.stage)
+        return found
     return versions
 
 
@@ -266,12 +348,16 @@ def find_versions_in_stage(
     T.check_name(name)
     T.check_stage(stage)
     versions = show_versions(repo, name, vs=versions_per_stage, registered_only=registered_only)
-    return [v for v in versions if stage in v.stages]
+    found = [v for v in versions if stage in v.stages]
+    if not found:
+        check_known_stage(_open(repo, check_later=True), stage)
+    return found
 
 
 @_reads(about="name")
 def which(repo: PathLike, name: str, stage: str) -> Optional[VersionInfo]:
-    """The version of name in stage (None if the stage is empty)."""
+    """The version of name in stage (None if the stage is empty; RegistryError if the registry
+    does not know the stage: see `check_known_stage`)."""
     found = find_versions_in_stage(repo, name, stage)
     return found[0] if found else None
 
@@ -330,6 +416,8 @@ def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A
         return r.annotation(shortcut.name, r.resolve(rev))
     if shortcut.version or shortcut.stage:
         versions = show(r, name)
+        if not versions and shortcut.stage:
+            raise RegistryError(f"No version of '{shortcut.name}' is in stage '{shortcut.stage}'")
         if not versions:
             raise RegistryError(f"Nothing found for '{name}'")
         return r.annotation(shortcut.name, versions[0].commit)

@@ -10,7 +10,7 @@ from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, split_tag_patterns
-from .results import BadFile, RegistryError
+from .results import BadFile, Notice, RegistryError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ class Repository:
         self._listed: Optional[bytes] = None  # `git.list_tags()`, once
         self._listing = None  # that listing, started in the background
         self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
-        self.warnings: list[BadFile] = []  # annotation files read as no annotation, for the caller to show
+        # annotation files read as no annotation, and notices (results.Notice), for the caller to show
+        self.warnings: list[BadFile | Notice] = []
         self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
         if remote is not None and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
@@ -310,7 +311,12 @@ class Repository:
             self._warned.add((bad.file, bad.commit))
             self.warnings.append(bad)
 
-    def take_warnings(self) -> list[BadFile]:
+    def tell(self, notice: Notice) -> None:
+        """Add notice to `warnings`, unless it is there already (a write that retried)."""
+        if notice not in self.warnings:
+            self.warnings.append(notice)
+
+    def take_warnings(self) -> list[BadFile | Notice]:
         """The warnings gathered so far, which are then no longer pending (each is shown once)."""
         found, self.warnings = self.warnings, []
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from .. import annotations as A
 from .. import state as S
 from ..errors import UserError
@@ -100,6 +102,13 @@ class BadFile:
     def message(self) -> str:
         """One line for the user."""
         return f"{self.file} at commit {self.commit[:7]}: {self.reason}; read as no annotation"
+
+
+class Notice(namedtuple("Notice", "message")):
+    """A line for the user about a command that still did what it was asked (a new name that looks
+    like a typo of another)."""
+
+    __slots__ = ()
 
 
 @record

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from .. import state as S
 from .. import tags as T
 from .repository import Repository, _open
-from .results import RegistryError, TagChange
+from .results import Notice, RegistryError, TagChange
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -176,12 +176,33 @@ def _who(version: S.Version) -> str:
     return f" (by {event.author} <{event.author_email}> at {event.created_at})"
 
 
+def _notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stage: str | None = None) -> None:
+    """A new artifact (or stage) whose name looks like a typo of one the registry has is written all
+    the same, with a notice for the caller in `r.warnings` (the CLI prints it)."""
+    from .. import names as N  # small: difflib comes only for a name near another
+
+    if artifact is None:
+        from .read import artifact_names
+
+        known = artifact_names(r, name)
+        if name not in known and (close := N.typos_of(name, known)):
+            r.tell(Notice(f"'{name}' is a new artifact" + N.did_you_mean(close)))
+    if stage is not None and r.config.stages is None and (artifact is None or not any(
+            stage in v.stages for v in artifact.versions)):
+        from .read import used_stage_names
+
+        used = used_stage_names(r)
+        if stage not in used and (close := N.typos_of(stage, used)):
+            r.tell(Notice(f"'{stage}' is a new stage" + N.did_you_mean(close)))
+
+
 def _register(
     r: Repository, name: str, ref: str, version: Optional[str], message: Optional[str], simple: Optional[bool],
     force: bool, bump: Optional[str], push: bool, remote: str,
 ) -> TagChange:
     commit = r.resolve(ref)
     artifact = r.registry(name).find(name)
+    _notice_new_names(r, name, artifact)
     existing = _active_version_at(artifact, commit)
     if existing is not None and not force:
         raise RegistryError(
@@ -261,6 +282,7 @@ def assign(
     def body(r: Repository, push: bool) -> list[TagChange]:
         r.config.check_stage(stage)
         artifact = r.registry(name).find(name)
+        _notice_new_names(r, name, artifact, stage)
         changes: list[TagChange] = []
         if ref is None and version is not None:
             target = artifact.find_version(version) if artifact else None

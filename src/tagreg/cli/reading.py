@@ -26,7 +26,11 @@ def describe(repo, name, rev, as_json, field):
 
     annotation = api.describe(repo, name, rev=rev)
     if annotation is None:
-        raise api.RegistryError(f"No annotation found for '{name}'")
+        from ..names import did_you_mean
+        from ..tags import parse_shortcut
+
+        close = api.close_artifacts(repo, parse_shortcut(name).name)  # describe refused a name that is none
+        raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
     data = annotation.to_dict()
     if field:
         value = data.get(field)
@@ -123,6 +127,13 @@ def history(repo, name, as_json, plain, ascending):
 
     format_flag({"json": as_json, "plain": plain})
     entries = api.history(repo, name, ascending=ascending)
+    if name is not None and not entries:  # GTO's empty answer, and what the name may have meant
+        from ..names import did_you_mean
+        from .render import warn
+
+        close = api.close_artifacts(repo, name)
+        if close:
+            warn(f"no artifact '{name}'" + did_you_mean(close))
     if as_json:
         echo_json([e.to_gto() for e in entries])
         return
@@ -154,12 +165,15 @@ def latest(repo, name, as_ref):
     Opt("--ref", dest="as_ref", flag=True, help="Print the assignment tag instead of the version."),
 ))
 def which(repo, name, stage, as_ref):
-    """Print the version of NAME that is in STAGE."""
+    """Print the version of NAME that is in STAGE (nothing if it is empty; exit 1 if no .gto allows it and no
+    artifact ever had it)."""
     from .. import api
 
     found = api.which(repo, name, stage)
     if found is not None:
         echo(api.assignment_ref(found, stage) if as_ref else found.version)
+    elif sys.stderr is not None and sys.stderr.isatty():  # a person reads it; a script gets GTO's empty answer
+        echo(f"No version of '{name}' is in stage '{stage}'", err=True)
 
 
 @command(reads=True, params=(
