@@ -73,6 +73,7 @@ class Delivery:
     kind: str  # "git", "lfs", "dvc" or "external"
     written: list[str] = field(factory=list)
     repo: Optional[str] = None  # the repository the files came from (links)
+    target: str = ""  # the file, or the folder of the files, written
 
 
 def is_external(path: str) -> bool:
@@ -313,20 +314,47 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
-    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml); reads
+    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.lock); reads
     no dvc.lock over the YAML size bound (DeliveryError)."""
+    return dvc_kind(git, commit, path) is not None
+
+
+def dvc_kind(git: Git, commit: str, path: str) -> str | None:
+    """Whether DVC tracks path at commit: "file", "folder" (its md5 ends in `.dir`), or None."""
     from . import bounded_yaml
 
     most = bounded_yaml.limits()["bytes"]
     dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
     found = git.read_objects_within([dvc_file, lock_file], most)
-    if found.get(dvc_file) is not None:
-        return True
-    lock = found.get(lock_file)
-    if isinstance(lock, int):
-        raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({lock} bytes); raise "
-                            "the limit with TAGREG_YAML_MAX_BYTES")
-    return lock is not None and f"path: {path}".encode() in lock
+    data = found.get(dvc_file)
+    if data is None:
+        data = found.get(lock_file)
+        if isinstance(data, int):
+            raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({data} bytes); "
+                                "raise the limit with TAGREG_YAML_MAX_BYTES")
+        if data is None or f"path: {path}".encode() not in data:
+            return None
+    return "folder" if _dvc_out_is_folder(data, path) else "file"
+
+
+def _dvc_out_is_folder(data: bytes | int, path: str) -> bool:
+    """Whether the DVC output of path in a `.dvc` file or dvc.lock is a folder; a file when that
+    cannot be read (DVC itself then says what is wrong)."""
+    from . import bounded_yaml
+
+    try:
+        doc = bounded_yaml.load(data) if isinstance(data, bytes) else None
+    except UserError:
+        return False
+    outs: list = []
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    for holder in [doc, *(stages.values() if isinstance(stages, dict) else ())]:  # a .dvc file, dvc.lock
+        if isinstance(holder, dict) and isinstance(holder.get("outs"), list):
+            outs += holder["outs"]
+    for out in outs:
+        if isinstance(out, dict) and posixpath.normpath(str(out.get("path", ""))) in (path, posixpath.basename(path)):
+            return str(out.get("md5", "")).endswith(".dir")
+    return False
 
 
 def _dvc_api():
@@ -344,13 +372,37 @@ def dvc_open(url: str, path: str, rev: str) -> BinaryIO:
     return _dvc_api().open(path, repo=url, rev=rev, mode="rb")
 
 
-def dvc_get(url: str, path: str, rev: str, out: Path, force: bool) -> list[str]:
-    """Download a DVC-tracked path (file or folder) to out."""
+def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, folder: bool = False) -> list[str]:
+    """Download a DVC-tracked path (a file, or a folder when folder) to out, making out's missing
+    parent folders; a folder goes into an empty folder out, as a folder of git files does."""
     api = _dvc_api()
-    if out.exists() and not force:
-        raise DeliveryError(f"'{out}' exists; use --force to overwrite it")
+    emptied = folder and out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    if out.exists() and not force and not emptied:
+        raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
+    if folder and out.is_dir() and not emptied:
+        raise DeliveryError(f"'{printable(str(out))}' is a folder with files in it; DVC writes a folder artifact "
+                            "only into a new or an empty folder")
     from dvc.repo import Repo  # type: ignore[import-not-found]
 
-    Repo.get(url, path, out=str(out), rev=rev, force=force)
+    made = []  # the folders made for out, removed again if DVC fails
+    parent = out.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    try:
+        for folder_ in reversed(made):
+            folder_.mkdir()
+        if emptied:
+            out.rmdir()  # DVC would write the folder inside it, as `dvc get` does into a folder
+        Repo.get(url, path, out=str(out), rev=rev, force=force)
+    except BaseException:
+        if emptied and not out.exists():
+            out.mkdir()
+        for folder_ in made:
+            try:
+                folder_.rmdir()
+            except OSError:
+                pass
+        raise
     del api
     return [str(out)]

@@ -454,6 +454,23 @@ def test_lfs_content_is_delivered(tmp_path, work, lfs_repo):
 
 
 @needs_lfs
+@pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
+def test_lfs_content_into_a_folder_keeps_its_name(work, lfs_repo, out):
+    """`-o DIR/` (made if missing) and `-o EXISTING_DIR` put an LFS file in the folder under its own
+    name, as for a file stored in git; a folder artifact's files go into the folder."""
+    (work / "here").mkdir()
+    folder = work / out.rstrip("/")
+    proc = run(work, "get", "w", "-r", str(lfs_repo), "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "w.bin").read_bytes() == LFS_CONTENT
+    assert proc.stdout.endswith(f"(lfs, commit {git(lfs_repo, 'rev-parse', 'HEAD')[:7]}) to {out.rstrip('/')}/w.bin\n")
+    proc = run(work, "get", "d", "-r", str(lfs_repo), "-o", out, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "w.bin").read_bytes() == LFS_CONTENT  # the folder's one file, in the folder itself
+    assert proc.stdout.endswith(f" to {out.rstrip('/')}/w.bin\n"), proc.stdout
+
+
+@needs_lfs
 def test_a_pointer_handed_back_by_git_lfs_is_refused(tmp_path, work, lfs_repo):
     skip = {"GIT_LFS_SKIP_SMUDGE": "1"}
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin", env=skip))

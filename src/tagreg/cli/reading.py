@@ -336,7 +336,7 @@ def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
         return
     source = f" from {result.repo}" if result.repo else ""
     count = len(result.written)
-    what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
+    what = result.written[0] if count == 1 else f"{count} files into {result.target}"
     echo(printable(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}"))
 
 
