@@ -266,12 +266,14 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
             digest.update(chunk)
             write(chunk)
         failed = stream.close() != 0 and written <= entry.size
-        error = stream.error
+        error = stream.error  # git-lfs's reason, not its progress line
+    if failed and error:  # it hands back the pointer when it fails: its reason says why
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
     if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
         raise DeliveryError(f"git-lfs handed back the pointer of '{printable(entry.full)}', not its content "
                             "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
     if failed:
-        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}'")
     if written != entry.size:
         raise DeliveryError(f"git-lfs handed back {written} bytes for '{printable(entry.full)}'; its pointer says "
                             f"{entry.size}")

@@ -509,6 +509,17 @@ def test_a_missing_lfs_object_is_refused(tmp_path, work, lfs_repo):
     untouched(tmp_path, work)
 
 
+@needs_lfs
+def test_a_missing_lfs_object_is_refused_with_git_lfs_reason(tmp_path, work, lfs_repo):
+    """git-lfs's error line, not its progress line (`Downloading models/w.bin (18 KB)`) nor a
+    guess: here the object is in no LFS store and the repository has no LFS server."""
+    lfs_object(lfs_repo).unlink()
+    line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin"))
+    assert "git-lfs could not fetch 'models/w.bin'" in line, line
+    assert "Error downloading" in line and "Downloading models" not in line, line
+    untouched(tmp_path, work)
+
+
 def test_link_and_doctor_only_look_for_a_first_file_in_a_git_bomb(tmp_path, repo):
     """Whether a linked path exists is answered by its first file: `link` and `doctor` on a bomb of
     a million files neither list it whole (seconds and hundreds of MB) nor refuse it."""
