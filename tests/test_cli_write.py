@@ -700,6 +700,16 @@ def test_describe_field_flags(described):
     assert described.ok("describe", "model@v0.0.1", "--description") == "The first model\n"
 
 
+def test_describe_several_field_flags_print_one_line_each_in_a_fixed_order(described):
+    """path, type, description: always in that order, whatever the order given, one line each (a
+    field with no value is an empty line, so `read` and line numbers still match)."""
+    assert described.ok("describe", "model@v0.0.1", "--path", "--type") == "models/old.pkl\nmodel\n"
+    assert described.ok("describe", "model@v0.0.1", "--description", "--type", "--path") == \
+        "models/old.pkl\nmodel\nThe first model\n"
+    described.ok("annotate", "bare", "--path", "b.bin")
+    assert described.ok("describe", "bare", "--type", "--path") == "b.bin\n\n"
+
+
 def test_describe_json(described):
     data = json.loads(described.ok("describe", "model@v0.0.1", "--json"))
     assert data["path"] == "models/old.pkl"
