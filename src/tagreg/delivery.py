@@ -102,6 +102,48 @@ def exists(git: Git, commit: str, path: str) -> bool:
     return False
 
 
+def storage(git: Git, commit: str, path: str) -> str:
+    """Where path is stored at commit, as far as two small git reads tell: "url" (outside Git),
+    "git", "lfs" (a file whose blob is an LFS pointer), "dvc", or "missing". A folder is "git": its
+    files are not read."""
+    if is_external(path):
+        return "url"
+    try:
+        path = check_path(path)
+        with _ls_tree(git, commit, path) as stream:
+            first = next(_blobs(stream, path), None)
+            if first is None:
+                stream.finish()
+        if first is None:
+            return "dvc" if dvc_kind(git, commit, path) else "missing"
+        if first[2] != path:
+            return "git"
+        data = git.read_objects_within([first[1]], LFS_MAX_POINTER).get(first[1])
+    except UserError:  # an unreadable commit or path, a dvc.lock over the bound
+        return "missing"
+    return "lfs" if isinstance(data, bytes) and data.startswith(LFS_PREFIX) else "git"
+
+
+def storages(git: Git, commit: str, paths: list[str]) -> dict[str, str]:
+    """`storage` of many paths at commit: their files read in one `git cat-file --batch` (a pointer
+    is under 1 KiB, a bigger blob is not read); folders and missing paths one by one."""
+    safe = {}
+    for path in paths:
+        try:
+            safe[path] = check_path(path) if not is_external(path) else None
+        except DeliveryError:
+            safe[path] = None
+    found = git.read_objects_within([f"{commit}:{p}" for p in safe.values() if p], LFS_MAX_POINTER)
+    out = {}
+    for path, normal in safe.items():
+        data = found.get(f"{commit}:{normal}") if normal else None
+        if data is None:  # a folder, a DVC path, a URL, or missing
+            out[path] = storage(git, commit, path)
+        else:
+            out[path] = "lfs" if isinstance(data, bytes) and data.startswith(LFS_PREFIX) else "git"
+    return out
+
+
 def is_folder(git: Git, commit: str, path: str) -> bool:
     """Whether path is a folder (tree) at commit."""
     proc = git.run("cat-file", "-t", f"{commit}:{check_path(path)}", check=False)

@@ -471,6 +471,23 @@ def test_lfs_content_into_a_folder_keeps_its_name(work, lfs_repo, out):
 
 
 @needs_lfs
+def test_where_each_path_is_stored(lfs_repo):
+    """What the dashboard's "Stored" says, read cheaply: one batch of small blobs, folders apart."""
+    from tagreg.delivery import storages
+    from tagreg.git import Git
+
+    (lfs_repo / "plain.txt").write_text("plain\n")
+    (lfs_repo / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
+    git(lfs_repo, "add", ".")
+    git(lfs_repo, "commit", "-q", "-m", "more")
+    head = git(lfs_repo, "rev-parse", "HEAD").strip()
+    assert storages(Git(lfs_repo), head, ["models/w.bin", "plain.txt", "models", "data", "gone.bin", "../x",
+                                          "s3://bucket/m.pkl"]) == {
+        "models/w.bin": "lfs", "plain.txt": "git", "models": "git", "data": "dvc", "gone.bin": "missing",
+        "../x": "missing", "s3://bucket/m.pkl": "url"}
+
+
+@needs_lfs
 def test_a_pointer_handed_back_by_git_lfs_is_refused(tmp_path, work, lfs_repo):
     skip = {"GIT_LFS_SKIP_SMUDGE": "1"}
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin", env=skip))
