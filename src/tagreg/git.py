@@ -431,6 +431,16 @@ class Git:
             args += ["--", *paths]
         return bool(self.out(*args))
 
+    def uncommitted(self, paths: Sequence[str]) -> list[str]:
+        """Those of paths (from the repository's root; a folder covers its files) that have staged,
+        unstaged or untracked changes in the work tree."""
+        if not paths:
+            return []
+        listed = self.out("status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--",
+                          *[f":(top,literal){p}" for p in paths]).split("\0")
+        changed = [entry[3:] for entry in listed if len(entry) > 3]
+        return [p for p in paths if any(c == p or c.startswith(p.rstrip("/") + "/") for c in changed)]
+
     def staged_files(self) -> list[str]:
         """Files with changes in the index."""
         return [p for p in self.out("diff", "--cached", "--name-only").splitlines() if p]
