@@ -215,10 +215,19 @@ def _edit(
 def uncommitted_edits(repo: PathLike, name: str, ref: str = "HEAD") -> list[str]:
     """The files of name that have changes not committed (its annotation file, its annotated path)
     when ref is the checked-out HEAD of a work tree: a version registered there leaves them out.
-    [] for another commit, a bare repository or a remote."""
+    [] for another commit, a bare repository, a remote, or a work tree git cannot read (a warning
+    never fails the command that asked for it)."""
+    from ..errors import UserError
+
+    try:
+        return _uncommitted_edits(_open(repo), name, ref)
+    except UserError:  # a hostile tree `git status` refuses (an empty file name), a bad annotation file
+        return []
+
+
+def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
     from .. import delivery as D
 
-    r = _open(repo)
     if r.mirror is not None:
         return []
     root, head = r.git.locate()
