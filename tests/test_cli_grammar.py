@@ -75,7 +75,7 @@ LEFT_TO_CLICK = [
     ("show", ["--help"]), ("show", ["-h"]), ("show", ["--bogus"]), ("show", ["a", "b"]),
     ("show", ["--av", "x"]), ("show", ["--av", "1.5"]), ("show", ["--sort", "name"]), ("show", ["--json=1"]),
     ("show", ["-dr."]), ("show", ["--av"]), ("which", ["churn"]), ("assign", ["churn"]),
-    ("describe", ["churn", "--path", "--type"]), ("check-ref", ["t", "--format", "xml"]),
+    ("describe", ["churn", "--path=1"]), ("check-ref", ["t", "--format", "xml"]),
 ]
 
 

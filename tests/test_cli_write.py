@@ -741,6 +741,16 @@ def test_describe_field_flags(described):
     assert described.ok("describe", "model@v0.0.1", "--description") == "The first model\n"
 
 
+def test_describe_several_field_flags_print_one_line_each_in_a_fixed_order(described):
+    """path, type, description: always in that order, whatever the order given, one line each (a
+    field with no value is an empty line, so `read` and line numbers still match)."""
+    assert described.ok("describe", "model@v0.0.1", "--path", "--type") == "models/old.pkl\nmodel\n"
+    assert described.ok("describe", "model@v0.0.1", "--description", "--type", "--path") == \
+        "models/old.pkl\nmodel\nThe first model\n"
+    described.ok("annotate", "bare", "--path", "b.bin")
+    assert described.ok("describe", "bare", "--type", "--path") == "b.bin\n\n"
+
+
 def test_describe_json(described):
     data = json.loads(described.ok("describe", "model@v0.0.1", "--json"))
     assert data["path"] == "models/old.pkl"
@@ -782,3 +792,46 @@ def test_push_hints_quote_tags_as_shlex_does(tag):
     from tagreg.cli.render import shell_quote
 
     assert shell_quote(tag) == shlex.quote(tag)
+
+
+# -- registering HEAD with uncommitted annotation edits ----------------------------------------
+
+@pytest.fixture
+def annotated(reg):
+    reg.commit("model", {"artifacts.yaml": "m:\n  type: model\n  path: models/m.bin\n", "models/m.bin": "v1\n"})
+    reg.commit("docs", {"README.md": "docs\n"})
+    return reg
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_register_head_warns_when_its_annotation_file_has_uncommitted_changes(annotated, staged):
+    """The version is HEAD as committed: the edit (staged or not) is not in it, and the user is told."""
+    (annotated.path / "artifacts.yaml").write_text("m:\n  type: model\n  path: models/m2.bin\n")
+    if staged:
+        annotated.git("add", "artifacts.yaml")
+    result = annotated.run("register", "m")
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "artifacts.yaml" in line]
+    assert len(warning) == 1 and "uncommitted changes" in warning[0] and "m@v0.0.1" in warning[0], result.stderr
+    assert annotated.git("rev-parse", "m@v0.0.1^{commit}").strip() == annotated.head()
+
+
+def test_register_head_warns_about_an_uncommitted_annotation_of_a_new_artifact(annotated):
+    annotated.ok("annotate", "fresh", "--path", "models/fresh.bin")  # written, not committed
+    result = annotated.run("register", "fresh")
+    assert result.returncode == 0, result.stderr
+    assert "artifacts.yaml" in result.stderr and "uncommitted changes" in result.stderr, result.stderr
+
+
+def test_register_head_warns_when_the_artifact_file_has_uncommitted_changes(annotated):
+    (annotated.path / "models" / "m.bin").write_text("retrained\n")
+    result = annotated.run("register", "m")
+    assert "models/m.bin" in result.stderr and "uncommitted changes" in result.stderr, result.stderr
+
+
+def test_register_of_an_older_commit_or_a_clean_head_does_not_warn(annotated):
+    assert annotated.run("register", "m").stderr == ""  # clean
+    (annotated.path / "artifacts.yaml").write_text("m:\n  type: model\n  path: models/m2.bin\n")
+    (annotated.path / "README.md").write_text("other edits are not about m\n")
+    result = annotated.run("register", "m", "HEAD~1", "--version", "v1.0.0")
+    assert result.returncode == 0 and result.stderr == "", result.stderr

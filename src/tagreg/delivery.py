@@ -73,6 +73,7 @@ class Delivery:
     kind: str  # "git", "lfs", "dvc" or "external"
     written: list[str] = field(factory=list)
     repo: Optional[str] = None  # the repository the files came from (links)
+    target: str = ""  # the file, or the folder of the files, written
 
 
 def is_external(path: str) -> bool:
@@ -99,6 +100,48 @@ def exists(git: Git, commit: str, path: str) -> bool:
             return True
         stream.finish()
     return False
+
+
+def storage(git: Git, commit: str, path: str) -> str:
+    """Where path is stored at commit, as far as two small git reads tell: "url" (outside Git),
+    "git", "lfs" (a file whose blob is an LFS pointer), "dvc", or "missing". A folder is "git": its
+    files are not read."""
+    if is_external(path):
+        return "url"
+    try:
+        path = check_path(path)
+        with _ls_tree(git, commit, path) as stream:
+            first = next(_blobs(stream, path), None)
+            if first is None:
+                stream.finish()
+        if first is None:
+            return "dvc" if dvc_kind(git, commit, path) else "missing"
+        if first[2] != path:
+            return "git"
+        data = git.read_objects_within([first[1]], LFS_MAX_POINTER).get(first[1])
+    except UserError:  # an unreadable commit or path, a dvc.lock over the bound
+        return "missing"
+    return "lfs" if isinstance(data, bytes) and data.startswith(LFS_PREFIX) else "git"
+
+
+def storages(git: Git, commit: str, paths: list[str]) -> dict[str, str]:
+    """`storage` of many paths at commit: their files read in one `git cat-file --batch` (a pointer
+    is under 1 KiB, a bigger blob is not read); folders and missing paths one by one."""
+    safe = {}
+    for path in paths:
+        try:
+            safe[path] = check_path(path) if not is_external(path) else None
+        except DeliveryError:
+            safe[path] = None
+    found = git.read_objects_within([f"{commit}:{p}" for p in safe.values() if p], LFS_MAX_POINTER)
+    out = {}
+    for path, normal in safe.items():
+        data = found.get(f"{commit}:{normal}") if normal else None
+        if data is None:  # a folder, a DVC path, a URL, or missing
+            out[path] = storage(git, commit, path)
+        else:
+            out[path] = "lfs" if isinstance(data, bytes) and data.startswith(LFS_PREFIX) else "git"
+    return out
 
 
 def is_folder(git: Git, commit: str, path: str) -> bool:
@@ -265,12 +308,14 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
             digest.update(chunk)
             write(chunk)
         failed = stream.close() != 0 and written <= entry.size
-        error = stream.error
+        error = stream.error  # git-lfs's reason, not its progress line
+    if failed and error:  # it hands back the pointer when it fails: its reason says why
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
     if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
         raise DeliveryError(f"git-lfs handed back the pointer of '{printable(entry.full)}', not its content "
                             "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
     if failed:
-        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}'")
     if written != entry.size:
         raise DeliveryError(f"git-lfs handed back {written} bytes for '{printable(entry.full)}'; its pointer says "
                             f"{entry.size}")
@@ -313,20 +358,47 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
-    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.yaml); reads
+    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.lock); reads
     no dvc.lock over the YAML size bound (DeliveryError)."""
+    return dvc_kind(git, commit, path) is not None
+
+
+def dvc_kind(git: Git, commit: str, path: str) -> str | None:
+    """Whether DVC tracks path at commit: "file", "folder" (its md5 ends in `.dir`), or None."""
     from . import bounded_yaml
 
     most = bounded_yaml.limits()["bytes"]
     dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
     found = git.read_objects_within([dvc_file, lock_file], most)
-    if found.get(dvc_file) is not None:
-        return True
-    lock = found.get(lock_file)
-    if isinstance(lock, int):
-        raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({lock} bytes); raise "
-                            "the limit with TAGREG_YAML_MAX_BYTES")
-    return lock is not None and f"path: {path}".encode() in lock
+    data = found.get(dvc_file)
+    if data is None:
+        data = found.get(lock_file)
+        if isinstance(data, int):
+            raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({data} bytes); "
+                                "raise the limit with TAGREG_YAML_MAX_BYTES")
+        if data is None or f"path: {path}".encode() not in data:
+            return None
+    return "folder" if _dvc_out_is_folder(data, path) else "file"
+
+
+def _dvc_out_is_folder(data: bytes | int, path: str) -> bool:
+    """Whether the DVC output of path in a `.dvc` file or dvc.lock is a folder; a file when that
+    cannot be read (DVC itself then says what is wrong)."""
+    from . import bounded_yaml
+
+    try:
+        doc = bounded_yaml.load(data) if isinstance(data, bytes) else None
+    except UserError:
+        return False
+    outs: list = []
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    for holder in [doc, *(stages.values() if isinstance(stages, dict) else ())]:  # a .dvc file, dvc.lock
+        if isinstance(holder, dict) and isinstance(holder.get("outs"), list):
+            outs += holder["outs"]
+    for out in outs:
+        if isinstance(out, dict) and posixpath.normpath(str(out.get("path", ""))) in (path, posixpath.basename(path)):
+            return str(out.get("md5", "")).endswith(".dir")
+    return False
 
 
 def _dvc_api():
@@ -344,13 +416,37 @@ def dvc_open(url: str, path: str, rev: str) -> BinaryIO:
     return _dvc_api().open(path, repo=url, rev=rev, mode="rb")
 
 
-def dvc_get(url: str, path: str, rev: str, out: Path, force: bool) -> list[str]:
-    """Download a DVC-tracked path (file or folder) to out."""
+def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, folder: bool = False) -> list[str]:
+    """Download a DVC-tracked path (a file, or a folder when folder) to out, making out's missing
+    parent folders; a folder goes into an empty folder out, as a folder of git files does."""
     api = _dvc_api()
-    if out.exists() and not force:
-        raise DeliveryError(f"'{out}' exists; use --force to overwrite it")
+    emptied = folder and out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    if out.exists() and not force and not emptied:
+        raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
+    if folder and out.is_dir() and not emptied:
+        raise DeliveryError(f"'{printable(str(out))}' is a folder with files in it; DVC writes a folder artifact "
+                            "only into a new or an empty folder")
     from dvc.repo import Repo  # type: ignore[import-not-found]
 
-    Repo.get(url, path, out=str(out), rev=rev, force=force)
+    made = []  # the folders made for out, removed again if DVC fails
+    parent = out.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    try:
+        for folder_ in reversed(made):
+            folder_.mkdir()
+        if emptied:
+            out.rmdir()  # DVC would write the folder inside it, as `dvc get` does into a folder
+        Repo.get(url, path, out=str(out), rev=rev, force=force)
+    except BaseException:
+        if emptied and not out.exists():
+            out.mkdir()
+        for folder_ in made:
+            try:
+                folder_.rmdir()
+            except OSError:
+                pass
+        raise
     del api
     return [str(out)]

@@ -431,6 +431,16 @@ class Git:
             args += ["--", *paths]
         return bool(self.out(*args))
 
+    def uncommitted(self, paths: Sequence[str]) -> list[str]:
+        """Those of paths (from the repository's root; a folder covers its files) that have staged,
+        unstaged or untracked changes in the work tree."""
+        if not paths:
+            return []
+        listed = self.out("status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--",
+                          *[f":(top,literal){p}" for p in paths]).split("\0")
+        changed = [entry[3:] for entry in listed if len(entry) > 3]
+        return [p for p in paths if any(c == p or c.startswith(p.rstrip("/") + "/") for c in changed)]
+
     def staged_files(self) -> list[str]:
         """Files with changes in the index."""
         return [p for p in self.out("diff", "--cached", "--name-only").splitlines() if p]
@@ -959,8 +969,35 @@ def _parse_ident(value: str) -> tuple[str, str, int, str]:
 
 
 def _first_line(stderr: bytes, prefer: tuple[str, ...] = ()) -> str:
-    """The line of git's stderr worth showing: the first `fatal:`/`error:` one if asked, else the first."""
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    chosen = next((line for line in lines if line.startswith(prefer)), None) if prefer else None
-    line = chosen or (lines[0] if lines else "")
-    return line.removeprefix("fatal: ").removeprefix("error: ")
+    """The line of git's stderr worth showing (`reason`); prefer is kept for callers' clarity."""
+    del prefer  # `reason` always prefers git's `fatal:`/`error:` line
+    return reason(stderr)
+
+
+# Lines that are not the reason a git (or git-lfs) command failed: its progress, and the advice it
+# prints after the reason ("Please make sure you have the correct access rights / and the
+# repository exists.", git-lfs's "Errors logged to ...").
+_PROGRESS = ("Downloading ", "Uploading ", "Enumerating objects", "Counting objects", "Compressing objects",
+             "Writing objects", "Receiving objects", "Resolving deltas", "Total ")
+_ADVICE = ("Could not read from remote repository", "Please make sure you have the correct access rights",
+           "and the repository exists", "Errors logged to ", "Use `git lfs logs last`", "hint:")
+
+
+def reason(stderr: bytes) -> str:
+    """Why git (or git-lfs) failed, from its stderr, in one line: its first `fatal:`/`error:` line
+    (else the first other line), progress and advice skipped; a reason that ends in ':' is joined
+    with the line that completes it (`unable to connect to HOST:` + `HOST[0: ...]: errno=Connection
+    refused` is `unable to connect to HOST: Connection refused`)."""
+    lines = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = raw.rpartition("\r")[2].strip()  # a progress counter redrawn in place: its last state
+        if line and not line.removeprefix("remote:").strip().startswith(_PROGRESS + _ADVICE):
+            lines.append(line)
+    if not lines:
+        return ""
+    at = next((i for i, line in enumerate(lines) if line.lower().startswith(("fatal:", "error"))), 0)
+    line = lines[at].removeprefix("fatal: ").removeprefix("error: ")
+    if line.endswith(":") and at + 1 < len(lines):
+        rest = lines[at + 1]
+        line += " " + (rest.rpartition("errno=")[2] if "errno=" in rest else rest.removeprefix("fatal: "))
+    return line

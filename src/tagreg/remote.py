@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from . import cache
 from .errors import UserError
-from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, credential_env, url_userinfo
+from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, credential_env, reason, url_userinfo
 from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -321,10 +321,9 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
             flags[ref] = parts[0]
             reasons[ref] = parts[2] if len(parts) > 2 else ""
     if proc.returncode != 0 and not any(f == "!" for f in flags.values()):
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = next((line for line in reversed(err) if line.strip()), "git push failed")
+        detail = reason(proc.stderr) or "git push failed"
         password = _has_password(git) or ":" in url_userinfo(url or "")[0]
-        detail = explain(detail.removeprefix("fatal: ").removeprefix("error: "), password)
+        detail = explain(detail, password)
         raise RemoteError(redact(f"push to {display or remote} failed: {detail}", url))
     for ref, flag in flags.items():
         if flag == "!" and not any(word in reasons[ref] for word in _RACE_REASONS):

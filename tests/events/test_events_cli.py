@@ -132,6 +132,17 @@ def test_since_a_date(evreg, since, first_tag):
         assert [e["tag"] for e in events] == ORDER[ORDER.index(first_tag):]
 
 
+def test_json_is_what_the_help_says(evreg):
+    """One JSON array of event objects, as `history --json` and `show --json` print one document;
+    the help says so (it said "one object per event", read as one object a line)."""
+    helped = " ".join(evreg.ok("events", "--help").split())
+    assert "--json Print a JSON array of the events (each in the webhook schema)." in helped, helped
+    printed = evreg.ok("events", "--json")
+    events = json.loads(printed)
+    assert isinstance(events, list) and [e["tag"] for e in events] == ORDER
+    assert all(list(e) == EVENT_KEYS for e in events)
+
+
 def test_events_of_an_empty_registry(repo):
     result = run_tagreg(repo.path, "events", "--json")
     assert result.returncode == 0 and json.loads(result.stdout) == []

@@ -454,6 +454,40 @@ def test_lfs_content_is_delivered(tmp_path, work, lfs_repo):
 
 
 @needs_lfs
+@pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
+def test_lfs_content_into_a_folder_keeps_its_name(work, lfs_repo, out):
+    """`-o DIR/` (made if missing) and `-o EXISTING_DIR` put an LFS file in the folder under its own
+    name, as for a file stored in git; a folder artifact's files go into the folder."""
+    (work / "here").mkdir()
+    folder = work / out.rstrip("/")
+    proc = run(work, "get", "w", "-r", str(lfs_repo), "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "w.bin").read_bytes() == LFS_CONTENT
+    assert proc.stdout.endswith(f"(lfs, commit {git(lfs_repo, 'rev-parse', 'HEAD')[:7]}) to {out.rstrip('/')}/w.bin\n")
+    proc = run(work, "get", "d", "-r", str(lfs_repo), "-o", out, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "w.bin").read_bytes() == LFS_CONTENT  # the folder's one file, in the folder itself
+    assert proc.stdout.endswith(f" to {out.rstrip('/')}/w.bin\n"), proc.stdout
+
+
+@needs_lfs
+def test_where_each_path_is_stored(lfs_repo):
+    """What the dashboard's "Stored" says, read cheaply: one batch of small blobs, folders apart."""
+    from tagreg.delivery import storages
+    from tagreg.git import Git
+
+    (lfs_repo / "plain.txt").write_text("plain\n")
+    (lfs_repo / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
+    git(lfs_repo, "add", ".")
+    git(lfs_repo, "commit", "-q", "-m", "more")
+    head = git(lfs_repo, "rev-parse", "HEAD").strip()
+    assert storages(Git(lfs_repo), head, ["models/w.bin", "plain.txt", "models", "data", "gone.bin", "../x",
+                                          "s3://bucket/m.pkl"]) == {
+        "models/w.bin": "lfs", "plain.txt": "git", "models": "git", "data": "dvc", "gone.bin": "missing",
+        "../x": "missing", "s3://bucket/m.pkl": "url"}
+
+
+@needs_lfs
 def test_a_pointer_handed_back_by_git_lfs_is_refused(tmp_path, work, lfs_repo):
     skip = {"GIT_LFS_SKIP_SMUDGE": "1"}
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin", env=skip))
@@ -489,6 +523,17 @@ def test_a_missing_lfs_object_is_refused(tmp_path, work, lfs_repo):
     lfs_object(lfs_repo).unlink()
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin"))
     assert "models/w.bin" in line, line
+    untouched(tmp_path, work)
+
+
+@needs_lfs
+def test_a_missing_lfs_object_is_refused_with_git_lfs_reason(tmp_path, work, lfs_repo):
+    """git-lfs's error line, not its progress line (`Downloading models/w.bin (18 KB)`) nor a
+    guess: here the object is in no LFS store and the repository has no LFS server."""
+    lfs_object(lfs_repo).unlink()
+    line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin"))
+    assert "git-lfs could not fetch 'models/w.bin'" in line, line
+    assert "Error downloading" in line and "Downloading models" not in line, line
     untouched(tmp_path, work)
 
 

@@ -34,6 +34,26 @@ def test_get_into_an_existing_folder_keeps_the_file_name(server, work):
     assert files_under(work) == {"models/m.bin": MODEL_V1}
 
 
+@pytest.mark.parametrize("out", ["newdir/sub/", "models/", "models"])
+def test_get_a_file_into_a_folder_keeps_its_name_and_says_where(server, work, out):
+    """A trailing slash means a folder (made if missing), as `cp`/`curl -o dir/` users expect; an
+    existing folder, with or without the slash, is the same: the file keeps its own name in it."""
+    (work / "models").mkdir()
+    said = ok(tagreg(work, "get", "m#prod", "-o", out, "-r", server.url))
+    folder = out.rstrip("/")
+    assert files_under(work) == {f"{folder}/m.bin": MODEL_V1}
+    assert said.endswith(f" to {folder}/m.bin\n"), said
+
+
+@pytest.mark.parametrize("out", ["into/", "into", "new/deeper/"])
+def test_get_a_folder_into_a_folder_with_or_without_a_slash(server, work, out):
+    (work / "into").mkdir()
+    said = ok(tagreg(work, "get", "bundle", "-o", out, "-r", server.url))
+    folder = out.rstrip("/")
+    assert files_under(work) == {f"{folder}/{k}": v for k, v in BUNDLE.items()}
+    assert said.endswith(f"3 files into {folder}\n"), said
+
+
 def test_get_a_folder_with_nested_files(server, work):
     out = ok(tagreg(work, "get", "bundle@v0.0.1", "-r", server.url))
     assert files_under(work) == {f"bundle/{k}": v for k, v in BUNDLE.items()}
@@ -66,6 +86,77 @@ def test_get_a_dvc_path_without_the_extra(server, work):
     line = error_line(tagreg(work, "get", "dvcm", "-r", server.url))
     assert "tagreg[dvc]" in line
     assert files_under(work) == {}
+
+
+# DVC is not a test dependency: this stand-in for it does what `dvc.repo.Repo.get` does with its
+# arguments (DVC's resolve_output: into an existing folder under the path's own name; an existing
+# target refused unless forced), then writes a file, or a folder for a `.dir` output.
+STAND_IN_DVC = """
+import os
+
+class Repo:
+    @staticmethod
+    def get(url, path, out=None, rev=None, force=False):
+        name = os.path.basename(os.path.normpath(path))
+        out = os.path.join(out, name) if os.path.isdir(out) else out
+        if os.path.exists(out) and not force:
+            raise FileExistsError(out)
+        if path == "data":
+            os.makedirs(out)
+            with open(os.path.join(out, "part.csv"), "w") as handle:
+                handle.write("from dvc\\n")
+        else:
+            with open(out, "w") as handle:
+                handle.write("from dvc\\n")
+"""
+
+
+@pytest.fixture
+def dvc_registry(tmp_path, monkeypatch):
+    """A local registry with a DVC-tracked file (model.pkl) and folder (data), and the stand-in DVC."""
+    package = tmp_path / "stand-in" / "dvc"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "api.py").write_text("")
+    (package / "repo.py").write_text(STAND_IN_DVC)
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
+    repo = tmp_path / "dvc-registry"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / "artifacts.yaml").write_text("model:\n  path: model.pkl\ndata:\n  path: data\n")
+    (repo / "model.pkl.dvc").write_text(DVC_FILE_OUT.format(md5="0123456789abcdef0123456789abcdef", path="model.pkl"))
+    (repo / "data.dvc").write_text(DVC_FILE_OUT.format(md5="0123456789abcdef0123456789abcdef.dir", path="data"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "dvc outputs")
+    for name in ("model", "data"):
+        ok(tagreg(repo, "register", name, "--version", "v0.0.1"))
+    return repo
+
+
+DVC_FILE_OUT = "outs:\n- md5: {md5}\n  size: 12\n  hash: md5\n  path: {path}\n"
+
+
+@pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
+def test_get_a_dvc_file_into_a_folder_keeps_its_name(dvc_registry, work, out):
+    (work / "here").mkdir()
+    said = ok(tagreg(work, "get", "model", "-r", str(dvc_registry), "-o", out))
+    folder = out.rstrip("/")
+    assert files_under(work) == {f"{folder}/model.pkl": b"from dvc\n"}
+    assert said.endswith(f"(dvc, commit {git(dvc_registry, 'rev-parse', 'HEAD')[:7]}) to {folder}/model.pkl\n"), said
+
+
+@pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
+def test_get_a_dvc_folder_into_a_folder_writes_its_files_there(dvc_registry, work, out):
+    """As a folder of git files: its files go into the folder named, new or empty."""
+    (work / "here").mkdir()
+    said = ok(tagreg(work, "get", "data", "-r", str(dvc_registry), "-o", out))
+    folder = out.rstrip("/")
+    assert files_under(work) == {f"{folder}/part.csv": b"from dvc\n"}
+    assert said.endswith(f" to {folder}\n"), said
+    line = error_line(tagreg(work, "get", "data", "-r", str(dvc_registry), "-o", out))
+    assert f"'{folder}' exists; use --force" in line, line
+    line = error_line(tagreg(work, "get", "data", "-r", str(dvc_registry), "-o", out, "--force"))
+    assert f"'{folder}' is a folder with files in it" in line, line  # DVC would write it inside
+    assert files_under(work) == {f"{folder}/part.csv": b"from dvc\n"}
 
 
 def test_get_an_external_path_names_it(server, work):

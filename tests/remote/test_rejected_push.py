@@ -82,3 +82,46 @@ def test_write_on_a_remote_that_is_gone_changes_nothing(server, cache_dir, work)
         assert tag_objects(mirror) == before
     finally:
         server.path.with_name(server.name + ".gone").rename(server.path)
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound, then closed."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_push_without_a_remote_says_there_is_none(tmp_path):
+    """git's reason, not the last line of its advice ('and the repository exists.')."""
+    repo = tmp_path / "alone"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / "artifacts.yaml").write_text("m:\n  path: m.bin\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "m")
+    ok(tagreg(repo, "register", "m"))
+
+    line = error_line(tagreg(repo, "assign", "m", "--version", "v0.0.1", "--stage", "prod", "--push"))
+
+    assert "'origin' does not appear to be a git repository" in line, line
+    assert "and the repository exists" not in line, line
+    assert tags_of(repo) == {"m@v0.0.1"}
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_push_to_a_closed_port_says_the_connection_was_refused(server, tmp_path, scheme):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--", server.url, str(clone))
+    git(clone, "remote", "set-url", "origin", f"{scheme}://127.0.0.1:{_closed_port()}/x.git")
+
+    line = error_line(tagreg(clone, "register", "m", "--push"))
+
+    assert "127.0.0.1" in line and ("Connection refused" in line or "Couldn't connect" in line), line
+    assert not line.rstrip().endswith(":"), line
+
+
+def test_reading_a_closed_port_says_the_connection_was_refused(work):
+    line = error_line(tagreg(work, "show", "-r", f"git://127.0.0.1:{_closed_port()}/x.git"))
+
+    assert "unable to connect to 127.0.0.1" in line and "Connection refused" in line, line

@@ -191,6 +191,17 @@ def test_html_in_descriptions_and_tag_messages_is_text(server, page):
     assert XSS_DESCRIPTION in page.locator("table.models").inner_text()
 
 
+@pytest.mark.parametrize("name,repo,stored", [
+    ("resnet", "vision", "in the repository (committed at HEAD)"),  # a committed file: not "outside Git"
+    ("tokenizer", "nlp", "in the repository (committed at HEAD)"),
+    ("coco", "vision", "not found at HEAD"),  # annotated, never committed
+    ("shared-embed", "nlp", "in another repository (the link source)"),
+])
+def test_model_page_says_where_the_artifact_is_stored(server, name, repo, stored):
+    text = server.get(f"/models/{name}?repo={repo}").text
+    assert f"<dt>Stored</dt><dd>{stored}</dd>" in text, text[text.find("<dt>Stored"):][:200]
+
+
 def test_pages_send_a_content_security_policy(server):
     reply = server.get("/")
     assert "script-src 'self'" in reply.headers["content-security-policy"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _WHERE = {
-    "annotate": "annotate", "link": "annotate", "remove": "annotate",
+    "annotate": "annotate", "link": "annotate", "remove": "annotate", "uncommitted_edits": "annotate",
     "Located": "deliver", "get": "deliver", "locate": "deliver", "open": "deliver", "parse_size": "deliver",
     "doctor": "doctor", "remote_tags": "doctor", "RemoteTags": "doctor",
     "assignment_ref": "read", "check_ref": "read", "close_artifacts": "read", "describe": "read",

@@ -210,3 +210,36 @@ def _edit(
     raise RegistryError(f"gave up: '{target.branch}' kept moving on the remote while annotating {name}")
 
 
+
+
+def uncommitted_edits(repo: PathLike, name: str, ref: str = "HEAD") -> list[str]:
+    """The files of name that have changes not committed (its annotation file, its annotated path)
+    when ref is the checked-out HEAD of a work tree: a version registered there leaves them out.
+    [] for another commit, a bare repository, a remote, or a work tree git cannot read (a warning
+    never fails the command that asked for it)."""
+    from ..errors import UserError
+
+    try:
+        return _uncommitted_edits(_open(repo), name, ref)
+    except UserError:  # a hostile tree `git status` refuses (an empty file name), a bad annotation file
+        return []
+
+
+def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
+    from .. import delivery as D
+
+    if r.mirror is not None:
+        return []
+    root, head = r.git.locate()
+    if not isinstance(root, str) or head is None or r.git.resolve(ref) != head:
+        return []
+    files = [file for file, _ in A.files_for(name, r.config.index)]
+    note = r.annotation(name, head)
+    if note is not None:
+        files.insert(0, note.source)
+        if note.path and not note.repo and not D.is_external(note.path):
+            try:
+                files.append(D.check_path(note.path))
+            except D.DeliveryError:
+                pass  # a path out of the repository is refused by `get`, not looked at here
+    return r.git.uncommitted(list(dict.fromkeys(files)))

@@ -113,18 +113,26 @@ def get(
             raise D.DeliveryError(f"refusing to write '{printable(default)}': it is a symlink in the current "
                                   "folder (perhaps the registry's own); name the output with -o/--out")
     target = Path(out) if out is not None else Path(default)
+    # `-o DIR/` (made if missing) or an existing folder: a file goes in it under its own name, a
+    # folder's files go in it, as `cp` and `curl -o dir/` users expect.
+    into = out is not None and (str(out).endswith(("/", os.sep)) or target.is_dir())
     if not files:
-        if D.dvc_tracked(git, where.commit, where.path):
-            result.kind = "dvc"
-            result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force)
-            return result
-        raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
+        kind = D.dvc_kind(git, where.commit, where.path)
+        if kind is None:
+            raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
+        if into and kind == "file":
+            target = target / default
+        result.kind, result.target = "dvc", str(target)
+        result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force,
+                                   folder=kind == "folder")
+        return result
     folder = not (len(files) == 1 and files[0].full == D.check_path(where.path))
-    if not folder and target.is_dir():
+    if not folder and into:
         target = target / default
     progress = where.source.mirror is not None and where.source.mirror.progress
     result.kind = "lfs" if D.inspect(git, files, max_bytes, progress=progress) else "git"
     result.written = D.deliver(git, files, target, single=not folder, force=force, progress=progress)
+    result.target = str(target)
     return result
 
 

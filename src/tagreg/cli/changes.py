@@ -29,6 +29,11 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
         bump_major=bump_major, bump_minor=bump_minor, bump_patch=bump_patch, push=push, remote=remote,
     )
     echo_change(change)
+    from .output import printable
+    from .render import warn
+
+    for file in api.uncommitted_edits(repo, name, ref or rev or "HEAD"):
+        warn(printable(f"'{file}' has uncommitted changes: {change.tag} is HEAD as committed, without them"))
 
 
 @command(params=(

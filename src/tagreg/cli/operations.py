@@ -13,7 +13,7 @@ from .output import NOTHING, printable
 @repo_option
 @click.option("--since", help="Only events after this event id, or after this date (ISO 8601).")
 @click.option("--name", "name", help="Only events of this artifact.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per event, the webhook schema).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the events (each in the webhook schema).")
 def events(repo, since, name, as_json):
     """List registry events oldest first, each with a stable id (for polling integrations)."""
     from ..events import records

@@ -15,11 +15,12 @@ from .output import NOTHING, echo, format_flag, printable
     Arg("name", complete="names"),
     Opt("--rev", "--ref", dest="rev", help="Read the annotation at this commit."),
     Opt("--json", dest="as_json", flag=True, help="Print JSON."),
-    Opt("--path", dest="field", flag=True, value="path", help="Print the path only."),
-    Opt("--type", dest="field", flag=True, value="type", help="Print the type only."),
-    Opt("--description", dest="field", flag=True, value="description", help="Print the description only."),
+    Opt("--path", dest="want_path", flag=True, help="Print the path (with --type/--description: one line each, "
+        "in the order path, type, description)."),
+    Opt("--type", dest="want_type", flag=True, help="Print the type."),
+    Opt("--description", dest="want_description", flag=True, help="Print the description."),
 ))
-def describe(repo, name, rev, as_json, field):
+def describe(repo, name, rev, as_json, want_path, want_type, want_description):
     """Print the annotation of NAME[@VERSION|#STAGE] at that version's commit."""
     from .. import api
     from .render import echo_json
@@ -32,10 +33,15 @@ def describe(repo, name, rev, as_json, field):
         close = api.close_artifacts(repo, parse_shortcut(name).name)  # describe refused a name that is none
         raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
     data = annotation.to_dict()
-    if field:
-        value = data.get(field)
+    fields = [f for f, wanted in (("path", want_path), ("type", want_type), ("description", want_description))
+              if wanted]
+    if len(fields) == 1:
+        value = data.get(fields[0])
         if value is not None:
-            echo(printable(value, multiline=field == "description"))
+            echo(printable(value, multiline=fields[0] == "description"))
+    elif fields:  # one line each, an empty one for a field with no value: line N is always field N
+        for field in fields:
+            echo(printable(data.get(field) or ""))
     elif as_json:
         echo_json(data)
     else:
@@ -350,7 +356,7 @@ def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
         return
     source = f" from {result.repo}" if result.repo else ""
     count = len(result.written)
-    what = result.written[0] if count == 1 else f"{count} files into {out or result.path.rstrip('/').split('/')[-1]}"
+    what = result.written[0] if count == 1 else f"{count} files into {result.target}"
     echo(printable(f"Wrote {version} ({result.kind}, commit {result.commit[:7]}{source}) to {what}"))
 
 

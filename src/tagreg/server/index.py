@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-SCHEMA_VERSION = 8  # 8: stages in the configured order (rows of 7 have them newest first)
+SCHEMA_VERSION = 9  # 9: an annotation says where its path is stored; 8: stages in the configured order
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -37,12 +37,20 @@ def _iso(value) -> Optional[str]:
     return value.isoformat() if value is not None else None
 
 
-def _annotation(note) -> Optional[dict[str, Any]]:
+def _annotation(note, stored: str | None = None) -> Optional[dict[str, Any]]:
     if note is None:
         return None
     return {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels),
             "virtual": note.virtual, "custom": note.custom, "source": note.source,
-            "link": {"repo": note.repo, "rev": note.rev} if note.repo else None}
+            "link": {"repo": note.repo, "rev": note.rev} if note.repo else None, "stored": stored}
+
+
+def _stored(repo: api.Repository, commit: str, notes: list) -> dict[str, str]:
+    """Where each annotated path (of the notes that are no link) is at commit (`delivery.storages`)."""
+    from .. import delivery
+
+    paths = [n.path for n in notes if n is not None and n.path and not n.repo]
+    return delivery.storages(repo.git, commit, paths) if paths else {}
 
 
 class Source:
@@ -283,6 +291,7 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
             by_artifact.setdefault(entry.artifact, []).append(entry)
             events.append({"seq": seq, "ts": int(entry.timestamp.timestamp()), "artifact": entry.artifact,
                            "event": entry.event, "author": entry.author, "data": entry.to_gto()})
+        stored = _stored(repo, head, [info.annotation for info in view.artifacts])
         for info in view.artifacts:
             own = by_artifact.get(info.name, [])
             last = own[-1] if own else None
@@ -298,7 +307,8 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "latest": info.latest, "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
                 "last_ts": int(last.timestamp.timestamp()) if last else None,
                 "last_event": last.to_gto() if last else None, "last_author": last.author if last else None,
-                "signature": signature, "annotation": _annotation(note),
+                "signature": signature, "annotation": _annotation(note, None if note is None or not note.path else
+                                          "link" if note.repo else stored.get(note.path)),
                 "search": " ".join(w for w in words if w).lower(),
             })
     return {"fingerprint": fingerprint, "head": head, "models": models, "events": events, "stages": stages,
