@@ -343,11 +343,62 @@ def test_assign_already_in_stage_needs_force(reg):
     reg.assigned("model", "prod", 1, "v0.1.0")
     err = reg.fail("assign", "model", "--version", "v0.1.0", "--stage", "prod")
     assert err == (
-        "❌ Version 'v0.1.0' is already in stage 'prod'. "
+        "❌ Version 'v0.1.0' is already the current version in stage 'prod'. "
         "Use the '--force' flag to create a new Git tag nevertheless."
     )
     out = reg.ok("assign", "model", "--version", "v0.1.0", "--stage", "prod", "--force")
     assert out.startswith("Created git tag 'model#prod#2' that assigns stage to version 'v0.1.0'\n")
+
+
+def _two_in_prod(reg):
+    """v0.0.1 then v0.0.2 assigned to prod (v0.0.2 is the current one); returns their commits."""
+    first = reg.head()
+    reg.registered("churn", "v0.0.1")
+    reg.assigned("churn", "prod", 1, "v0.0.1")
+    second = reg.commit("c2")
+    reg.registered("churn", "v0.0.2")
+    reg.assigned("churn", "prod", 2, "v0.0.2")
+    return first, second
+
+
+def test_assign_an_earlier_version_of_the_stage_is_a_rollback(reg):
+    first, _ = _two_in_prod(reg)
+    out = reg.ok("assign", "churn", "--version", "v0.0.1", "--stage", "prod")
+    assert out.startswith("Created git tag 'churn#prod#3' that assigns stage to version 'v0.0.1'\n")
+    assert reg.tag_commit("churn#prod#3") == first
+    assert reg.ok("which", "churn", "prod").strip() == "v0.0.1"
+    # by ref too: HEAD is v0.0.2, which is no longer the current one
+    out = reg.ok("assign", "churn", "HEAD", "--stage", "prod")
+    assert out.startswith("Created git tag 'churn#prod#4' that assigns stage to version 'v0.0.2'\n")
+
+
+def test_assign_the_current_version_of_the_stage_is_refused_naming_it(reg):
+    _two_in_prod(reg)
+    expected = ("❌ Version 'v0.0.2' is already the current version in stage 'prod'. "
+                "Use the '--force' flag to create a new Git tag nevertheless.")
+    assert reg.fail("assign", "churn", "--version", "v0.0.2", "--stage", "prod") == expected
+    assert reg.fail("assign", "churn", "HEAD", "--stage", "prod") == expected
+
+
+def test_assign_ref_with_another_version_than_the_refs_is_refused(reg):
+    reg.registered("m", "v0.0.1")
+    reg.commit("c2")
+    reg.registered("m", "v0.0.2")
+    err = reg.fail("assign", "m", "HEAD", "--version", "v0.0.1", "--stage", "s2")
+    assert err == "❌ Can't register 'v0.0.1', since 'v0.0.2' is registered already at this ref"
+    err = reg.fail("assign", "m", "HEAD", "--version", "v0.0.3", "--stage", "s2")
+    assert err == "❌ Can't register 'v0.0.3', since 'v0.0.2' is registered already at this ref"
+    # naming the version the ref has is what the ref means anyway (GTO refuses this too; tagreg assigns)
+    out = reg.ok("assign", "m", "HEAD", "--version", "v0.0.2", "--stage", "s2")
+    assert out.startswith("Created git tag 'm#s2#1' that assigns stage to version 'v0.0.2'\n")
+
+
+@pytest.mark.parametrize("ref", [["HEAD"], ["HEAD~1"]])
+def test_assign_skip_registration_with_a_version_is_refused(reg, ref):
+    reg.registered("m", "v0.0.1")
+    reg.commit("c2")
+    err = reg.fail("assign", "m", *ref, "--sr", "--version", "v0.0.3", "--stage", "dev")
+    assert err == "❌ You either need to supply version name or skip registration"
 
 
 def test_assign_again_after_unassign_needs_no_force(reg):

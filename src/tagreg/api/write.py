@@ -260,6 +260,8 @@ def assign(
 
     def body(r: Repository, push: bool) -> list[TagChange]:
         r.config.check_stage(stage)
+        if ref is not None and version is not None and skip_registration:  # --version names a version to register
+            raise RegistryError("You either need to supply version name or skip registration")
         artifact = r.registry(name).find(name)
         changes: list[TagChange] = []
         if ref is None and version is not None:
@@ -270,6 +272,10 @@ def assign(
         else:
             commit = r.resolve(ref or "HEAD")
             target = _active_version_at(artifact, commit)
+            if target is not None and version is not None and version != target.version:
+                # GTO's refusal; assigning the ref's own version instead would do something else than asked
+                raise RegistryError(f"Can't register '{version}', since '{target.version}' is registered already "
+                                    "at this ref")
             if target is not None:
                 version_name = target.version
             elif skip_registration:
@@ -281,19 +287,35 @@ def assign(
                 changes.append(change)
                 version_name = change.version or commit
                 target = None
-        if target is not None and stage in target.stages and target.stages[stage].is_active and not force:
+        if target is not None and not force and _current_in(artifact, stage) is target:
+            # Only a real no-op is refused: another version's older assignment is a rollback.
             raise RegistryError(
-                f"Version '{version_name}' is already in stage '{stage}'. "
+                f"Version '{version_name}' is already the current version in stage '{stage}'. "
                 "Use the '--force' flag to create a new Git tag nevertheless."
             )
-        counter = None if simple_value else _next_counter(r, name)
-        changes.append(_create(
-            r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
-            message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
-            push=push, remote=remote))
+        changes.append(_assign_tag(r, name, stage, commit, version_name, message, simple_value, push, remote))
         return changes
 
     return _transaction(repo, name, push, remote, body)
+
+
+def _assign_tag(
+    r: Repository, name: str, stage: str, commit: str, version_name: str, message: Optional[str],
+    simple: Optional[bool], push: bool, remote: str,
+) -> TagChange:
+    counter = None if simple else _next_counter(r, name)
+    return _create(
+        r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
+        message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
+        push=push, remote=remote)
+
+
+def _current_in(artifact: Optional[S.Artifact], stage: str) -> Optional[S.Version]:
+    """The version in stage now, as `which` answers (GTO's default reading)."""
+    if artifact is None:
+        return None
+    winners = S.stage_winners(artifact).get(stage)
+    return winners[0] if winners else None
 
 
 def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list[TagChange]:
