@@ -246,6 +246,25 @@ def test_register_refuses_an_existing_version_and_says_who_registered_it(reg):
     assert "Alice" in err
 
 
+def test_register_a_deregistered_commit_only_gets_its_version_back_and_says_why(reg):
+    reg.registered("m", "v0.0.1")
+    reg.tag("m@v0.0.1!", "HEAD", "Deregistering artifact m version v0.0.1")
+    err = reg.fail("register", "m", "--version", "v0.0.5")
+    assert err == ("❌ For this REF you can only register v0.0.1: this commit was registered as v0.0.1 "
+                   "(deregistered since), and a commit keeps its one version")
+    out = reg.ok("register", "m", "--simple", "false")
+    assert out.startswith("Created git tag 'm@v0.0.1#1' that registers version\n")
+
+
+def test_register_force_with_another_version_is_refused_not_ignored(reg):
+    reg.registered("m", "v0.0.1")
+    err = reg.fail("register", "m", "--force", "--version", "v0.0.7")
+    assert err == ("❌ For this REF you can only register v0.0.1: this commit is registered as v0.0.1, "
+                   "and a commit keeps its one version")
+    out = reg.ok("register", "m", "--force", "--simple", "false")
+    assert out.startswith("Created git tag 'm@v0.0.1#1' that registers version\n")
+
+
 @pytest.mark.parametrize("version", ["v01.0.0", "latest"])
 def test_register_invalid_version(reg, version):
     err = reg.fail("register", "model", "--version", version)
@@ -444,9 +463,9 @@ def test_assign_stage_not_allowed_by_config(reg):
     reg.registered("model", "v0.0.1")
     reg.commit("c3")  # unregistered HEAD: nothing may be registered when the stage is refused
     err = reg.fail("assign", "model", "--stage", "staging")
-    assert err == "❌ Allowed stages are: '['dev', 'prod']'"
+    assert err == "❌ Stage 'staging' is not allowed; allowed stages are: dev, prod"
     err = reg.fail("assign", "model", "--version", "v0.0.1", "--stage", "staging")
-    assert err == "❌ Allowed stages are: '['dev', 'prod']'"
+    assert err == "❌ Stage 'staging' is not allowed; allowed stages are: dev, prod"
     reg.ok("assign", "model", "--version", "v0.0.1", "--stage", "prod")
     assert reg.tags() == ["model#prod#1", "model@v0.0.1"]
 

@@ -187,13 +187,15 @@ def _register(
         raise RegistryError(
             f"'{name}' is already registered in this commit with version '{existing.version}'{_who(existing)}"
         )
-    if existing is not None:
-        version = existing.version
     here = [v for v in (artifact.versions_at(commit) if artifact else []) if v.is_registered]
     if here and version is None:
-        version = here[-1].version  # a deregistered commit can only get its own version back
+        version = here[-1].version  # a commit (deregistered, or --force) can only get its own version back
     if here and version != here[-1].version:
-        raise RegistryError(f"For this REF you can only register {here[-1].version}")
+        own = here[-1]
+        was = "is registered" if own.is_active else "was registered"
+        since = "" if own.is_active else " (deregistered since)"
+        raise RegistryError(f"For this REF you can only register {own.version}: this commit {was} as "
+                            f"{own.version}{since}, and a commit keeps its one version")
     if version is not None:
         other = artifact.find_version(version) if artifact else None
         if other is not None and other.commit != commit and other.registrations:
