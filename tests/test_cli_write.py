@@ -524,6 +524,25 @@ def test_deprecate_artifact_tags_the_newest_event_commit(reg):
     assert reg.tags() == ["model@deprecated", "model@v0.0.1"]
 
 
+def test_deprecate_artifact_tags_head_when_head_annotates_it_and_is_newest(reg):
+    # GTO counts the commits of annotations as events: HEAD's annotation of the artifact is newer
+    # than its registration, so the deprecation goes there (as `gto deprecate` writes it).
+    reg.commit("c1")  # dated by the registry's clock, as the version's commit counts too
+    reg.registered("model", "v0.0.1")
+    head = reg.commit("c2: annotate", {"artifacts.yaml": "model:\n  path: model.pkl\n"})
+    reg.ok("deprecate", "model")
+    assert reg.tag_commit("model@deprecated") == head
+
+
+def test_deprecate_artifact_tags_the_newest_event_when_newer_than_the_annotated_head(reg):
+    first = reg.commit("c1")
+    reg.registered("model", "v0.0.1")
+    reg.commit("c2: annotate", {"artifacts.yaml": "model:\n  path: model.pkl\n"})
+    reg.assigned("model", "prod", 1, "v0.0.1", ref="HEAD~1")  # after the commit
+    reg.ok("deprecate", "model")
+    assert reg.tag_commit("model@deprecated") == first
+
+
 def test_deprecate_artifact_at_ref(reg):
     reg.registered("model", "v0.0.1")
     reg.commit("c2")

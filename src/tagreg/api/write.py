@@ -320,6 +320,33 @@ def _current_in(artifact: Optional[S.Artifact], stage: str) -> Optional[S.Versio
     return winners[0] if winners else None
 
 
+def _deprecation_commit(r: Repository, artifact: S.Artifact) -> str:
+    """Where `deprecate NAME` puts its tag, as GTO does: at the artifact's newest event, where GTO's
+    events include each version's commit (dated by its committer) and HEAD when HEAD's annotation
+    files mention the artifact. Ties go to the one GTO lists last (versions after deprecations)."""
+    from ..git import parse_commit
+
+    try:
+        head: Optional[str] = r.head()
+    except RegistryError:
+        head = None
+    commits: dict[str, Optional[bytes]] = dict.fromkeys(([head] if head else []) + [v.commit for v in artifact.versions])
+    annotated = head is not None and artifact.name in r.annotations([head], [artifact.name], also=commits)[head]
+
+    def dated(commit: str) -> list[tuple[int, str]]:
+        raw = commits.get(commit)
+        return [(parse_commit(commit, raw).timestamp, commit)] if raw is not None else []
+
+    candidates = [(e.timestamp, e.commit) for e in artifact.deprecations]
+    for version in artifact.versions:
+        candidates += dated(version.commit) + [(e.timestamp, e.commit) for e in version.events]
+    if annotated:
+        candidates += dated(head)  # type: ignore[arg-type]
+    if not candidates:
+        return r.head()
+    return max(enumerate(candidates), key=lambda item: (item[1][0], item[0]))[1][1]
+
+
 def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list[TagChange]:
     changes = []
     for event in sorted(tags, key=lambda e: (e.timestamp, e.order)):
@@ -368,11 +395,7 @@ def deprecate(
                 return _delete(r, artifact.events, push, remote)
             if not artifact.is_active and not force:
                 raise RegistryError("Artifact was deprecated already")
-            if ref is not None:
-                commit = r.resolve(ref)
-            else:
-                newest = S._newest(artifact.events)
-                commit = newest.commit if newest else r.head()
+            commit = r.resolve(ref) if ref is not None else _deprecation_commit(r, artifact)
             counted = simple_value is False or (simple_value is None and force)
             return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
                             message=message, push=push, remote=remote)]
