@@ -420,6 +420,58 @@ def test_assign_skip_registration_with_a_version_is_refused(reg, ref):
     assert err == "❌ You either need to supply version name or skip registration"
 
 
+def test_rollback_assigns_the_version_before_the_current_one(reg):
+    first, _ = _two_in_prod(reg)
+    out = reg.ok("rollback", "churn", "prod")
+    assert out == ("Rolled back 'prod' of churn from v0.0.2 to v0.0.1\n"
+                   "Created git tag 'churn#prod#3' that assigns stage to version 'v0.0.1'\n"
+                   + PUSH_HINT.format("'churn#prod#3'"))
+    info = reg.tag_info("churn#prod#3")
+    assert (info["commit"], info["message"]) == (first, "Assigning stage prod to artifact churn version v0.0.1")
+    assert reg.ok("which", "churn", "prod") == "v0.0.1\n"
+    out = reg.ok("rollback", "churn", "prod", "-m", "v0.0.1 was fine after all: no")
+    assert out.startswith("Rolled back 'prod' of churn from v0.0.1 to v0.0.2\n")
+    assert reg.tag_info("churn#prod#4")["message"] == "v0.0.1 was fine after all: no"
+    assert reg.ok("which", "churn", "prod") == "v0.0.2\n"
+
+
+def test_rollback_pushes_with_push(reg, tmp_path):
+    _two_in_prod(reg)
+    remote = tmp_path / "remote.git"
+    reg.git("init", "-q", "--bare", str(remote))
+    reg.git("remote", "add", "origin", str(remote))
+    out = reg.ok("rollback", "churn", "prod", "--push")
+    assert "Running `git push origin churn#prod#3`\nSuccessfully pushed git tag churn#prod#3 on remote.\n" in out
+    assert reg.repo.git("ls-remote", "--tags", str(remote), "churn#prod#3").strip()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["churn", "prod"], "❌ Cannot find artifact 'churn'"),
+    (["m", "prod"], "❌ Nothing to roll back to: no version of 'm' other than v0.0.1 is still assigned to stage 'prod'"),
+    (["m", "prdo"], "❌ Stage 'prdo' was never assigned to a version of 'm': nothing to roll back"),
+    (["m", "bad#stage"], None),
+])
+def test_rollback_refusals_are_one_line(reg, args, message):
+    reg.registered("m", "v0.0.1")
+    reg.assigned("m", "prod", 1, "v0.0.1")
+    err = reg.fail("rollback", *args)
+    if message is not None:
+        assert err == message
+
+
+def test_rollback_of_an_empty_stage(reg):
+    reg.registered("m", "v0.0.1")
+    reg.assigned("m", "prod", 1, "v0.0.1")
+    reg.unassigned("m", "prod", 2, "v0.0.1")
+    assert reg.fail("rollback", "m", "prod") == "❌ Stage 'prod' of 'm' is empty: nothing to roll back"
+
+
+def test_rollback_stage_not_allowed_by_config(reg):
+    reg.commit("config", {".gto": "stages: [dev, prod]\n"})
+    reg.registered("m", "v0.0.1")
+    assert reg.fail("rollback", "m", "qa") == "❌ Stage 'qa' is not allowed; allowed stages are: dev, prod"
+
+
 def test_assign_again_after_unassign_needs_no_force(reg):
     reg.registered("model", "v0.1.0")
     reg.assigned("model", "prod", 1, "v0.1.0")

@@ -1,4 +1,4 @@
-"""Changing the registry: register, assign, deprecate (and deregister, unassign, delete)."""
+"""Changing the registry: register, assign, rollback, deprecate (and deregister, unassign, delete)."""
 
 from __future__ import annotations
 
@@ -345,6 +345,63 @@ def _deprecation_commit(r: Repository, artifact: S.Artifact) -> str:
     if not candidates:
         return r.head()
     return max(enumerate(candidates), key=lambda item: (item[1][0], item[0]))[1][1]
+
+
+def rollback_plan(artifact: S.Artifact) -> dict[str, tuple[S.Version, S.Version]]:
+    """For each stage that has a version to roll back to: (its current version, that version).
+
+    The version to roll back to is the one the stage would fall back to if its current version were
+    unassigned (GTO's reading): the newest still-standing assignment of another registered, not
+    deregistered version. So a version unassigned by hand is never brought back, and rolling back
+    twice returns to where it started (like `kubectl rollout undo`).
+    """
+    plan = {}
+    for stage, versions in S.stage_winners(artifact, S.StageView(versions_per_stage=-1)).items():
+        previous = next((v for v in versions[1:] if v.is_registered), None)
+        if previous is not None:
+            plan[stage] = (versions[0], previous)
+    return plan
+
+
+def _rollback_target(artifact: S.Artifact, stage: str) -> tuple[S.Version, S.Version]:
+    plan = rollback_plan(artifact)
+    if stage in plan:
+        return plan[stage]
+    if not any(stage in v.stages and v.stages[stage].assignments for v in artifact.versions):
+        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': nothing to roll back")
+    current = _current_in(artifact, stage)
+    if current is None:
+        raise RegistryError(f"Stage '{stage}' of '{artifact.name}' is empty: nothing to roll back")
+    raise RegistryError(f"Nothing to roll back to: no version of '{artifact.name}' other than {current.version} "
+                        f"is still assigned to stage '{stage}'")
+
+
+def rollback(
+    repo: PathLike,
+    name: str,
+    stage: str,
+    *,
+    message: Optional[str] = None,
+    simple: Union[str, bool, None] = "auto",
+    push: bool = False,
+    remote: str = "origin",
+) -> TagChange:
+    """Assign stage the version it had before its current one (see `rollback_plan`); the change's
+    `replaced` is the version that was current."""
+    T.check_name(name)
+    simple_value = _simple(simple)
+
+    def body(r: Repository, push: bool) -> TagChange:
+        r.config.check_stage(stage)
+        artifact = r.registry(name).find(name)
+        if artifact is None:
+            raise RegistryError(f"Cannot find artifact '{name}'")
+        current, target = _rollback_target(artifact, stage)
+        change = _assign_tag(r, name, stage, target.commit, target.version, message, simple_value, push, remote)
+        change.replaced = current.version
+        return change
+
+    return _transaction(repo, name, push, remote, body)
 
 
 def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list[TagChange]:
