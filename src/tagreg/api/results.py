@@ -30,7 +30,7 @@ class TagChange:
     deleted: bool = False
     pushed: bool = False
     remote: Optional[str] = None
-    replaced: Optional[str] = None  # rollback: the version that was current in the stage
+    replaced: str | None = None  # rollback: the version that was current in the stage
 
 
 @record

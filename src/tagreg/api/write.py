@@ -8,6 +8,7 @@ from contextlib import nullcontext
 
 from .. import state as S
 from .. import tags as T
+from ..record import replace
 from .repository import Repository, _open
 from .results import RegistryError, TagChange
 
@@ -302,8 +303,8 @@ def assign(
 
 
 def _assign_tag(
-    r: Repository, name: str, stage: str, commit: str, version_name: str, message: Optional[str],
-    simple: Optional[bool], push: bool, remote: str,
+    r: Repository, name: str, stage: str, commit: str, version_name: str, message: str | None,
+    simple: bool | None, push: bool, remote: str,
 ) -> TagChange:
     counter = None if simple else _next_counter(r, name)
     return _create(
@@ -312,7 +313,7 @@ def _assign_tag(
         push=push, remote=remote)
 
 
-def _current_in(artifact: Optional[S.Artifact], stage: str) -> Optional[S.Version]:
+def _current_in(artifact: S.Artifact | None, stage: str) -> S.Version | None:
     """The version in stage now, as `which` answers (GTO's default reading)."""
     if artifact is None:
         return None
@@ -327,10 +328,10 @@ def _deprecation_commit(r: Repository, artifact: S.Artifact) -> str:
     from ..git import parse_commit
 
     try:
-        head: Optional[str] = r.head()
+        head: str | None = r.head()
     except RegistryError:
         head = None
-    commits: dict[str, Optional[bytes]] = dict.fromkeys(([head] if head else []) + [v.commit for v in artifact.versions])
+    commits: dict[str, bytes | None] = dict.fromkeys(([head] if head else []) + [v.commit for v in artifact.versions])
     annotated = head is not None and artifact.name in r.annotations([head], [artifact.name], also=commits)[head]
 
     def dated(commit: str) -> list[tuple[int, str]]:
@@ -356,7 +357,8 @@ def rollback_plan(artifact: S.Artifact) -> dict[str, tuple[S.Version, S.Version]
     twice returns to where it started (like `kubectl rollout undo`).
     """
     plan = {}
-    for stage, versions in S.stage_winners(artifact, S.StageView(versions_per_stage=-1)).items():
+    every_version = replace(S.StageView(), versions_per_stage=-1)  # each stage's versions, newest assignment first
+    for stage, versions in S.stage_winners(artifact, every_version).items():
         previous = next((v for v in versions[1:] if v.is_registered), None)
         if previous is not None:
             plan[stage] = (versions[0], previous)
@@ -381,8 +383,8 @@ def rollback(
     name: str,
     stage: str,
     *,
-    message: Optional[str] = None,
-    simple: Union[str, bool, None] = "auto",
+    message: str | None = None,
+    simple: str | bool | None = "auto",
     push: bool = False,
     remote: str = "origin",
 ) -> TagChange:
