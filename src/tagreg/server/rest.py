@@ -118,6 +118,7 @@ class TagChange(BaseModel):
     deleted: bool
     pushed: bool = Field(description="pushed to the remote (always, for remote repositories)")
     repo: str
+    replaced: str | None = Field(None, description="rollback: the version that was current in the stage")
 
 
 class Changes(BaseModel):
@@ -152,6 +153,10 @@ class DeregisterBody(_Body):
 
 class DeprecateBody(_Body):
     pass
+
+
+class RollbackBody(_Body):
+    stage: str = Field(description="the stage to give back the version it had before its current one")
 
 
 ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
@@ -214,7 +219,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                 raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
                               retry_after=5)
             out = {k: v for k, v in data.items() if k not in ("gto_versions", "versions_ready", "repo_stages",
-                                                                 "repo_web")}
+                                                                 "repo_web", "rollbacks")}
             out["versions"] = data["gto_versions"]
             return _json(out)
 
@@ -277,6 +282,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
     write("unassign", UnassignBody, "Unassign a stage from a version")
     write("deregister", DeregisterBody, "Deregister a version")
     write("deprecate", DeprecateBody, "Deprecate a model")
+    write("rollback", RollbackBody, "Roll a stage back to the version it had before its current one")
     return r
 
 
