@@ -292,6 +292,10 @@ def test_rollback_of_a_stage(write_server, write_registries):
     assert git(nlp, "tag", "-l", change["tag"], "--format=%(contents:subject)").strip() == "v2.1.0 is slow"
     model = write_server.get("/api/models/bert?repo=nlp").json
     assert model["stages"]["prod"] == ["v2.0.0"] and "rollbacks" not in model
+    # the API's refusals are the CLI's: a ref registered as v2.1.0 is not assigned as another version
+    error = assert_error(post("/api/models/bert/assign", {"repo": "nlp", "stage": "dev", "ref": "HEAD",
+                                                          "version": "v2.0.0"}, AUTH), 409, "conflict")
+    assert error["message"] == "Can't register 'v2.0.0', since 'v2.1.0' is registered already at this ref"
 
 
 def test_write_on_a_remote_repository_pushes(write_server, write_registries):
