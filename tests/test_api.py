@@ -253,6 +253,77 @@ def test_assign(model, clock, silent):
     assert [(c.tag, c.event) for c in changes] == [("model@v0.1.1", "registration"), ("model#dev#5", "assignment")]
 
 
+def test_assign_refuses_a_version_other_than_the_refs(model, silent):
+    before = model.tags()
+    with pytest.raises(api.RegistryError, match="^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
+                                                "at this ref$"):
+        api.assign(model.path, "model", "s2", "HEAD", version="v0.0.1")
+    with pytest.raises(api.RegistryError, match="^You either need to supply version name or skip registration$"):
+        api.assign(model.path, "model", "s2", "HEAD", version="v0.2.0", skip_registration=True)
+    assert model.tags() == before
+
+
+def _rolled_forward(model, clock):
+    """prod: v0.0.1 (#1), then v0.1.0 (#4)."""
+    clock.tick()
+    api.assign(model.path, "model", "prod", version="v0.1.0")
+    assert api.which(model.path, "model", "prod").version == "v0.1.0"
+
+
+def test_assign_an_older_version_of_a_stage_is_a_rollback(model, clock, silent):
+    _rolled_forward(model, clock)
+    clock.tick()
+    (change,) = api.assign(model.path, "model", "prod", version="v0.0.1")
+    assert (change.tag, change.commit) == ("model#prod#5", model.c1)
+    assert api.which(model.path, "model", "prod").version == "v0.0.1"
+    with pytest.raises(api.RegistryError, match="^Version 'v0.0.1' is already the current version in stage 'prod'"):
+        api.assign(model.path, "model", "prod", version="v0.0.1")
+
+
+def test_rollback(model, clock, silent):
+    _rolled_forward(model, clock)
+    clock.tick()
+    change = api.rollback(model.path, "model", "prod")
+    assert is_record_instance(change)
+    assert (change.tag, change.event, change.name, change.stage, change.version, change.commit, change.replaced) == (
+        "model#prod#5", "assignment", "model", "prod", "v0.0.1", model.c1, "v0.1.0")
+    assert change.pushed is False
+    assert api.which(model.path, "model", "prod").version == "v0.0.1"
+    clock.tick()
+    # the version before the current one is v0.1.0 again: a second rollback undoes the first
+    change = api.rollback(model.path, "model", "prod", message="back again")
+    assert (change.tag, change.version, change.replaced) == ("model#prod#6", "v0.1.0", "v0.0.1")
+    assert model.git("tag", "-l", "--format=%(contents:subject)", "model#prod#6").strip() == "back again"
+
+
+@pytest.mark.parametrize("stage, message", [
+    ("dev", "^Nothing to roll back to: no version of 'model' other than v0.0.1 is still assigned to stage 'dev'$"),
+    ("qa", "^Stage 'qa' was never assigned to a version of 'model': nothing to roll back$"),
+])
+def test_rollback_with_nothing_to_roll_back_to(model, silent, stage, message):
+    before = model.tags()
+    with pytest.raises(api.RegistryError, match=message):
+        api.rollback(model.path, "model", stage)
+    assert model.tags() == before
+
+
+def test_rollback_skips_unassigned_and_deregistered_versions(model, clock, silent):
+    _rolled_forward(model, clock)  # prod: v0.0.1, then v0.1.0
+    clock.tick()
+    api.deprecate(model.path, "model", "v0.0.1", "prod")  # v0.0.1 taken out of prod by hand
+    with pytest.raises(api.RegistryError, match="^Nothing to roll back to: no version of 'model' other than v0.1.0"):
+        api.rollback(model.path, "model", "prod")
+    clock.tick()
+    api.deprecate(model.path, "model", "v0.1.0", "prod")
+    with pytest.raises(api.RegistryError, match="^Stage 'prod' of 'model' is empty: nothing to roll back$"):
+        api.rollback(model.path, "model", "prod")
+
+
+def test_rollback_of_an_unknown_artifact(repo, silent):
+    with pytest.raises(api.RegistryError, match="^Cannot find artifact 'nomodel'$"):
+        api.rollback(repo.path, "nomodel", "prod")
+
+
 def test_deprecate(model, clock, silent):
     (change,) = api.deprecate(model.path, "model", "v0.0.1", "prod")
     assert (change.tag, change.event) == ("model#prod!#4", "unassignment")

@@ -292,8 +292,12 @@ def test_field_printers(model):
 
 
 def test_field_printers_that_do_not_apply(model):
-    assert model.fail("show", "--version") == "❌ Cannot apply --version"
-    assert model.fail("show", "model", "--name") == "❌ Cannot apply --name"
+    assert model.fail("show", "--version") == \
+        "❌ Cannot apply --version to the registry table: it needs a NAME (show NAME --version)"
+    assert model.fail("show", "--ref") == \
+        "❌ Cannot apply --ref to the registry table: it needs a NAME (show NAME --ref)"
+    assert model.fail("show", "model", "--name") == \
+        "❌ Cannot apply --name to the versions of one artifact: it lists the registry's names (show --name)"
     assert "Only one output format allowed" in model.fail("show", "--json", "--plain")
 
 

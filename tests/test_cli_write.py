@@ -246,6 +246,25 @@ def test_register_refuses_an_existing_version_and_says_who_registered_it(reg):
     assert "Alice" in err
 
 
+def test_register_a_deregistered_commit_only_gets_its_version_back_and_says_why(reg):
+    reg.registered("m", "v0.0.1")
+    reg.tag("m@v0.0.1!", "HEAD", "Deregistering artifact m version v0.0.1")
+    err = reg.fail("register", "m", "--version", "v0.0.5")
+    assert err == ("❌ For this REF you can only register v0.0.1: this commit was registered as v0.0.1 "
+                   "(deregistered since), and a commit keeps its one version")
+    out = reg.ok("register", "m", "--simple", "false")
+    assert out.startswith("Created git tag 'm@v0.0.1#1' that registers version\n")
+
+
+def test_register_force_with_another_version_is_refused_not_ignored(reg):
+    reg.registered("m", "v0.0.1")
+    err = reg.fail("register", "m", "--force", "--version", "v0.0.7")
+    assert err == ("❌ For this REF you can only register v0.0.1: this commit is registered as v0.0.1, "
+                   "and a commit keeps its one version")
+    out = reg.ok("register", "m", "--force", "--simple", "false")
+    assert out.startswith("Created git tag 'm@v0.0.1#1' that registers version\n")
+
+
 @pytest.mark.parametrize("version", ["v01.0.0", "latest"])
 def test_register_invalid_version(reg, version):
     err = reg.fail("register", "model", "--version", version)
@@ -343,11 +362,114 @@ def test_assign_already_in_stage_needs_force(reg):
     reg.assigned("model", "prod", 1, "v0.1.0")
     err = reg.fail("assign", "model", "--version", "v0.1.0", "--stage", "prod")
     assert err == (
-        "❌ Version 'v0.1.0' is already in stage 'prod'. "
+        "❌ Version 'v0.1.0' is already the current version in stage 'prod'. "
         "Use the '--force' flag to create a new Git tag nevertheless."
     )
     out = reg.ok("assign", "model", "--version", "v0.1.0", "--stage", "prod", "--force")
     assert out.startswith("Created git tag 'model#prod#2' that assigns stage to version 'v0.1.0'\n")
+
+
+def _two_in_prod(reg):
+    """v0.0.1 then v0.0.2 assigned to prod (v0.0.2 is the current one); returns their commits."""
+    first = reg.head()
+    reg.registered("churn", "v0.0.1")
+    reg.assigned("churn", "prod", 1, "v0.0.1")
+    second = reg.commit("c2")
+    reg.registered("churn", "v0.0.2")
+    reg.assigned("churn", "prod", 2, "v0.0.2")
+    return first, second
+
+
+def test_assign_an_earlier_version_of_the_stage_is_a_rollback(reg):
+    first, _ = _two_in_prod(reg)
+    out = reg.ok("assign", "churn", "--version", "v0.0.1", "--stage", "prod")
+    assert out.startswith("Created git tag 'churn#prod#3' that assigns stage to version 'v0.0.1'\n")
+    assert reg.tag_commit("churn#prod#3") == first
+    assert reg.ok("which", "churn", "prod").strip() == "v0.0.1"
+    # by ref too: HEAD is v0.0.2, which is no longer the current one
+    out = reg.ok("assign", "churn", "HEAD", "--stage", "prod")
+    assert out.startswith("Created git tag 'churn#prod#4' that assigns stage to version 'v0.0.2'\n")
+
+
+def test_assign_the_current_version_of_the_stage_is_refused_naming_it(reg):
+    _two_in_prod(reg)
+    expected = ("❌ Version 'v0.0.2' is already the current version in stage 'prod'. "
+                "Use the '--force' flag to create a new Git tag nevertheless.")
+    assert reg.fail("assign", "churn", "--version", "v0.0.2", "--stage", "prod") == expected
+    assert reg.fail("assign", "churn", "HEAD", "--stage", "prod") == expected
+
+
+def test_assign_ref_with_another_version_than_the_refs_is_refused(reg):
+    reg.registered("m", "v0.0.1")
+    reg.commit("c2")
+    reg.registered("m", "v0.0.2")
+    err = reg.fail("assign", "m", "HEAD", "--version", "v0.0.1", "--stage", "s2")
+    assert err == "❌ Can't register 'v0.0.1', since 'v0.0.2' is registered already at this ref"
+    err = reg.fail("assign", "m", "HEAD", "--version", "v0.0.3", "--stage", "s2")
+    assert err == "❌ Can't register 'v0.0.3', since 'v0.0.2' is registered already at this ref"
+    # naming the version the ref has is what the ref means anyway (GTO refuses this too; tagreg assigns)
+    out = reg.ok("assign", "m", "HEAD", "--version", "v0.0.2", "--stage", "s2")
+    assert out.startswith("Created git tag 'm#s2#1' that assigns stage to version 'v0.0.2'\n")
+
+
+@pytest.mark.parametrize("ref", [["HEAD"], ["HEAD~1"]])
+def test_assign_skip_registration_with_a_version_is_refused(reg, ref):
+    reg.registered("m", "v0.0.1")
+    reg.commit("c2")
+    err = reg.fail("assign", "m", *ref, "--sr", "--version", "v0.0.3", "--stage", "dev")
+    assert err == "❌ You either need to supply version name or skip registration"
+
+
+def test_rollback_assigns_the_version_before_the_current_one(reg):
+    first, _ = _two_in_prod(reg)
+    out = reg.ok("rollback", "churn", "prod")
+    assert out == ("Rolled back 'prod' of churn from v0.0.2 to v0.0.1\n"
+                   "Created git tag 'churn#prod#3' that assigns stage to version 'v0.0.1'\n"
+                   + PUSH_HINT.format("'churn#prod#3'"))
+    info = reg.tag_info("churn#prod#3")
+    assert (info["commit"], info["message"]) == (first, "Assigning stage prod to artifact churn version v0.0.1")
+    assert reg.ok("which", "churn", "prod") == "v0.0.1\n"
+    out = reg.ok("rollback", "churn", "prod", "-m", "v0.0.1 was fine after all: no")
+    assert out.startswith("Rolled back 'prod' of churn from v0.0.1 to v0.0.2\n")
+    assert reg.tag_info("churn#prod#4")["message"] == "v0.0.1 was fine after all: no"
+    assert reg.ok("which", "churn", "prod") == "v0.0.2\n"
+
+
+def test_rollback_pushes_with_push(reg, tmp_path):
+    _two_in_prod(reg)
+    remote = tmp_path / "remote.git"
+    reg.git("init", "-q", "--bare", str(remote))
+    reg.git("remote", "add", "origin", str(remote))
+    out = reg.ok("rollback", "churn", "prod", "--push")
+    assert "Running `git push origin churn#prod#3`\nSuccessfully pushed git tag churn#prod#3 on remote.\n" in out
+    assert reg.repo.git("ls-remote", "--tags", str(remote), "churn#prod#3").strip()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["churn", "prod"], "❌ Cannot find artifact 'churn'"),
+    (["m", "prod"], "❌ Nothing to roll back to: no version of 'm' other than v0.0.1 is still assigned to stage 'prod'"),
+    (["m", "prdo"], "❌ Stage 'prdo' was never assigned to a version of 'm': nothing to roll back"),
+    (["m", "bad#stage"], None),
+])
+def test_rollback_refusals_are_one_line(reg, args, message):
+    reg.registered("m", "v0.0.1")
+    reg.assigned("m", "prod", 1, "v0.0.1")
+    err = reg.fail("rollback", *args)
+    if message is not None:
+        assert err == message
+
+
+def test_rollback_of_an_empty_stage(reg):
+    reg.registered("m", "v0.0.1")
+    reg.assigned("m", "prod", 1, "v0.0.1")
+    reg.unassigned("m", "prod", 2, "v0.0.1")
+    assert reg.fail("rollback", "m", "prod") == "❌ Stage 'prod' of 'm' is empty: nothing to roll back"
+
+
+def test_rollback_stage_not_allowed_by_config(reg):
+    reg.commit("config", {".gto": "stages: [dev, prod]\n"})
+    reg.registered("m", "v0.0.1")
+    assert reg.fail("rollback", "m", "qa") == "❌ Stage 'qa' is not allowed; allowed stages are: dev, prod"
 
 
 def test_assign_again_after_unassign_needs_no_force(reg):
@@ -393,9 +515,9 @@ def test_assign_stage_not_allowed_by_config(reg):
     reg.registered("model", "v0.0.1")
     reg.commit("c3")  # unregistered HEAD: nothing may be registered when the stage is refused
     err = reg.fail("assign", "model", "--stage", "staging")
-    assert err == "❌ Allowed stages are: '['dev', 'prod']'"
+    assert err == "❌ Stage 'staging' is not allowed; allowed stages are: dev, prod"
     err = reg.fail("assign", "model", "--version", "v0.0.1", "--stage", "staging")
-    assert err == "❌ Allowed stages are: '['dev', 'prod']'"
+    assert err == "❌ Stage 'staging' is not allowed; allowed stages are: dev, prod"
     reg.ok("assign", "model", "--version", "v0.0.1", "--stage", "prod")
     assert reg.tags() == ["model#prod#1", "model@v0.0.1"]
 
@@ -452,6 +574,25 @@ def test_deprecate_artifact_tags_the_newest_event_commit(reg):
     assert info["commit"] == first
     assert info["message"] == "Deprecating artifact 'model'"
     assert reg.tags() == ["model@deprecated", "model@v0.0.1"]
+
+
+def test_deprecate_artifact_tags_head_when_head_annotates_it_and_is_newest(reg):
+    # GTO counts the commits of annotations as events: HEAD's annotation of the artifact is newer
+    # than its registration, so the deprecation goes there (as `gto deprecate` writes it).
+    reg.commit("c1")  # dated by the registry's clock, as the version's commit counts too
+    reg.registered("model", "v0.0.1")
+    head = reg.commit("c2: annotate", {"artifacts.yaml": "model:\n  path: model.pkl\n"})
+    reg.ok("deprecate", "model")
+    assert reg.tag_commit("model@deprecated") == head
+
+
+def test_deprecate_artifact_tags_the_newest_event_when_newer_than_the_annotated_head(reg):
+    first = reg.commit("c1")
+    reg.registered("model", "v0.0.1")
+    reg.commit("c2: annotate", {"artifacts.yaml": "model:\n  path: model.pkl\n"})
+    reg.assigned("model", "prod", 1, "v0.0.1", ref="HEAD~1")  # after the commit
+    reg.ok("deprecate", "model")
+    assert reg.tag_commit("model@deprecated") == first
 
 
 def test_deprecate_artifact_at_ref(reg):

@@ -43,14 +43,14 @@ class Config:
         """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
         T.check_stage(stage)
         if self.stages is not None and stage not in self.stages:
-            raise ConfigError(f"Allowed stages are: '{self.stages!r}'")
+            raise ConfigError(f"Stage '{stage}' is not allowed; allowed stages are: {', '.join(self.stages) or '(none)'}")
         return stage
 
     def check_type(self, type_: str) -> str:
         """Return type_ if it is valid and allowed."""
         T.check_stage(type_)
         if self.types is not None and type_ not in self.types:
-            raise ConfigError(f"Allowed types are: '{self.types!r}'")
+            raise ConfigError(f"Type '{type_}' is not allowed; allowed types are: {', '.join(self.types) or '(none)'}")
         return type_
 
 

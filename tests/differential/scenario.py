@@ -29,7 +29,7 @@ SCRIPT = [
     cli("register", "model", "--bump-minor"),  # v0.1.0
     cli("assign", "model", "--version", "v0.1.0", "--stage", "prod"),  # model#prod#2
     cli("assign", "model", "--version", "v0.0.1", "--stage", "prod"),  # model#prod#3: two versions in prod
-    cli("assign", "model", "--version", "v0.1.0", "--stage", "prod", rc=1),  # already in that stage
+    cli("assign", "model", "--version", "v0.0.1", "--stage", "prod", rc=1),  # already the current one there
     cli("register", "dir/sub:clf", "--version", "v1.0.0-rc.10"),
     cli("deprecate", "old"),  # old@deprecated, at old's newest event's commit (c1)
     cli("deprecate", "old", rc=1),  # deprecated already

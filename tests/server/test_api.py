@@ -181,7 +181,7 @@ def test_openapi_schema_documents_every_endpoint(server):
     paths = schema["paths"]
     for path in ("/api/repos", "/api/models", "/api/models/{name}", "/api/events"):
         assert "get" in paths[path], path
-    for action in ("register", "assign", "unassign", "deregister", "deprecate"):
+    for action in ("register", "assign", "unassign", "deregister", "deprecate", "rollback"):
         op = paths[f"/api/models/{{name}}/{action}"]["post"]
         assert {"401", "403", "201"} <= set(op["responses"])
         assert "application/json" in op["requestBody"]["content"]
@@ -204,7 +204,7 @@ def test_html_in_data_is_plain_json_text(server):
 # -- writing --------------------------------------------------------------------------------------
 
 def test_read_only_server_answers_403_to_writes(server):
-    for action in ("register", "assign", "unassign", "deregister", "deprecate"):
+    for action in ("register", "assign", "unassign", "deregister", "deprecate", "rollback"):
         assert_error(server.post(f"/api/models/bert/{action}", {"repo": "nlp"}, AUTH), 403, "read_only")
 
 
@@ -269,6 +269,33 @@ def test_write_on_a_local_repository(write_server, write_registries):
     reply = write_server.post("/api/models/tokenizer/deprecate", {"repo": "nlp"}, AUTH)
     assert reply.status == 201 and reply.json["changes"][0]["tag"] == "tokenizer@deprecated"
     assert "tokenizer" not in [m["name"] for m in write_server.get("/api/models?repo=nlp").json["models"]]
+
+
+def test_rollback_of_a_stage(write_server, write_registries):
+    from .support import Author
+
+    nlp, post = write_registries.paths["nlp"], write_server.post
+    assert_error(post("/api/models/bert/rollback", {"repo": "nlp"}, AUTH), 422, "invalid_body")  # no stage
+    error = assert_error(post("/api/models/bert/rollback", {"repo": "nlp", "stage": "prod"}, AUTH), 409, "conflict")
+    assert error["message"] == ("Nothing to roll back to: no version of 'bert' other than v2.0.0 is still assigned "
+                                "to stage 'prod'")
+    Author(write_registries.home).commit(nlp, {"models/bert.bin": "2"}, "Retrain bert")
+    assert post("/api/models/bert/register", {"repo": "nlp", "version": "v2.1.0"}, AUTH).status == 201
+    assert post("/api/models/bert/assign", {"repo": "nlp", "stage": "prod", "version": "v2.1.0"}, AUTH).status == 201
+    assert write_server.get("/api/models/bert?repo=nlp").json["stages"]["prod"] == ["v2.1.0"]
+    reply = post("/api/models/bert/rollback", {"repo": "nlp", "stage": "prod", "message": "v2.1.0 is slow"}, AUTH)
+    assert reply.status == 201, reply.text
+    [change] = reply.json["changes"]
+    assert {k: change[k] for k in ("event", "stage", "version", "replaced", "pushed", "repo")} == {
+        "event": "assignment", "stage": "prod", "version": "v2.0.0", "replaced": "v2.1.0", "pushed": False,
+        "repo": "nlp"}
+    assert git(nlp, "tag", "-l", change["tag"], "--format=%(contents:subject)").strip() == "v2.1.0 is slow"
+    model = write_server.get("/api/models/bert?repo=nlp").json
+    assert model["stages"]["prod"] == ["v2.0.0"] and "rollbacks" not in model
+    # the API's refusals are the CLI's: a ref registered as v2.1.0 is not assigned as another version
+    error = assert_error(post("/api/models/bert/assign", {"repo": "nlp", "stage": "dev", "ref": "HEAD",
+                                                          "version": "v2.0.0"}, AUTH), 409, "conflict")
+    assert error["message"] == "Can't register 'v2.0.0', since 'v2.1.0' is registered already at this ref"
 
 
 def test_write_on_a_remote_repository_pushes(write_server, write_registries):

@@ -240,7 +240,7 @@ def test_write_action_with_the_token(write_server, write_registries, page):
     form.locator("input[name=stage]").fill("staging")
     form.locator("button[type=submit]").click()
     page.wait_for_selector(".flash.error")
-    assert "already in stage 'staging'" in page.locator(".flash.error").inner_text()
+    assert "already the current version in stage 'staging'" in page.locator(".flash.error").inner_text()
     # Unassign from the versions table, then sign out.
     page.click("button[title='Unassign staging from v2.0.0']")
     page.wait_for_selector(".flash.ok")
@@ -271,6 +271,29 @@ def test_register_and_deprecate_from_the_page(write_server, write_registries, pa
     assert page.dialogs == ["Deprecate yolo? It disappears from the models list."]  # asked, and accepted
     assert page.locator(".flash.ok").inner_text() == "Done: yolo@deprecated; not pushed (no push remote configured)"
     assert git(vision, "tag", "-l", "yolo@deprecated").strip() == "yolo@deprecated"
+
+
+def test_roll_back_a_stage_from_the_page(write_server, write_registries, page):
+    vision = write_registries.paths["vision"]
+    sign_in(page, write_server, next_path="/models/resnet?repo=vision")
+    page.wait_for_url("**/models/resnet?repo=vision")
+    assert page.locator("form.rollback").count() == 0  # prod and staging have had one version each
+    form = page.locator("#assign-form")
+    form.locator("select[name=version]").select_option("v1.1.0")
+    form.locator("input[name=stage]").fill("prod")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".flash.ok")
+    # prod can go back to v1.0.0; staging still has nothing to go back to
+    assert page.locator("form.rollback").evaluate_all("fs => fs.map(f => f.dataset.stage)") == ["prod"]
+    button = page.locator("form.rollback[data-stage=prod] button")
+    assert button.inner_text() == "Roll back prod to v1.0.0"
+    button.click()
+    page.wait_for_url("**/models/resnet?repo=vision&flash=Done*")
+    assert page.dialogs == ["Roll back prod of resnet from v1.1.0 to v1.0.0?"]  # asked, and accepted
+    tag = page.locator(".flash.ok").inner_text().removeprefix("Done: ")
+    assert git(vision, "tag", "-l", tag, "--format=%(*objectname)").strip() == \
+        git(vision, "rev-parse", "resnet@v1.0.0^{commit}").strip()
+    assert page.locator("form.rollback[data-stage=prod] button").inner_text() == "Roll back prod to v1.1.0"
 
 
 def test_write_action_without_the_token(write_server, write_registries, page):

@@ -25,7 +25,7 @@ _WHERE = {
     "AnnotationChange": "results", "ArtifactInfo": "results", "BadFile": "results", "Check": "results", "HistoryEntry": "results",
     "Notice": "results", "RefInfo": "results", "RegistryError": "results", "RegistryView": "results",
     "TagChange": "results", "VersionInfo": "results",
-    "assign": "write", "deprecate": "write", "register": "write",
+    "assign": "write", "deprecate": "write", "register": "write", "rollback": "write",
 }
 
 __all__ = sorted(_WHERE)
@@ -53,4 +53,4 @@ if TYPE_CHECKING:  # for type checkers and editors
     from .repository import Repository  # noqa: F401
     from .results import (AnnotationChange, ArtifactInfo, BadFile, Check, HistoryEntry, Notice, RefInfo,  # noqa: F401
                           RegistryError, RegistryView, TagChange, VersionInfo)
-    from .write import assign, deprecate, register  # noqa: F401
+    from .write import assign, deprecate, register, rollback  # noqa: F401

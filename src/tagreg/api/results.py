@@ -32,6 +32,7 @@ class TagChange:
     deleted: bool = False
     pushed: bool = False
     remote: Optional[str] = None
+    replaced: str | None = None  # rollback: the version that was current in the stage
 
 
 @record

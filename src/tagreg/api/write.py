@@ -1,4 +1,4 @@
-"""Changing the registry: register, assign, deprecate (and deregister, unassign, delete)."""
+"""Changing the registry: register, assign, rollback, deprecate (and deregister, unassign, delete)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import nullcontext
 
 from .. import state as S
 from .. import tags as T
+from ..record import replace
 from .repository import Repository, _open
 from .results import Notice, RegistryError, TagChange
 
@@ -208,13 +209,15 @@ def _register(
         raise RegistryError(
             f"'{name}' is already registered in this commit with version '{existing.version}'{_who(existing)}"
         )
-    if existing is not None:
-        version = existing.version
     here = [v for v in (artifact.versions_at(commit) if artifact else []) if v.is_registered]
     if here and version is None:
-        version = here[-1].version  # a deregistered commit can only get its own version back
+        version = here[-1].version  # a commit (deregistered, or --force) can only get its own version back
     if here and version != here[-1].version:
-        raise RegistryError(f"For this REF you can only register {here[-1].version}")
+        own = here[-1]
+        was = "is registered" if own.is_active else "was registered"
+        since = "" if own.is_active else " (deregistered since)"
+        raise RegistryError(f"For this REF you can only register {own.version}: this commit {was} as "
+                            f"{own.version}{since}, and a commit keeps its one version")
     if version is not None:
         other = artifact.find_version(version) if artifact else None
         if other is not None and other.commit != commit and other.registrations:
@@ -281,6 +284,8 @@ def assign(
 
     def body(r: Repository, push: bool) -> list[TagChange]:
         r.config.check_stage(stage)
+        if ref is not None and version is not None and skip_registration:  # --version names a version to register
+            raise RegistryError("You either need to supply version name or skip registration")
         artifact = r.registry(name).find(name)
         _notice_new_names(r, name, artifact, stage)
         changes: list[TagChange] = []
@@ -292,6 +297,10 @@ def assign(
         else:
             commit = r.resolve(ref or "HEAD")
             target = _active_version_at(artifact, commit)
+            if target is not None and version is not None and version != target.version:
+                # GTO's refusal; assigning the ref's own version instead would do something else than asked
+                raise RegistryError(f"Can't register '{version}', since '{target.version}' is registered already "
+                                    "at this ref")
             if target is not None:
                 version_name = target.version
             elif skip_registration:
@@ -303,17 +312,118 @@ def assign(
                 changes.append(change)
                 version_name = change.version or commit
                 target = None
-        if target is not None and stage in target.stages and target.stages[stage].is_active and not force:
+        if target is not None and not force and _current_in(artifact, stage) is target:
+            # Only a real no-op is refused: another version's older assignment is a rollback.
             raise RegistryError(
-                f"Version '{version_name}' is already in stage '{stage}'. "
+                f"Version '{version_name}' is already the current version in stage '{stage}'. "
                 "Use the '--force' flag to create a new Git tag nevertheless."
             )
-        counter = None if simple_value else _next_counter(r, name)
-        changes.append(_create(
-            r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
-            message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
-            push=push, remote=remote))
+        changes.append(_assign_tag(r, name, stage, commit, version_name, message, simple_value, push, remote))
         return changes
+
+    return _transaction(repo, name, push, remote, body)
+
+
+def _assign_tag(
+    r: Repository, name: str, stage: str, commit: str, version_name: str, message: str | None,
+    simple: bool | None, push: bool, remote: str,
+) -> TagChange:
+    counter = None if simple else _next_counter(r, name)
+    return _create(
+        r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
+        message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
+        push=push, remote=remote)
+
+
+def _current_in(artifact: S.Artifact | None, stage: str) -> S.Version | None:
+    """The version in stage now, as `which` answers (GTO's default reading)."""
+    if artifact is None:
+        return None
+    winners = S.stage_winners(artifact).get(stage)
+    return winners[0] if winners else None
+
+
+def _deprecation_commit(r: Repository, artifact: S.Artifact) -> str:
+    """Where `deprecate NAME` puts its tag, as GTO does: at the artifact's newest event, where GTO's
+    events include each version's commit (dated by its committer) and HEAD when HEAD's annotation
+    files mention the artifact. Ties go to the one GTO lists last (versions after deprecations)."""
+    from ..git import parse_commit
+
+    try:
+        head: str | None = r.head()
+    except RegistryError:
+        head = None
+    commits: dict[str, bytes | None] = dict.fromkeys(([head] if head else []) + [v.commit for v in artifact.versions])
+    annotated = head is not None and artifact.name in r.annotations([head], [artifact.name], also=commits)[head]
+
+    def dated(commit: str) -> list[tuple[int, str]]:
+        raw = commits.get(commit)
+        return [(parse_commit(commit, raw).timestamp, commit)] if raw is not None else []
+
+    candidates = [(e.timestamp, e.commit) for e in artifact.deprecations]
+    for version in artifact.versions:
+        candidates += dated(version.commit) + [(e.timestamp, e.commit) for e in version.events]
+    if annotated:
+        candidates += dated(head)  # type: ignore[arg-type]
+    if not candidates:
+        return r.head()
+    return max(enumerate(candidates), key=lambda item: (item[1][0], item[0]))[1][1]
+
+
+def rollback_plan(artifact: S.Artifact) -> dict[str, tuple[S.Version, S.Version]]:
+    """For each stage that has a version to roll back to: (its current version, that version).
+
+    The version to roll back to is the one the stage would fall back to if its current version were
+    unassigned (GTO's reading): the newest still-standing assignment of another registered, not
+    deregistered version. So a version unassigned by hand is never brought back, and rolling back
+    twice returns to where it started (like `kubectl rollout undo`).
+    """
+    plan = {}
+    every_version = replace(S.StageView(), versions_per_stage=-1)  # each stage's versions, newest assignment first
+    for stage, versions in S.stage_winners(artifact, every_version).items():
+        previous = next((v for v in versions[1:] if v.is_registered), None)
+        if previous is not None:
+            plan[stage] = (versions[0], previous)
+    return plan
+
+
+def _rollback_target(artifact: S.Artifact, stage: str) -> tuple[S.Version, S.Version]:
+    plan = rollback_plan(artifact)
+    if stage in plan:
+        return plan[stage]
+    if not any(stage in v.stages and v.stages[stage].assignments for v in artifact.versions):
+        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': nothing to roll back")
+    current = _current_in(artifact, stage)
+    if current is None:
+        raise RegistryError(f"Stage '{stage}' of '{artifact.name}' is empty: nothing to roll back")
+    raise RegistryError(f"Nothing to roll back to: no version of '{artifact.name}' other than {current.version} "
+                        f"is still assigned to stage '{stage}'")
+
+
+def rollback(
+    repo: PathLike,
+    name: str,
+    stage: str,
+    *,
+    message: str | None = None,
+    simple: str | bool | None = "auto",
+    push: bool = False,
+    remote: str = "origin",
+) -> TagChange:
+    """Assign stage the version it had before its current one (see `rollback_plan`); the change's
+    `replaced` is the version that was current."""
+    T.check_name(name)
+    simple_value = _simple(simple)
+
+    def body(r: Repository, push: bool) -> TagChange:
+        r.config.check_stage(stage)
+        artifact = r.registry(name).find(name)
+        if artifact is None:
+            raise RegistryError(f"Cannot find artifact '{name}'")
+        current, target = _rollback_target(artifact, stage)
+        change = _assign_tag(r, name, stage, target.commit, target.version, message, simple_value, push, remote)
+        change.replaced = current.version
+        return change
 
     return _transaction(repo, name, push, remote, body)
 
@@ -366,11 +476,7 @@ def deprecate(
                 return _delete(r, artifact.events, push, remote)
             if not artifact.is_active and not force:
                 raise RegistryError("Artifact was deprecated already")
-            if ref is not None:
-                commit = r.resolve(ref)
-            else:
-                newest = S._newest(artifact.events)
-                commit = newest.commit if newest else r.head()
+            commit = r.resolve(ref) if ref is not None else _deprecation_commit(r, artifact)
             counted = simple_value is False or (simple_value is None and force)
             return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
                             message=message, push=push, remote=remote)]

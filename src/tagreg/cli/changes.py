@@ -1,4 +1,4 @@
-"""Commands that tag: register, assign, deprecate (annotations are in `annotating.py`)."""
+"""Commands that tag: register, assign, rollback, deprecate (annotations are in `annotating.py`)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,30 @@ def assign(repo, name, ref, stage, version, message, simple, force, skip_registr
     for change in api.assign(repo, name, stage, ref, version=version, message=message, simple=simple,
                              force=force, skip_registration=skip_registration, push=push, remote=remote):
         echo_change(change)
+
+
+@command(params=(
+    *REPO,
+    Arg("name", complete="names"),
+    Arg("stage", complete="stages"),
+    Opt("-m", "--message", help="Tag message."),
+    SIMPLE,
+    *PUSH,
+))
+def rollback(repo, name, stage, message, simple, push, remote):
+    """Assign STAGE the version of NAME it had before its current one.
+
+    That is the version STAGE falls back to if the current one is unassigned: the newest assignment
+    of another version still standing (not unassigned, not deregistered). Rolling back twice returns
+    to where it started.
+    """
+    from .. import api
+    from .output import echo
+    from .render import echo_change
+
+    change = api.rollback(repo, name, stage, message=message, simple=simple, push=push, remote=remote)
+    echo(f"Rolled back '{stage}' of {name} from {change.replaced} to {change.version}")
+    echo_change(change)
 
 
 @command(params=(

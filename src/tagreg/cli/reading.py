@@ -83,7 +83,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     if name is None:
         view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
         if fmt in ("version", "stage", "ref"):
-            raise RegistryError(f"Cannot apply --{fmt}")
+            raise RegistryError(f"Cannot apply --{fmt} to the registry table: it needs a NAME (show NAME --{fmt})")
         if fmt == "json":
             echo_json({a.name: a.to_gto(view.stages) for a in view.artifacts})
             return
@@ -101,7 +101,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain), raw=True)  # table() escapes every cell
         return
     if fmt == "name":
-        raise RegistryError("Cannot apply --name")
+        raise RegistryError("Cannot apply --name to the versions of one artifact: it lists the registry's names "
+                            "(show --name)")
     versions = api.show(repo, name, **options)
     if fmt == "json":
         echo_json([v.to_gto() for v in versions])

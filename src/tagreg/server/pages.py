@@ -26,7 +26,7 @@ VERBS = {
     "registration": "registered", "deregistration": "deregistered", "assignment": "assigned",
     "unassignment": "unassigned", "deprecation": "deprecated",
 }
-ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate")
+ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate", "rollback")
 
 
 def _parse_time(iso: Optional[str]) -> Optional[datetime]:

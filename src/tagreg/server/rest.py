@@ -120,6 +120,7 @@ class TagChange(BaseModel):
     pushed_to: str | None = Field(None, description="where it was pushed: the remote repository's URL, or the "
                                                        "push remote a local repository has in the server config")
     repo: str
+    replaced: str | None = Field(None, description="rollback: the version that was current in the stage")
 
 
 class Changes(BaseModel):
@@ -155,6 +156,10 @@ class DeregisterBody(_Body):
 
 class DeprecateBody(_Body):
     pass
+
+
+class RollbackBody(_Body):
+    stage: str = Field(description="the stage to give back the version it had before its current one")
 
 
 ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
@@ -217,7 +222,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                 raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
                               retry_after=5)
             out = {k: v for k, v in data.items() if k not in ("gto_versions", "versions_ready", "repo_stages",
-                                                                 "repo_web")}
+                                                                 "repo_web", "rollbacks")}
             out["versions"] = data["gto_versions"]
             return _json(out)
 
@@ -280,6 +285,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
     write("unassign", UnassignBody, "Unassign a stage from a version")
     write("deregister", DeregisterBody, "Deregister a version")
     write("deprecate", DeprecateBody, "Deprecate a model")
+    write("rollback", RollbackBody, "Roll a stage back to the version it had before its current one")
     return r
 
 

@@ -214,7 +214,7 @@ class Dashboard:
         model.pop("signature", None)
         return {
             **model, "gto": self._gto(model, stages), "repo_stages": stages, "repo_web": source.web,
-            "versions": versions, "versions_ready": detail is not None,
+            "versions": versions, "versions_ready": detail is not None, "rollbacks": (detail or {}).get("rollbacks", {}),
             "gto_versions": (detail or {}).get("gto", []), "history": history,
             "get": self.get_commands(source, name, model),
         }
@@ -278,6 +278,10 @@ class Dashboard:
                     changes = api.deprecate(r, name, f["version"], message=f.get("message"), push=push, remote=remote)
                 elif action == "deprecate":
                     changes = api.deprecate(r, name, message=f.get("message"), push=push, remote=remote)
+                elif action == "rollback":
+                    if not f.get("stage"):
+                        raise Problem(400, "invalid", "a stage is needed")
+                    changes = [api.rollback(r, name, f["stage"], message=f.get("message"), push=push, remote=remote)]  # type: ignore[arg-type]
                 else:
                     raise Problem(404, "unknown_action", f"unknown action '{action}'")
         except (UserError, NotReady) as exc:
@@ -288,7 +292,7 @@ class Dashboard:
             source.warm_details()
         return [{"tag": c.tag, "event": c.event, "name": c.name, "version": c.version, "stage": c.stage,
                  "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed,
-                 "pushed_to": source.push_to if c.pushed else None, "repo": source.id,
+                 "pushed_to": source.push_to if c.pushed else None, "repo": source.id, "replaced": c.replaced,
                  "seconds": round(time.perf_counter() - started, 3)} for c in changes]
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import api
+from .. import state as S
+from ..api.write import rollback_plan
 from .index import Index, damaged, stage_order
 from .settings import RepoSettings, Settings
 from .webhost import web_base
@@ -327,7 +329,11 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
             "registered": v.registered, "active": v.active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
         })
-    return {"versions": out, "gto": [v.to_gto() for v in versions]}
+    # Stages the page offers to roll back: stage -> the current version and the one rollback assigns.
+    artifact = S.Artifact(name, versions=[v.state for v in versions if v.state is not None])  # type: ignore[call-arg]
+    rollbacks = {stage: {"from": current.version, "to": previous.version}
+                 for stage, (current, previous) in rollback_plan(artifact).items()}
+    return {"versions": out, "gto": [v.to_gto() for v in versions], "rollbacks": rollbacks}
 
 
 class Hub:
