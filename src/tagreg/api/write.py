@@ -117,6 +117,13 @@ def _next_counter(r: Repository, name: str) -> int:
     return max(counters, default=0) + 1
 
 
+def _newest_time(r: Repository, name: str) -> Optional[int]:
+    """The tagger time of name's newest event (any of its annotated tags), as read under the
+    writers' lock: a new event is dated after it, so no reader (GTO included) sees them tie."""
+    times = [t.timestamp for t in r.tags(name) if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name]
+    return max(times, default=None)
+
+
 def _create(
     r: Repository, name: str, event: str, commit: str, *, version=None, stage=None, counter=None, message=None,
     push: bool = False, remote: str = "origin",
@@ -125,7 +132,8 @@ def _create(
     tag = T.format_tag(name, event, version=version, stage=stage, counter=counter)
     if tag in r.tag_names(name):
         raise RegistryError(f"tag '{tag}' already exists")
-    r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage))
+    r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage),
+                     after=_newest_time(r, name))
     r.forget_tags()
     change = TagChange(tag, event, name, version, stage, commit, remote=remote)
     if push:
