@@ -97,3 +97,63 @@ def test_only_the_artifacts_own_events_count(pinned, monkeypatch):
     monkeypatch.setenv("GIT_COMMITTER_DATE", f"{EPOCH} +0200")
     ok(pinned, "register", "m")
     assert dates(pinned)["m@v0.0.1"] == f"{EPOCH} +0200"
+
+
+# -- ties written by others: the counter orders them -------------------------------------------
+
+C1, C2 = "1" * 40, "2" * 40
+
+
+def registry(*specs: tuple[str, str]) -> S.Registry:
+    """The registry of annotated tags (name, commit) all dated in one second, listed as git lists
+    them (by name)."""
+    infos = [S.TagInfo(tag, True, commit, f"{i:040x}", "T", "t@example.com", EPOCH, "+0000", "hand-made")
+             for i, (tag, commit) in enumerate(sorted(specs))]
+    return S.build(infos)
+
+
+def winners(reg: S.Registry, stage: str = "prod") -> list[str]:
+    return [v.version for v in S.stage_winners(reg.artifacts["m"]).get(stage, [])]
+
+
+def test_an_unassignment_after_an_assignment_in_one_second_empties_the_stage():
+    reg = registry(("m@v0.0.1", C1), ("m#prod#1", C1), ("m#prod!#2", C1))  # `m#prod!#2` is listed first
+    assert winners(reg) == []
+    assert [e.tag for e in reg.history("m")] == ["m#prod!#2", "m#prod#1", "m@v0.0.1"]
+
+
+def test_an_assignment_after_an_unassignment_in_one_second_assigns():
+    reg = registry(("m@v0.0.1", C1), ("m#prod!#1", C1), ("m#prod#2", C1))  # GTO: the unassignment wins
+    assert winners(reg) == ["v0.0.1"]
+    assert [e.tag for e in reg.history("m", ascending=True)] == ["m@v0.0.1", "m#prod!#1", "m#prod#2"]
+
+
+def test_the_higher_counter_wins_a_stage_not_the_tag_name_order():
+    reg = registry(("m@v0.0.1", C1), ("m@v0.0.2", C2), ("m#prod#9", C1), ("m#prod#10", C2))
+    assert winners(reg) == ["v0.0.2"]  # `m#prod#10` sorts before `m#prod#9`; GTO picks v0.0.1
+    reg = registry(("m@v0.0.1", C1), ("m@v0.0.2", C2), ("m#prod#9", C2), ("m#prod#10", C1))
+    assert winners(reg) == ["v0.0.1"]
+
+
+def test_a_deregistration_with_the_higher_counter_deregisters():
+    reg = registry(("m@v0.0.1#1", C1), ("m@v0.0.1!#2", C1))  # `m@v0.0.1!#2` is listed first
+    assert not reg.artifacts["m"].versions[0].is_active
+    reg = registry(("m@v0.0.1!#1", C1), ("m@v0.0.1#2", C1))  # registered again (GTO: deregistered)
+    assert reg.artifacts["m"].versions[0].is_active
+
+
+def test_a_counted_deprecation_after_a_counted_assignment_deprecates():
+    assert not registry(("m@v0.0.1", C1), ("m#prod#1", C1), ("m@deprecated#2", C1)).artifacts["m"].is_active
+    assert registry(("m@v0.0.1", C1), ("m@deprecated#1", C1), ("m#prod#2", C1)).artifacts["m"].is_active
+
+
+def test_without_counters_ties_are_ordered_as_gto_orders_them():
+    assert registry(("m@v0.0.1", C1), ("m@deprecated", C1)).artifacts["m"].is_active  # version events win
+    assert not registry(("m@v0.0.1", C1), ("m@v0.0.1!", C1)).artifacts["m"].versions[0].is_active
+    reg = registry(("m@v0.0.1", C1), ("m#prod", C1), ("m#prod!", C1))
+    assert winners(reg) == []  # an unassignment wins a tie with an assignment
+    reg = registry(("m@v0.0.1", C1), ("m@v0.0.2", C2))
+    assert [e.tag for e in reg.history("m", ascending=True)] == ["m@v0.0.2", "m@v0.0.1"]  # GTO's order
+    # a tie between a counted and an uncounted assignment of two versions: GTO's (the first version)
+    reg = registry(("m@v0.0.1", C1), ("m@v0.0.2", C2), ("m#prod", C2), ("m#prod#1", C1))
+    assert winners(reg) == ["v0.0.1"]

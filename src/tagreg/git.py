@@ -505,7 +505,7 @@ class Git:
         """Names of tags matching patterns."""
         return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
 
-    def create_tag(self, name: str, commit: str, message: str, after: Optional[int] = None) -> None:
+    def create_tag(self, name: str, commit: str, message: str, after: int | None = None) -> None:
         """Create the annotated tag name at commit; GitError if it exists or git has no identity.
 
         The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
@@ -521,7 +521,7 @@ class Git:
                 self.identity()  # raises the clear message
             raise GitError(_first_line(proc.stderr) or f"git tag {name} failed")
 
-    def date_after(self, after: int) -> Optional[dict[str, str]]:
+    def date_after(self, after: int) -> dict[str, str] | None:
         """The environment giving a new tag a tagger date strictly after the Unix time after: None
         when git's own date already is (now, or the user's GIT_COMMITTER_DATE), else after + 1 s in
         the offset git would use. Git dates have one-second resolution: two events in one second

@@ -117,7 +117,7 @@ def _next_counter(r: Repository, name: str) -> int:
     return max(counters, default=0) + 1
 
 
-def _newest_time(r: Repository, name: str) -> Optional[int]:
+def _newest_time(r: Repository, name: str) -> int | None:
     """The tagger time of name's newest event (any of its annotated tags), as read under the
     writers' lock: a new event is dated after it, so no reader (GTO included) sees them tie."""
     times = [t.timestamp for t in r.tags(name) if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name]
