@@ -157,3 +157,8 @@ def test_without_counters_ties_are_ordered_as_gto_orders_them():
     # a tie between a counted and an uncounted assignment of two versions: GTO's (the first version)
     reg = registry(("m@v0.0.1", C1), ("m@v0.0.2", C2), ("m#prod", C2), ("m#prod#1", C1))
     assert winners(reg) == ["v0.0.1"]
+
+
+def test_counters_of_different_artifacts_are_not_compared():
+    reg = registry(("a@v0.0.1", C1), ("a#prod#2", C1), ("b@v0.0.1", C1), ("b#prod#1", C1))
+    assert [e.tag for e in reg.history(ascending=True)] == ["a@v0.0.1", "b@v0.0.1", "a#prod#2", "b#prod#1"]

@@ -329,8 +329,8 @@ def _itself(event: Event) -> Event:
 
 
 def _counter_order(items: list, event_of: Callable) -> list:
-    """items (sorted by their event's time) with each second's counted events in counter order, in
-    place; a second with one event (the usual case) costs one comparison."""
+    """items (sorted by their event's time) with each second's counted events of each artifact in
+    counter order, in place; a second with one event (the usual case) costs one comparison."""
     n, i = len(items), 0
     while i < n:
         second = event_of(items[i]).timestamp
@@ -338,11 +338,16 @@ def _counter_order(items: list, event_of: Callable) -> list:
         while j < n and event_of(items[j]).timestamp == second:
             j += 1
         if j - i > 1:
-            slots = [k for k in range(i, j) if event_of(items[k]).counter is not None]
-            if len(slots) > 1:
-                counted = sorted((items[k] for k in slots), key=lambda item: _counted(event_of(item)))
-                for k, item in zip(slots, counted):
-                    items[k] = item
+            places: dict[str, list[int]] = {}  # counters count per artifact: compared only within one
+            for k in range(i, j):
+                event = event_of(items[k])
+                if event.counter is not None:
+                    places.setdefault(event.artifact, []).append(k)
+            for slots in places.values():
+                if len(slots) > 1:
+                    counted = sorted((items[k] for k in slots), key=lambda item: _counted(event_of(item)))
+                    for k, item in zip(slots, counted):
+                        items[k] = item
         i = j
     return items
 
