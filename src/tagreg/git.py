@@ -546,10 +546,10 @@ class Git:
         url = (proc.stdout or b"").decode("utf-8", "replace").strip()
         return url if proc.returncode == 0 and url else None
 
-    def list_remote_tags(self, remote: str) -> bytes:
-        """`OID<TAB>refs/tags/NAME` per tag of remote (a name or URL), as the remote lists them now;
-        GitError if it cannot be reached."""
-        proc = self.run(*LIST_REFS, "--tags", "--", remote, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    def list_remote_tags(self, remote: str, patterns: Sequence[str] = ()) -> bytes:
+        """`OID<TAB>refs/tags/NAME` per tag of remote (a name or URL; only those matching patterns,
+        if given), as the remote lists them now; GitError if it cannot be reached."""
+        proc = self.run(*LIST_REFS, "--tags", "--", remote, *patterns, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
         if proc.returncode != 0:
             raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or "git ls-remote failed")
         return proc.stdout or b""

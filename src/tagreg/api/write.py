@@ -138,7 +138,33 @@ def _create(
     change = TagChange(tag, event, name, version, stage, commit, remote=remote)
     if push:
         _push(r, change)
+        if counter is not None:
+            _yield_a_shared_counter(r, change, counter)
     return change
+
+
+def _yield_a_shared_counter(r: Repository, change: TagChange, counter: int) -> None:
+    """After pushing a counted tag: if the remote has another tag of the artifact with the same
+    `#N` (a writer elsewhere pushed, say, `m#prod!#3` while we pushed `m#prod#3`: different names,
+    so neither push was refused), take ours back and let the transaction try the next counter.
+    Both writers may take theirs back; neither leaves a shared counter behind."""
+    from ..git import GitError
+
+    prefix = T.tag_prefix(change.name)
+    try:
+        listing = r.git.list_remote_tags(change.remote or "origin",
+                                         [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*"])
+    except GitError:
+        return  # the push just worked: a listing that fails now is not worth failing the write for
+    for line in listing.decode("utf-8", "replace").splitlines():
+        other = line.partition("\t")[2].removeprefix("refs/tags/")
+        parsed = T.parse_tag(other)
+        if other != change.tag and parsed is not None and parsed.name == change.name and parsed.counter == counter:
+            withdrawn = TagChange(change.tag, change.event, change.name, change.version, change.stage, change.commit,
+                                  deleted=True, remote=change.remote)
+            _push(r, withdrawn)
+            _drop(r, change.tag)
+            raise _Conflict(change.tag)
 
 
 def _push(r: Repository, change: TagChange) -> None:
