@@ -169,3 +169,43 @@ def test_concurrent_assigns_and_unassigns_of_one_stage_never_share_a_counter(ser
     assert len(found) == N + 1 and len(set(found)) == N + 1, sorted(server.tags())  # m#prod#1 was there
     reported = [t for r in results for t in re.findall(r"Successfully pushed git tag (\S+) on remote\.", r.stdout)]
     assert sorted(reported) == sorted(new), "each racer reports the tag it left on the remote"
+
+
+@pytest.mark.parametrize("where", ["local repository", "remote through the mirror"])
+def test_threads_of_one_process_writing_one_stage_get_distinct_counters(server, tmp_path, where):
+    """The API from several threads at once (as a service would call it), started by a barrier."""
+    import threading
+
+    import tagreg.api as api
+
+    if where == "local repository":
+        target = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", server.url, str(target)], check=True, capture_output=True)
+        tags_now = lambda: set(subprocess.run(["git", "tag", "--list"], cwd=target, capture_output=True,  # noqa: E731
+                                              text=True, check=True).stdout.split())
+    else:
+        target, tags_now = server.url, server.tags
+    before = tags_now()
+    barrier = threading.Barrier(N)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            if i % 2:
+                api.assign(str(target), "m", "prod", version="v0.0.1", force=True)
+            else:
+                api.deprecate(str(target), "m", "v0.0.1", "prod")
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(N)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=TIMEOUT)
+    assert not errors, errors
+    new = tags_now() - before
+    assert len(new) == N, sorted(new)
+    found = counters(tags_now())
+    assert len(set(found)) == len(found) == N + 1, sorted(tags_now())
