@@ -176,18 +176,19 @@ def test_threads_of_one_process_writing_one_stage_get_distinct_counters(server, 
     """The API from several threads at once (as a service would call it), started by a barrier."""
     import threading
 
-    import tagreg.api as api
+    from tagreg import api
 
     if where == "local repository":
         target = tmp_path / "clone"
         subprocess.run(["git", "clone", "-q", server.url, str(target)], check=True, capture_output=True)
-        tags_now = lambda: set(subprocess.run(["git", "tag", "--list"], cwd=target, capture_output=True,  # noqa: E731
-                                              text=True, check=True).stdout.split())
+        def tags_now() -> set[str]:
+            return set(subprocess.run(["git", "tag", "--list"], cwd=target, capture_output=True, text=True,
+                                      check=True).stdout.split())
     else:
         target, tags_now = server.url, server.tags
     before = tags_now()
     barrier = threading.Barrier(N)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def write(i: int) -> None:
         try:
@@ -196,7 +197,7 @@ def test_threads_of_one_process_writing_one_stage_get_distinct_counters(server, 
                 api.assign(str(target), "m", "prod", version="v0.0.1", force=True)
             else:
                 api.deprecate(str(target), "m", "v0.0.1", "prod")
-        except BaseException as exc:  # reported below, with the others
+        except Exception as exc:  # noqa: BLE001 -- reported below, with the others
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(N)]
