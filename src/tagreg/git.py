@@ -515,20 +515,40 @@ class Git:
         """Names of tags matching patterns."""
         return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
 
-    def create_tag(self, name: str, commit: str, message: str) -> None:
+    def create_tag(self, name: str, commit: str, message: str, after: int | None = None) -> None:
         """Create the annotated tag name at commit; GitError if it exists or git has no identity.
 
         The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
-        the tag object GTO writes for the same event, tagger and second.
+        the tag object GTO writes for the same event, tagger and second. With after (a Unix time),
+        the tagger date is later than it (see `date_after`).
         """
         if "\0" in message:  # git would store it, and every reader of the tag stops at it
             raise GitError("refusing a tag message with a NUL character")
         proc = self.run("tag", "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
-                        input=message.encode("utf-8"))
+                        input=message.encode("utf-8"), env=None if after is None else self.date_after(after))
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
             raise GitError(_first_line(proc.stderr) or f"git tag {name} failed")
+
+    def date_after(self, after: int) -> dict[str, str] | None:
+        """The environment giving a new tag a tagger date strictly after the Unix time after: None
+        when git's own date already is (now, or the user's GIT_COMMITTER_DATE), else after + 1 s in
+        the offset git would use. Git dates have one-second resolution: two events in one second
+        tie, and GTO breaks ties its own way."""
+        import time
+
+        if "GIT_COMMITTER_DATE" not in os.environ and "GIT_COMMITTER_DATE" not in self.env and time.time() >= after + 1:
+            return None  # the usual case, without asking git: now is a later second
+        proc = self.run("var", "GIT_COMMITTER_IDENT", check=False)
+        stamp, _, tz = (proc.stdout or b"").decode("utf-8", "replace").strip().rpartition("> ")[2].partition(" ")
+        if proc.returncode != 0 or not stamp.isdigit():
+            return None  # no identity or a date git cannot read: `git tag` says so
+        if int(stamp) > after:
+            return None
+        if not (len(tz) == 5 and tz[0] in "+-" and tz[1:].isdigit()):
+            tz = "+0000"
+        return {"GIT_COMMITTER_DATE": f"@{after + 1} {tz}"}
 
     def remote_url(self, remote: str) -> str | None:
         """The URL of the configured remote, or None if there is no such remote."""
@@ -536,10 +556,10 @@ class Git:
         url = (proc.stdout or b"").decode("utf-8", "replace").strip()
         return url if proc.returncode == 0 and url else None
 
-    def list_remote_tags(self, remote: str) -> bytes:
-        """`OID<TAB>refs/tags/NAME` per tag of remote (a name or URL), as the remote lists them now;
-        GitError if it cannot be reached."""
-        proc = self.run(*LIST_REFS, "--tags", "--", remote, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    def list_remote_tags(self, remote: str, patterns: Sequence[str] = ()) -> bytes:
+        """`OID<TAB>refs/tags/NAME` per tag of remote (a name or URL; only those matching patterns,
+        if given), as the remote lists them now; GitError if it cannot be reached."""
+        proc = self.run(*LIST_REFS, "--tags", "--", remote, *patterns, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
         if proc.returncode != 0:
             raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or "git ls-remote failed")
         return proc.stdout or b""

@@ -17,7 +17,7 @@ from .record import field, record
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
     from datetime import datetime, timezone
-    from typing import Iterable, Optional
+    from typing import Callable, Iterable, Optional
 
 
 class TagInfo(namedtuple("TagInfo", "tag annotated commit object_id tagger tagger_email timestamp tz message",
@@ -104,7 +104,7 @@ class Event:
 
     @property
     def sort_key(self) -> tuple[int, int]:
-        """GTO's history order: by time, then by event kind."""
+        """GTO's history order: by time, then by event kind (`in_order` puts counted ties right)."""
         return (self.timestamp, self.priority)
 
 
@@ -224,11 +224,8 @@ class Artifact:
         """Not deprecated: the newest event of any kind (GTO's order within a second) is not a deprecation."""
         if not self.deprecations:
             return True
-        events = self.events
-        if not events:
-            return True
-        newest = max(events, key=lambda e: (e.timestamp, e.priority, e.order))
-        return newest.event != T.DEPRECATION
+        newest = _newest(self.events)
+        return newest is None or newest.event != T.DEPRECATION
 
     def find_version(self, version: str) -> Optional[Version]:
         """The version named version (active or not), preferring an active one."""
@@ -274,18 +271,85 @@ class Registry:
                 events += artifact.deprecations
                 for version in semver_sorted(artifact.versions):
                     events += version.events
-        events.sort(key=lambda e: e.sort_key)
+        events = in_order(events)
         if not ascending:
             events.reverse()
         return events
 
 
-def _newest(events: Iterable[Event]) -> Optional[Event]:
-    """The newest event by time (ties: the later in processing order wins)."""
-    return max(events, key=_time_and_order, default=None)
+# -- the order of events ------------------------------------------------------------------------
+# Tagger dates have one-second resolution, so events tie. GTO orders a tie by event kind (an
+# unassignment after an assignment, a deregistration after a registration, a deprecation before
+# any version event), then by git's listing order (tag names: `m#prod!#2` before `m#prod#1`,
+# `m#prod#10` before `m#prod#9`). The counter `#N` says which event came last: events that have
+# one are put in counter order among the places GTO gives them; events without one stay where
+# GTO puts them. Every newest-event question and every order of events here uses this one rule.
 
 
-_time_and_order = attrgetter("timestamp", "order")
+def _gto_tie(event: Event) -> tuple[int, int]:
+    """GTO's order of events in one second: by kind, then by git's listing order."""
+    return (T.PRIORITY[event.event], event.order)
+
+
+def _counted(event: Event) -> tuple[int, int, int]:
+    return (event.counter, T.PRIORITY[event.event], event.order)  # type: ignore[return-value]
+
+
+def _newest(events: Iterable[Event]) -> Event | None:
+    """The newest event (the last of `in_order`): of the latest second; in a tie, GTO's newest,
+    or the highest counter of the tie if GTO's newest has a counter."""
+    best: Event | None = None
+    tied: list[Event] | None = None
+    for event in events:
+        if best is None or event.timestamp > best.timestamp:
+            best, tied = event, None
+        elif event.timestamp == best.timestamp:
+            if tied is None:
+                tied = [best]
+            tied.append(event)
+    if tied is None:
+        return best
+    last = max(tied, key=_gto_tie)
+    if last.counter is None:
+        return last
+    return max((e for e in tied if e.counter is not None), key=_counted)
+
+
+def in_order(events: Iterable[Event]) -> list[Event]:
+    """events oldest first, as GTO's history lists them (by time, then kind, else in the order
+    given), except that the events of one second that have a counter are in counter order."""
+    return _counter_order(sorted(events, key=_sort_key), _itself)
+
+
+_sort_key = attrgetter("sort_key")
+
+
+def _itself(event: Event) -> Event:
+    return event
+
+
+def _counter_order(items: list, event_of: Callable) -> list:
+    """items (sorted by their event's time) with each second's counted events of each artifact in
+    counter order, in place; a second with one event (the usual case) costs one comparison."""
+    n, i = len(items), 0
+    while i < n:
+        second = event_of(items[i]).timestamp
+        j = i + 1
+        while j < n and event_of(items[j]).timestamp == second:
+            j += 1
+        if j - i > 1:
+            places: dict[str, list[int]] = {}  # counters count per artifact: compared only within one
+            for k in range(i, j):
+                event = event_of(items[k])
+                if event.counter is not None:
+                    places.setdefault(event.artifact, []).append(k)
+            for slots in places.values():
+                if len(slots) > 1:
+                    counted = sorted((items[k] for k in slots), key=lambda item: _counted(event_of(item)))
+                    for k, item in zip(slots, counted):
+                        items[k] = item
+        i = j
+    return items
 
 
 semver_key = T.version_key
@@ -433,6 +497,7 @@ def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str
             continue
         active = [s for s in version.stages.values() if s.is_active]
         active.sort(key=lambda s: _time(s.activated_at))
+        _counter_order(active, attrgetter("activated_at"))
         if view.assignments_per_version >= 0:
             active = active[: view.assignments_per_version]
         kept += [(version, s) for s in active]
@@ -440,7 +505,11 @@ def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str
         rank = {id(v): i for i, v in enumerate(semver_sorted(v for v, _ in kept))}
         kept.sort(key=lambda pair: rank[id(pair[0])])
     else:
-        kept.sort(key=lambda pair: _time(pair[1].activated_at), reverse=True)
+        # GTO: of stages assigned in one second, the one of the version registered first wins.
+        first = {id(v): (-(v.source.timestamp if v.source else 0), -i) for i, v in enumerate(artifact.versions)}
+        kept.sort(key=lambda pair: (pair[1].activated_at.timestamp, first[id(pair[0])]))  # type: ignore[union-attr]
+        _counter_order(kept, lambda pair: pair[1].activated_at)
+        kept.reverse()
     winners: dict[str, list[Version]] = {}
     for version, stage in kept:
         chosen = winners.setdefault(stage.stage, [])

@@ -455,9 +455,11 @@ def build(
     root: Path,
     tools: dict[str, Tool],
     extra_read_sets: Optional[list[tuple[Callable[[Built], None], list[Read], Callable[[Built], None], str]]] = None,
+    pinned_date: Optional[str] = None,
 ) -> Built:
     """Run script with writer ('tagreg', 'gto' or 'alternate'), then run every read with both tools
-    (and each extra read set between its before and after callbacks, ids prefixed)."""
+    (and each extra read set between its before and after callbacks, ids prefixed). pinned_date:
+    the GIT_COMMITTER_DATE of every tagreg command and hand-made tag (all in one second)."""
     home = make_home(root / "home")
     path = root / "repo"
     path.mkdir()
@@ -479,7 +481,8 @@ def build(
                 steps.append((step, None, None))
                 continue
             if step.kind == "git":  # fixed dates, so hand-made tags never share a second
-                git(path, *step.args, env={**env, "GIT_COMMITTER_DATE": f"{TAG_BASE - 86400 + 60 * len(steps)} +0000"})
+                git(path, *step.args,
+                    env={**env, "GIT_COMMITTER_DATE": pinned_date or f"{TAG_BASE - 86400 + 60 * len(steps)} +0000"})
                 steps.append((step, None, None))
                 continue
             if writer == "alternate":
@@ -488,7 +491,7 @@ def build(
                 tool = tools[writer]
             step_env = dict(env)
             if writer == "tagreg":
-                step_env["GIT_COMMITTER_DATE"] = f"{TAG_BASE + 60 * cli_index} +0200"
+                step_env["GIT_COMMITTER_DATE"] = pinned_date or f"{TAG_BASE + 60 * cli_index} +0200"
             elif step.rc == 0:  # a failing command writes nothing, so its time does not matter
                 clock.wait()
                 if tool.name == "tagreg":

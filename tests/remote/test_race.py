@@ -144,3 +144,69 @@ def test_two_people_registering_one_version_at_once(server, work, tmp_path, wher
         server_tags = server.tag_objects()
         assert {t: o for t, o in tag_objects(mirror).items() if server_tags.get(t) != o} == {}
 
+
+
+def counters(tags: set[str]) -> list[int]:
+    return sorted(int(t.rpartition("#")[2]) for t in tags if re.search(r"#\d+$", t))
+
+
+@pytest.mark.parametrize("caches", ["own caches", "one shared cache"])
+def test_concurrent_assigns_and_unassigns_of_one_stage_never_share_a_counter(server, work, tmp_path, caches):
+    """Different event kinds on one stage have different tag names (`m#prod#N`, `m#prod!#N`), so
+    the remote does not refuse the second of two with one N: the writers must not compute it."""
+    before = server.tags()
+    assign = ["assign", "m", "--stage", "prod", "--version", "v0.0.1", "--force", "-r", server.url]
+    unassign = ["deprecate", "m", "v0.0.1", "prod", "-r", server.url]
+    cache = (lambda i: tmp_path / f"cache-{i}") if caches == "own caches" else (lambda i: tmp_path / "shared")
+    jobs = [(assign if i % 2 else unassign, {**person(i), "TAGREG_CACHE_DIR": str(cache(i))}) for i in range(N)]
+    results = race(work, tmp_path, jobs)
+
+    for r in results:
+        assert r.returncode == 0, f"a racer failed:\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    new = server.tags() - before
+    assert len(new) == N, sorted(new)
+    found = counters(server.tags())
+    assert len(found) == N + 1 and len(set(found)) == N + 1, sorted(server.tags())  # m#prod#1 was there
+    reported = [t for r in results for t in re.findall(r"Successfully pushed git tag (\S+) on remote\.", r.stdout)]
+    assert sorted(reported) == sorted(new), "each racer reports the tag it left on the remote"
+
+
+@pytest.mark.parametrize("where", ["local repository", "remote through the mirror"])
+def test_threads_of_one_process_writing_one_stage_get_distinct_counters(server, tmp_path, where):
+    """The API from several threads at once (as a service would call it), started by a barrier."""
+    import threading
+
+    from tagreg import api
+
+    if where == "local repository":
+        target = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", server.url, str(target)], check=True, capture_output=True)
+        def tags_now() -> set[str]:
+            return set(subprocess.run(["git", "tag", "--list"], cwd=target, capture_output=True, text=True,
+                                      check=True).stdout.split())
+    else:
+        target, tags_now = server.url, server.tags
+    before = tags_now()
+    barrier = threading.Barrier(N)
+    errors: list[Exception] = []
+
+    def write(i: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            if i % 2:
+                api.assign(str(target), "m", "prod", version="v0.0.1", force=True)
+            else:
+                api.deprecate(str(target), "m", "v0.0.1", "prod")
+        except Exception as exc:  # noqa: BLE001 -- reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(N)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=TIMEOUT)
+    assert not errors, errors
+    new = tags_now() - before
+    assert len(new) == N, sorted(new)
+    found = counters(tags_now())
+    assert len(set(found)) == len(found) == N + 1, sorted(tags_now())

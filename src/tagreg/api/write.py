@@ -118,6 +118,13 @@ def _next_counter(r: Repository, name: str) -> int:
     return max(counters, default=0) + 1
 
 
+def _newest_time(r: Repository, name: str) -> int | None:
+    """The tagger time of name's newest event (any of its annotated tags), as read under the
+    writers' lock: a new event is dated after it, so no reader (GTO included) sees them tie."""
+    times = [t.timestamp for t in r.tags(name) if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name]
+    return max(times, default=None)
+
+
 def _create(
     r: Repository, name: str, event: str, commit: str, *, version=None, stage=None, counter=None, message=None,
     push: bool = False, remote: str = "origin",
@@ -126,12 +133,39 @@ def _create(
     tag = T.format_tag(name, event, version=version, stage=stage, counter=counter)
     if tag in r.tag_names(name):
         raise RegistryError(f"tag '{tag}' already exists")
-    r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage))
+    r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage),
+                     after=_newest_time(r, name))
     r.forget_tags()
     change = TagChange(tag, event, name, version, stage, commit, remote=remote)
     if push:
         _push(r, change)
+        if counter is not None:
+            _yield_a_shared_counter(r, change, counter)
     return change
+
+
+def _yield_a_shared_counter(r: Repository, change: TagChange, counter: int) -> None:
+    """After pushing a counted tag: if the remote has another tag of the artifact with the same
+    `#N` (a writer elsewhere pushed, say, `m#prod!#3` while we pushed `m#prod#3`: different names,
+    so neither push was refused), take ours back and let the transaction try the next counter.
+    Both writers may take theirs back; neither leaves a shared counter behind."""
+    from ..git import GitError
+
+    prefix = T.tag_prefix(change.name)
+    try:
+        listing = r.git.list_remote_tags(change.remote or "origin",
+                                         [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*"])
+    except GitError:
+        return  # the push just worked: a listing that fails now is not worth failing the write for
+    for line in listing.decode("utf-8", "replace").splitlines():
+        other = line.partition("\t")[2].removeprefix("refs/tags/")
+        parsed = T.parse_tag(other)
+        if other != change.tag and parsed is not None and parsed.name == change.name and parsed.counter == counter:
+            withdrawn = TagChange(change.tag, change.event, change.name, change.version, change.stage, change.commit,
+                                  deleted=True, remote=change.remote)
+            _push(r, withdrawn)
+            _drop(r, change.tag)
+            raise _Conflict(change.tag)
 
 
 def _push(r: Repository, change: TagChange) -> None:
