@@ -60,6 +60,24 @@ def test_rows_are_cached_per_artifact_and_only_changed_artifacts_are_read_again(
     assert shown["b"]["version"] == "v9.9.9"  # kept: its tags did not
 
 
+def test_rows_kept_in_an_older_format_are_read_again(repo, tmp_path):
+    """Rows kept by a build that read the same tags another way (same version string, an older
+    format of the rows) are a miss, not the answer."""
+    import pickle
+
+    from tagreg.api.view import ROWS_FORMAT
+
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    repo.tag("b@v1.0.0", message="Registering artifact b version v1.0.0")
+    assert _show(repo, env=env)["b"]["version"] == "v1.0.0"
+    [rows_file] = (tmp_path / "cache" / "rows").iterdir()
+    key, kept = pickle.loads(rows_file.read_bytes())
+    assert key.startswith(f"{ROWS_FORMAT}:")
+    kept["b"][1][0].info.latest = "v9.9.9"
+    rows_file.write_bytes(pickle.dumps((key.replace(f"{ROWS_FORMAT}:", f"{ROWS_FORMAT - 1}:", 1), kept)))
+    assert _show(repo, env=env)["b"]["version"] == "v1.0.0"
+
+
 def test_cached_rows_always_equal_a_fresh_read(repo, tmp_path):
     """Every kind of change, each followed by a cached and an uncached show (table and JSON)."""
     env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}

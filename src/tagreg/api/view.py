@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 _LINE = re.compile(rb"[0-9a-f]+\trefs/tags/([^@#\n]*)[^\n]*")
 _PREFIX = re.compile(rb"\trefs/tags/([^@#\n]*)")
 _REREAD_AT_MOST = 64  # more changed artifacts than this: read every tag at once instead
+# Part of every cache key: raise it when the same tags give other rows (2: same-second ties by #N),
+# so a cache kept by an older build of the same version is not read as current.
+ROWS_FORMAT = 2
 
 
 @record
@@ -47,7 +50,7 @@ def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool =
         return _sorted(_all_rows(r, view, _counts(r.tag_listing())))
     groups = _groups(r.tag_listing())
     name = r.cache_name()
-    key = repr(view)
+    key = f"{ROWS_FORMAT}:{view!r}"
     stored = cache.load_pickle("rows", name, key)
     if not isinstance(stored, dict):
         stored = {}
