@@ -136,7 +136,7 @@ def test_type_not_allowed(reg):
         (["assign", "model", "--version", "v9.9.9", "--stage", "prod"], "❌ Version 'v9.9.9' is not registered"),
         (["deprecate", "model", "v0.0.1", "dev"], "❌ Stage 'dev' is not assigned to a version 'v0.0.1'"),
         (["show", "nomodel"], "❌ Cannot find artifact 'nomodel'; did you mean 'model'?"),
-        (["deprecate", "nomodel", "v0.0.1"], "❌ No versions found for 'nomodel'"),
+        (["deprecate", "nomodel", "v0.0.1"], "❌ No versions found for 'nomodel'; did you mean 'model'?"),
         (["latest", "nomodel"], "❌ Cannot find artifact 'nomodel'; did you mean 'model'?"),
     ],
 )

@@ -466,6 +466,16 @@ def test_rollback_of_an_empty_stage(reg):
     assert reg.fail("rollback", "m", "prod") == "❌ Stage 'prod' of 'm' is empty: nothing to roll back"
 
 
+def test_writes_on_an_unknown_artifact_say_the_close_name(reg):
+    reg.registered("churn", "v0.0.1")
+    reg.assigned("churn", "prod", 1, "v0.0.1")
+    assert reg.fail("rollback", "chrun", "prod") == "❌ Cannot find artifact 'chrun'; did you mean 'churn'?"
+    assert reg.fail("deprecate", "chrun") == "❌ Cannot find artifact 'chrun'; did you mean 'churn'?"
+    assert reg.fail("deprecate", "chrun", "v0.0.1") == "❌ No versions found for 'chrun'; did you mean 'churn'?"
+    assert reg.fail("deprecate", "chrun", "v0.0.1", "prod") == "❌ No versions found for 'chrun'; did you mean 'churn'?"
+    assert reg.fail("deprecate", "forecast") == "❌ Cannot find artifact 'forecast'"  # nothing close: GTO's line
+
+
 def test_rollback_stage_not_allowed_by_config(reg):
     reg.commit("config", {".gto": "stages: [dev, prod]\n"})
     reg.registered("m", "v0.0.1")

@@ -88,12 +88,12 @@ def artifact_names(r: Repository, name: str) -> set[str]:
     return known
 
 
-def unknown_artifact(r: Repository, name: str) -> RegistryError:
-    """GTO's "Cannot find artifact" error for name, with the close names the registry has."""
+def unknown_artifact(r: Repository, name: str, message: str | None = None) -> RegistryError:
+    """GTO's error for name (by default "Cannot find artifact"), with the close names the registry has."""
     from .. import names as N
 
     known = artifact_names(r, name)
-    return RegistryError(f"Cannot find artifact '{name}'" + N.did_you_mean(N.close_names(name, known)))
+    return RegistryError((message or f"Cannot find artifact '{name}'") + N.did_you_mean(N.close_names(name, known)))
 
 
 @_reads(about="name")

@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from .. import state as S
 from .. import tags as T
 from ..record import replace
+from .read import unknown_artifact
 from .repository import Repository, _open
 from .results import Notice, RegistryError, TagChange
 
@@ -453,7 +454,7 @@ def rollback(
         r.config.check_stage(stage)
         artifact = r.registry(name).find(name)
         if artifact is None:
-            raise RegistryError(f"Cannot find artifact '{name}'")
+            raise unknown_artifact(r, name)
         current, target = _rollback_target(artifact, stage)
         change = _assign_tag(r, name, stage, target.commit, target.version, message, simple_value, push, remote)
         change.replaced = current.version
@@ -505,7 +506,7 @@ def deprecate(
         artifact = r.registry(name).find(name)
         if version is None:
             if artifact is None:
-                raise RegistryError(f"Cannot find artifact '{name}'")
+                raise unknown_artifact(r, name)
             if delete:
                 return _delete(r, artifact.events, push, remote)
             if not artifact.is_active and not force:
@@ -515,8 +516,10 @@ def deprecate(
             return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
                             message=message, push=push, remote=remote)]
         target = artifact.find_version(version) if artifact else None
+        if target is None and artifact is None:
+            raise unknown_artifact(r, name, f"No versions found for '{name}'")
         if target is None:
-            raise RegistryError(f"No versions found for '{name}'" if artifact is None or not artifact.versions
+            raise RegistryError(f"No versions found for '{name}'" if not artifact.versions
                                 else f"Version '{version}' is not registered")
         if stage is None:
             if delete:
