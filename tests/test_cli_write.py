@@ -658,6 +658,16 @@ def test_a_new_artifact_close_to_an_existing_one_is_written_with_a_warning(reg):
     assert (result.returncode, result.stderr) == (0, "")
 
 
+def test_annotating_a_new_artifact_close_to_an_existing_one_warns(reg):
+    reg.registered("churn", "v0.0.1")
+    result = reg.run("annotate", "chrun", "--type", "model")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["⚠️ 'chrun' is a new artifact; did you mean 'churn'?"]
+    assert "chrun:" in (reg.path / "artifacts.yaml").read_text()
+    result = reg.run("annotate", "churn", "--type", "model")  # an artifact already: no warning
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 @pytest.mark.parametrize("name", ["churn2", "churn-xgboost", "forecast"])
 def test_a_new_artifact_not_a_typo_of_another_has_no_warning(reg, name):
     reg.registered("churn", "v0.0.1")

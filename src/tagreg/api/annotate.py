@@ -116,6 +116,9 @@ def annotate(
         fields["labels"] = list(dict.fromkeys(labels))
     if custom:
         fields["custom"] = custom
+    from .write import notice_new_names
+
+    notice_new_names(r, name, r.registry(name).find(name))
     return _edit(r, name, rev, commit, f"Annotate {name}",
                  lambda read: A.update(read, name, fields, r.config.index))
 

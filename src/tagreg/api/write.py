@@ -212,7 +212,7 @@ def _who(version: S.Version) -> str:
     return f" (by {event.author} <{event.author_email}> at {event.created_at})"
 
 
-def _notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stage: str | None = None) -> None:
+def notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stage: str | None = None) -> None:
     """A new artifact (or stage) whose name looks like a typo of one the registry has is written all
     the same, with a notice for the caller in `r.warnings` (the CLI prints it)."""
     from .. import names as N  # small: difflib comes only for a name near another
@@ -238,7 +238,7 @@ def _register(
 ) -> TagChange:
     commit = r.resolve(ref)
     artifact = r.registry(name).find(name)
-    _notice_new_names(r, name, artifact)
+    notice_new_names(r, name, artifact)
     existing = _active_version_at(artifact, commit)
     if existing is not None and not force:
         raise RegistryError(
@@ -322,7 +322,7 @@ def assign(
         if ref is not None and version is not None and skip_registration:  # --version names a version to register
             raise RegistryError("You either need to supply version name or skip registration")
         artifact = r.registry(name).find(name)
-        _notice_new_names(r, name, artifact, stage)
+        notice_new_names(r, name, artifact, stage)
         changes: list[TagChange] = []
         if ref is None and version is not None:
             target = artifact.find_version(version) if artifact else None
