@@ -265,10 +265,18 @@ def test_write_on_a_local_repository(write_server, write_registries):
     assert reply.status == 201 and reply.json["changes"][0]["event"] == "unassignment"
     reply = write_server.post("/api/models/tokenizer/deregister", {"repo": "nlp", "version": "v0.0.1"}, AUTH)
     assert reply.status == 201 and reply.json["changes"][0]["tag"] == "tokenizer@v0.0.1!"
-    time.sleep(1.1)  # events of one second are ordered by kind (GTO's rule), deprecation first
     reply = write_server.post("/api/models/tokenizer/deprecate", {"repo": "nlp"}, AUTH)
     assert reply.status == 201 and reply.json["changes"][0]["tag"] == "tokenizer@deprecated"
     assert "tokenizer" not in [m["name"] for m in write_server.get("/api/models?repo=nlp").json["models"]]
+
+
+def test_a_write_says_what_the_registry_warned_about(write_server):
+    reply = write_server.post("/api/models/tokenizr/register", {"repo": "nlp"}, AUTH)
+    assert reply.status == 201, reply.text
+    assert reply.json["warnings"] == ["'tokenizr' is a new artifact; did you mean 'tokenizer'?"]
+    assert "notices" not in reply.json["changes"][0]
+    reply = write_server.post("/api/models/tokenizr/assign", {"repo": "nlp", "stage": "dev"}, AUTH)
+    assert (reply.status, reply.json["warnings"]) == (201, [])  # an artifact now
 
 
 def test_rollback_of_a_stage(write_server, write_registries):

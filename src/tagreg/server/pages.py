@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from .index import ModelQuery
 from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
-from .service import MAX_OFFSET, Dashboard, Problem, model_url, push_note
+from .service import MAX_OFFSET, Dashboard, Problem, model_url, notices_of, push_note
 
 PAGE_SIZE = 50
 VERBS = {
@@ -281,7 +281,8 @@ def router(pages: Pages, openapi) -> APIRouter:
                 return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
             raise
         tags = ", ".join(("deleted " if c["deleted"] else "") + c["tag"] for c in changes)
-        query = pages.flash_query(f"Done: {tags}; {push_note(changes)}")
+        warned = "".join(f"; warning: {notice}" for notice in notices_of(changes))
+        query = pages.flash_query(f"Done: {tags}; {push_note(changes)}{warned}")
         return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
 
     return r

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .index import ModelQuery
-from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem, push_note
+from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem, notices_of, push_note
 
 # -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
 
@@ -126,6 +126,8 @@ class TagChange(BaseModel):
 class Changes(BaseModel):
     changes: list[TagChange]
     push: str = Field(description="'pushed to origin', or 'not pushed (no push remote configured)'")
+    warnings: list[str] = Field(description="what the registry said besides the tags, e.g. "
+                                            "\"'chrun' is a new artifact; did you mean 'churn'?\"")
 
 
 class _Body(BaseModel):
@@ -270,8 +272,9 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
 
             fields = body.model_dump(exclude={"repo"})
             changes = await run_in_threadpool(dashboard.act, action, name, body.repo, fields)
-            return JSONResponse({"changes": [{k: v for k, v in c.items() if k != "seconds"} for c in changes],
-                                 "push": push_note(changes)}, status_code=201)
+            return JSONResponse({"changes": [{k: v for k, v in c.items() if k not in ("seconds", "notices")}
+                                             for c in changes],
+                                 "push": push_note(changes), "warnings": notices_of(changes)}, status_code=201)
 
         r.add_api_route(
             f"/models/{{name:path}}/{action}", endpoint, methods=["POST"], status_code=201,

@@ -284,6 +284,7 @@ class Dashboard:
                     changes = [api.rollback(r, name, f["stage"], message=f.get("message"), push=push, remote=remote)]  # type: ignore[arg-type]
                 else:
                     raise Problem(404, "unknown_action", f"unknown action '{action}'")
+                notices = [w.message for w in r.take_warnings() if isinstance(w, api.Notice)]
         except (UserError, NotReady) as exc:
             raise problem_for(exc) from exc
         finally:
@@ -293,7 +294,13 @@ class Dashboard:
         return [{"tag": c.tag, "event": c.event, "name": c.name, "version": c.version, "stage": c.stage,
                  "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed,
                  "pushed_to": source.push_to if c.pushed else None, "repo": source.id, "replaced": c.replaced,
-                 "seconds": round(time.perf_counter() - started, 3)} for c in changes]
+                 "notices": notices, "seconds": round(time.perf_counter() - started, 3)} for c in changes]
+
+
+def notices_of(changes: list[dict]) -> list[str]:
+    """What the registry said about a write besides its tags ("'chrun' is a new artifact; did you
+    mean 'churn'?"): the same for each change of one write."""
+    return changes[0]["notices"] if changes else []
 
 
 def push_note(changes: list[dict]) -> str:
