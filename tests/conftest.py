@@ -17,6 +17,19 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "t@example.com",
 }
 
+# `git rev-parse --local-env-vars`: the variables that point git at a repository, its index or objects
+REPOSITORY_ENV = ("GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+                  "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
+                  "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
+                  "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE", "GIT_COMMON_DIR")
+
+
+def pytest_configure(config):
+    """Run in a git hook (GIT_DIR, GIT_INDEX_FILE... set), every git of the tests, fixtures of any
+    scope included, would read and write the hook's repository instead of their own."""
+    for key in REPOSITORY_ENV:
+        os.environ.pop(key, None)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory, monkeypatch):
