@@ -1,6 +1,6 @@
 """Mirror folder names and credential hiding, written without `re`/`urllib`/`hashlib` on the read
 path: they must stay exactly what the regular-expression versions gave (existing caches keep their
-folders; no credential ever shows)."""
+folders; no credential ever shows), save where urllib's answer named another repository (see `unsplit`)."""
 
 from __future__ import annotations
 
