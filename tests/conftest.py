@@ -9,6 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The property tests draw the same examples on every machine: those of CI, where hypothesis loads its
+# "ci" profile (derandomized, no deadline) by itself. Elsewhere each run drew new ones, so a
+# newcomer's first run could fail where CI passed. To look for new failures:
+# `pytest --hypothesis-profile=explore [--hypothesis-seed=N]`.
+settings.register_profile("explore", settings.get_profile("default"), deadline=None)  # speed: benchmarks/
+settings.load_profile("ci")
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Tester",
@@ -17,6 +25,19 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "t@example.com",
 }
 
+# `git rev-parse --local-env-vars`: the variables that point git at a repository, its index or objects
+REPOSITORY_ENV = ("GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+                  "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
+                  "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
+                  "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE", "GIT_COMMON_DIR")
+
+
+def pytest_configure(config):
+    """Run in a git hook (GIT_DIR, GIT_INDEX_FILE... set), every git of the tests, fixtures of any
+    scope included, would read and write the hook's repository instead of their own."""
+    for key in REPOSITORY_ENV:
+        os.environ.pop(key, None)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory, monkeypatch):
@@ -24,6 +45,10 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # not the user's: no cache shared between tests
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    for key in ("COLUMNS", "LINES", "GITHUB_OUTPUT"):  # the user's terminal width; a CI job's output file
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)

@@ -62,7 +62,15 @@ def strip_credentials(url: str) -> str:
 
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if netloc or not parts.path.startswith("//"):
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    # The empty host stays, as urlunsplit keeps it from Python 3.11.10 and 3.12.4 on (gh-67693):
+    # before, `file:////srv/r` (git: the folder //srv/r) became `file://srv/r` (git: /r on host
+    # srv), so two repositories shared a mirror, and the folder depended on the Python version.
+    scheme = f"{parts.scheme}:" if parts.scheme else ""
+    query = f"?{parts.query}" if parts.query else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{scheme}//{parts.path}{query}{fragment}"
 
 
 def mirror_dir(url: str) -> Path:

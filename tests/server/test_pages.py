@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 
-from .support import TOKEN, XSS_DESCRIPTION, XSS_MESSAGE, free_port, freeze_clock, git, screenshot
+from .support import SCREENSHOT_NOW, TOKEN, XSS_DESCRIPTION, XSS_MESSAGE, free_port, freeze_clock, git, screenshot
 
 
 def rows(page) -> list[str]:
@@ -100,6 +100,8 @@ def test_filters_work_without_javascript(server, browser):
 
 
 def test_model_page(server, registries, page):
+    from playwright.sync_api import expect  # the `page` fixture has it (or skips)
+
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(server.url + "/")
     page.click("tr:has-text('Image classifier') td.name a")
@@ -124,11 +126,15 @@ def test_model_page(server, registries, page):
     assert "models/resnet.pt" in facts and "artifacts.yaml" in facts
     command = "tagreg get resnet@latest -r https://github.com/acme/vision.git"
     assert page.locator(".copy code").first.inner_text() == command
-    page.locator(".copy button").first.click()
-    assert page.locator(".copy button").first.inner_text() == "Copied"
+    button = page.locator(".copy button").first
+    page.clock.pause_at(SCREENSHOT_NOW)  # the page's timers wait: "Copied" stays until run_for below
+    button.click()
+    expect(button).to_have_text("Copied")  # once the clipboard's promise resolves: no fixed delay
     assert page.evaluate("navigator.clipboard.readText()") == command
     assert page.locator("section.actions").count() == 0  # read-only server: no forms at all
     screenshot(page, "model")
+    page.clock.run_for(1500)
+    expect(button).to_have_text("Copy")
 
 
 def test_model_page_of_a_link_and_of_a_shared_name(server, page):
