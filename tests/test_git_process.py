@@ -4,6 +4,7 @@ output and input of any size without a pipe filling up, errors, and the child's 
 from __future__ import annotations
 
 import os
+import subprocess
 import re
 import sys
 import time
@@ -118,6 +119,22 @@ def test_environment_is_english_and_not_redirected(monkeypatch):
     monkeypatch.setenv("LANG", "de_DE.UTF-8")
     env = _environment()
     assert env["LC_ALL"] == "C" and "GIT_DIR" not in env
+
+
+def test_a_command_run_from_another_repositorys_hook_writes_only_its_own(repo, tmp_path):
+    """A hook of another repository runs tagreg with that repository's GIT_INDEX_FILE,
+    GIT_OBJECT_DIRECTORY... set: git must still read and write the registry tagreg was given."""
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    hook_env = {"GIT_DIR": str(other / ".git"), "GIT_INDEX_FILE": str(other / ".git" / "index"),
+                "GIT_OBJECT_DIRECTORY": str(other / ".git" / "objects"), "GIT_COMMON_DIR": str(other / ".git")}
+    result = repo.run("register", "m", env=hook_env)
+    assert result.returncode == 0, result.stderr
+    assert subprocess.run(["git", "-C", str(repo.path), "tag", "-l", "m@*"], capture_output=True,
+                          text=True, env=_environment()).stdout == "m@v0.0.1\n"
+    assert not list((other / ".git" / "objects").glob("??"))  # nothing written there
+    assert repo.run("show", "m", "--json", env=hook_env).returncode == 0
 
 
 # The URL test, as it was written with a regular expression: the spec the plain code must meet.

@@ -117,13 +117,22 @@ def _config_env(settings: list[tuple[str, str]]) -> dict[str, str]:
     return with_config({"GIT_CONFIG_COUNT": os.environ.get("GIT_CONFIG_COUNT") or "0"}, settings)
 
 
+# What git sets in a hook's environment (and a user may have exported) to point git at one
+# repository's folders (`git rev-parse --local-env-vars` without the config ones): tagreg names its
+# repository itself, so run from a hook of another repository it must not read or write that one.
+_REPOSITORY_VARIABLES = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX",
+)
+
+
 def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     """The environment git runs in: messages in English (they are parsed), whatever the user's
-    locale, and no GIT_DIR/GIT_WORK_TREE pointing it at another repository; then extra."""
+    locale, and nothing pointing it at another repository's folders; then extra."""
     env = dict(os.environ)
     env["LC_ALL"] = "C"
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
+    for name in _REPOSITORY_VARIABLES:
+        env.pop(name, None)
     if extra:
         env.update(extra)
     return env
