@@ -423,16 +423,26 @@ def _dvc_repo():
     return Repo
 
 
-def _dvc_failed(path: str, rev: str, exc: Exception) -> DeliveryError:
-    """DVC's reason for not delivering path, in one line: it raises plain exceptions (a missing
-    object in the DVC remote is a FileNotFoundError) whose text is all it says."""
-    if isinstance(exc, OSError) and exc.strerror:
-        reason = exc.strerror + (f": '{exc.filename}'" if exc.filename else "")
-    else:
-        reason = str(exc) or type(exc).__name__
-    hint = " (is it pushed to the DVC remote with `dvc push`?)" if isinstance(exc, FileNotFoundError) else ""
+def _dvc_failed(path: str, rev: str, exc: BaseException) -> DeliveryError:
+    """DVC's reason for not delivering path, in one line. DVC raises plain exceptions whose text is
+    all it says; an object missing from the DVC remote is a FileNotFoundError, itself or as the
+    cause of DVC's own error ("failed to load directory"), whose file is then named too."""
+    chain = [exc]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 10:
+        chain.append(cause)
+    reasons = [_reason(exc)]
+    missing = next((e for e in chain if isinstance(e, FileNotFoundError)), None)
+    if missing is not None and missing is not exc:
+        reasons.append(_reason(missing))
+    hint = " (is it pushed to the DVC remote with `dvc push`?)" if missing is not None else ""
     return DeliveryError(f"DVC could not fetch '{printable(path)}' at commit {rev[:7]}: "
-                         f"{printable(' '.join(reason.split()))}{hint}")
+                         f"{printable(' '.join(': '.join(reasons).split()))}{hint}")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": '{exc.filename}'" if exc.filename else "")
+    return str(exc) or type(exc).__name__
 
 
 def _check_declared(output: dict, path: str, max_files: int, max_bytes: int) -> None:

@@ -158,7 +158,9 @@ def dvc_project(tmp_path_factory) -> Path:
     run_dvc(repo, env, "repro", "-q")
     run_dvc(repo, env, "push", "-q")
     (repo / "unpushed.pkl").write_bytes(b"only in the local cache\n")
-    run_dvc(repo, env, "add", "-q", "unpushed.pkl")
+    (repo / "unpushed").mkdir()
+    (repo / "unpushed" / "x.csv").write_bytes(b"only in the local cache\n")
+    run_dvc(repo, env, "add", "-q", "unpushed.pkl", "unpushed")
     pushed = hashlib.md5(DATA["a.csv"]).hexdigest()  # noqa: S324 - DVC's content address
     listing = [{"md5": pushed, "relpath": ".git/config"}, {"md5": pushed, "relpath": "ok.csv"}]
     evil = store / "files" / "md5" / EVIL_DIR_MD5[:2] / f"{EVIL_DIR_MD5[2:]}.dir"
@@ -167,10 +169,10 @@ def dvc_project(tmp_path_factory) -> Path:
     (repo / "evil.dvc").write_text(f"outs:\n- md5: {EVIL_DIR_MD5}.dir\n  size: 10\n  nfiles: 2\n  hash: md5\n"
                                    "  path: evil\n")
     (repo / "artifacts.yaml").write_text("model:\n  path: model.pkl\ndata:\n  path: data\nunpushed:\n"
-                                         "  path: unpushed.pkl\nevil:\n  path: evil\n")
+                                         "  path: unpushed.pkl\nlost:\n  path: unpushed\nevil:\n  path: evil\n")
     git(repo, "add", ".", env=env)
     git(repo, "commit", "-q", "-m", "a DVC project", env=env)
-    for name in ("model", "data", "weights", "unpushed", "evil"):
+    for name in ("model", "data", "weights", "unpushed", "lost", "evil"):
         ok(tagreg(repo, "register", name, "--version", "v0.0.1", env=env))
     ok(tagreg(repo, "assign", "model", "--version", "v0.0.1", "--stage", "prod", env=env))
     return repo
@@ -253,11 +255,15 @@ def test_get_a_pipeline_output_annotated_in_dvc_yaml(dvc_registry, work):
     assert "(dvc, commit" in said and said.endswith(" to models/weights.bin\n"), said
 
 
-def test_get_a_dvc_file_missing_from_the_dvc_remote(dvc_registry, work):
+@pytest.mark.parametrize(("name", "path", "reason"), [
+    ("unpushed", "unpushed.pkl", "No storage files available: 'unpushed.pkl'"),
+    ("lost", "unpushed", "failed to load directory ('unpushed',): No such file or directory: '"),
+])
+def test_get_a_dvc_path_missing_from_the_dvc_remote(dvc_registry, work, name, path, reason):
     """`dvc add` without `dvc push`: one line naming DVC's reason, nothing written, no folder made."""
-    line = error_line(tagreg(work, "get", "unpushed", "-r", str(dvc_registry), "-o", "new/dir/"))
-    assert "DVC could not fetch 'unpushed.pkl'" in line, line
-    assert "No storage files available" in line, line  # DVC's own reason
+    line = error_line(tagreg(work, "get", name, "-r", str(dvc_registry), "-o", "new/dir/"))
+    assert f"DVC could not fetch '{path}'" in line, line
+    assert reason in line, line  # DVC's own reason (for a folder: the `.dir` listing it misses)
     assert "dvc push" in line, line
     assert sorted(p.name for p in work.iterdir()) == []
 
