@@ -415,7 +415,7 @@ def _dvc_out(data: bytes | int, path: str) -> dict:
 
 def _dvc_repo():
     try:
-        from dvc.repo import Repo  # type: ignore[import-not-found]
+        from dvc.repo import Repo  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as exc:
         raise DeliveryError(
             "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
@@ -474,7 +474,7 @@ def dvc_open(url: str, path: str, rev: str, output: dict, max_bytes: int) -> Bin
     try:
         fetched = _dvc_fetch(url, path, rev, output, staging, 1, max_bytes)
         _staged(fetched, path, False, 1, max_bytes)
-        with open(fetched, "rb") as handle:  # noqa: PTH123 - a file of our own temporary folder
+        with open(fetched, "rb") as handle:  # a file of our own temporary folder
             shutil.copyfileobj(handle, spool, 1 << 20)
     except BaseException:
         spool.close()
@@ -521,7 +521,7 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
 
         def fill(name: str, write: Callable[[bytes], object]) -> None:
             source = os.path.join(fetched, name) if folder else fetched
-            with open(source, "rb") as handle:  # noqa: PTH123 - a file of our own temporary folder
+            with open(source, "rb") as handle:  # a file of our own temporary folder
                 while chunk := handle.read(1 << 20):
                     write(chunk)
 
@@ -552,6 +552,8 @@ def _staged(fetched: str, path: str, folder: bool, max_files: int, max_bytes: in
             raise DeliveryError(_too_big(path, total, max_bytes))
         found[name] = O.EXEC if info.st_mode & 0o100 else O.FILE
 
+    if folder and not os.path.lexists(fetched):  # an empty folder: DVC makes nothing
+        return found
     if not folder or not os.path.isdir(fetched) or os.path.islink(fetched):
         add(posixpath.basename(path), fetched)
         return found

@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from .conftest import BUNDLE
-from .helpers import MODEL_V1, MODEL_V2, TIMEOUT, error_line, files_under, git, ok, tagreg
+from .helpers import (
+    MODEL_V1,
+    MODEL_V2,
+    TIMEOUT,
+    error_line,
+    files_under,
+    git,
+    ok,
+    tagreg,
+)
 
 
 def test_get_a_file_by_stage(server, work):
@@ -129,7 +138,7 @@ def dvc_env(base) -> dict:
 
 
 def run_dvc(cwd, env: dict, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], check=False, cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=TIMEOUT)
     assert proc.returncode == 0, f"dvc {' '.join(args)} failed: {proc.stdout}{proc.stderr}"
     return proc.stdout
@@ -161,7 +170,7 @@ def dvc_project(tmp_path_factory) -> Path:
     (repo / "unpushed").mkdir()
     (repo / "unpushed" / "x.csv").write_bytes(b"only in the local cache\n")
     run_dvc(repo, env, "add", "-q", "unpushed.pkl", "unpushed")
-    pushed = hashlib.md5(DATA["a.csv"]).hexdigest()  # noqa: S324 - DVC's content address
+    pushed = hashlib.md5(DATA["a.csv"]).hexdigest()  # DVC names objects by their md5
     listing = [{"md5": pushed, "relpath": ".git/config"}, {"md5": pushed, "relpath": "ok.csv"}]
     evil = store / "files" / "md5" / EVIL_DIR_MD5[:2] / f"{EVIL_DIR_MD5[2:]}.dir"
     evil.parent.mkdir(parents=True, exist_ok=True)
@@ -207,13 +216,19 @@ def test_get_a_dvc_file_into_a_folder_keeps_its_name(dvc_registry, work, out):
     assert said.endswith(f"(dvc, commit {git(dvc_registry, 'rev-parse', 'HEAD')[:7]}) to {folder}/model.pkl\n"), said
 
 
-def test_get_a_dvc_file_never_overwrites_without_force(dvc_registry, work):
+def test_get_a_dvc_file_never_overwrites_without_force(dvc_registry, work, tmp_path):
     (work / "model.pkl").write_bytes(b"my own file")
     line = error_line(tagreg(work, "get", "model", "-r", str(dvc_registry)))
     assert "'model.pkl' exists; use --force" in line, line
     assert files_under(work) == {"model.pkl": b"my own file"}
     ok(tagreg(work, "get", "model", "-r", str(dvc_registry), "--force"))
     assert files_under(work) == {"model.pkl": MODEL_PKL}
+    # --force replaces a symlink in the way; it never writes through it
+    (tmp_path / "elsewhere.txt").write_bytes(b"not to be touched")
+    (work / "linked.pkl").symlink_to(tmp_path / "elsewhere.txt")
+    ok(tagreg(work, "get", "model", "-r", str(dvc_registry), "-o", "linked.pkl", "--force"))
+    assert files_under(work) == {"model.pkl": MODEL_PKL, "linked.pkl": MODEL_PKL}
+    assert (tmp_path / "elsewhere.txt").read_bytes() == b"not to be touched"
 
 
 @pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
