@@ -5,6 +5,7 @@ named, not fetched; nothing escapes the output folder or overwrites a file unask
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -147,6 +148,8 @@ def run_dvc(cwd, env: dict, *args: str) -> str:
 @pytest.fixture(scope="module")
 def dvc_project(tmp_path_factory) -> Path:
     """A git repository that is a DVC project with a local DVC remote, its artifacts registered."""
+    if importlib.util.find_spec("dvc") is None:
+        pytest.fail("DVC is a test dependency (tagreg[dvc]): pip install -e '.[tests]'", pytrace=False)
     root = tmp_path_factory.mktemp("dvc-project")
     home = root / "home"
     home.mkdir()
