@@ -501,7 +501,7 @@ def _dvc_fetch(url: str, path: str, rev: str, output: dict, staging: str, max_fi
 def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
             max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> list[str]:
     """Write a DVC-tracked path (a file, or a folder as its `output` says) to out, as `deliver`
-    writes a git tree: DVC downloads it into a temporary folder of its own; what DVC wrote there is
+    writes a git tree: DVC downloads it into a new temporary folder; what DVC wrote there is
     checked as a git tree is (names, no symlink, the limits), then written below out."""
     import shutil
     import tempfile
@@ -510,7 +510,12 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
     folder = dvc_is_folder(output)
     if not folder and (out.exists() or out.is_symlink()) and not force:
         raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
-    staging = tempfile.mkdtemp(prefix="tagreg-dvc-")
+    # beside the output (on its disk, not in a small /tmp), in the nearest folder that exists, so
+    # that no folder is made for a download that fails
+    near = os.path.dirname(os.path.abspath(out))
+    while not os.path.isdir(near):
+        near = os.path.dirname(near)
+    staging = tempfile.mkdtemp(prefix=".tagreg-dvc-", dir=near)
     try:
         fetched = _dvc_fetch(url, path, rev, output, staging, max_files if folder else 1, max_bytes)
         files = _staged(fetched, path, folder, max_files, max_bytes)

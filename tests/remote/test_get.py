@@ -208,6 +208,7 @@ def test_get_a_dvc_file_from_the_dvc_remote(dvc_registry, work):
     assert said == f"Wrote model@v0.0.1 (dvc, commit {commit}) to model.pkl\n"
     ok(tagreg(work, "get", "model", "-r", str(dvc_registry), "-o", "renamed.bin"))
     assert files_under(work) == {"model.pkl": MODEL_PKL, "renamed.bin": MODEL_PKL}
+    assert sorted(p.name for p in work.iterdir()) == ["model.pkl", "renamed.bin"]  # DVC's temporary folder is gone
 
 
 @pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])
