@@ -109,7 +109,7 @@ def test_get_a_dvc_path_without_the_extra(server, work, tmp_path):
 # -- DVC, the real one ------------------------------------------------------------------------------
 # One DVC project per module (DVC takes about a second a command): a file and a folder added with
 # `dvc add`, a pipeline output declared in dvc.yaml (its `artifacts:` annotate it, as DVC's own
-# format), all pushed to a local DVC remote; a file added but never pushed; a folder whose `.dir`
+# format), all pushed to a local DVC remote; a file and a folder added but never pushed; a folder whose `.dir`
 # listing in the remote names `.git/config`. Each test reads a fresh clone, whose DVC cache is
 # empty: the content comes from the DVC remote.
 
@@ -197,7 +197,6 @@ def dvc_registry(dvc_project, tmp_path, monkeypatch) -> Path:
         monkeypatch.setenv(key, value)
     clone = tmp_path / "registry"
     git(tmp_path, "clone", "-q", "--", str(dvc_project), str(clone))
-    git(clone, "fetch", "-q", "origin", "refs/tags/*:refs/tags/*")
     assert not (clone / ".dvc" / "cache").exists()
     return clone
 
@@ -295,7 +294,7 @@ def test_get_a_dvc_folder_naming_dot_git_is_refused(dvc_registry, work):
     assert sorted(p.name for p in work.iterdir()) == []
 
 
-def test_get_a_dvc_file_through_a_remote_registry(dvc_project, dvc_registry, make_server, work):
+def test_get_a_dvc_file_through_a_remote_registry(dvc_registry, make_server, work):
     """`-r git://…`: the registry is a cached mirror; DVC clones it itself, then reads the DVC remote."""
     served = make_server(dvc_registry)
     said = ok(tagreg(work, "get", "model#prod", "-r", served.url, "-o", "m/"))
