@@ -311,6 +311,8 @@ def test_python_open_of_a_dvc_file(dvc_registry):
     with api.open("model", stage="prod", repo=dvc_registry) as handle:
         assert handle.read() == MODEL_PKL
     assert api.open("weights", repo=dvc_registry).read() == WEIGHTS  # a file object, as for a git file
+    with pytest.raises(UserError, match="'data' is a folder; use get"):
+        api.open("data", repo=dvc_registry)
     with pytest.raises(UserError, match="more than 4 bytes"):
         api.open("model", repo=dvc_registry, max_bytes=4)
     with pytest.raises(UserError, match="No storage files available"):
