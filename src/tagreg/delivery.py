@@ -360,11 +360,24 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
     """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.lock); reads
     no dvc.lock over the YAML size bound (DeliveryError)."""
-    return dvc_kind(git, commit, path) is not None
+    return dvc_output(git, commit, path) is not None
 
 
 def dvc_kind(git: Git, commit: str, path: str) -> str | None:
     """Whether DVC tracks path at commit: "file", "folder" (its md5 ends in `.dir`), or None."""
+    output = dvc_output(git, commit, path)
+    return None if output is None else "folder" if dvc_is_folder(output) else "file"
+
+
+def dvc_is_folder(output: dict) -> bool:
+    """Whether a DVC output (`dvc_output`) is a folder: its md5 names a `.dir` listing."""
+    return str(output.get("md5", "")).endswith(".dir")
+
+
+def dvc_output(git: Git, commit: str, path: str) -> dict | None:
+    """The DVC output of path at commit (its entry in `path.dvc` or dvc.lock: md5, size, nfiles,
+    as DVC wrote them; {} when that cannot be read, DVC itself then says what is wrong), or None
+    when DVC does not track path."""
     from . import bounded_yaml
 
     most = bounded_yaml.limits()["bytes"]
@@ -378,18 +391,17 @@ def dvc_kind(git: Git, commit: str, path: str) -> str | None:
                                 "raise the limit with TAGREG_YAML_MAX_BYTES")
         if data is None or f"path: {path}".encode() not in data:
             return None
-    return "folder" if _dvc_out_is_folder(data, path) else "file"
+    return _dvc_out(data, path)
 
 
-def _dvc_out_is_folder(data: bytes | int, path: str) -> bool:
-    """Whether the DVC output of path in a `.dvc` file or dvc.lock is a folder; a file when that
-    cannot be read (DVC itself then says what is wrong)."""
+def _dvc_out(data: bytes | int, path: str) -> dict:
+    """The entry of path in the outputs of a `.dvc` file or dvc.lock; {} when it cannot be read."""
     from . import bounded_yaml
 
     try:
         doc = bounded_yaml.load(data) if isinstance(data, bytes) else None
     except UserError:
-        return False
+        return {}
     outs: list = []
     stages = doc.get("stages") if isinstance(doc, dict) else None
     for holder in [doc, *(stages.values() if isinstance(stages, dict) else ())]:  # a .dvc file, dvc.lock
@@ -397,56 +409,161 @@ def _dvc_out_is_folder(data: bytes | int, path: str) -> bool:
             outs += holder["outs"]
     for out in outs:
         if isinstance(out, dict) and posixpath.normpath(str(out.get("path", ""))) in (path, posixpath.basename(path)):
-            return str(out.get("md5", "")).endswith(".dir")
-    return False
+            return out
+    return {}
 
 
-def _dvc_api():
+def _dvc_repo():
     try:
-        import dvc.api  # type: ignore[import-not-found]
+        from dvc.repo import Repo  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as exc:
         raise DeliveryError(
             "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
         ) from exc
-    return dvc.api
+    return Repo
 
 
-def dvc_open(url: str, path: str, rev: str) -> BinaryIO:
-    """A DVC-tracked file as a file object, through DVC's API (tagreg[dvc])."""
-    return _dvc_api().open(path, repo=url, rev=rev, mode="rb")
+def _dvc_failed(path: str, rev: str, exc: BaseException) -> DeliveryError:
+    """DVC's reason for not delivering path, in one line. DVC raises plain exceptions whose text is
+    all it says; an object missing from the DVC remote is a FileNotFoundError, itself or as the
+    cause of DVC's own error ("failed to load directory"), whose file is then named too."""
+    chain = [exc]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 10:
+        chain.append(cause)
+    reasons = [_reason(exc)]
+    missing = next((e for e in chain if isinstance(e, FileNotFoundError)), None)
+    if missing is not None and missing is not exc:
+        reasons.append(_reason(missing))
+    hint = " (is it pushed to the DVC remote with `dvc push`?)" if missing is not None else ""
+    return DeliveryError(f"DVC could not fetch '{printable(path)}' at commit {rev[:7]}: "
+                         f"{printable(' '.join(': '.join(reasons).split()))}{hint}")
 
 
-def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, folder: bool = False) -> list[str]:
-    """Download a DVC-tracked path (a file, or a folder when folder) to out, making out's missing
-    parent folders; a folder goes into an empty folder out, as a folder of git files does."""
-    api = _dvc_api()
-    emptied = folder and out.is_dir() and not out.is_symlink() and not any(out.iterdir())
-    if out.exists() and not force and not emptied:
-        raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
-    if folder and out.is_dir() and not emptied:
-        raise DeliveryError(f"'{printable(str(out))}' is a folder with files in it; DVC writes a folder artifact "
-                            "only into a new or an empty folder")
-    from dvc.repo import Repo  # type: ignore[import-not-found]
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": '{exc.filename}'" if exc.filename else "")
+    return str(exc) or type(exc).__name__
 
-    made = []  # the folders made for out, removed again if DVC fails
-    parent = out.parent
-    while not parent.exists():
-        made.append(parent)
-        parent = parent.parent
+
+def _check_declared(output: dict, path: str, max_files: int, max_bytes: int) -> None:
+    """Refuse before any download what the DVC output itself says is over the limits."""
+    for key, most, message in (("nfiles", max_files, _too_many_files), ("size", max_bytes, _too_big)):
+        value = output.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > most:
+            raise DeliveryError(message(path, value, most))
+
+
+def _too_many_files(path: str, count: int, most: int) -> str:
+    return (f"refusing to write '{printable(path)}': it has more than {most} files; raise the limit "
+            f"with --max-files, max_files= or {FILES_ENV}")
+
+
+def _too_big(path: str, total: int, most: int) -> str:
+    return (f"refusing to write {_human(total)} (more than {_human(most)}); raise the limit "
+            f"with --max-bytes, max_bytes= or {BYTES_ENV}")
+
+
+def dvc_open(url: str, path: str, rev: str, output: dict, max_bytes: int) -> BinaryIO:
+    """A DVC-tracked file as a file object (at most max_bytes), fetched through DVC (tagreg[dvc])
+    as `get` fetches it: its first MiBs in memory, the rest in a temporary file, as `open_file`."""
+    import shutil
+    import tempfile
+
+    staging = tempfile.mkdtemp(prefix="tagreg-dvc-")
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
-        for folder_ in reversed(made):
-            folder_.mkdir()
-        if emptied:
-            out.rmdir()  # DVC would write the folder inside it, as `dvc get` does into a folder
-        Repo.get(url, path, out=str(out), rev=rev, force=force)
+        fetched = _dvc_fetch(url, path, rev, output, staging, 1, max_bytes)
+        _staged(fetched, path, False, 1, max_bytes)
+        with open(fetched, "rb") as handle:  # a file of our own temporary folder
+            shutil.copyfileobj(handle, spool, 1 << 20)
     except BaseException:
-        if emptied and not out.exists():
-            out.mkdir()
-        for folder_ in made:
-            try:
-                folder_.rmdir()
-            except OSError:
-                pass
+        spool.close()
         raise
-    del api
-    return [str(out)]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def _dvc_fetch(url: str, path: str, rev: str, output: dict, staging: str, max_files: int, max_bytes: int) -> str:
+    """Have DVC download path at rev into the new folder staging; where it wrote it. Refuses first
+    what the DVC output itself says is over the limits."""
+    Repo = _dvc_repo()
+    _check_declared(output, path, max_files, max_bytes)
+    fetched = os.path.join(staging, "out")
+    try:
+        Repo.get(url, path, out=fetched, rev=rev)
+    except Exception as exc:  # DVC's own, whatever it is: its text is the reason
+        raise _dvc_failed(path, rev, exc) from exc
+    return fetched
+
+
+def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
+            max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> list[str]:
+    """Write a DVC-tracked path (a file, or a folder as its `output` says) to out, as `deliver`
+    writes a git tree: DVC downloads it into a new temporary folder; what DVC wrote there is
+    checked as a git tree is (names, no symlink, the limits), then written below out."""
+    import shutil
+    import tempfile
+
+    _dvc_repo()
+    folder = dvc_is_folder(output)
+    if not folder and (out.exists() or out.is_symlink()) and not force:
+        raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
+    # beside the output (on its disk, not in a small /tmp), in the nearest folder that exists, so
+    # that no folder is made for a download that fails
+    near = os.path.dirname(os.path.abspath(out))
+    while not os.path.isdir(near):
+        near = os.path.dirname(near)
+    staging = tempfile.mkdtemp(prefix=".tagreg-dvc-", dir=near)
+    try:
+        fetched = _dvc_fetch(url, path, rev, output, staging, max_files if folder else 1, max_bytes)
+        files = _staged(fetched, path, folder, max_files, max_bytes)
+        root = str(out.parent if not folder else out)
+        if not folder:
+            files = {out.name: files[posixpath.basename(path)]}
+        O.check_tree(dict(files), {})
+
+        def fill(name: str, write: Callable[[bytes], object]) -> None:
+            source = os.path.join(fetched, name) if folder else fetched
+            with open(source, "rb") as handle:  # a file of our own temporary folder
+                while chunk := handle.read(1 << 20):
+                    write(chunk)
+
+        written = O.write_tree(root, [(name, mode, "") for name, mode in files.items()], force, fill)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [str(out / name) for name in written] if folder else [str(out)]
+
+
+def _staged(fetched: str, path: str, folder: bool, max_files: int, max_bytes: int) -> dict[str, str]:
+    """relative path -> git mode of each file DVC wrote at fetched, checked: regular files only
+    (DVC writes no symlink), at most max_files and max_bytes."""
+    import stat
+
+    found: dict[str, str] = {}
+    total = 0
+
+    def add(name: str, full: str) -> None:
+        nonlocal total
+        info = os.lstat(full)
+        if not stat.S_ISREG(info.st_mode):
+            raise DeliveryError(f"refusing to write '{printable(path)}': DVC wrote '{printable(name)}', "
+                                "which is not a file")
+        if len(found) >= max_files:
+            raise DeliveryError(_too_many_files(path, len(found) + 1, max_files))
+        total += info.st_size
+        if total > max_bytes:
+            raise DeliveryError(_too_big(path, total, max_bytes))
+        found[name] = O.EXEC if info.st_mode & 0o100 else O.FILE
+
+    if folder and not os.path.lexists(fetched):  # an empty folder: DVC makes nothing
+        return found
+    if not folder or not os.path.isdir(fetched) or os.path.islink(fetched):
+        add(posixpath.basename(path), fetched)
+        return found
+    for top, folders, names in os.walk(fetched):
+        for name in [*names, *(f for f in folders if os.path.islink(os.path.join(top, f)))]:
+            full = os.path.join(top, name)
+            add(os.path.relpath(full, fetched).replace(os.sep, "/"), full)
+    return found

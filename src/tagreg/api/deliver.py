@@ -117,14 +117,14 @@ def get(
     # folder's files go in it, as `cp` and `curl -o dir/` users expect.
     into = out is not None and (str(out).endswith(("/", os.sep)) or target.is_dir())
     if not files:
-        kind = D.dvc_kind(git, where.commit, where.path)
-        if kind is None:
+        output = D.dvc_output(git, where.commit, where.path)
+        if output is None:
             raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
-        if into and kind == "file":
+        if into and not D.dvc_is_folder(output):
             target = target / default
         result.kind, result.target = "dvc", str(target)
-        result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force,
-                                   folder=kind == "folder")
+        result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force, output,
+                                   max_files, max_bytes)
         return result
     folder = not (len(files) == 1 and files[0].full == D.check_path(where.path))
     if not folder and into:
@@ -143,7 +143,8 @@ def open(  # noqa: A001 - the name users expect, as dvc.api.open
     """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`.
 
     Its first MiBs are held in memory, the rest in a temporary file (at most max_bytes: default
-    TAGREG_MAX_BYTES, else 10 GiB); LFS content is checked against its pointer first.
+    TAGREG_MAX_BYTES, else 10 GiB); LFS content is checked against its pointer first; a DVC file
+    is read through DVC (tagreg[dvc]) in the same way.
     """
     _, max_bytes = D.limits(1, max_bytes)
     where = locate(name, version, stage, repo=repo, offline=offline)
@@ -154,8 +155,11 @@ def open(  # noqa: A001 - the name users expect, as dvc.api.open
         raise RegistryError(f"'{where.path}' is a folder; use get() to write it to disk")
     files = D.listing(git, where.commit, where.path, 1)
     if not files:
-        if D.dvc_tracked(git, where.commit, where.path):
-            return D.dvc_open(_dvc_url(where.source), where.path, where.commit)
+        output = D.dvc_output(git, where.commit, where.path)
+        if output is not None and D.dvc_is_folder(output):
+            raise RegistryError(f"'{where.path}' is a folder; use get() to write it to disk")
+        if output is not None:
+            return D.dvc_open(_dvc_url(where.source), where.path, where.commit, output, max_bytes)
         raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
     D.inspect(git, files, max_bytes)
     return D.open_file(git, files[0])
