@@ -329,7 +329,7 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
             flags[ref] = parts[0]
             reasons[ref] = parts[2] if len(parts) > 2 else ""
     if proc.returncode != 0 and not any(f == "!" for f in flags.values()):
-        detail = reason(proc.stderr) or "git push failed"
+        detail = reason(proc.stderr or b"") or "git push failed"
         password = _has_password(git) or ":" in url_userinfo(url or "")[0]
         detail = explain(detail, password)
         raise RemoteError(redact(f"push to {display or remote} failed: {detail}", url))

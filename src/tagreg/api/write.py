@@ -515,9 +515,9 @@ def deprecate(
             counted = simple_value is False or (simple_value is None and force)
             return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
                             message=message, push=push, remote=remote)]
-        target = artifact.find_version(version) if artifact else None
-        if target is None and artifact is None:
+        if artifact is None:
             raise unknown_artifact(r, name, f"No versions found for '{name}'")
+        target = artifact.find_version(version)
         if target is None:
             raise RegistryError(f"No versions found for '{name}'" if not artifact.versions
                                 else f"Version '{version}' is not registered")
