@@ -231,10 +231,10 @@ def uncommitted_edits(repo: PathLike, name: str, ref: str = "HEAD") -> list[str]
 def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
     from .. import delivery as D
 
-    if r.mirror is not None:
+    if r.mirror is not None or r.bare:
         return []
-    root, head = r.git.locate()
-    if not isinstance(root, str) or head is None or r.git.resolve(ref) != head:
+    head = r.head()  # as opening the repository read it: no other git call
+    if ref != "HEAD" and r.resolve(ref) != head:
         return []
     files = [file for file, _ in A.files_for(name, r.config.index)]
     note = r.annotation(name, head)

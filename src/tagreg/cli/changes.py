@@ -24,6 +24,7 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
     from .. import api
     from .render import echo_change
 
+    edits = api.uncommitted_edits(repo, name, ref or rev or "HEAD")  # before the tag: HEAD is known then
     change = api.register(
         repo, name, ref or rev or "HEAD", version=version, message=message, simple=simple, force=force,
         bump_major=bump_major, bump_minor=bump_minor, bump_patch=bump_patch, push=push, remote=remote,
@@ -32,7 +33,7 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
     from .output import printable
     from .render import warn
 
-    for file in api.uncommitted_edits(repo, name, ref or rev or "HEAD"):
+    for file in edits:
         warn(printable(f"'{file}' has uncommitted changes: {change.tag} is HEAD as committed, without them"))
 
 
