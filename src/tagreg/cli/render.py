@@ -18,8 +18,10 @@ def emoji(symbol: str) -> str:
 
 
 def warn(message: str) -> None:
-    """A warning line on stderr: the command goes on."""
-    echo(f"{emoji('⚠️')}{message}", err=True)
+    """A warning line on stderr: the command goes on. Escaped for the terminal whatever it quotes
+    (names and files from the repository); escaping is idempotent, so a message escaped already
+    stays as it is."""
+    echo(f"{emoji('⚠️')}{printable(message)}", err=True)
 
 
 def short(value: Optional[str]) -> Optional[str]:
