@@ -298,3 +298,31 @@ def test_a_config_file_symlinked_out_of_the_repository_is_not_read(tmp_path):
     result = run(repo, "show")
     assert result.returncode == 1 and "symlink leads it out of the repository" in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# -- issue 11: a tag dated far in the future -------------------------------------------------------
+
+def _tagger_dates(repo: Path) -> dict[str, int]:
+    listing = git(repo, "for-each-ref", "--format=%(refname:strip=2) %(taggerdate:unix)", "refs/tags")
+    return {tag: int(stamp) for tag, _, stamp in (line.rpartition(" ") for line in listing.splitlines())}
+
+
+@pytest.mark.parametrize("stamp", [253402300799, 99999999999999])  # the last second of 9999; far beyond
+def test_a_tag_dated_in_the_far_future_does_not_drag_new_events_after_it(tmp_path, stamp):
+    # Each new event is dated after the artifact's newest one (so none tie): one hostile tag dated in
+    # 9999 made every later event of the artifact be dated after 9999 too, a date GTO cannot read
+    # ("year 10000 is out of range") and one that makes the registry's history nonsense.
+    import time
+
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "i")
+    subprocess.run(["git", "tag", "-a", "m@v0.0.1", "-m", "Registering artifact m version v0.0.1"], cwd=repo,
+                   env={**os.environ, "GIT_COMMITTER_DATE": f"@{stamp} +0000"}, check=True)
+    proc = run(repo, "assign", "m", "--version", "v0.0.1", "--stage", "prod")
+    assert proc.returncode == 0, proc.stderr
+    assert "m@v0.0.1" in proc.stderr and "in the future" in proc.stderr  # says why the order may surprise
+    assert "\n" not in proc.stderr.strip()
+    dated = _tagger_dates(repo)
+    assert dated["m@v0.0.1"] == stamp
+    assert dated["m#prod#1"] <= time.time() + 5
