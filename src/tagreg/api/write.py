@@ -131,7 +131,8 @@ def _newest_time(r: Repository, name: str) -> int | None:
     import time
 
     limit = time.time() + FUTURE
-    times, ahead = [], []
+    times: list[S.TagInfo] = []
+    ahead: list[S.TagInfo] = []
     for t in r.tags(name):
         if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name:
             (ahead if t.timestamp > limit else times).append(t)
