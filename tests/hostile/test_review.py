@@ -326,3 +326,35 @@ def test_a_tag_dated_in_the_far_future_does_not_drag_new_events_after_it(tmp_pat
     dated = _tagger_dates(repo)
     assert dated["m@v0.0.1"] == stamp
     assert dated["m#prod#1"] <= time.time() + 5
+
+
+# -- issue 11: what a hostile remote says ------------------------------------------------------------
+
+HOOK = """#!/bin/sh
+printf 'error: \\033]0;pwned\\007\\033[2J%s\\n' "$(head -c 100000 /dev/zero | tr '\\0' x)" >&2
+exit 1
+"""
+
+
+def test_a_remote_hook_s_huge_escaped_line_is_one_short_escaped_error_line(tmp_path):
+    # The remote's `remote:` line is the error's cause: it was printed whole (100 KB on one line).
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(remote), str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "i")
+    line = refused(run(work, "register", "m", "--push"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "pre-receive hook declined" in line and "\\x1b]0;pwned" in line
+    assert len(line) < 1000, len(line)
+    assert git(work, "tag", "--list") == ""  # nothing left half-done
+
+
+def test_git_s_reason_line_is_bounded():
+    from tagreg.git import reason
+
+    said = reason(b"Enumerating objects: 3\nfatal: " + b"y" * 100_000 + b"\n")
+    assert said.startswith("yyy") and len(said) < 1000
