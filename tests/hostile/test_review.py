@@ -358,3 +358,26 @@ def test_git_s_reason_line_is_bounded():
 
     said = reason(b"Enumerating objects: 3\nfatal: " + b"y" * 100_000 + b"\n")
     assert said.startswith("yyy") and len(said) < 1000
+
+
+# -- issue 11: the unknown-stage line ------------------------------------------------------------------
+
+def test_the_unknown_stage_line_stays_short_with_huge_stage_names(tmp_path):
+    # The line lists the registry's stages (the first 10): a hostile registry's 5,000-character stage
+    # names made it 50 KB. Lightweight tags are enough to make a stage known.
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "i")
+    git(repo, "tag", "-a", "m@v0.0.1", "-m", "Registering artifact m version v0.0.1")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with open(repo / ".git" / "packed-refs", "a") as packed:  # too long a name for a file: packed
+        packed.writelines(f"{head} refs/tags/m#a{'s' * 5000}{i}#{i + 1}\n" for i in range(10))
+    line = refused(run(repo, "which", "m", "prdo"))
+    assert line.startswith("❌ Unknown stage 'prdo' (the registry's stages: ass"), line[:200]
+    assert len(line) < 2000, len(line)
+
+
+def test_a_suggested_name_is_cut_short():
+    from tagreg.names import did_you_mean
+
+    assert len(did_you_mean(["s" * 5000, "t" * 5000])) < 300
