@@ -1012,9 +1012,17 @@ _ADVICE = ("Could not read from remote repository", "Please make sure you have t
            "and the repository exists", "Errors logged to ", "Use `git lfs logs last`", "hint:")
 
 
+REASON_MOST = 300  # characters of a reason line shown: a remote (its hooks) says what it likes
+
+
+def clip(line: str, most: int = REASON_MOST) -> str:
+    """line, cut to most characters (with '...') if longer: a message quoting a remote stays short."""
+    return line if len(line) <= most else line[:most] + "..."
+
+
 def reason(stderr: bytes) -> str:
     """Why git (or git-lfs) failed, from its stderr, in one line: its first `fatal:`/`error:` line
-    (else the first other line), progress and advice skipped; a reason that ends in ':' is joined
+    (else the first other line, at most REASON_MOST characters), progress and advice skipped; a reason that ends in ':' is joined
     with the line that completes it (`unable to connect to HOST:` + `HOST[0: ...]: errno=Connection
     refused` is `unable to connect to HOST: Connection refused`)."""
     lines = []
@@ -1029,4 +1037,4 @@ def reason(stderr: bytes) -> str:
     if line.endswith(":") and at + 1 < len(lines):
         rest = lines[at + 1]
         line += " " + (rest.rpartition("errno=")[2] if "errno=" in rest else rest.removeprefix("fatal: "))
-    return line
+    return clip(line)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 CUTOFF = 0.6  # difflib's get_close_matches default: 'chrun'~'churn' 0.8, 'prdo'~'prod' 0.75
 MOST = 3  # names offered at most
+LONGEST = 100  # characters of a name offered (a hostile registry's names are any length)
 DIGITS = frozenset("0123456789")
 
 
@@ -83,6 +84,6 @@ def did_you_mean(names: list[str]) -> str:
     """`; did you mean 'a'?` (or `'a' or 'b'?`) to end a message with; empty for no names."""
     if not names:
         return ""
-    quoted = [f"'{name}'" for name in names]
+    quoted = [f"'{name}'" if len(name) <= LONGEST else f"'{name[:LONGEST]}...'" for name in names]
     listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
     return f"; did you mean {listed}?"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from . import cache
 from .errors import UserError
-from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, credential_env, reason, url_userinfo
+from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, clip, credential_env, reason, url_userinfo
 from .git import is_url  # noqa: F401  (part of this module's interface)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
@@ -335,7 +335,7 @@ def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional
         raise RemoteError(redact(f"push to {display or remote} failed: {detail}", url))
     for ref, flag in flags.items():
         if flag == "!" and not any(word in reasons[ref] for word in _RACE_REASONS):
-            why = f" (the remote said: {said[0]})" if said else ""
+            why = f" (the remote said: {clip(said[0])})" if said else ""
             raise RemoteError(redact(f"{display or remote} refused {ref}: {reasons[ref]}{why}", url))
     return flags
 

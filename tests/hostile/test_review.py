@@ -298,3 +298,86 @@ def test_a_config_file_symlinked_out_of_the_repository_is_not_read(tmp_path):
     result = run(repo, "show")
     assert result.returncode == 1 and "symlink leads it out of the repository" in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# -- issue 11: a tag dated far in the future -------------------------------------------------------
+
+def _tagger_dates(repo: Path) -> dict[str, int]:
+    listing = git(repo, "for-each-ref", "--format=%(refname:strip=2) %(taggerdate:unix)", "refs/tags")
+    return {tag: int(stamp) for tag, _, stamp in (line.rpartition(" ") for line in listing.splitlines())}
+
+
+@pytest.mark.parametrize("stamp", [253402300799, 99999999999999])  # the last second of 9999; far beyond
+def test_a_tag_dated_in_the_far_future_does_not_drag_new_events_after_it(tmp_path, stamp):
+    # Each new event is dated after the artifact's newest one (so none tie): one hostile tag dated in
+    # 9999 made every later event of the artifact be dated after 9999 too, a date GTO cannot read
+    # ("year 10000 is out of range") and one that makes the registry's history nonsense.
+    import time
+
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "i")
+    subprocess.run(["git", "tag", "-a", "m@v0.0.1", "-m", "Registering artifact m version v0.0.1"], cwd=repo,
+                   env={**os.environ, "GIT_COMMITTER_DATE": f"@{stamp} +0000"}, check=True)
+    proc = run(repo, "assign", "m", "--version", "v0.0.1", "--stage", "prod")
+    assert proc.returncode == 0, proc.stderr
+    assert "m@v0.0.1" in proc.stderr and "in the future" in proc.stderr  # says why the order may surprise
+    assert "\n" not in proc.stderr.strip()
+    dated = _tagger_dates(repo)
+    assert dated["m@v0.0.1"] == stamp
+    assert dated["m#prod#1"] <= time.time() + 5
+
+
+# -- issue 11: what a hostile remote says ------------------------------------------------------------
+
+HOOK = """#!/bin/sh
+printf 'error: \\033]0;pwned\\007\\033[2J%s\\n' "$(head -c 100000 /dev/zero | tr '\\0' x)" >&2
+exit 1
+"""
+
+
+def test_a_remote_hook_s_huge_escaped_line_is_one_short_escaped_error_line(tmp_path):
+    # The remote's `remote:` line is the error's cause: it was printed whole (100 KB on one line).
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(remote), str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "i")
+    line = refused(run(work, "register", "m", "--push"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "pre-receive hook declined" in line and "\\x1b]0;pwned" in line
+    assert len(line) < 1000, len(line)
+    assert git(work, "tag", "--list") == ""  # nothing left half-done
+
+
+def test_git_s_reason_line_is_bounded():
+    from tagreg.git import reason
+
+    said = reason(b"Enumerating objects: 3\nfatal: " + b"y" * 100_000 + b"\n")
+    assert said.startswith("yyy") and len(said) < 1000
+
+
+# -- issue 11: the unknown-stage line ------------------------------------------------------------------
+
+def test_the_unknown_stage_line_stays_short_with_huge_stage_names(tmp_path):
+    # The line lists the registry's stages (the first 10): a hostile registry's 5,000-character stage
+    # names made it 50 KB. Lightweight tags are enough to make a stage known.
+    repo = tmp_path / "registry"
+    git(tmp_path, "init", "-q", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "i")
+    git(repo, "tag", "-a", "m@v0.0.1", "-m", "Registering artifact m version v0.0.1")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with open(repo / ".git" / "packed-refs", "a") as packed:  # too long a name for a file: packed
+        packed.writelines(f"{head} refs/tags/m#a{'s' * 5000}{i}#{i + 1}\n" for i in range(10))
+    line = refused(run(repo, "which", "m", "prdo"))
+    assert line.startswith("❌ Unknown stage 'prdo' (the registry's stages: ass"), line[:200]
+    assert len(line) < 2000, len(line)
+
+
+def test_a_suggested_name_is_cut_short():
+    from tagreg.names import did_you_mean
+
+    assert len(did_you_mean(["s" * 5000, "t" * 5000])) < 300

@@ -107,8 +107,10 @@ def close_artifacts(repo: PathLike, name: str) -> list[str]:
     return [] if name in known else N.close_names(name, known)
 
 
-def _shown(stages: list[str], most: int = 10) -> str:
-    return ", ".join(stages[:most]) + (", ..." if len(stages) > most else "")
+def _shown(stages: list[str], most: int = 10, longest: int = 100) -> str:
+    """The first most stages, each cut to longest characters (a hostile registry's names are any length)."""
+    cut = [s if len(s) <= longest else s[:longest] + "..." for s in stages[:most]]
+    return ", ".join(cut) + (", ..." if len(stages) > most else "")
 
 
 def check_known_stage(r: Repository, stage: str) -> None:

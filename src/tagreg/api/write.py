@@ -119,11 +119,29 @@ def _next_counter(r: Repository, name: str) -> int:
     return max(counters, default=0) + 1
 
 
+FUTURE = 86400  # seconds: a tag dated later than a day from now is a broken clock or a hostile one
+
+
 def _newest_time(r: Repository, name: str) -> int | None:
     """The tagger time of name's newest event (any of its annotated tags), as read under the
-    writers' lock: a new event is dated after it, so no reader (GTO included) sees them tie."""
-    times = [t.timestamp for t in r.tags(name) if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name]
-    return max(times, default=None)
+    writers' lock: a new event is dated after it, so no reader (GTO included) sees them tie.
+
+    Events dated more than a day in the future are left out, with a notice: one such tag (year 9999)
+    would otherwise date every later event after it, past what GTO can read."""
+    import time
+
+    limit = time.time() + FUTURE
+    times: list[S.TagInfo] = []
+    ahead: list[S.TagInfo] = []
+    for t in r.tags(name):
+        if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name:
+            (ahead if t.timestamp > limit else times).append(t)
+    if ahead:
+        newest = max(ahead, key=lambda t: t.timestamp)
+        more = f" and {len(ahead) - 1} more" if len(ahead) > 1 else ""
+        r.tell(Notice(f"tag '{newest.tag}'{more} of '{name}' dated in the future (tagger time {newest.timestamp}): "
+                      "new events are dated now, and sort before it"))
+    return max((t.timestamp for t in times), default=None)
 
 
 def _create(
