@@ -515,7 +515,10 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
     near = os.path.dirname(os.path.abspath(out))
     while not os.path.isdir(near):
         near = os.path.dirname(near)
-    staging = tempfile.mkdtemp(prefix=".tagreg-dvc-", dir=near)
+    try:
+        staging = tempfile.mkdtemp(prefix=".tagreg-dvc-", dir=near)
+    except OSError as exc:  # a folder we may not write in: what writing there would have said
+        raise DeliveryError(f"cannot write in '{printable(near)}': {exc.strerror}") from exc
     try:
         fetched = _dvc_fetch(url, path, rev, output, staging, max_files if folder else 1, max_bytes)
         files = _staged(fetched, path, folder, max_files, max_bytes)

@@ -59,6 +59,13 @@ def test_get_a_file_into_a_folder_keeps_its_name_and_says_where(server, work, ou
     assert said.endswith(f" to {folder}/m.bin\n"), said
 
 
+def test_get_to_an_empty_output_path_is_refused(server, work):
+    """`-o "$DIR"` with DIR unset must not quietly write into the current folder."""
+    line = error_line(tagreg(work, "get", "m#prod", "-o", "", "-r", server.url))
+    assert line == "❌ the output path is empty; name a file or folder (-o .  for the current folder)"
+    assert files_under(work) == {}
+
+
 @pytest.mark.parametrize("out", ["into/", "into", "new/deeper/"])
 def test_get_a_folder_into_a_folder_with_or_without_a_slash(server, work, out):
     (work / "into").mkdir()
@@ -208,6 +215,13 @@ def test_get_a_dvc_file_from_the_dvc_remote(dvc_registry, work):
     ok(tagreg(work, "get", "model", "-r", str(dvc_registry), "-o", "renamed.bin"))
     assert files_under(work) == {"model.pkl": MODEL_PKL, "renamed.bin": MODEL_PKL}
     assert sorted(p.name for p in work.iterdir()) == ["model.pkl", "renamed.bin"]  # DVC's temporary folder is gone
+
+
+def test_get_a_dvc_file_where_nothing_can_be_written_is_one_line(dvc_registry, work):
+    """DVC's private folder goes next to the output: a place no one may write in (/proc, even for
+    root) is one line naming it, not a traceback."""
+    line = error_line(tagreg(work, "get", "model", "-r", str(dvc_registry), "-o", "/proc/tagreg-test/"))
+    assert line.startswith("❌ cannot write in '/proc': "), line
 
 
 @pytest.mark.parametrize("out", ["newdir/sub/", "here/", "here"])

@@ -98,6 +98,8 @@ def get(
     LFS content that does not match its pointer.
     """
     max_files, max_bytes = D.limits(max_files, max_bytes)
+    if out is not None and not str(out):  # `-o "$DIR"` with DIR unset: not "here" by accident
+        raise D.DeliveryError("the output path is empty; name a file or folder (-o .  for the current folder)")
     where = locate(name, version, stage, repo=repo, offline=offline)
     result = D.Delivery(where.name, where.version, where.commit, where.path, "git",
                         repo=where.source.location if where.is_link else None)
