@@ -1021,10 +1021,10 @@ def clip(line: str, most: int = REASON_MOST) -> str:
 
 
 def reason(stderr: bytes) -> str:
-    """Why git (or git-lfs) failed, from its stderr, in one line: its first `fatal:`/`error:` line
-    (else the first other line, at most REASON_MOST characters), progress and advice skipped; a reason that ends in ':' is joined
-    with the line that completes it (`unable to connect to HOST:` + `HOST[0: ...]: errno=Connection
-    refused` is `unable to connect to HOST: Connection refused`)."""
+    """Why git (or git-lfs) failed, from its stderr, in one line of at most REASON_MOST characters:
+    its first `fatal:`/`error:` line (else the first other line), progress and advice skipped; a
+    reason that ends in ':' is joined with the line that completes it (`unable to connect to HOST:`
+    + `HOST[0: ...]: errno=Connection refused` is `unable to connect to HOST: Connection refused`)."""
     lines = []
     for raw in stderr.decode("utf-8", "replace").splitlines():
         line = raw.rpartition("\r")[2].strip()  # a progress counter redrawn in place: its last state
