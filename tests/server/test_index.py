@@ -12,6 +12,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
 from tagreg import api  # noqa: E402
 from tagreg.server import settings as S  # noqa: E402
 from tagreg.server.index import ModelQuery, version_key  # noqa: E402
@@ -124,6 +127,24 @@ def test_semver_sort_key():
     ordered = ["v0.9.0", "v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-beta.2", "v1.0.0-beta.11", "v1.0.0", "v1.10.0"]
     assert sorted(ordered, key=version_key) == ordered
     assert version_key(None) == "" and version_key("abc1234") == ""
+    # identifiers: `a` < `a.x` < `a-b` (SemVer compares `a` with `a-b` first); numbers of any length
+    assert sorted(["v1.0.0-a-b", "v1.0.0-a.x", "v1.0.0-a"], key=version_key) == ["v1.0.0-a", "v1.0.0-a.x", "v1.0.0-a-b"]
+    assert sorted(["v10000000000000.0.0", "v9.0.0"], key=version_key) == ["v9.0.0", "v10000000000000.0.0"]
+
+
+_NUMBER = st.integers(0, 10**14).map(str)
+_IDENT = st.one_of(_NUMBER, st.text("ab-Z9", min_size=1, max_size=4).filter(lambda t: not t.isdigit()))
+_SEMVER = st.builds(lambda core, pre: "v" + ".".join(core) + (f"-{'.'.join(pre)}" if pre else ""),
+                    st.lists(_NUMBER, min_size=3, max_size=3), st.lists(_IDENT, max_size=3))
+
+
+@given(_SEMVER, _SEMVER)
+def test_the_index_sorts_versions_as_the_registry_does(a, b):
+    """The text key the index sorts by (SQLite compares bytes) orders versions as tags.version_key."""
+    from tagreg import tags as T
+
+    assert (version_key(a) < version_key(b)) == (T.version_key(a) < T.version_key(b))
+    assert (version_key(a) == version_key(b)) == (T.version_key(a) == T.version_key(b))
 
 
 # -- the config file ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-SCHEMA_VERSION = 9  # 9: an annotation says where its path is stored; 8: stages in the configured order
+SCHEMA_VERSION = 10  # 10: latest_key from tags.version_key; 9: where a path is stored; 8: stages in order
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -116,17 +116,24 @@ class ModelQuery:
 
 
 def version_key(version: Optional[str]) -> str:
-    """A string that sorts versions by SemVer precedence (non-SemVer names sort first)."""
-    import re
+    """`tags.version_key` as text that SQLite sorts the same way (non-SemVer names sort first).
 
-    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+.*)?", version or "")
-    if m is None:
+    A number is written with its length first, so any length sorts by value; identifiers of a
+    prerelease are joined by "!", below every character an identifier has, so `a` < `a.x` < `a-b`
+    as SemVer orders them; a release (`~`) ranks above its prereleases (`-`)."""
+    from .. import tags as T
+
+    if version is None or not T.is_version(version):
         return ""
-    key = "".join(f"{int(g):012d}" for g in m.groups()[:3])
-    if m.group(4) is None:
-        return key + "~"  # a release ranks above its prereleases
-    parts = [f"0{int(p):012d}" if p.isdigit() else f"1{p}" for p in m.group(4).split(".")]
-    return key + "-" + ".".join(parts)
+
+    def number(n: int) -> str:
+        return f"{len(str(n)):03d}{n}"
+
+    major, minor, patch, pre = T.version_key(version)
+    key = number(major) + number(minor) + number(patch)
+    if pre == (1,):
+        return key + "~"
+    return key + "-" + "!".join(f"0{number(n)}" if kind == 0 else f"1{text}" for kind, n, text in pre[1])
 
 
 def stage_order(configured: list[str] | None) -> Callable[[str], tuple[int, str]]:
