@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagreg import api  # noqa: E402
 from tagreg.server import settings as S  # noqa: E402
