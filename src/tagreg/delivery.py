@@ -115,7 +115,7 @@ def storage(git: Git, commit: str, path: str) -> str:
             if first is None:
                 stream.finish()
         if first is None:
-            return "dvc" if dvc_kind(git, commit, path) else "missing"
+            return "dvc" if dvc_tracked(git, commit, path) else "missing"
         if first[2] != path:
             return "git"
         data = git.read_objects_within([first[1]], LFS_MAX_POINTER).get(first[1])
@@ -361,12 +361,6 @@ def dvc_tracked(git: Git, commit: str, path: str) -> bool:
     """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.lock); reads
     no dvc.lock over the YAML size bound (DeliveryError)."""
     return dvc_output(git, commit, path) is not None
-
-
-def dvc_kind(git: Git, commit: str, path: str) -> str | None:
-    """Whether DVC tracks path at commit: "file", "folder" (its md5 ends in `.dir`), or None."""
-    output = dvc_output(git, commit, path)
-    return None if output is None else "folder" if dvc_is_folder(output) else "file"
 
 
 def dvc_is_folder(output: dict) -> bool:

@@ -357,7 +357,7 @@ class Git:
         if proc.returncode != 0:
             self._check_folder()
             if check:
-                raise GitError(_first_line(proc.stderr or b"") or f"git {args[0]} failed")
+                raise GitError(reason(proc.stderr or b"") or f"git {args[0]} failed")
         return proc
 
     def run_network(self, *args: str, progress: bool = False) -> None:
@@ -369,7 +369,7 @@ class Git:
         proc.communicate()
         if proc.returncode != 0:
             self._check_folder()
-            raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or f"git {args[0]} failed")
+            raise GitError(reason(proc.stderr or b"") or f"git {args[0]} failed")
 
     def _spawn(self, args: Sequence[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
                stderr: str = PIPE) -> Process:
@@ -500,7 +500,7 @@ class Git:
         out, err = proc.communicate()
         if proc.returncode != 0:
             self._check_folder()
-            raise GitError(_first_line(err or b"") or f"git {proc.args[3]} failed")
+            raise GitError(reason(err or b"") or f"git {proc.args[3]} failed")
         return out or b""
 
     def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> Process:
@@ -538,7 +538,7 @@ class Git:
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
-            raise GitError(_first_line(proc.stderr) or f"git tag {name} failed")
+            raise GitError(reason(proc.stderr) or f"git tag {name} failed")
 
     def date_after(self, after: int) -> dict[str, str] | None:
         """The environment giving a new tag a tagger date strictly after the Unix time after: None
@@ -570,7 +570,7 @@ class Git:
         if given), as the remote lists them now; GitError if it cannot be reached."""
         proc = self.run(*LIST_REFS, "--tags", "--", remote, *patterns, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
         if proc.returncode != 0:
-            raise GitError(_first_line(proc.stderr or b"", prefer=("fatal:", "error:")) or "git ls-remote failed")
+            raise GitError(reason(proc.stderr or b"") or "git ls-remote failed")
         return proc.stdout or b""
 
     def delete_tag(self, name: str) -> None:
@@ -782,12 +782,12 @@ class Stream:
         if self.close() != 0:
             if not os.path.isdir(self._where):
                 raise GitError(f"{self._where} does not exist")
-            raise GitError(_first_line(bytes(self._stderr)) or f"git {self._proc.args[3]} failed")
+            raise GitError(reason(bytes(self._stderr)) or f"git {self._proc.args[3]} failed")
 
     @property
     def error(self) -> str:
         """The line of git's stderr worth showing (after `close`)."""
-        return _first_line(bytes(self._stderr))
+        return reason(bytes(self._stderr))
 
     def __enter__(self):
         return self
@@ -995,12 +995,6 @@ def _parse_ident(value: str) -> tuple[str, str, int, str]:
     stamp, _, tz = when.partition(" ")
     # A date that is no number (a hand-made commit object) is the epoch, as git shows it.
     return name, email, int(stamp) if stamp.isascii() and stamp.isdigit() else 0, tz or "+0000"
-
-
-def _first_line(stderr: bytes, prefer: tuple[str, ...] = ()) -> str:
-    """The line of git's stderr worth showing (`reason`); prefer is kept for callers' clarity."""
-    del prefer  # `reason` always prefers git's `fatal:`/`error:` line
-    return reason(stderr)
 
 
 # Lines that are not the reason a git (or git-lfs) command failed: its progress, and the advice it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import tags as T
 from .annotations import Annotation
-from .state import CommitInfo, Event, Stage, Version, _newest, to_datetime
+from .state import CommitInfo, Event, Stage, Version, newest, to_datetime
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def version_object(
     info = version.commit_info
     commit_events = [_commit_event(version, info, annotation)] if info is not None else []
     source = version.source
-    newest_registration = _newest(version.registrations)
+    newest_registration = newest(version.registrations)
     if newest_registration is not None:
         activated = newest_registration.created_at
     elif info is not None:

@@ -124,18 +124,18 @@ class Stage:
         """Assigned now: the newest of its events is an assignment."""
         if not self.unassignments:  # the common case, answered without comparing events
             return bool(self.assignments)
-        newest = _newest(self.assignments + self.unassignments)
-        return newest is not None and newest.event == T.ASSIGNMENT
+        last = newest(self.assignments + self.unassignments)
+        return last is not None and last.event == T.ASSIGNMENT
 
     @property
     def activated_at(self) -> Optional[Event]:
         """The newest assignment, which defines when the stage became active."""
-        return _newest(self.assignments)
+        return newest(self.assignments)
 
     @property
     def source(self) -> Event:
         """The event that gives created_at, author, message and ref."""
-        return _newest(self.assignments) or _newest(self.unassignments)  # type: ignore[return-value]
+        return newest(self.assignments) or newest(self.unassignments)  # type: ignore[return-value]
 
 
 @record
@@ -165,8 +165,8 @@ class Version:
         """Not deregistered: the newest of its version events is a registration, or it has none."""
         if not self.deregistrations:  # the common case, answered without comparing events
             return True
-        newest = _newest(self.registrations + self.deregistrations)
-        return newest is None or newest.event == T.REGISTRATION
+        last = newest(self.registrations + self.deregistrations)
+        return last is None or last.event == T.REGISTRATION
 
     @property
     def is_semver(self) -> bool:
@@ -184,7 +184,7 @@ class Version:
     @property
     def source(self) -> Optional[Event]:
         """The event that gives created_at, author, message and ref (None: only the commit)."""
-        return _newest(self.registrations) or _newest(self.events)
+        return newest(self.registrations) or newest(self.events)
 
     def stage_events(self) -> list[Event]:
         """Assignments and unassignments of every stage of this version."""
@@ -224,8 +224,8 @@ class Artifact:
         """Not deprecated: the newest event of any kind (GTO's order within a second) is not a deprecation."""
         if not self.deprecations:
             return True
-        newest = _newest(self.events)
-        return newest is None or newest.event != T.DEPRECATION
+        last = newest(self.events)
+        return last is None or last.event != T.DEPRECATION
 
     def find_version(self, version: str) -> Optional[Version]:
         """The version named version (active or not), preferring an active one."""
@@ -295,7 +295,7 @@ def _counted(event: Event) -> tuple[int, int, int]:
     return (event.counter, T.PRIORITY[event.event], event.order)  # type: ignore[return-value]
 
 
-def _newest(events: Iterable[Event]) -> Event | None:
+def newest(events: Iterable[Event]) -> Event | None:
     """The newest event (the last of `in_order`): of the latest second; in a tie, GTO's newest,
     or the highest counter of the tie if GTO's newest has a counter."""
     best: Event | None = None
