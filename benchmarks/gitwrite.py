@@ -13,8 +13,8 @@ import hashlib
 import struct
 import subprocess
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 TAGGER = b"Bench <bench@example.com>"
 

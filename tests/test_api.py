@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tagreg import api, record
+import dataclasses
+
+from tagreg import api
 from tagreg.errors import UserError
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
@@ -67,9 +69,10 @@ def silent(capfd):
 
 
 def is_record_instance(value) -> bool:
-    """A plain record: fields as attributes, a readable repr, ==, and tagreg.record.as_dict."""
-    return (record.is_record(value) and not isinstance(value, type) and repr(value).startswith(type(value).__name__ + "(")
-            and isinstance(record.as_dict(value), dict) and value == record.replace(value))
+    """A plain dataclass: fields as attributes, a readable repr, ==, and dataclasses.asdict."""
+    return (dataclasses.is_dataclass(value) and not isinstance(value, type)
+            and repr(value).startswith(type(value).__name__ + "(")
+            and isinstance(dataclasses.asdict(value), dict) and value == dataclasses.replace(value))
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ output and input of any size without a pipe filling up, errors, and the child's 
 from __future__ import annotations
 
 import os
-import subprocess
 import re
+import subprocess
 import sys
 import time
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from . import tags as T
 from .errors import UserError
-from .record import as_dict, field, record
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
-
-    Reader = Callable[[str], Optional[str]]  # a file's text at the revision being edited, None if absent
+Reader = Callable[[str], str | None]  # a file's text at the revision being edited, None if absent
 
 DVC_FILE = "dvc.yaml"
 
@@ -33,20 +31,20 @@ class AnnotationError(UserError, ValueError):
         return type(self), (self.file, self.reason)
 
 
-@record
+@dataclass
 class Annotation:
     """What a team says about an artifact: where it is, what it is."""
 
     name: str
-    type: Optional[str] = None
-    path: Optional[str] = None
+    type: str | None = None
+    path: str | None = None
     virtual: bool = True
-    labels: list[str] = field(factory=list)
+    labels: list[str] = field(default_factory=list)
     description: str = ""
     custom: Any = None
     source: str = "artifacts.yaml"  # the file it was read from
-    repo: Optional[str] = None  # for links: the repository holding the files
-    rev: Optional[str] = None  # for links: the revision in that repository
+    repo: str | None = None  # for links: the repository holding the files
+    rev: str | None = None  # for links: the revision in that repository
 
     def gto_dict(self) -> dict[str, Any]:
         """The annotation as GTO 1.10.1 prints it inside `enrichments`."""
@@ -61,7 +59,7 @@ class Annotation:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field that is set, for `describe`."""
-        data = as_dict(self)
+        data = asdict(self)
         data.pop("name")
         if self.virtual:
             data.pop("virtual")
@@ -149,7 +147,7 @@ _PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation] | AnnotationError] = {
 _CACHE_FORMAT = 3  # bump when parse() or Annotation change, so old cache entries are not read
 
 
-def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
+def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
     """parse(), remembered by git blob id in memory and in the cache folder: big files cost ~50 ms
     to parse, and a warm cache spares even small ones the ~25 ms import of the YAML parser. A file
     that cannot be read is remembered too (as its reason), so a bad file costs its parse once."""
@@ -177,12 +175,12 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: Optional[str] = None) 
             cache.store_value("annotations", disk_key, exc.reason)
             _PARSE_CACHE[key] = exc
             raise
-        cache.store_value("annotations", disk_key, {name: as_dict(a) for name, a in found.items()})
+        cache.store_value("annotations", disk_key, {name: asdict(a) for name, a in found.items()})
     _PARSE_CACHE[key] = found
     return found
 
 
-def parse(file: str, data: bytes, dirname: Optional[str] = None) -> dict[str, Annotation]:
+def parse(file: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
     """All annotations in one file's bytes, keyed by full artifact name; AnnotationError if the file
     is not UTF-8, not YAML, over the bounds of `bounded_yaml`, or not in the expected shape."""
     content = _safe_load(data, file)
@@ -254,7 +252,7 @@ def _rt_yaml():
     return yaml
 
 
-def _load_rt(file: str, text: Optional[str]):
+def _load_rt(file: str, text: str | None):
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
@@ -326,7 +324,7 @@ def update(read: Reader, name: str, fields: dict[str, Any], index: str = "artifa
     return file, _dump(data)
 
 
-def remove(read: Reader, name: str, index: str = "artifacts.yaml") -> Optional[tuple[str, str]]:
+def remove(read: Reader, name: str, index: str = "artifacts.yaml") -> tuple[str, str] | None:
     """Remove name's annotation; returns (file, its new text), or None if it has none."""
     for file, key in files_for(name, index):
         text = read(file)

@@ -12,12 +12,9 @@ TAGREG_YAML_MAX_BYTES, TAGREG_YAML_MAX_DEPTH and TAGREG_YAML_MAX_ALIAS_NODES.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .errors import UserError
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any
 
 MAX_BYTES = 1 << 20  # 1 MiB: annotation and config files are a few kilobytes
 MAX_DEPTH = 100  # nested mappings and sequences (libyaml itself stops at 1000)

@@ -6,11 +6,8 @@ Everything here is a cache: deleting the folder loses nothing.
 from __future__ import annotations
 
 import os
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any, Optional
+from pathlib import Path
+from typing import Any
 
 
 def root() -> Path:
@@ -47,7 +44,7 @@ def _root() -> str:
     return os.path.join(base, "tagreg")
 
 
-def load_value(kind: str, key: str) -> Optional[Any]:
+def load_value(kind: str, key: str) -> Any | None:
     """A cached plain value (dicts, lists, str, numbers, None), or None if absent or unreadable."""
     import marshal  # built in: nothing to import (json would bring `re`, ~10 ms of a command)
 
@@ -83,7 +80,7 @@ def _pickle():
     return module
 
 
-def load_pickle(kind: str, name: str, key: str) -> Optional[Any]:
+def load_pickle(kind: str, name: str, key: str) -> Any | None:
     """The value stored under name if it was stored with key, else None (a miss, never an error)."""
     try:
         with open(os.path.join(_root(), kind, f"{name}.pickle"), "rb") as handle:

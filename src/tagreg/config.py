@@ -7,14 +7,11 @@ Priority: environment over file over defaults. Lists in the environment are JSON
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import tags as T
 from .errors import UserError
-from .record import field, record
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 CONFIG_FILE_NAME = ".gto"
 DEFAULT_INDEX = "artifacts.yaml"
@@ -24,20 +21,20 @@ class ConfigError(UserError, ValueError):
     """The config file or a GTO_* variable cannot be used."""
 
 
-@record
+@dataclass
 class Config:
     """Effective settings for one repository."""
 
-    stages: Optional[list[str]] = None
-    types: Optional[list[str]] = None
+    stages: list[str] | None = None
+    types: list[str] | None = None
     index: str = DEFAULT_INDEX
     emojis: bool = True
     log_level: str = "INFO"
     debug: bool = False
     config_file_name: str = CONFIG_FILE_NAME
-    enrichments: list[Any] = field(factory=list)
+    enrichments: list[Any] = field(default_factory=list)
     autoload_enrichments: bool = True
-    source: Optional[str] = None  # the .gto file read, if any
+    source: str | None = None  # the .gto file read, if any
 
     def check_stage(self, stage: str) -> str:
         """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
@@ -69,7 +66,7 @@ def _bool(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}: '{value}' is not a boolean")
 
 
-def _names(value: Any, where: str) -> Optional[list[str]]:
+def _names(value: Any, where: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -92,17 +89,17 @@ def emojis_enabled() -> bool:
     return value.strip().lower() not in _BOOL_FALSE
 
 
-def file_name(environ: Optional[dict[str, str]] = None) -> str:
+def file_name(environ: dict[str, str] | None = None) -> str:
     """The config file's name (`.gto`, or GTO_CONFIG_FILE_NAME)."""
     env = environ if environ is not None else os.environ
     return env.get("GTO_CONFIG_FILE_NAME", CONFIG_FILE_NAME)
 
 
 def load(
-    root: Optional[str | os.PathLike],
-    environ: Optional[dict[str, str]] = None,
-    text: Optional[str] = None,
-    where: Optional[str] = None,
+    root: str | os.PathLike | None,
+    environ: dict[str, str] | None = None,
+    text: str | None = None,
+    where: str | None = None,
 ) -> Config:
     """Read `.gto` in root (or its text, for a repository without work tree) and GTO_* variables."""
     env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items() if k.upper().startswith("GTO_")}

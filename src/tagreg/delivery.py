@@ -13,20 +13,15 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
 
 from . import output_tree as O
 from .errors import UserError
-from .git import BlobReader, Git, GitError
+from .git import BlobReader, Git, GitError, Stream
 from .printable import printable
-from .record import field, record, replace
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
-    from typing import BinaryIO, Optional
-
-    from .git import Stream
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
@@ -48,7 +43,7 @@ class DeliveryError(UserError):
     """The artifact cannot be delivered (missing, unsafe path, needs a tool that is not installed)."""
 
 
-@record
+@dataclass
 class Entry:
     """One file of an artifact in a git tree."""
 
@@ -62,17 +57,17 @@ class Entry:
     sha256: str = ""  # the content's sha256, from the LFS pointer
 
 
-@record
+@dataclass
 class Delivery:
     """What `get` wrote (or would write)."""
 
     name: str
-    version: Optional[str]
+    version: str | None
     commit: str
     path: str  # the annotated path
     kind: str  # "git", "lfs", "dvc" or "external"
-    written: list[str] = field(factory=list)
-    repo: Optional[str] = None  # the repository the files came from (links)
+    written: list[str] = field(default_factory=list)
+    repo: str | None = None  # the repository the files came from (links)
     target: str = ""  # the file, or the folder of the files, written
 
 

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
 from .errors import UserError
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from pathlib import Path
-    from collections.abc import Callable, Iterator
-    from typing import Iterable, Optional, Sequence
-
-    from .state import CommitInfo, TagInfo
+from .state import CommitInfo, TagInfo
 
 
 class GitError(UserError):
@@ -126,7 +121,7 @@ _REPOSITORY_VARIABLES = (
 )
 
 
-def _environment(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment git runs in: messages in English (they are parsed), whatever the user's
     locale, and nothing pointing it at another repository's folders; then extra."""
     env = dict(os.environ)
@@ -166,15 +161,15 @@ class Process:
     """A started process, with what this module uses of subprocess.Popen: `args`, `communicate`,
     `returncode`, and after `communicate`, `stdout` and `stderr` (bytes, or None if not piped)."""
 
-    __slots__ = ("args", "pid", "returncode", "stdout", "stderr", "_fds")
+    __slots__ = ("_fds", "args", "pid", "returncode", "stderr", "stdout")
 
     def __init__(self, args: list[str], pid: int, fds: tuple):
         self.args, self.pid, self._fds = args, pid, fds  # (stdin, stdout, stderr): our pipe ends
-        self.returncode: Optional[int] = None
-        self.stdout: Optional[bytes] = None
-        self.stderr: Optional[bytes] = None
+        self.returncode: int | None = None
+        self.stdout: bytes | None = None
+        self.stderr: bytes | None = None
 
-    def communicate(self, input: Optional[bytes] = None) -> tuple[Optional[bytes], Optional[bytes]]:
+    def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]:
         """Write input to the process (then close its stdin), read its output to the end, wait for
         it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks."""
         if self.returncode is not None:
@@ -266,7 +261,7 @@ def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str
                 pass
 
     actions: list[tuple] = []
-    ours: list[Optional[int]] = [None, None, None]
+    ours: list[int | None] = [None, None, None]
     theirs: list[int] = []
     for fd, mode in ((0, PIPE if stdin else INHERIT), (1, stdout), (2, stderr)):
         if mode == PIPE:
@@ -342,7 +337,7 @@ class Git:
     # -- running ---------------------------------------------------------------------------
 
     def run(
-        self, *args: str, check: bool = True, input: Optional[bytes] = None, env: Optional[dict[str, str]] = None,
+        self, *args: str, check: bool = True, input: bytes | None = None, env: dict[str, str] | None = None,
         show_progress: bool = False,
     ) -> Process:
         """Run `git ARGS` in the repository and return the finished process (bytes `stdout`,
@@ -395,7 +390,7 @@ class Git:
 
     # -- the repository --------------------------------------------------------------------
 
-    def locate(self) -> tuple[Optional[str | bool], Optional[str]]:
+    def locate(self) -> tuple[str | bool | None, str | None]:
         """(the work tree's root, or True for a bare repository, or None outside a repository;
         HEAD's commit where one call can tell it, else None), in one git process."""
         if not os.path.isdir(self.where):
@@ -409,14 +404,14 @@ class Git:
         head = lines[2] if len(lines) > 2 and len(lines[2]) >= 40 and proc.returncode == 0 else None
         return lines[1], head
 
-    def resolve(self, ref: str) -> Optional[str]:
+    def resolve(self, ref: str) -> str | None:
         """The commit sha ref names, or None if it names no commit."""
         proc = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
         if proc.returncode != 0:
             return None
         return proc.stdout.decode().strip() or None
 
-    def head(self) -> Optional[str]:
+    def head(self) -> str | None:
         """The commit HEAD points at, or None in a repository without commits."""
         return self.resolve("HEAD")
 
@@ -428,7 +423,7 @@ class Git:
             return None
         return os.path.join(self.where, found)  # relative to the folder, if it is not absolute
 
-    def current_branch(self) -> Optional[str]:
+    def current_branch(self) -> str | None:
         """The checked-out branch, or None when HEAD is detached."""
         proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
@@ -491,7 +486,7 @@ class Git:
                 append(TagInfo(name, False, oid if otype == "commit" else None, oid))
         return out
 
-    def start(self, args: Sequence[str], env: Optional[dict[str, str]] = None) -> Process:
+    def start(self, args: Sequence[str], env: dict[str, str] | None = None) -> Process:
         """Start `git ARGS` in the background; `finish` collects its output."""
         return self._spawn(args, _environment(env))
 
@@ -633,7 +628,7 @@ class Git:
 
     # -- commits ---------------------------------------------------------------------------
 
-    def commit_on_branch(self, branch: str, files: dict[str, Optional[bytes]], message: str) -> str:
+    def commit_on_branch(self, branch: str, files: dict[str, bytes | None], message: str) -> str:
         """Commit new contents of files (None: delete) on branch without touching any work tree.
 
         Uses a temporary index and moves the branch only if nobody moved it meanwhile.

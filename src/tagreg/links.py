@@ -64,8 +64,8 @@ def check(value: object, name: str, *, local: bool) -> tuple[str, str]:
         raise refuse("it starts with '-'")
     # A scheme as git reads one: a letter, then letters, digits, `+`, `.`, `-`.
     end = 0
-    while end < len(value) and (value[end].isascii() and value[end].isalpha()
-                                or end > 0 and (value[end].isdigit() or value[end] in "+.-")):
+    while end < len(value) and ((value[end].isascii() and value[end].isalpha())
+                                or (end > 0 and (value[end].isdigit() or value[end] in "+.-"))):
         end += 1
     scheme = value[:end].lower()
     if end and value.startswith("::", end):
@@ -82,7 +82,7 @@ def check(value: object, name: str, *, local: bool) -> tuple[str, str]:
     colon, slash = value.find(":"), value.find("/")
     if colon >= 0 and (slash < 0 or colon < slash):  # git's rule: scp-like `[user@]host:path`
         user, at, host = value[:colon].rpartition("@")
-        user_ok = not at or bool(user) and HOST_CHARS.issuperset(user) and not user.startswith("-")
+        user_ok = not at or (bool(user) and HOST_CHARS.issuperset(user) and not user.startswith("-"))
         if not (host and HOST_CHARS.issuperset(host) and not host.startswith("-") and user_ok):
             raise refuse("it is not a URL, a path or [user@]host:path")
         if not value[colon + 1:]:
@@ -102,7 +102,7 @@ def _network_url(value: str, scheme: str, start: int, refuse) -> str:
     if host.startswith("["):  # an IPv6 address, perhaps with a port
         inside, bracket, port = host[1:].partition("]")
         valid = bool(bracket) and bool(inside) and all(c in "0123456789abcdefABCDEF:." for c in inside) and (
-            not port or port[0] == ":" and port[1:].isdigit())
+            not port or (port[0] == ":" and port[1:].isdigit()))
     else:
         host, colon, port = host.partition(":")
         valid = bool(host) and HOST_CHARS.issuperset(host) and not host.startswith("-") and (

@@ -7,9 +7,7 @@ Pure functions over names the caller already has (no I/O). Reads that find nothi
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+from collections.abc import Iterable
 
 CUTOFF = 0.6  # difflib's get_close_matches default: 'chrun'~'churn' 0.8, 'prdo'~'prod' 0.75
 MOST = 3  # names offered at most

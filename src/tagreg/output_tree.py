@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from .errors import UserError
 from .printable import printable
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
 
 MAX_HOPS = 40  # symlinks followed while resolving one path, as Linux's MAXSYMLINKS
 # Code points HFS+ ignores in names, so that `.g\u200cit` is `.git` there (git's is_hfs_dotgit).

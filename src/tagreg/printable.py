@@ -13,10 +13,7 @@ scripts).
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any
-
+from typing import Any
 
 # Not printable to Python, but ordinary text that no terminal acts on: the spaces of category Zs
 # other than ' ', and the zero-width non-joiner and joiner.

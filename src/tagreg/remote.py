@@ -11,26 +11,33 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from . import cache
 from .errors import UserError
-from .git import HOST_CHARS, LIST_REFS, LISTING_FORMAT, URL_SCHEMES, Git, GitError, clip, credential_env, reason, url_userinfo
-from .git import is_url  # noqa: F401  (part of this module's interface)
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Iterator, Optional
-
-    from .git import Process
+from .git import (
+    HOST_CHARS,
+    LIST_REFS,
+    LISTING_FORMAT,
+    URL_SCHEMES,
+    Git,
+    GitError,
+    Process,
+    clip,
+    credential_env,
+    is_url,
+    reason,
+    url_userinfo,
+)
 
 
 class RemoteError(UserError):
     """A remote that cannot be reached, cloned, fetched or pushed to."""
 
 
-def redact(text: str, url: Optional[str] = None) -> str:
+def redact(text: str, url: str | None = None) -> str:
     """text with any credentials in URLs replaced by `***`; also where git repeats url's
     `user:password@` without the scheme (e.g. "unable to look up user:pw@host")."""
     if "@" not in text and (url is None or "@" not in url):
@@ -112,8 +119,8 @@ def _interactive() -> bool:
 class Mirror:
     """The cached bare mirror of one remote repository."""
 
-    def __init__(self, url: str, offline: bool = False, progress: Optional[bool] = None,
-                 branch: Optional[str] = None, config: tuple = (), env: dict[str, str] | None = None):
+    def __init__(self, url: str, offline: bool = False, progress: bool | None = None,
+                 branch: str | None = None, config: tuple = (), env: dict[str, str] | None = None):
         """config, env: for every git command on this remote (see `Git`; links.py restricts transports)."""
         self.url = url
         self.display = redact(url)
@@ -126,8 +133,8 @@ class Mirror:
         self.branch = branch  # fetch only this branch (and tags)
         self.progress = _interactive() if progress is None else progress
         self._lock_depth = 0
-        self._check: Optional[tuple] = None  # (branch, local listing, ls-remote) started by start_check
-        self._local: Optional[bytes] = None  # that local listing, once read
+        self._check: tuple | None = None  # (branch, local listing, ls-remote) started by start_check
+        self._local: bytes | None = None  # that local listing, once read
 
     @property
     def path(self) -> Path:
@@ -208,7 +215,7 @@ class Mirror:
         with open(os.path.join(self.where, "tagreg-fetched"), "w") as handle:
             handle.write(str(int(time.time())))
 
-    def fetch(self, branch: Optional[str] = None) -> None:
+    def fetch(self, branch: str | None = None) -> None:
         """Bring branches (or one branch) and tags up to date (deleted tags go too: it is a mirror).
 
         A listing of the remote's refs comes first: when they equal the mirror's, as on most calls,
@@ -219,12 +226,12 @@ class Mirror:
             return
         self._fetch(branch)
 
-    def _fetch(self, branch: Optional[str]) -> None:
+    def _fetch(self, branch: str | None) -> None:
         specs = [f"+refs/heads/{branch}:refs/heads/{branch}", "+refs/tags/*:refs/tags/*"] if branch else []
         self._run("fetch", "--prune", "--prune-tags", "--no-write-fetch-head", "origin", *specs)
         self._stamp_fetched()
 
-    def start_check(self, branch: Optional[str] = None, asked: Optional[Process] = None) -> None:
+    def start_check(self, branch: str | None = None, asked: Process | None = None) -> None:
         """Start asking the remote for its refs (unless `asked`, a `git.ask_remote` of this URL,
         already does), and listing the mirror's, in the background; `settle` compares them.
         Reads of the mirror can go on meanwhile."""
@@ -239,7 +246,7 @@ class Mirror:
         """Whether a check of the remote's refs is under way (see `start_check`)."""
         return self._check is not None
 
-    def checked_refs(self) -> Optional[bytes]:
+    def checked_refs(self) -> bytes | None:
         """While a check runs: the mirror's own refs as it listed them (`OID<TAB>REF` lines of its
         branches and tags; a reader can key on them instead of listing the tags again)."""
         if self._check is None:
@@ -271,7 +278,7 @@ class Mirror:
                 theirs_set.add(line)
         return theirs_set == set(mine.decode("utf-8", "replace").splitlines())
 
-    def ensure(self, check_later: bool = False, asked: Optional[Process] = None) -> Git:
+    def ensure(self, check_later: bool = False, asked: Process | None = None) -> Git:
         """The mirror, cloned if missing and fetched unless offline.
 
         With check_later, an existing mirror is not fetched: the check of the remote's refs runs in
@@ -312,7 +319,7 @@ class Mirror:
         return push_porcelain(self.git, "origin", refspecs, self.display)
 
 
-def push_porcelain(git: Git, remote: str, refspecs: list[str], display: Optional[str] = None) -> dict[str, str]:
+def push_porcelain(git: Git, remote: str, refspecs: list[str], display: str | None = None) -> dict[str, str]:
     """`git push --porcelain`; returns ref -> flag; raises RemoteError when nothing could be pushed
     or a push was refused for another reason than a race (a hook, permissions)."""
     proc = git.run("push", "--porcelain", "--", remote, *refspecs, check=False,
@@ -378,7 +385,7 @@ def list_mirrors() -> list[dict]:
     return out
 
 
-def clear_mirrors(url: Optional[str] = None) -> list[str]:
+def clear_mirrors(url: str | None = None) -> list[str]:
     """Delete cached mirrors (all, or url's); returns the folders removed."""
     import shutil
 
@@ -418,5 +425,14 @@ def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0,
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-__all__ = ["Mirror", "RemoteError", "is_url", "redact", "mirror_dir", "list_mirrors", "clear_mirrors",
-           "push_porcelain", "GitError"]
+__all__ = [
+    "GitError",
+    "Mirror",
+    "RemoteError",
+    "clear_mirrors",
+    "is_url",
+    "list_mirrors",
+    "mirror_dir",
+    "push_porcelain",
+    "redact",
+]

@@ -9,15 +9,12 @@ them for `doctor`.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from operator import attrgetter
 
 from . import tags as T
-from .record import field, record
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from datetime import datetime, timezone
-    from typing import Callable, Iterable, Optional
 
 
 class TagInfo(namedtuple("TagInfo", "tag annotated commit object_id tagger tagger_email timestamp tz message",
@@ -29,7 +26,7 @@ class TagInfo(namedtuple("TagInfo", "tag annotated commit object_id tagger tagge
     __slots__ = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class CommitInfo:
     """The commit a version points at, for GTO's 'enrichment' events."""
 
@@ -73,7 +70,7 @@ def _zone(tz: str) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-@record(slots=True)
+@dataclass(slots=True)
 class Event:
     """A registry event: one parsed, annotated tag."""
 
@@ -86,9 +83,9 @@ class Event:
     author: str
     author_email: str
     message: str
-    version: Optional[str] = None
-    stage: Optional[str] = None
-    counter: Optional[int] = None
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
     order: int = 0  # position in git's listing, to keep sorts stable as GTO's are
     object_id: str = ""  # the tag object's id: with the tag name, a stable identity of the event
 
@@ -108,7 +105,7 @@ class Event:
         return (self.timestamp, self.priority)
 
 
-@record
+@dataclass
 class Stage:
     """One stage of one version (GTO's 'vstage'): its assignments and unassignments."""
 
@@ -116,8 +113,8 @@ class Stage:
     version: str
     commit: str
     stage: str
-    assignments: list[Event] = field(factory=list)
-    unassignments: list[Event] = field(factory=list)
+    assignments: list[Event] = field(default_factory=list)
+    unassignments: list[Event] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:
@@ -128,7 +125,7 @@ class Stage:
         return last is not None and last.event == T.ASSIGNMENT
 
     @property
-    def activated_at(self) -> Optional[Event]:
+    def activated_at(self) -> Event | None:
         """The newest assignment, which defines when the stage became active."""
         return newest(self.assignments)
 
@@ -138,17 +135,17 @@ class Stage:
         return newest(self.assignments) or newest(self.unassignments)  # type: ignore[return-value]
 
 
-@record
+@dataclass
 class Version:
     """A version of an artifact: a commit, named by its registered version or by its sha."""
 
     artifact: str
     version: str
     commit: str
-    registrations: list[Event] = field(factory=list)
-    deregistrations: list[Event] = field(factory=list)
-    stages: dict[str, Stage] = field(factory=dict)
-    commit_info: Optional[CommitInfo] = None  # filled in by the API where needed
+    registrations: list[Event] = field(default_factory=list)
+    deregistrations: list[Event] = field(default_factory=list)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    commit_info: CommitInfo | None = None  # filled in by the API where needed
 
     @property
     def is_registered(self) -> bool:
@@ -182,7 +179,7 @@ class Version:
         return out
 
     @property
-    def source(self) -> Optional[Event]:
+    def source(self) -> Event | None:
         """The event that gives created_at, author, message and ref (None: only the commit)."""
         return newest(self.registrations) or newest(self.events)
 
@@ -194,16 +191,16 @@ class Version:
         return out
 
 
-@record
+@dataclass
 class Artifact:
     """An artifact with its versions and deprecations."""
 
     name: str
-    versions: list[Version] = field(factory=list)
-    deprecations: list[Event] = field(factory=list)
-    creations: list[Event] = field(factory=list)
+    versions: list[Version] = field(default_factory=list)
+    deprecations: list[Event] = field(default_factory=list)
+    creations: list[Event] = field(default_factory=list)
     registered: bool = True  # False for artifacts known only from an annotation file
-    first: Optional[Event] = field(None, repr=False, compare=False)  # its first event in GTO's order
+    first: Event | None = field(default=None, repr=False, compare=False)  # its first event in GTO's order
 
     @property
     def rank(self) -> tuple:
@@ -227,7 +224,7 @@ class Artifact:
         last = newest(self.events)
         return last is None or last.event != T.DEPRECATION
 
-    def find_version(self, version: str) -> Optional[Version]:
+    def find_version(self, version: str) -> Version | None:
         """The version named version (active or not), preferring an active one."""
         found = [v for v in self.versions if v.version == version]
         active = [v for v in found if v.is_active]
@@ -243,7 +240,7 @@ class Artifact:
         return max(counters, default=0)
 
 
-@record
+@dataclass
 class Problem:
     """Something GTO would refuse to read, reported by `doctor` instead of crashing."""
 
@@ -251,19 +248,19 @@ class Problem:
     message: str
 
 
-@record
+@dataclass
 class Registry:
     """Every artifact, in the order GTO discovers them, plus any problems found."""
 
-    artifacts: dict[str, Artifact] = field(factory=dict)
-    problems: list[Problem] = field(factory=list)
-    lightweight: dict[str, list[str]] = field(factory=dict)  # name -> tag names
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    lightweight: dict[str, list[str]] = field(default_factory=dict)  # name -> tag names
 
-    def find(self, name: str) -> Optional[Artifact]:
+    def find(self, name: str) -> Artifact | None:
         """The artifact name, or None."""
         return self.artifacts.get(name)
 
-    def history(self, name: Optional[str] = None, ascending: bool = False) -> list[Event]:
+    def history(self, name: str | None = None, ascending: bool = False) -> list[Event]:
         """Every event (of one artifact), oldest first if ascending else newest first."""
         events: list[Event] = []
         for artifact in self.artifacts.values():
@@ -364,7 +361,7 @@ def semver_sorted(versions: Iterable[Version]) -> list[Version]:
     return named + shas
 
 
-def greatest(versions: Iterable[Version]) -> Optional[Version]:
+def greatest(versions: Iterable[Version]) -> Version | None:
     """The greatest SemVer version among versions (None if there is none)."""
     named = [v for v in versions if v.is_semver]
     if not named:
@@ -406,7 +403,7 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     groups = _GROUPS
     events.sort(key=lambda e: (groups[e.event], e.timestamp))  # stable: equal keys stay in git's order
     artifacts = registry.artifacts
-    by_name: dict[tuple[str, Optional[str], str], Version] = {}  # (artifact, version, commit)
+    by_name: dict[tuple[str, str | None, str], Version] = {}  # (artifact, version, commit)
     at_commit: dict[tuple[str, str], list[Version]] = {}  # (artifact, commit): registered there
     by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit): the version stage tags mean
     registration, deregistration, assignment = T.REGISTRATION, T.DEREGISTRATION, T.ASSIGNMENT
@@ -446,7 +443,7 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     return registry
 
 
-def _version_for_commit(artifact: Artifact, commit: str, candidates: Optional[list[Version]]) -> Version:
+def _version_for_commit(artifact: Artifact, commit: str, candidates: list[Version] | None) -> Version:
     """The version a stage tag on commit belongs to; a sha-named one if none is registered there."""
     if candidates:
         if len(candidates) == 1:
@@ -477,7 +474,7 @@ def _check(registry: Registry) -> None:
                 )
 
 
-@record
+@dataclass
 class StageView:
     """Options of GTO's stage-to-version resolution."""
 
@@ -520,11 +517,11 @@ def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str
     return winners
 
 
-def _time(event: Optional[Event]) -> tuple[int, int]:
+def _time(event: Event | None) -> tuple[int, int]:
     return (event.timestamp, event.order) if event is not None else (0, 0)
 
 
-def latest(artifact: Artifact, include_inactive: bool = False) -> Optional[Version]:
+def latest(artifact: Artifact, include_inactive: bool = False) -> Version | None:
     """The greatest SemVer version that is registered and not deregistered."""
     return greatest(v for v in artifact.versions if v.is_registered and (v.is_active or include_inactive))
 

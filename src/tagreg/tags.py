@@ -11,14 +11,10 @@ parsing the tags of one artifact takes. tests/test_tags.py checks the two agree 
 from __future__ import annotations
 
 from collections import namedtuple
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import UserError
-from .record import record
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Optional
 
 NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
 DIRNAME = r"[a-zA-Z0-9-_./]+"
@@ -90,13 +86,13 @@ class ParsedTag(namedtuple("ParsedTag", "name event version stage counter", defa
     __slots__ = ()
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Shortcut:
     """`NAME`, `NAME@latest`, `NAME@greatest`, `NAME@vX.Y.Z` or `NAME#stage`."""
 
     name: str
-    version: Optional[str] = None  # "latest", "greatest" or a version
-    stage: Optional[str] = None
+    version: str | None = None  # "latest", "greatest" or a version
+    stage: str | None = None
 
     @property
     def latest(self) -> bool:
@@ -121,7 +117,7 @@ def is_version(value: str) -> bool:
     return _semver(value) is not None
 
 
-def _semver(value: str) -> Optional[tuple]:
+def _semver(value: str) -> tuple | None:
     """(major, minor, patch, prerelease or None) of a VERSION, as text; None if it is not one."""
     if value[:1] != "v":
         return None
@@ -168,7 +164,7 @@ def check_stage(value: str) -> str:
     return value
 
 
-def split_fullname(name: str) -> tuple[Optional[str], str]:
+def split_fullname(name: str) -> tuple[str | None, str]:
     """`dir/sub:clf` -> (`dir/sub`, `clf`); `clf` -> (None, `clf`)."""
     if ":" in name:
         dirname, _, short = name.rpartition(":")
@@ -188,15 +184,14 @@ def ref_patterns(name: str) -> list[str]:
     return [f"refs/tags/{prefix}@*", f"refs/tags/{prefix}#*", f"refs/tags/{prefix}#*/**"]
 
 
-def parse_tag(tag: str) -> Optional[ParsedTag]:
+def parse_tag(tag: str) -> ParsedTag | None:
     """Parse a tag name (with or without `refs/tags/`); None if it is not a registry tag."""
-    if tag.startswith("refs/tags/"):
-        tag = tag[len("refs/tags/"):]
+    tag = tag.removeprefix("refs/tags/")
     fields = tag_fields(tag)
     return None if fields is None else ParsedTag(*fields)
 
 
-def tag_fields(tag: str) -> Optional[tuple]:
+def tag_fields(tag: str) -> tuple | None:
     """`parse_tag` as a plain tuple (name, event, version, stage, counter), for a tag name without
     `refs/tags/`: what building a registry calls once per tag. TAG, with fullmatch."""
     # The artifact ends at the first `#` or `@` (it cannot hold either), a stage or version at the
@@ -246,7 +241,7 @@ def _first(text: str, one: str, other: str) -> int:
 
 
 @lru_cache(maxsize=1 << 16)  # a registry has many tags per artifact
-def _artifact(part: str) -> Optional[str]:
+def _artifact(part: str) -> str | None:
     """The artifact's name from the part of a tag before `@`/`#` (`dir/sub=clf` -> `dir/sub:clf`),
     or None if it is not `(DIRNAME=)?NAME`."""
     if "=" not in part:
@@ -274,7 +269,7 @@ def version_key(version: str) -> tuple:
     return (major, minor, patch, (0, parts))
 
 
-def bump(version: Optional[str], part: str) -> str:
+def bump(version: str | None, part: str) -> str:
     """The next version: `major`, `minor` or `patch` (prerelease and build dropped); v0.0.1 first."""
     if version is None:
         return "v0.0.1"
@@ -289,9 +284,9 @@ def bump(version: Optional[str], part: str) -> str:
 def format_tag(
     name: str,
     event: str,
-    version: Optional[str] = None,
-    stage: Optional[str] = None,
-    counter: Optional[int] = None,
+    version: str | None = None,
+    stage: str | None = None,
+    counter: int | None = None,
 ) -> str:
     """Build the tag name GTO would write for an event."""
     check_name(name)
@@ -314,7 +309,7 @@ def format_tag(
     return body
 
 
-def parse_shortcut(value: str) -> Optional[Shortcut]:
+def parse_shortcut(value: str) -> Shortcut | None:
     """Parse `NAME`, `NAME@latest|@greatest|@vX.Y.Z` or `NAME#stage` (FULLNAME or SHORTCUT); None
     if neither."""
     if is_fullname(value):
@@ -330,7 +325,7 @@ def parse_shortcut(value: str) -> Optional[Shortcut]:
     return None
 
 
-def message_for(event: str, name: str, version: Optional[str] = None, stage: Optional[str] = None) -> str:
+def message_for(event: str, name: str, version: str | None = None, stage: str | None = None) -> str:
     """The default tag message GTO writes for an event."""
     if event == REGISTRATION:
         return f"Registering artifact {name} version {version}"

@@ -6,20 +6,20 @@ tests/conftest.py kicks in, so the real home and the caller's environment are ca
 
 from __future__ import annotations
 
-import re
 import difflib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 GTO_VERSION = "1.10.1"
 REAL_HOME = Path.home()
@@ -88,7 +88,7 @@ def _locked_install(target: Path) -> None:
         marker.write_text(f"gto=={GTO_VERSION}\n")
 
 
-def _interpreter_of(script: Path) -> Optional[str]:
+def _interpreter_of(script: Path) -> str | None:
     """The Python a console script runs with (its shebang), if it is a Python script."""
     try:
         with open(script, "rb") as f:
@@ -103,7 +103,7 @@ def _interpreter_of(script: Path) -> Optional[str]:
     return None
 
 
-def find_gto() -> "Tool":
+def find_gto() -> Tool:
     """The gto to compare with: $TAGREG_GTO_BIN, or a cached venv made on first use."""
     if GTO_BIN_ENV:
         binary = Path(GTO_BIN_ENV)
@@ -127,14 +127,14 @@ def find_gto() -> "Tool":
     return Tool("gto", [str(binary)], python, "gto.cli:app")
 
 
-def tagreg_tool() -> "Tool":
+def tagreg_tool() -> Tool:
     return Tool("tagreg", [sys.executable, "-m", "tagreg"], sys.executable, "tagreg.cli:main")
 
 
 # -- running -------------------------------------------------------------------------------
 
 
-def clean_env(home: Path, extra: Optional[dict] = None) -> dict:
+def clean_env(home: Path, extra: dict | None = None) -> dict:
     """The environment both tools run with: isolated git config, fixed identity, UTC, no TTY width."""
     drop = ("GTO_", "TAGREG_", "GIT_")
     env = {k: v for k, v in IMPORT_ENV.items() if not k.startswith(drop)}
@@ -173,7 +173,7 @@ class Tool:
 
     name: str
     argv: list[str]
-    python: Optional[str]  # interpreter for the batch driver; None: one process per command
+    python: str | None  # interpreter for the batch driver; None: one process per command
     entry: str
 
     def run(self, cwd: Path, args: list[str], env: dict) -> Result:
@@ -196,7 +196,7 @@ class Tool:
         return [Result(*r) for r in json.loads(proc.stdout)]
 
 
-    def server(self, cwd: Path, env: dict) -> "Server":
+    def server(self, cwd: Path, env: dict) -> Server:
         """A process that runs this tool's commands one at a time, when told to (for timed writes)."""
         return Server(self, cwd, env)
 
@@ -206,7 +206,7 @@ class Server:
 
     def __init__(self, tool: Tool, cwd: Path, env: dict):
         self.tool, self.cwd, self.env = tool, cwd, env
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         if tool.python is not None and not SUBPROCESS_ONLY:
             self.proc = subprocess.Popen(
                 [tool.python, str(DRIVER), tool.entry, tool.name, "--serve"], cwd=cwd, env=env,
@@ -354,7 +354,7 @@ def cli(*args: str, rc: int = 0) -> Step:
     return Step("cli", tuple(args), rc=rc)
 
 
-def commit(message: str, files: Optional[dict] = None, author_earlier: bool = False) -> Step:
+def commit(message: str, files: dict | None = None, author_earlier: bool = False) -> Step:
     """A commit by Alice, committed by Bob; `author_earlier`: authored an hour before, in another zone."""
     return Step("commit", (message, author_earlier), files=files or {})
 
@@ -369,7 +369,7 @@ class Read:
 
     args: list[str]
     kind: str = "json"  # "json": parsed JSON; "text": stdout exactly; "message": stdout modulo line wrapping
-    xfail: Optional[str] = None  # reason, for a deliberate tagreg difference (strict xfail)
+    xfail: str | None = None  # reason, for a deliberate tagreg difference (strict xfail)
 
     @property
     def id(self) -> str:
@@ -383,12 +383,12 @@ class Built:
     writer: str
     path: Path
     env: dict
-    steps: list[tuple[Step, Optional[str], Optional[Result]]]  # step, tool that ran it, result
+    steps: list[tuple[Step, str | None, Result | None]]  # step, tool that ran it, result
     tags: dict[str, tuple]  # tag -> (kind, commit, tagger, message)
     tag_times: dict[str, int]
     reads: dict[str, tuple[Result, Result]]  # read id -> (gto, tagreg)
 
-    def cli_results(self) -> list[Optional[Result]]:
+    def cli_results(self) -> list[Result | None]:
         return [r for s, _, r in self.steps if s.kind == "cli"]
 
 
@@ -396,7 +396,7 @@ class Clock:
     """Keeps tag times of consecutive writes in distinct seconds (GTO's time resolution)."""
 
     def __init__(self) -> None:
-        self.last_end: Optional[float] = None
+        self.last_end: float | None = None
 
     def wait(self) -> None:
         if self.last_end is None:
@@ -454,8 +454,8 @@ def build(
     reads: list[Read],
     root: Path,
     tools: dict[str, Tool],
-    extra_read_sets: Optional[list[tuple[Callable[[Built], None], list[Read], Callable[[Built], None], str]]] = None,
-    pinned_date: Optional[str] = None,
+    extra_read_sets: list[tuple[Callable[[Built], None], list[Read], Callable[[Built], None], str]] | None = None,
+    pinned_date: str | None = None,
 ) -> Built:
     """Run script with writer ('tagreg', 'gto' or 'alternate'), then run every read with both tools
     (and each extra read set between its before and after callbacks, ids prefixed). pinned_date:

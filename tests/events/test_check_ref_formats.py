@@ -65,7 +65,7 @@ def expected(kind: str) -> dict[str, str]:
     }[kind]
 
 
-EMPTY = {key: "" for key in KEYS}
+EMPTY = dict.fromkeys(KEYS, "")
 EVENT_KINDS = ["registration", "assignment", "unassignment", "deregistration", "deprecation"]
 FORMATS = ["github", "dotenv", "json", "shell"]
 

@@ -209,7 +209,7 @@ def test_action_check_step_runs(origin, ci, tmp_path):
                          "rev": ""},
         "lnk@v0.0.1": {"event": "registration", "name": "lnk", "version": "v0.0.1", "stage": "", "type": "model",
                        "path": "w.bin", "description": "", "repo": "https://example.com/w.git", "rev": "v3"},
-        "v2.0.0": {key: "" for key in OUTPUT_KEYS},
+        "v2.0.0": dict.fromkeys(OUTPUT_KEYS, ""),
     }
     for i, (tag, want) in enumerate(cases.items()):
         work = checkout(origin.path, tag, tmp_path / f"action{i}")

@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -41,7 +41,7 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
-def git(cwd: Path, *args: str, env: Optional[dict] = None) -> str:
+def git(cwd: Path, *args: str, env: dict | None = None) -> str:
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
@@ -93,7 +93,7 @@ class Registries:
     home: Path
     config: Path
     paths: dict[str, Path] = field(default_factory=dict)
-    origin: Optional[Path] = None  # the bare repository behind the remote one
+    origin: Path | None = None  # the bare repository behind the remote one
 
 
 VISION_YAML = """\
@@ -303,10 +303,10 @@ class Server:
     log: Path
     env: dict[str, str]
 
-    def get(self, path: str, headers: Optional[dict] = None) -> "Reply":
+    def get(self, path: str, headers: dict | None = None) -> Reply:
         return request(self.url + path, headers=headers)
 
-    def post(self, path: str, body: Any = None, headers: Optional[dict] = None, raw: Optional[bytes] = None) -> "Reply":
+    def post(self, path: str, body: Any = None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         return request(self.url + path, data=data, headers=hdrs, method="POST")
@@ -330,8 +330,8 @@ class Reply:
         return self.body.decode("utf-8", "replace")
 
 
-def request(url: str, data: Optional[bytes] = None, headers: Optional[dict] = None,
-            method: Optional[str] = None) -> Reply:
+def request(url: str, data: bytes | None = None, headers: dict | None = None,
+            method: str | None = None) -> Reply:
     req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
@@ -340,7 +340,7 @@ def request(url: str, data: Optional[bytes] = None, headers: Optional[dict] = No
         return Reply(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
 
 
-def start_server(regs: Registries, *args: str, token: Optional[str] = None, cwd: Optional[Path] = None,
+def start_server(regs: Registries, *args: str, token: str | None = None, cwd: Path | None = None,
                  wait_for: int = 0, open_files: int | None = None) -> Server:
     """Start `python -m tagreg serve ARGS` and wait until it answers (and indexed wait_for repos).
 
@@ -388,7 +388,7 @@ def stop_server(server: Server) -> None:
             server.proc.wait()
 
 
-def find_chromium() -> Optional[str]:
+def find_chromium() -> str | None:
     for candidate in (os.environ.get("TAGREG_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
                       shutil.which("chromium-browser")):
         if candidate and os.path.exists(candidate):

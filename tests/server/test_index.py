@@ -15,12 +15,12 @@ pytest.importorskip("fastapi", reason='the server extra is not installed: pip in
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagreg import api  # noqa: E402
-from tagreg.server import settings as S  # noqa: E402
-from tagreg.server.index import ModelQuery, version_key  # noqa: E402
-from tagreg.server.security import Guard  # noqa: E402
-from tagreg.server.sources import Hub  # noqa: E402
-from tagreg.server.webhost import commit_url, web_base  # noqa: E402
+from tagreg import api
+from tagreg.server import settings as S
+from tagreg.server.index import ModelQuery, version_key
+from tagreg.server.security import Guard
+from tagreg.server.sources import Hub
+from tagreg.server.webhost import commit_url, web_base
 
 
 @pytest.fixture

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 
 from .. import annotations as A
 from .. import tags as T
 from ..remote import RemoteError, push_porcelain
-from .repository import Repository, _open
+from .repository import PathLike, Repository, _open
 from .results import AnnotationChange, RegistryError
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
-    from .repository import PathLike
 
 
 class _Target:
     """Where an annotation edit goes: the work tree, or a branch edited through git plumbing."""
 
-    def __init__(self, r: Repository, rev: Optional[str]):
+    def __init__(self, r: Repository, rev: str | None):
         self.r = r
         current = None if r.bare else r.git.current_branch()
         if rev is None:
@@ -32,7 +29,7 @@ class _Target:
         self.branch = rev
         self.worktree = r.root if (not r.bare and rev == current) else None
 
-    def read(self, file: str) -> Optional[str]:
+    def read(self, file: str) -> str | None:
         """file's text on the branch; AnnotationError if it is not UTF-8 or over the size bound."""
         from ..bounded_yaml import YamlError, limits, text_of
 
@@ -52,7 +49,7 @@ class _Target:
         except YamlError as exc:
             raise A.AnnotationError(file, str(exc)) from None
 
-    def write(self, file: str, text: str, commit: bool, message: str) -> Optional[str]:
+    def write(self, file: str, text: str, commit: bool, message: str) -> str | None:
         """Write the new text (and commit it); if the commit fails, the file is put back as it was."""
         if commit or self.worktree is None:
             self.r.git.identity()  # fail before touching anything
@@ -83,14 +80,14 @@ def annotate(
     repo: PathLike,
     name: str,
     *,
-    type: Optional[str] = None,
-    path: Optional[str] = None,
-    description: Optional[str] = None,
-    labels: Optional[list[str]] = None,
-    custom: Optional[dict[str, Any]] = None,
-    virtual: Optional[bool] = None,
+    type: str | None = None,
+    path: str | None = None,
+    description: str | None = None,
+    labels: list[str] | None = None,
+    custom: dict[str, Any] | None = None,
+    virtual: bool | None = None,
     commit: bool = False,
-    rev: Optional[str] = None,
+    rev: str | None = None,
 ) -> AnnotationChange:
     """Set fields of name's annotation (artifacts.yaml, or dir/dvc.yaml for `dir:name`).
 
@@ -130,10 +127,10 @@ def link(
     name: str,
     *,
     rev: str,
-    type: Optional[str] = None,
-    description: Optional[str] = None,
-    labels: Optional[list[str]] = None,
-    branch: Optional[str] = None,
+    type: str | None = None,
+    description: str | None = None,
+    labels: list[str] | None = None,
+    branch: str | None = None,
     commit: bool = False,
 ) -> AnnotationChange:
     """Annotate name as path in another repository (source) at rev, so one registry can version,
@@ -170,7 +167,7 @@ def link(
                  lambda read: A.update(read, name, fields, r.config.index))
 
 
-def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str] = None) -> AnnotationChange:
+def remove(repo: PathLike, name: str, *, commit: bool = False, rev: str | None = None) -> AnnotationChange:
     """Remove name's annotation (work tree, or a commit on rev)."""
     T.check_name(name)
     r = _open(repo)
@@ -185,7 +182,7 @@ def remove(repo: PathLike, name: str, *, commit: bool = False, rev: Optional[str
 
 
 def _edit(
-    r: Repository, name: str, rev: Optional[str], commit: bool, message: str,
+    r: Repository, name: str, rev: str | None, commit: bool, message: str,
     edit: Callable[[A.Reader], tuple[str, str]], attempts: int = 5,
 ) -> AnnotationChange:
     """Apply edit to the annotation files; on a remote, commit and push the branch, retrying when

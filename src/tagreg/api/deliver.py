@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .. import annotations as A
 from .. import delivery as D
@@ -11,22 +13,16 @@ from .. import output_tree as O
 from .. import tags as T
 from ..printable import printable
 from .read import latest, show, which
-from .repository import Repository, _open, open_link
-from ..record import record
+from .repository import PathLike, Repository, _open, open_link
 from .results import RegistryError, VersionInfo
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import BinaryIO, Optional
-    from .repository import PathLike
 
-
-@record
+@dataclass
 class Located:
     """Where an artifact version's files are: which repository, which commit, which path."""
 
     name: str
-    version: Optional[str]
+    version: str | None
     registry_commit: str  # the commit the version tag points at
     annotation: A.Annotation
     source: Repository  # the registry itself, or the repository a link points to
@@ -39,7 +35,7 @@ class Located:
         return self.annotation.repo is not None
 
 
-def _version(r: Repository, name: str, version: Optional[str], stage: Optional[str]) -> VersionInfo:
+def _version(r: Repository, name: str, version: str | None, stage: str | None) -> VersionInfo:
     shortcut = T.parse_shortcut(name)
     if shortcut is None:
         raise T.GrammarError(T.INVALID_NAME.format(name))
@@ -63,7 +59,7 @@ def _version(r: Repository, name: str, version: Optional[str], stage: Optional[s
 
 
 def locate(
-    name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
+    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
     offline: bool = False,
 ) -> Located:
     """Resolve name (`NAME`, `NAME@vX.Y.Z`, `NAME@latest`, `NAME#stage`) to its files' location."""
@@ -86,8 +82,8 @@ def parse_size(text: str, what: str = "size") -> int:
 
 
 def get(
-    name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
-    out: Optional[str | Path] = None, force: bool = False, offline: bool = False,
+    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
+    out: str | Path | None = None, force: bool = False, offline: bool = False,
     max_files: int | None = None, max_bytes: int | str | None = None,
 ) -> D.Delivery:
     """Write the artifact's file or folder to out (default: its name in the current folder).
@@ -138,8 +134,8 @@ def get(
     return result
 
 
-def open(  # noqa: A001 - the name users expect, as dvc.api.open
-    name: str, version: Optional[str] = None, stage: Optional[str] = None, *, repo: PathLike = ".",
+def open(
+    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
     offline: bool = False, max_bytes: int | str | None = None,
 ) -> BinaryIO:
     """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`.

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from .. import state as S
 from .. import tags as T
 from ..errors import UserError
-from ..record import field, record
-from .repository import Repository, _open
+from .repository import PathLike, Repository, _open
 from .results import Check
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from .repository import PathLike
 
 
 def doctor(repo: PathLike = ".") -> list[Check]:
@@ -119,15 +116,15 @@ def _looks_like_registry_tag(tag: str, known: set[str]) -> bool:
     return T.is_fullname(artifact) and bool(re.match(r"^(v?\d|deprecated|[a-zA-Z0-9-_/]+#\d+$)", rest))
 
 
-@record
+@dataclass
 class RemoteTags:
     """`doctor`'s comparison of a repository's registry tags with its push remote's."""
 
     name: str  # the remote's name
     url: str | None = None  # its URL, without credentials
     checked: bool = False  # False: not compared (see note)
-    missing: list = field(factory=list)  # registry tags the remote does not have
-    different: list = field(factory=list)  # registry tags the remote has as another tag object
+    missing: list = field(default_factory=list)  # registry tags the remote does not have
+    different: list = field(default_factory=list)  # registry tags the remote has as another tag object
     note: str = ""  # why it was not compared
 
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+from dataclasses import replace
 
 from .. import annotations as A
 from .. import cache
 from .. import state as S
 from .. import tags as T
 from ..git import parse_commit
-from ..record import replace
-from .repository import _open
+from .repository import PathLike, Repository, _open
 from .results import ArtifactInfo, BadFile, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Optional
-    from .repository import PathLike, Repository
 
-
-def _reads(function=None, *, about: Optional[str] = None):
+def _reads(function=None, *, about: str | None = None):
     """A read of the registry. On a remote, it reads the cached mirror while git asks the remote
     whether anything changed (the round trip is hidden behind the read); if something did, the
     mirror is fetched and the read runs again.
@@ -49,7 +44,7 @@ def _reads(function=None, *, about: Optional[str] = None):
     return read
 
 
-def _artifact_in(value) -> Optional[str]:
+def _artifact_in(value) -> str | None:
     """The artifact a name, shortcut or tag names; None for anything else (it is the read's to
     refuse)."""
     if not isinstance(value, str):
@@ -141,7 +136,7 @@ def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageVi
 
 
 @_reads
-def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> Optional[list[str]]:
+def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> list[str] | None:
     """Stage names: from config (`allowed`), in use (`used`), or config if set else in use."""
     if allowed and used:
         raise RegistryError('Either "allowed" or "used" can be set')
@@ -153,7 +148,7 @@ def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> O
     return list(r.config.stages)
 
 
-def _matches(annotation: Optional[A.Annotation], type_: Optional[str], labels: tuple[str, ...]) -> bool:
+def _matches(annotation: A.Annotation | None, type_: str | None, labels: tuple[str, ...]) -> bool:
     if type_ is None and not labels:
         return True
     if annotation is None:
@@ -172,7 +167,7 @@ def show_registry(
     vs: int = 1,
     av: int = -1,
     sort: str = "timestamp",
-    type: Optional[str] = None,
+    type: str | None = None,
     label: tuple[str, ...] = (),
     cached: bool = False,
 ) -> RegistryView:
@@ -240,7 +235,7 @@ def show_versions(
     registry = r.registry(name)
     artifact = registry.find(name)
     # One cat-file call for the annotation files at HEAD and at every version, and the commits.
-    commits_read: dict[str, Optional[bytes]] = dict.fromkeys([head] + [v.commit for v in (artifact.versions if artifact else [])])
+    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in (artifact.versions if artifact else [])])
     notes = r.annotations(list(commits_read), [name], also=commits_read)
     head_annotation = notes[head].get(name)
     if artifact is None:
@@ -287,7 +282,7 @@ def show_versions(
 
 
 @_reads(about="name")
-def show(repo: PathLike = ".", name: Optional[str] = None, **options):
+def show(repo: PathLike = ".", name: str | None = None, **options):
     """`show`: the registry table (no name) or one artifact's versions (name, or a shortcut)."""
     if name is None:
         return show_registry(repo, **options)
@@ -326,7 +321,7 @@ def _entry(event: S.Event) -> HistoryEntry:
 
 
 @_reads(about="name")
-def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = False) -> list[HistoryEntry]:
+def history(repo: PathLike = ".", name: str | None = None, ascending: bool = False) -> list[HistoryEntry]:
     """Every registry event (of one artifact), newest first unless ascending."""
     if name is not None:
         T.check_name(name)
@@ -336,7 +331,7 @@ def history(repo: PathLike = ".", name: Optional[str] = None, ascending: bool = 
 
 
 @_reads(about="name")
-def latest(repo: PathLike, name: str) -> Optional[VersionInfo]:
+def latest(repo: PathLike, name: str) -> VersionInfo | None:
     """The greatest registered, active version of name (None if it has none)."""
     versions = show(repo, f"{T.check_name(name)}@latest")
     return versions[0] if versions and versions[0].registered else None
@@ -357,14 +352,14 @@ def find_versions_in_stage(
 
 
 @_reads(about="name")
-def which(repo: PathLike, name: str, stage: str) -> Optional[VersionInfo]:
+def which(repo: PathLike, name: str, stage: str) -> VersionInfo | None:
     """The version of name in stage (None if the stage is empty; RegistryError if the registry
     does not know the stage: see `check_known_stage`)."""
     found = find_versions_in_stage(repo, name, stage)
     return found[0] if found else None
 
 
-def assignment_ref(version: VersionInfo, stage: str) -> Optional[str]:
+def assignment_ref(version: VersionInfo, stage: str) -> str | None:
     """The tag of the newest assignment of stage to version."""
     if version.state is None or stage not in version.state.stages:
         return None
@@ -375,7 +370,7 @@ def assignment_ref(version: VersionInfo, stage: str) -> Optional[str]:
 @_reads(about="ref")
 def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
     """What a tag means: the events it is (empty for foreign, lightweight or unknown refs)."""
-    tag = ref[len("refs/tags/"):] if ref.startswith("refs/tags/") else ref
+    tag = ref.removeprefix("refs/tags/")
     parsed = T.parse_tag(tag)
     if parsed is None:
         return []
@@ -407,7 +402,7 @@ def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
 
 
 @_reads
-def describe(repo: PathLike, name: str, rev: Optional[str] = None) -> Optional[A.Annotation]:
+def describe(repo: PathLike, name: str, rev: str | None = None) -> A.Annotation | None:
     """The annotation of `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit, at rev,
     or for a bare NAME as the work tree has it (HEAD in a bare repository)."""
     shortcut = T.parse_shortcut(name)

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 import posixpath
+from pathlib import Path
+from typing import Union
 
 from .. import annotations as A
 from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, split_tag_patterns
+from ..remote import Mirror
 from .results import BadFile, Notice, RegistryError
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Optional, Union
-
-    from ..remote import Mirror
-
-    PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
-
+PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
 
 MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
@@ -40,32 +35,32 @@ class Repository:
     git: Git  # the repository's, or its remote's mirror's
 
     def __init__(
-        self, repo: PathLike = ".", *, offline: bool = False, progress: Optional[bool] = None,
-        branch: Optional[str] = None, check_later: bool = False, prefetch: Optional[str] = None,
+        self, repo: PathLike = ".", *, offline: bool = False, progress: bool | None = None,
+        branch: str | None = None, check_later: bool = False, prefetch: str | None = None,
     ):
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
         cached mirror is read without waiting for the check that the remote has not changed; the
         reader must call `catch_up` (see `api.read`). prefetch: an artifact whose tags the caller
         will read (git reads them while another git process opens the repository)."""
         remote = None
-        if not isinstance(repo, (str, os.PathLike)) or isinstance(repo, str) and not os.path.exists(repo):
+        if not isinstance(repo, (str, os.PathLike)) or (isinstance(repo, str) and not os.path.exists(repo)):
             from .. import remote  # a Mirror, a URL or a missing path (never needed for a local one)
 
             self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
         else:
             self.location = str(repo)
-        self.mirror: Optional[Mirror] = None
+        self.mirror: Mirror | None = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
-        self._listed: Optional[bytes] = None  # `git.list_tags()`, once
+        self._listed: bytes | None = None  # `git.list_tags()`, once
         self._listing = None  # that listing, started in the background
-        self._head: Optional[str] = None  # HEAD's commit, when opening the repository told it
+        self._head: str | None = None  # HEAD's commit, when opening the repository told it
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
         self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
         if remote is not None and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
-            where: Optional[str | bool] = True
+            where: str | bool | None = True
         elif remote is not None and isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure(check_later=check_later)
@@ -81,11 +76,11 @@ class Repository:
                 self.forget_tags()
                 raise RegistryError(f"'{repo}' is not a git repository")
         self.bare = where is True
-        self._root: Optional[str] = None if where is True else where  # type: ignore[assignment]
+        self._root: str | None = None if where is True else where  # type: ignore[assignment]
         self._load_config()
 
     @property
-    def root(self) -> Optional[Path]:
+    def root(self) -> Path | None:
         """The work tree's root folder; None for a bare repository or a remote's mirror."""
         from pathlib import Path  # not imported on the commands' path: it costs ~8 ms
 
@@ -117,7 +112,7 @@ class Repository:
         """The remote that writes go to: the mirror's origin."""
         return "origin"
 
-    def refresh(self, remote: str = "origin", name: Optional[str] = None) -> None:
+    def refresh(self, remote: str = "origin", name: str | None = None) -> None:
         """After a rejected push: bring the remote's tags in (never moving a local tag) and forget reads."""
         if self.mirror is not None:
             self.mirror.fetch()
@@ -128,7 +123,7 @@ class Repository:
             self.git.run("fetch", "--no-write-fetch-head", "--", remote, *specs, check=False)
         self.forget_tags()
 
-    def _resolve_head(self) -> Optional[str]:
+    def _resolve_head(self) -> str | None:
         if self._head is None:
             self._head = self.git.head()
         return self._head
@@ -186,7 +181,7 @@ class Repository:
         where = self.mirror.where if self.mirror is not None else os.path.realpath(self.git.where)
         return hashlib.sha1(f"{__version__}\0{where}".encode()).hexdigest()[:16]
 
-    def prefetch(self, name: Optional[str] = None) -> None:
+    def prefetch(self, name: str | None = None) -> None:
         """Start reading the tags (of name) in the background; `tags()` collects them.
 
         Every tag of a big registry is read by one `for-each-ref` per core, each on a share of them.
@@ -201,7 +196,7 @@ class Repository:
             groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= BIG else [["refs/tags"]]
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
-    def tags(self, name: Optional[str] = None) -> list[S.TagInfo]:
+    def tags(self, name: str | None = None) -> list[S.TagInfo]:
         """Every tag, or every tag of artifact name (read once per Repository object)."""
         key = name or ""
         if key not in self._tags:
@@ -212,7 +207,7 @@ class Repository:
             self._tags[key] = found
         return self._tags[key]
 
-    def registry(self, name: Optional[str] = None) -> S.Registry:
+    def registry(self, name: str | None = None) -> S.Registry:
         """The registry from every tag, or from only name's tags (so cost doesn't grow with others)."""
         registry = S.build(self.tags(name))
         if name is not None:  # patterns may catch tags of similarly named artifacts
@@ -238,7 +233,7 @@ class Repository:
 
     # -- annotations --
 
-    def annotation_files(self, commit: str, names: Optional[list[str]] = None) -> list[str]:
+    def annotation_files(self, commit: str, names: list[str] | None = None) -> list[str]:
         """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder)."""
         if names is not None:
             files: list[str] = []
@@ -266,7 +261,7 @@ class Repository:
         return found
 
     def annotations(
-        self, commits: list[str], names: Optional[list[str]] = None, also: Optional[dict[str, Optional[bytes]]] = None,
+        self, commits: list[str], names: list[str] | None = None, also: dict[str, bytes | None] | None = None,
     ) -> dict[str, dict[str, A.Annotation]]:
         """Annotations at each commit (commit -> full name -> annotation), in one cat-file call. A file
         that cannot be read (not UTF-8, not YAML, over the bounds, wrong shape) counts as absent at
@@ -321,12 +316,12 @@ class Repository:
         found, self.warnings = self.warnings, []
         return found
 
-    def annotation(self, name: str, commit: str) -> Optional[A.Annotation]:
+    def annotation(self, name: str, commit: str) -> A.Annotation | None:
         """name's annotation at commit, or None."""
         return self.annotations([commit], [name])[commit].get(name)
 
 
-def _open(repo: PathLike, check_later: bool = False, prefetch: Optional[str] = None) -> Repository:
+def _open(repo: PathLike, check_later: bool = False, prefetch: str | None = None) -> Repository:
     """The Repository for repo; without check_later, a remote's mirror is up to date first.
     prefetch: see `Repository`."""
     if not isinstance(repo, Repository):

@@ -3,39 +3,36 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from .. import annotations as A
 from .. import state as S
 from ..errors import UserError
-from ..record import field, record
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import Any, Optional
 
 
 class RegistryError(UserError):
     """A registry operation the state of the repository does not allow."""
 
 
-@record
+@dataclass
 class TagChange:
     """A tag tagreg created or deleted, and whether it was pushed."""
 
     tag: str
     event: str
     name: str
-    version: Optional[str]
-    stage: Optional[str]
+    version: str | None
+    stage: str | None
     commit: str
     deleted: bool = False
     pushed: bool = False
-    remote: Optional[str] = None
+    remote: str | None = None
     replaced: str | None = None  # rollback: the version that was current in the stage
 
 
-@record
+@dataclass
 class VersionInfo:
     """One version of an artifact, as `show NAME` lists it."""
 
@@ -43,18 +40,18 @@ class VersionInfo:
     version: str
     commit: str
     stages: list[str]
-    created_at: Optional[datetime]
-    author: Optional[str]
-    author_email: Optional[str]
-    message: Optional[str]
+    created_at: datetime | None
+    author: str | None
+    author_email: str | None
+    message: str | None
     ref: str
     registered: bool
     active: bool
     discovered: bool
-    annotation: Optional[A.Annotation] = None
+    annotation: A.Annotation | None = None
     artifact_registered: bool = True  # False: known only from an annotation file
-    state: Optional[S.Version] = field(None, repr=False, compare=False)
-    shown_stages: list[S.Stage] = field(factory=list, repr=False, compare=False)
+    state: S.Version | None = field(default=None, repr=False, compare=False)
+    shown_stages: list[S.Stage] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def commit_hexsha(self) -> str:
@@ -69,17 +66,17 @@ class VersionInfo:
         return version_object(self.state, self.shown_stages, self.annotation)
 
 
-@record
+@dataclass
 class ArtifactInfo:
     """One artifact, as the registry table `show` lists it."""
 
     name: str
     registered: bool
     active: bool
-    latest: Optional[str]
+    latest: str | None
     stages: dict[str, list[str]]  # stage -> versions in it (usually one)
-    annotation: Optional[A.Annotation] = None
-    state: Optional[S.Artifact] = field(None, repr=False, compare=False)
+    annotation: A.Annotation | None = None
+    state: S.Artifact | None = field(default=None, repr=False, compare=False)
 
     def to_gto(self, stage_names: list[str]) -> dict[str, Any]:
         """This artifact as one entry of GTO's `show --json`."""
@@ -91,7 +88,7 @@ class ArtifactInfo:
         }
 
 
-@record
+@dataclass
 class BadFile:
     """An annotation file that cannot be read at a commit; it counts as no annotation there."""
 
@@ -112,31 +109,31 @@ class Notice(namedtuple("Notice", "message")):
     __slots__ = ()
 
 
-@record
+@dataclass
 class RegistryView:
     """The registry table: artifacts and the stage columns to show."""
 
     artifacts: list[ArtifactInfo]
     stages: list[str]
-    bad_files: list[BadFile] = field(factory=list)  # at HEAD: kept with a cached view
+    bad_files: list[BadFile] = field(default_factory=list)  # at HEAD: kept with a cached view
 
 
-@record
+@dataclass
 class RefInfo:
     """What a tag means, for `check-ref`."""
 
     tag: str
     event: str
     name: str
-    version: Optional[str]
-    stage: Optional[str]
+    version: str | None
+    stage: str | None
     commit: str
     created_at: datetime
     author: str
     author_email: str
     message: str
-    annotation: Optional[A.Annotation] = None
-    state: Optional[S.Event] = field(None, repr=False, compare=False)
+    annotation: A.Annotation | None = None
+    state: S.Event | None = field(default=None, repr=False, compare=False)
 
     def to_gto(self) -> dict[str, Any]:
         """This event as GTO's `check-ref --json` prints it."""
@@ -146,21 +143,21 @@ class RefInfo:
         return check_ref_event(self.state)
 
 
-@record
+@dataclass
 class HistoryEntry:
     """One event of `history`."""
 
     timestamp: datetime
     artifact: str
     event: str
-    version: Optional[str]
-    stage: Optional[str]
+    version: str | None
+    stage: str | None
     commit: str
     author: str
     author_email: str
     message: str
     ref: str
-    state: Optional[S.Event] = field(None, repr=False, compare=False)
+    state: S.Event | None = field(default=None, repr=False, compare=False)
 
     def to_gto(self) -> dict[str, Any]:
         """This event as a row of GTO's `history --json`."""
@@ -170,7 +167,7 @@ class HistoryEntry:
         return history_event(self.state)
 
 
-@record
+@dataclass
 class Check:
     """One finding of `doctor`."""
 
@@ -178,12 +175,12 @@ class Check:
     message: str
 
 
-@record
+@dataclass
 class AnnotationChange:
     """An annotation file tagreg edited, and the commit it made (if asked)."""
 
     name: str
-    file: Optional[str]
-    commit: Optional[str] = None
+    file: str | None
+    commit: str | None = None
 
 

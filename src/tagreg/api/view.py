@@ -10,28 +10,24 @@ and reading a handful.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .. import cache
 from .. import state as S
 from .. import tags as T
-from ..record import record
-from .repository import BIG, cores
+from .repository import BIG, Repository, cores
 from .results import ArtifactInfo
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from .repository import Repository
 
 # A listing line `OID<TAB>refs/tags/PREFIX[@#]...`: PREFIX is the artifact part of a registry tag.
 _LINE = re.compile(rb"[0-9a-f]+\trefs/tags/([^@#\n]*)[^\n]*")
 _PREFIX = re.compile(rb"\trefs/tags/([^@#\n]*)")
 _REREAD_AT_MOST = 64  # more changed artifacts than this: read every tag at once instead
-# Part of every cache key: raise it when the same tags give other rows (2: same-second ties by #N),
+# Part of every cache key: raise it when the same tags give other rows (2: same-second ties by #N; 3: dataclasses),
 # so a cache kept by an older build of the same version is not read as current.
-ROWS_FORMAT = 2
+ROWS_FORMAT = 3
 
 
-@record
+@dataclass
 class Row:
     """One artifact's row, with what the table needs besides it."""
 

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
+from typing import TypeVar
 
 from .. import state as S
 from .. import tags as T
-from ..record import replace
 from .read import unknown_artifact
-from .repository import Repository, _open
+from .repository import PathLike, Repository, _open
 from .results import Notice, RegistryError, TagChange
 
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Callable, Optional, TypeVar, Union
-    from .repository import PathLike
-
-    Result = TypeVar("Result")
+Result = TypeVar("Result")
 
 MAX_ATTEMPTS = 100
 BACKOFF_BASE, BACKOFF_CAP = 0.05, 2.0  # seconds: the first retry's window, and the widest
@@ -103,7 +100,7 @@ def _local_lock(repo: PathLike, timeout: float):
                      busy=f"another tagreg is writing to {where}: gave up waiting after {timeout:.0f} s")
 
 
-def _simple(value: Union[str, bool, None]) -> Optional[bool]:
+def _simple(value: str | bool | None) -> bool | None:
     """`--simple auto|true|false` as None/True/False."""
     if value is None or value == "auto":
         return None
@@ -216,7 +213,7 @@ def _drop(r: Repository, tag: str) -> None:
     r.forget_tags()
 
 
-def _active_version_at(artifact: Optional[S.Artifact], commit: str) -> Optional[S.Version]:
+def _active_version_at(artifact: S.Artifact | None, commit: str) -> S.Version | None:
     if artifact is None:
         return None
     found = [v for v in artifact.versions_at(commit) if v.is_registered and v.is_active]
@@ -251,8 +248,8 @@ def notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stag
 
 
 def _register(
-    r: Repository, name: str, ref: str, version: Optional[str], message: Optional[str], simple: Optional[bool],
-    force: bool, bump: Optional[str], push: bool, remote: str,
+    r: Repository, name: str, ref: str, version: str | None, message: str | None, simple: bool | None,
+    force: bool, bump: str | None, push: bool, remote: str,
 ) -> TagChange:
     commit = r.resolve(ref)
     artifact = r.registry(name).find(name)
@@ -293,9 +290,9 @@ def register(
     name: str,
     ref: str = "HEAD",
     *,
-    version: Optional[str] = None,
-    message: Optional[str] = None,
-    simple: Union[str, bool, None] = "auto",
+    version: str | None = None,
+    message: str | None = None,
+    simple: str | bool | None = "auto",
     force: bool = False,
     bump_major: bool = False,
     bump_minor: bool = False,
@@ -319,11 +316,11 @@ def assign(
     repo: PathLike,
     name: str,
     stage: str,
-    ref: Optional[str] = None,
+    ref: str | None = None,
     *,
-    version: Optional[str] = None,
-    message: Optional[str] = None,
-    simple: Union[str, bool, None] = "auto",
+    version: str | None = None,
+    message: str | None = None,
+    simple: str | bool | None = "auto",
     force: bool = False,
     push: bool = False,
     remote: str = "origin",
@@ -496,12 +493,12 @@ def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list
 def deprecate(
     repo: PathLike,
     name: str,
-    version: Optional[str] = None,
-    stage: Optional[str] = None,
+    version: str | None = None,
+    stage: str | None = None,
     *,
-    ref: Optional[str] = None,
-    message: Optional[str] = None,
-    simple: Union[str, bool, None] = "auto",
+    ref: str | None = None,
+    message: str | None = None,
+    simple: str | bool | None = "auto",
     force: bool = False,
     delete: bool = False,
     push: bool = False,

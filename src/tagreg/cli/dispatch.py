@@ -58,7 +58,7 @@ def run(argv: list[str]) -> int | None:
 
         echo(grammar.VERSION % {"version": __version__})
         return 0
-    if (not argv or argv[-1] in ("--help", "-h") and len(argv) <= 2) and _columns() >= 80:
+    if (not argv or (argv[-1] in ("--help", "-h") and len(argv) <= 2)) and _columns() >= 80:
         from .helptext import TEXTS  # click's own help, rendered ahead (see group.py)
 
         text = TEXTS.get(argv[0] if len(argv) == 2 else "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-COMMANDS: dict[str, "Command"] = {}
+COMMANDS: dict[str, Command] = {}
 ALIASES = {"promote": "assign"}
 VERSION = "tagreg %(version)s (GTO-compatible tags)"
 TRACEBACK = ("--traceback", "--tb")
@@ -24,7 +24,7 @@ TRACEBACK = ("--traceback", "--tb")
 class Arg:
     """A positional argument."""
 
-    __slots__ = ("name", "required", "complete")
+    __slots__ = ("complete", "name", "required")
 
     def __init__(self, name: str, required: bool = True, complete: str | None = None):
         self.name, self.required, self.complete = name, required, complete
@@ -33,8 +33,21 @@ class Arg:
 class Opt:
     """An option: a flag (`flag=True`, stores `value`), or one that takes a value of `type`."""
 
-    __slots__ = ("names", "dest", "flag", "value", "type", "choices", "default", "multiple", "required",
-                 "help", "show_default", "complete", "path")
+    __slots__ = (
+        "choices",
+        "complete",
+        "default",
+        "dest",
+        "flag",
+        "help",
+        "multiple",
+        "names",
+        "path",
+        "required",
+        "show_default",
+        "type",
+        "value",
+    )
 
     def __init__(self, *names: str, dest: str | None = None, flag: bool = False, value=True, type=str,
                  choices: tuple[str, ...] | None = None, default=None, multiple: bool = False,
@@ -53,7 +66,7 @@ class Opt:
 class Command:
     """A command: its name, its parameters in the order of the help text, and its function."""
 
-    __slots__ = ("name", "params", "function", "reads", "options", "args", "dests")
+    __slots__ = ("args", "dests", "function", "name", "options", "params", "reads")
 
     def __init__(self, name: str, params: list, function, reads: bool = False):
         self.name, self.params, self.function, self.reads = name, params, function, reads

@@ -4,12 +4,9 @@ commands import them at start-up, before they know whether they will print a tab
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from ..printable import printable
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~5 ms a command)
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 NOTHING = "Nothing found in the current workspace"
 
@@ -29,7 +26,7 @@ def echo(message: Any = "", nl: bool = True, err: bool = False, raw: bool = Fals
     stream.flush()
 
 
-def format_flag(flags: dict) -> Optional[str]:
+def format_flag(flags: dict) -> str | None:
     """The one output format chosen among flags {name: given}; several is a user error."""
     chosen = [k for k, v in flags.items() if v]
     if len(chosen) > 1:

@@ -287,11 +287,10 @@ def doctor(repo, no_network, remote, as_json, strict):
     failed = any(c.level == "error" for c in problems) or (strict and bool(problems))
     if as_json:
         import json
+        from dataclasses import asdict
 
-        from ..record import as_dict
-
-        echo(json.dumps({"checks": [as_dict(c) for c in checks + unpushed],
-                         "remote": as_dict(pushed) if pushed is not None else None}, indent=2))
+        echo(json.dumps({"checks": [asdict(c) for c in checks + unpushed],
+                         "remote": asdict(pushed) if pushed is not None else None}, indent=2))
         if failed:
             sys.exit(1)
         return

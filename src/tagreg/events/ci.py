@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
-from typing import Optional
 
 KEYS = ["event", "name", "version", "stage", "type", "path", "description"]
 LINK_KEYS = ["repo", "rev"]
@@ -18,7 +17,7 @@ LINK_KEYS = ["repo", "rev"]
 
 def outputs(found) -> dict[str, str]:
     """The output values of a check-ref result (an api.RefInfo or None), all strings."""
-    values = {key: "" for key in KEYS}
+    values = dict.fromkeys(KEYS, "")
     if found is None:
         return values
     note = found.annotation
@@ -83,7 +82,7 @@ def render(fmt: str, found) -> str:
     return FORMATS[fmt](outputs(found))
 
 
-def write_github(text: str, path: Optional[str]) -> bool:
+def write_github(text: str, path: str | None) -> bool:
     """Append to the `$GITHUB_OUTPUT` file; False if there is none (then the caller prints)."""
     if not path:
         return False

@@ -16,11 +16,11 @@ import functools
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, TypeVar
+from typing import TypeVar
 
 from ..errors import UserError
 
@@ -115,7 +115,7 @@ class Item:
     status: str
     attempts: int
     next_at: float
-    last_error: Optional[str]
+    last_error: str | None
 
 
 class Outbox:
@@ -207,7 +207,7 @@ class Outbox:
     # -- delivery --
 
     @_guarded
-    def due(self, target: str, limit: int = 100, now: Optional[float] = None) -> list[Item]:
+    def due(self, target: str, limit: int = 100, now: float | None = None) -> list[Item]:
         """Pending items of target whose time has come, oldest first."""
         rows = self.db.execute(
             "SELECT id, target, repo, event_id, deleted, payload, status, attempts, next_at, last_error "
@@ -217,7 +217,7 @@ class Outbox:
         return [Item(r[0], r[1], r[2], r[3], bool(r[4]), json.loads(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
 
     @_guarded
-    def next_due(self) -> Optional[float]:
+    def next_due(self) -> float | None:
         """When the next pending item is due (None if nothing is pending)."""
         row = self.db.execute("SELECT MIN(next_at) FROM outbox WHERE status = 'pending'").fetchone()
         return row[0] if row else None
@@ -252,7 +252,7 @@ class Outbox:
         return dead, retried
 
     @_guarded
-    def retry_dead(self, target: Optional[str] = None) -> int:
+    def retry_dead(self, target: str | None = None) -> int:
         """Queue dead items again (all, or one target's); returns how many."""
         sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ? WHERE status = 'dead'"
         args: list = [time.time()]
@@ -281,7 +281,7 @@ class Outbox:
         return [Item(r[0], r[1], r[2], r[3], bool(r[4]), json.loads(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
 
     @_guarded
-    def repos(self) -> list[tuple[str, Optional[float], Optional[str], int]]:
+    def repos(self) -> list[tuple[str, float | None, str | None, int]]:
         """(repo, last poll time, last error, events seen) of every repository."""
         return [tuple(r) for r in self.db.execute(  # type: ignore[misc]
             "SELECT r.repo, r.polled_at, r.last_error, (SELECT COUNT(*) FROM seen s WHERE s.repo = r.repo) "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from .. import api
 from ..state import Event
@@ -29,14 +29,14 @@ class RegistryEvent:
     tag: str
     event: str  # registration, deregistration, assignment, unassignment, deprecation
     name: str
-    version: Optional[str]
-    stage: Optional[str]
+    version: str | None
+    stage: str | None
     commit: str
     author: str
     author_email: str
     created_at: str  # ISO 8601 with the tagger's offset
     message: str
-    annotation: Optional[dict[str, Any]]
+    annotation: dict[str, Any] | None
     deleted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,12 +44,12 @@ class RegistryEvent:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RegistryEvent":
+    def from_dict(cls, data: dict[str, Any]) -> RegistryEvent:
         """Read a payload back."""
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
-def _annotation_dict(note) -> Optional[dict[str, Any]]:
+def _annotation_dict(note) -> dict[str, Any] | None:
     if note is None:
         return None
     data = {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels)}
@@ -60,7 +60,7 @@ def _annotation_dict(note) -> Optional[dict[str, Any]]:
     return data
 
 
-def list_events(repo: api.Repository | str, label: Optional[str] = None, with_annotations: bool = True) -> list[RegistryEvent]:
+def list_events(repo: api.Repository | str, label: str | None = None, with_annotations: bool = True) -> list[RegistryEvent]:
     """Every event of a registry, oldest first, with ids and annotations (one batched read)."""
     r = repo if isinstance(repo, api.Repository) else api.Repository(repo)
     entries = api.history(r, ascending=True)
@@ -92,7 +92,7 @@ def list_events(repo: api.Repository | str, label: Optional[str] = None, with_an
     return out
 
 
-def parse_since(value: str) -> tuple[Optional[str], Optional[datetime]]:
+def parse_since(value: str) -> tuple[str | None, datetime | None]:
     """`--since`: an event id, or a date/time (ISO 8601; naive means UTC)."""
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -103,7 +103,7 @@ def parse_since(value: str) -> tuple[Optional[str], Optional[datetime]]:
     return None, when
 
 
-def since(events: list[RegistryEvent], value: Optional[str]) -> list[RegistryEvent]:
+def since(events: list[RegistryEvent], value: str | None) -> list[RegistryEvent]:
     """The events after an event id (exclusive) or after a date."""
     if not value:
         return events

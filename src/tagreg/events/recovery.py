@@ -133,7 +133,7 @@ def _next_readable(db: sqlite3.Connection, table: str, after: int) -> int | None
     then halving back; None if no lookup past after succeeds."""
     probe = f"SELECT rowid FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT 1"
 
-    def first_from(start: int) -> int | None | bool:  # the rowid found, None if none, False if unreadable
+    def first_from(start: int) -> int | bool | None:  # the rowid found, None if none, False if unreadable
         try:
             row = db.execute(probe, (start,)).fetchone()
         except sqlite3.DatabaseError:

@@ -21,7 +21,6 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from typing import Optional
 
 from .. import __version__
 from ..remote import redact
@@ -34,7 +33,7 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
+def verify(secret: str, body: bytes, header: str | None) -> bool:
     """Check a signature header in constant time (the recipe receivers use)."""
     expected = sign(secret, body).encode()
     return bool(header) and hmac.compare_digest(expected, (header or "").encode("utf-8", "replace"))
@@ -44,7 +43,7 @@ class DeliveryFailed(Exception):
     """The target did not acknowledge; the message says why (never with credentials)."""
 
 
-def post(url: str, events: list[dict], secret: Optional[str], timeout: float) -> None:
+def post(url: str, events: list[dict], secret: str | None, timeout: float) -> None:
     """POST a batch; returns on a 2xx answer, raises DeliveryFailed otherwise."""
     body = json.dumps({"events": events}, separators=(",", ":")).encode()
     headers = {
@@ -149,8 +148,8 @@ def _shown(location: str | None) -> str:
 
 def _basic_auth(request: urllib.request.Request, url: str) -> None:
     """Credentials in a target URL become an Authorization header (urllib does not do it)."""
-    from urllib.parse import unquote, urlsplit, urlunsplit
     import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if parts.username is None:

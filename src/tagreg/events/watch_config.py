@@ -26,7 +26,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import UserError
 from ..remote import redact, strip_credentials
@@ -65,9 +65,9 @@ class Target:
     """Where events go: an HTTP endpoint (POST, signed) or a command."""
 
     id: str  # stable key in the outbox: the name, else the URL without credentials, else the command
-    url: Optional[str] = None
-    secret: Optional[str] = None
-    command: Optional[list[str]] = None
+    url: str | None = None
+    secret: str | None = None
+    command: list[str] | None = None
     filter: Filter = field(default_factory=Filter)
 
     @property
@@ -83,7 +83,7 @@ class RepoConfig:
     location: str
     label: str
     interval: float
-    branch: Optional[str] = None
+    branch: str | None = None
 
 
 @dataclass
@@ -107,9 +107,9 @@ class WatchConfig:
     state: Path
     interval: float = 30.0
     delivery: Delivery = field(default_factory=Delivery)
-    listen_host: Optional[str] = None
-    listen_port: Optional[int] = None
-    listen_secret: Optional[str] = None
+    listen_host: str | None = None
+    listen_port: int | None = None
+    listen_secret: str | None = None
     listen_timeout: float = 10.0  # seconds a push endpoint connection may take in all
     listen_max_body: int = 25 * 1024 * 1024  # bytes; GitHub caps webhook payloads at 25 MB
     listen_max_connections: int = 16
@@ -128,7 +128,7 @@ def default_state() -> Path:
     return Path(base) / "tagreg" / "watch.sqlite"
 
 
-def _secret(entry: dict, where: str, needed: bool = True) -> Optional[str]:
+def _secret(entry: dict, where: str, needed: bool = True) -> str | None:
     """The secret of a target or of listen:; when not needed (a command that only reads the outbox),
     an unset secret_env is no error."""
     if entry.get("secret_env") and not needed:

@@ -31,7 +31,7 @@ def missing() -> list[str]:
 MIN_TOKEN_LENGTH = 32
 
 
-def launch(config: Optional[str], host: str = "127.0.0.1", port: int = 8000, write: bool = False,
+def launch(config: str | None, host: str = "127.0.0.1", port: int = 8000, write: bool = False,
            allowed_hosts: Sequence[str] = (), header_timeout: float = 10.0, body_timeout: float = 30.0,
            max_connections: int | None = None) -> None:
     """Run the server until interrupted (what `tagreg serve` does)."""

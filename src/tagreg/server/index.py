@@ -15,10 +15,10 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 SCHEMA_VERSION = 10  # 10: latest_key from tags.version_key; 9: where a path is stored; 8: stages in order
 
@@ -103,11 +103,11 @@ SORTS = {
 class ModelQuery:
     """Filters, sort and page of the models table."""
 
-    repo: Optional[str] = None
-    type: Optional[str] = None
-    label: Optional[str] = None
-    stage: Optional[str] = None
-    q: Optional[str] = None
+    repo: str | None = None
+    type: str | None = None
+    label: str | None = None
+    stage: str | None = None
+    q: str | None = None
     deprecated: bool = False
     sort: str = "name"
     order: str = "asc"
@@ -115,7 +115,7 @@ class ModelQuery:
     offset: int = 0
 
 
-def version_key(version: Optional[str]) -> str:
+def version_key(version: str | None) -> str:
     """`tags.version_key` as text that SQLite sorts the same way (non-SemVer names sort first).
 
     A number is written with its length first, so any length sorts by value; identifiers of a
@@ -216,7 +216,7 @@ class Index:
             self._epoch += 1
             return broken
 
-    def _inode(self) -> Optional[int]:
+    def _inode(self) -> int | None:
         try:
             return os.stat(self.path).st_ino
         except OSError:
@@ -262,7 +262,7 @@ class Index:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def fingerprint(self, repo: str) -> Optional[tuple[str, str]]:
+    def fingerprint(self, repo: str) -> tuple[str, str] | None:
         """(location, content fingerprint) the stored state of repo was built from."""
         row = self.db.execute("SELECT location, fingerprint FROM repos WHERE id=?", (repo,)).fetchone()
         return (row[0], row[1]) if row else None
@@ -319,7 +319,7 @@ class Index:
         """A number that changes whenever anything in the index changes (in any process)."""
         return self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
 
-    def set_error(self, repo: str, location: str, error: Optional[str]) -> None:
+    def set_error(self, repo: str, location: str, error: str | None) -> None:
         """Remember why a repository could not be read (its last good state stays)."""
         db = self.db
         row = db.execute("SELECT error FROM repos WHERE id=?", (repo,)).fetchone()
@@ -406,7 +406,7 @@ class Index:
             args.append(_like(word))
         return " AND ".join(clauses), args
 
-    def model(self, repo: str, name: str) -> Optional[dict[str, Any]]:
+    def model(self, repo: str, name: str) -> dict[str, Any] | None:
         """One model's row, or None."""
         row = self.db.execute("SELECT * FROM models WHERE repo=? AND name=?", (repo, name)).fetchone()
         return self._model(row) if row else None
@@ -418,13 +418,13 @@ class Index:
             [name, *repos])
         return [r[0] for r in rows]
 
-    def detail(self, repo: str, name: str, signature: str) -> Optional[dict[str, Any]]:
+    def detail(self, repo: str, name: str, signature: str) -> dict[str, Any] | None:
         """A cached model detail, if it is still valid."""
         row = self.db.execute("SELECT data FROM details WHERE repo=? AND name=? AND signature=?",
                               (repo, name, signature)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def events(self, repo: Optional[str] = None, artifact: Optional[str] = None, event: Optional[str] = None,
+    def events(self, repo: str | None = None, artifact: str | None = None, event: str | None = None,
                limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         """(how many match, a page of events newest first) of one or all repositories."""
         clauses: list[str] = ["1"]

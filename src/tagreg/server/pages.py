@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import zlib
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -29,7 +29,7 @@ VERBS = {
 ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate", "rollback")
 
 
-def _parse_time(iso: Optional[str]) -> Optional[datetime]:
+def _parse_time(iso: str | None) -> datetime | None:
     if not iso:
         return None
     try:
@@ -38,7 +38,7 @@ def _parse_time(iso: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def when(iso: Optional[str]) -> str:
+def when(iso: str | None) -> str:
     """An ISO time as `2024-05-01 14:03 +02:00` (string slicing: this runs for every row)."""
     if not iso or len(iso) < 16 or iso[10] != "T":
         return iso or ""
@@ -46,7 +46,7 @@ def when(iso: Optional[str]) -> str:
     return f"{iso[:10]} {iso[11:16]}{' ' + offset if offset else ''}"
 
 
-def stage_class(stage: Optional[str]) -> str:
+def stage_class(stage: str | None) -> str:
     """A colour class for a stage: fixed for common names, stable for others."""
     fixed = {"prod": 0, "production": 0, "staging": 1, "stage": 1, "dev": 2, "development": 2, "test": 3, "qa": 3}
     key = (stage or "").lower()
@@ -69,7 +69,7 @@ _DEFAULT_MESSAGES = ("Registering artifact ", "Deregistering artifact ", "Assign
                      "Deprecating artifact ")
 
 
-def custom_message(message: Optional[str]) -> str:
+def custom_message(message: str | None) -> str:
     """A tag message worth showing: empty for the ones tagreg and GTO write by default."""
     message = (message or "").strip()
     return "" if message.startswith(_DEFAULT_MESSAGES) and "\n" not in message else message
@@ -152,7 +152,7 @@ def _url(request: Request, **changes: Any) -> str:
     return request.url.path + ("?" + urlencode(params) if params else "")
 
 
-def _int(value: Optional[str], default: int) -> int:
+def _int(value: str | None, default: int) -> int:
     try:
         return min(MAX_OFFSET, max(0, int(value))) if value is not None else default
     except ValueError:  # also more than 4300 digits
@@ -173,7 +173,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _safe_next(target: Optional[str]) -> str:
+def _safe_next(target: str | None) -> str:
     """A same-site path to go back to after signing in (never another site)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"

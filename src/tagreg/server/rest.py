@@ -13,7 +13,7 @@ are at most 64 KiB (413) and must arrive within the body timeout (408).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -38,18 +38,18 @@ class Repo(BaseModel):
     id: str = Field(description="used in URLs: ?repo=ID")
     location: str = Field(description="the folder, or the URL without credentials")
     remote: bool
-    web: Optional[str] = Field(description="the Git host's web page, when known")
+    web: str | None = Field(description="the Git host's web page, when known")
     status: Literal["ok", "indexing", "fetching", "error"]
-    error: Optional[str]
+    error: str | None
     models: int
     events: int
     stages: list[str]
-    head: Optional[str]
-    fingerprint: Optional[str] = Field(description="changes whenever the registry's tags or HEAD change")
-    indexed_at: Optional[str]
-    index_seconds: Optional[float]
-    fetched_at: Optional[str] = Field(description="remote repositories: the last fetch")
-    refresh: Optional[float] = Field(description="remote repositories: seconds between fetches")
+    head: str | None
+    fingerprint: str | None = Field(description="changes whenever the registry's tags or HEAD change")
+    indexed_at: str | None
+    index_seconds: float | None
+    fetched_at: str | None = Field(description="remote repositories: the last fetch")
+    refresh: float | None = Field(description="remote repositories: seconds between fetches")
 
 
 class Repos(BaseModel):
@@ -58,14 +58,14 @@ class Repos(BaseModel):
 
 class Annotation(BaseModel):
     model_config = ConfigDict(extra="allow")
-    type: Optional[str]
-    path: Optional[str]
+    type: str | None
+    path: str | None
     description: str
     labels: list[str]
     virtual: bool
     custom: Any = None
     source: str = Field(description="the file the annotation is read from")
-    link: Optional[dict[str, Optional[str]]] = Field(description="for a link: the repository and revision")
+    link: dict[str, str | None] | None = Field(description="for a link: the repository and revision")
 
 
 class Model(BaseModel):
@@ -73,15 +73,15 @@ class Model(BaseModel):
     name: str
     registered: bool = Field(description="false: only annotated, no version tag yet")
     active: bool = Field(description="false: deprecated")
-    type: Optional[str]
-    path: Optional[str]
-    description: Optional[str]
+    type: str | None
+    path: str | None
+    description: str | None
     labels: list[str]
-    latest: Optional[str]
+    latest: str | None
     stages: dict[str, list[str]] = Field(description="stage -> the versions in it")
-    last_event: Optional[dict[str, Any]] = Field(description="the newest event, as in `history --json`")
-    last_author: Optional[str]
-    annotation: Optional[Annotation]
+    last_event: dict[str, Any] | None = Field(description="the newest event, as in `history --json`")
+    last_author: str | None
+    annotation: Annotation | None
     gto: dict[str, Any] = Field(description="this model as an entry of GTO's `show --json`")
 
 
@@ -89,7 +89,7 @@ class Models(BaseModel):
     total: int
     limit: int
     offset: int
-    next: Optional[str]
+    next: str | None
     models: list[Model]
     facets: dict[str, list[str]] = Field(description="values the filters can take")
 
@@ -104,7 +104,7 @@ class Events(BaseModel):
     total: int
     limit: int
     offset: int
-    next: Optional[str]
+    next: str | None
     events: list[dict[str, Any]] = Field(description="newest first, as GTO's `history --json` rows, with repo")
 
 
@@ -112,8 +112,8 @@ class TagChange(BaseModel):
     tag: str
     event: str
     name: str
-    version: Optional[str]
-    stage: Optional[str]
+    version: str | None
+    stage: str | None
     commit: str
     deleted: bool
     pushed: bool = Field(description="pushed to the remote (always, for remote repositories)")
@@ -132,19 +132,19 @@ class Changes(BaseModel):
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    repo: Optional[str] = Field(None, description="repository id; needed when several have this model")
-    message: Optional[str] = Field(None, description="tag message")
+    repo: str | None = Field(None, description="repository id; needed when several have this model")
+    message: str | None = Field(None, description="tag message")
 
 
 class RegisterBody(_Body):
     ref: str = Field("HEAD", description="commit, branch or tag to register")
-    version: Optional[str] = Field(None, description="e.g. v1.2.0; default: the next patch version")
+    version: str | None = Field(None, description="e.g. v1.2.0; default: the next patch version")
 
 
 class AssignBody(_Body):
     stage: str
-    version: Optional[str] = Field(None, description="a registered version (or give ref)")
-    ref: Optional[str] = Field(None, description="a commit, registered first if needed")
+    version: str | None = Field(None, description="a registered version (or give ref)")
+    ref: str | None = Field(None, description="a commit, registered first if needed")
 
 
 class UnassignBody(_Body):
@@ -168,7 +168,7 @@ ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
 WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
 
 
-def _next(request: Request, total: int, limit: int, offset: int) -> Optional[str]:
+def _next(request: Request, total: int, limit: int, offset: int) -> str | None:
     if offset + limit >= total:
         return None
     return str(request.url.include_query_params(offset=offset + limit, limit=limit))
@@ -194,11 +194,11 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
            summary="Models across repositories (filter, search, sort, page)")
     def models(
         request: Request,
-        repo: Optional[str] = Query(None, description="only this repository"),
-        type: Optional[str] = Query(None, description="only this type"),
-        label: Optional[str] = Query(None, description="only models with this label"),
-        stage: Optional[str] = Query(None, description="only models with a version in this stage"),
-        q: Optional[str] = Query(None, max_length=MAX_QUERY,
+        repo: str | None = Query(None, description="only this repository"),
+        type: str | None = Query(None, description="only this type"),
+        label: str | None = Query(None, description="only models with this label"),
+        stage: str | None = Query(None, description="only models with a version in this stage"),
+        q: str | None = Query(None, max_length=MAX_QUERY,
                                  description="words to find in name, description, labels, type, path"),
         deprecated: bool = Query(False, description="include deprecated models"),
         sort: Literal["name", "repo", "type", "latest", "updated"] = "name",
@@ -217,7 +217,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
     @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
            summary="One model: annotation, versions, history")
     def model(request: Request, name: str,
-              repo: Optional[str] = Query(None, description="needed when several repositories have it")):
+              repo: str | None = Query(None, description="needed when several repositories have it")):
         def compute() -> bytes:
             data = dashboard.model(name, repo)
             if not data["versions_ready"]:
@@ -235,10 +235,9 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
            summary="Registry events across repositories, newest first")
     def events(
         request: Request,
-        repo: Optional[str] = Query(None, description="only this repository"),
-        artifact: Optional[str] = Query(None, description="only this model"),
-        event: Optional[Literal["registration", "deregistration", "assignment", "unassignment",
-                                "deprecation"]] = Query(None, description="only this kind"),
+        repo: str | None = Query(None, description="only this repository"),
+        artifact: str | None = Query(None, description="only this model"),
+        event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(None, description="only this kind"),
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         def compute() -> bytes:

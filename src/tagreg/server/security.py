@@ -27,7 +27,6 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Optional
 
 SID_COOKIE = "tagreg_sid"
 AUTH_COOKIE = "tagreg_auth"
@@ -37,7 +36,7 @@ SESSION_SECONDS = 12 * 3600
 class Guard:
     """Checks tokens and signs cookies for one server."""
 
-    def __init__(self, token: Optional[str], write: bool):
+    def __init__(self, token: str | None, write: bool):
         self.write = write
         self.token = token or None
         seed = (token or secrets.token_hex(32)).encode()
@@ -56,13 +55,13 @@ class Guard:
     def _sign(self, purpose: str, value: str) -> str:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
 
-    def token_ok(self, given: Optional[str]) -> bool:
+    def token_ok(self, given: str | None) -> bool:
         """Whether given is the server's token (in constant time)."""
         if not self.token or not given:
             return False
         return hmac.compare_digest(given.encode(), self.token.encode())
 
-    def bearer_ok(self, header: Optional[str]) -> bool:
+    def bearer_ok(self, header: str | None) -> bool:
         """Whether an Authorization header carries the server's token."""
         scheme, _, value = (header or "").partition(" ")
         return scheme.lower() == "bearer" and self.token_ok(value.strip())
@@ -76,16 +75,16 @@ class Guard:
         """The CSRF token of forms for this browser session."""
         return self._sign("csrf", sid)
 
-    def csrf_ok(self, sid: Optional[str], given: Optional[str]) -> bool:
+    def csrf_ok(self, sid: str | None, given: str | None) -> bool:
         """Whether a submitted form's CSRF token belongs to this browser session."""
         return bool(sid and given) and hmac.compare_digest(self.csrf_token(sid), given)  # type: ignore[arg-type]
 
-    def auth_cookie(self, sid: str, now: Optional[float] = None) -> str:
+    def auth_cookie(self, sid: str, now: float | None = None) -> str:
         """The signed-in cookie for this browser session."""
         expires = int((now or time.time()) + SESSION_SECONDS)
         return f"{expires}.{self._sign('auth', f'{sid}.{expires}')}"
 
-    def signed_in(self, sid: Optional[str], cookie: Optional[str]) -> bool:
+    def signed_in(self, sid: str | None, cookie: str | None) -> bool:
         """Whether the cookie signs this browser session in (and has not expired)."""
         if not (self.write and self.token and sid and cookie):
             return False

@@ -7,8 +7,9 @@ Reads come from the index (brought up to date first for local repositories); wri
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import quote
 
 from .. import api
@@ -31,7 +32,7 @@ class Problem(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
-def _iso(stamp: Optional[float]) -> Optional[str]:
+def _iso(stamp: float | None) -> str | None:
     if stamp is None:
         return None
     return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
@@ -173,7 +174,7 @@ class Dashboard:
         stages = sorted(found.pop("stages"), key=lambda s: (rank.get(s, len(rank)), s))
         return {"repos": self.hub.ids, **{key: sorted(values) for key, values in found.items()}, "stages": stages}
 
-    def find(self, name: str, repo: Optional[str]) -> tuple[Source, dict[str, Any]]:
+    def find(self, name: str, repo: str | None) -> tuple[Source, dict[str, Any]]:
         """The model name (in repo, or in the only repository that has it)."""
         if repo is not None:
             source = self.source(repo)
@@ -191,16 +192,16 @@ class Dashboard:
                           repos=found)
         return self.source(found[0]), self.index.model(found[0], name)  # type: ignore[return-value]
 
-    def model(self, name: str, repo: Optional[str]) -> dict[str, Any]:
+    def model(self, name: str, repo: str | None) -> dict[str, Any]:
         """Everything about one model: annotation, versions, history, how to get it."""
         self.hub.fresh(repo)
         return self.cached(("model", name, repo), lambda: self._model(name, repo))
 
-    def _model(self, name: str, repo: Optional[str]) -> dict[str, Any]:
+    def _model(self, name: str, repo: str | None) -> dict[str, Any]:
         source, model = self.find(name, repo)
         stages = self.cached("repo-rows", self.index.repos).get(source.id, {}).get("stages", [])
         try:
-            detail: Optional[dict[str, Any]] = source.detail(name, model)
+            detail: dict[str, Any] | None = source.detail(name, model)
         except NotReady:
             detail = None
         except UserError as exc:
@@ -219,7 +220,7 @@ class Dashboard:
             "get": self.get_commands(source, name, model),
         }
 
-    def events(self, repo: Optional[str], artifact: Optional[str], event: Optional[str], limit: int,
+    def events(self, repo: str | None, artifact: str | None, event: str | None, limit: int,
                offset: int) -> dict[str, Any]:
         """A page of registry events across repositories, newest first."""
         limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, min(offset, MAX_OFFSET))
@@ -238,7 +239,7 @@ class Dashboard:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def pick_repo(self, name: str, repo: Optional[str]) -> Source:
+    def pick_repo(self, name: str, repo: str | None) -> Source:
         """The repository a write goes to: as given, or the only one (that has name)."""
         if repo:
             return self.source(repo)
@@ -246,7 +247,7 @@ class Dashboard:
             return next(iter(self.hub.sources.values()))
         return self.find(name, None)[0]
 
-    def act(self, action: str, name: str, repo: Optional[str], fields: dict[str, Optional[str]]) -> list[dict]:
+    def act(self, action: str, name: str, repo: str | None, fields: dict[str, str | None]) -> list[dict]:
         """Run a write action through tagreg.api; returns the tags created or deleted."""
         for value in (name, repo, *fields.values()):
             if isinstance(value, str) and "\0" in value:
@@ -309,7 +310,7 @@ def push_note(changes: list[dict]) -> str:
     return f"pushed to {where}" if where else "not pushed (no push remote configured)"
 
 
-def model_url(name: str, repo: Optional[str] = None) -> str:
+def model_url(name: str, repo: str | None = None) -> str:
     """The page of a model."""
     url = "/models/" + quote(name, safe="/:")
     return f"{url}?repo={quote(repo, safe='')}" if repo else url

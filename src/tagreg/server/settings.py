@@ -19,7 +19,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import UserError
 
@@ -39,7 +39,7 @@ class RepoSettings:
     location: str  # an absolute path, or a URL
     remote: bool
     refresh: float = DEFAULT_REFRESH
-    web: Optional[str] = None
+    web: str | None = None
     push: str | None = None  # a local repository's git remote that writes push to (remotes always push)
 
 
@@ -49,11 +49,11 @@ class Settings:
 
     repos: list[RepoSettings]
     index: Path
-    source: Optional[Path] = None  # the config file read, if any
+    source: Path | None = None  # the config file read, if any
     write: bool = False
-    token: Optional[str] = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
 
-    def repo(self, repo_id: str) -> Optional[RepoSettings]:
+    def repo(self, repo_id: str) -> RepoSettings | None:
         """The repository with this id, or None."""
         return next((r for r in self.repos if r.id == repo_id), None)
 
@@ -91,7 +91,7 @@ def _push_remote(entry: dict, where: str, remote: bool) -> str | None:
     return name
 
 
-def load(path: Optional[str], cwd: Optional[Path] = None) -> Settings:
+def load(path: str | None, cwd: Path | None = None) -> Settings:
     """Settings from the config file at path, or for the repository in cwd when path is None."""
     from ..remote import is_url
 

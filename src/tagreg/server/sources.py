@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .. import api
 from .. import state as S
@@ -35,11 +35,11 @@ class NotReady(Exception):
     """A remote repository whose data is still being fetched or indexed."""
 
 
-def _iso(value) -> Optional[str]:
+def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _annotation(note, stored: str | None = None) -> Optional[dict[str, Any]]:
+def _annotation(note, stored: str | None = None) -> dict[str, Any] | None:
     if note is None:
         return None
     return {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels),
@@ -63,15 +63,15 @@ class Source:
         self.id = settings.id
         self.index = index
         self.lock = threading.RLock()
-        self._stat: Optional[tuple] = None
-        self._git_dirs: Optional[list[Path]] = None
-        self.web: Optional[str] = settings.web
+        self._stat: tuple | None = None
+        self._git_dirs: list[Path] | None = None
+        self.web: str | None = settings.web
         self.get_location = settings.location  # what `tagreg get -r` should name
         self.index_location = settings.location  # what the index stores: never a credential
         if settings.remote:
             from ..remote import Mirror, redact, strip_credentials
 
-            self.mirror: Optional[Mirror] = Mirror(settings.location, progress=False)
+            self.mirror: Mirror | None = Mirror(settings.location, progress=False)
             self.display = redact(settings.location)
             self.get_location = strip_credentials(settings.location)
             self.index_location = self.get_location
@@ -79,8 +79,8 @@ class Source:
         else:
             self.mirror = None
             self.display = settings.location
-        self.fetched_at: Optional[float] = None
-        self.fetch_error: Optional[str] = None
+        self.fetched_at: float | None = None
+        self.fetch_error: str | None = None
 
     @property
     def remote(self) -> bool:
@@ -128,7 +128,7 @@ class Source:
                     self.get_location = strip_credentials(origin)
         return self._git_dirs
 
-    def stat_fingerprint(self) -> Optional[tuple]:
+    def stat_fingerprint(self) -> tuple | None:
         """Cheap: modification stamps of the files and folders that change with any ref (None: unknown)."""
         if self._git_dirs is None:
             return None
@@ -348,7 +348,7 @@ class Hub:
         self.sources = {r.id: Source(r, self.index) for r in settings.repos}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._checked: dict[Optional[str], float] = {}
+        self._checked: dict[str | None, float] = {}
         self._recovering = threading.Lock()
 
     @property
@@ -356,7 +356,7 @@ class Hub:
         """Repository ids in config order."""
         return list(self.sources)
 
-    def fresh(self, only: Optional[str] = None) -> None:
+    def fresh(self, only: str | None = None) -> None:
         """Bring local repositories' index up to date before a read: a few stat calls per repository,
         at most once per check_interval (so a busy server does not stat everything on every request)."""
         now = time.monotonic()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 from urllib.parse import quote, urlsplit
 
 _SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
 
 
-def web_base(url: Optional[str]) -> Optional[str]:
+def web_base(url: str | None) -> str | None:
     """`https://HOST/OWNER/REPO` for a clone URL on a known web host, else None."""
     if not url:
         return None
@@ -29,7 +28,7 @@ def web_base(url: Optional[str]) -> Optional[str]:
     return f"https://{host.lower()}/{path}"
 
 
-def kind(base: str) -> Optional[str]:
+def kind(base: str) -> str | None:
     """'github', 'gitlab' or 'bitbucket' from a web base URL's host name (self-hosted GitLab too)."""
     host = (urlsplit(base).hostname or "").lower()
     for name in ("github", "gitlab", "bitbucket"):
@@ -38,7 +37,7 @@ def kind(base: str) -> Optional[str]:
     return None
 
 
-def commit_url(base: Optional[str], sha: str) -> Optional[str]:
+def commit_url(base: str | None, sha: str) -> str | None:
     """The web page of commit sha, or None when base is not a known host."""
     if not base:
         return None
