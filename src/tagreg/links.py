@@ -74,8 +74,8 @@ def check(value: object, name: str, *, local: bool) -> tuple[str, str]:
         if scheme == "file":
             if not local:
                 raise refuse("a remote registry cannot link to a file:// URL")
-            netloc, slash, path = value[end + 3:].partition("/")
-            return f"{value[:end + 3]}{netloc.rpartition('@')[2]}{slash}{path}", "file"
+            netloc, separator, path = value[end + 3:].partition("/")
+            return f"{value[:end + 3]}{netloc.rpartition('@')[2]}{separator}{path}", "file"
         if scheme not in SCHEMES:
             raise refuse(f"the {scheme}:// transport is not allowed")
         return _network_url(value, scheme, end + 3, refuse), SCHEMES[scheme]

@@ -281,6 +281,15 @@ def test_credentials_in_a_target_url_are_sent_as_basic_auth_and_never_printed(re
         assert secret not in printed, f"{secret} printed:\n{printed}"
 
 
+def test_credentials_are_taken_out_of_an_ipv6_target_url_and_its_brackets_kept():
+    from tagreg.events.targets import _basic_auth
+
+    request = urllib.request.Request("http://alice:pa55@[::1]:8080/hook?x=1")
+    _basic_auth(request, request.full_url)
+    assert request.full_url == "http://[::1]:8080/hook?x=1"
+    assert request.get_header("Authorization") == "Basic " + base64.b64encode(b"alice:pa55").decode()
+
+
 # -- --listen -----------------------------------------------------------------------------------
 
 

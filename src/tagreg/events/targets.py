@@ -156,8 +156,8 @@ def _basic_auth(request: urllib.request.Request, url: str) -> None:
         return
     token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
-    request.full_url = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""),
-                                   parts.path, parts.query, parts.fragment))
+    host = parts.netloc.rpartition("@")[2]  # as written: an IPv6 address keeps its brackets
+    request.full_url = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def environment(event: dict) -> dict[str, str]:
