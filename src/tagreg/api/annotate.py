@@ -41,9 +41,10 @@ class _Target:
                 raise A.AnnotationError(file, problem)
             most = limits()["bytes"]
             found = self.r.git.read_objects_within([f"refs/heads/{self.branch}:{file}"], most)
-            data = found[f"refs/heads/{self.branch}:{file}"]
-            if isinstance(data, int):
-                raise A.AnnotationError(file, f"larger than {most} bytes ({data} bytes)")
+            stored = found[f"refs/heads/{self.branch}:{file}"]
+            if isinstance(stored, int):
+                raise A.AnnotationError(file, f"larger than {most} bytes ({stored} bytes)")
+            data = stored
         try:
             return text_of(data) if data is not None else None
         except YamlError as exc:
@@ -197,6 +198,7 @@ def _edit(
             before = r.git.resolve(f"refs/heads/{target.branch}")
             file, text = edit(target.read)
             sha = target.write(file, text, True, message)
+            assert sha is not None  # asked to commit, write gives the commit
             ref = f"refs/heads/{target.branch}"
             try:
                 flags = push_porcelain(r.git, "origin", [f"{ref}:{ref}"], r.mirror.display)
