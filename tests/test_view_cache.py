@@ -173,3 +173,49 @@ def test_a_big_registry_reads_the_same_in_parallel_parts(repo, tmp_path):
         assert list(data) == [a.name for a in view.artifacts]
         assert data == {a.name: a.to_gto(view.stages) for a in view.artifacts}
         assert _table(repo, env, *args) == expected.stdout  # cached rows: the same table
+
+
+def test_api_show_reuses_the_cached_view_and_sees_new_tags_and_annotation_edits(repo, tmp_path, monkeypatch):
+    """`api.show(repo)` answers from the cache folder as the CLI does (a tampered view shows
+    through), and a new tag or a committed annotation edit is seen at once; cached=False reads
+    every tag."""
+    import pickle
+
+    from tagreg import api
+
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("TAGREG_CACHE_DIR", str(cache_dir))
+    repo.commit("model", files={"artifacts.yaml": "m:\n  type: model\n  description: first\n"})
+    repo.tag("m@v1.0.0", message="Registering artifact m version v1.0.0")
+    (first,) = api.show(repo.path).artifacts
+    assert (first.latest, first.annotation.description) == ("v1.0.0", "first")
+    [views] = (cache_dir / "views").iterdir()
+    key, view = pickle.loads(views.read_bytes())
+    view.artifacts[0].latest = "v9.9.9"  # what only the cache knows
+    views.write_bytes(pickle.dumps((key, view)))
+    assert api.show(repo.path).artifacts[0].latest == "v9.9.9"
+    assert api.show(repo.path, cached=False).artifacts[0].latest == "v1.0.0"
+
+    repo.tag("m#prod#1", message="Assigning stage prod to artifact m version v1.0.0")
+    (shown,) = api.show(repo.path).artifacts
+    assert (shown.latest, shown.stages) == ("v1.0.0", {"prod": ["v1.0.0"]})
+    repo.commit("describe", files={"artifacts.yaml": "m:\n  type: model\n  description: second\n"})
+    assert api.show(repo.path).artifacts[0].annotation.description == "second"
+    assert api.show(repo.path) == api.show(repo.path, cached=False)
+
+
+def test_rows_after_one_new_tag_equal_a_fresh_read(repo, tmp_path, monkeypatch):
+    """On a big registry, after one new tag of each kind, the rows (the others' from the cache
+    folder) are those of a read of every tag."""
+    from tagreg import api
+
+    monkeypatch.setenv("TAGREG_CACHE_DIR", str(tmp_path / "cache"))
+    _many_tags(repo, 2500)
+    assert api.show(repo.path, deprecated=True) == api.show(repo.path, deprecated=True, cached=False)
+    for tag, message in (("churn-0#prod#9000", "Assigning stage prod"), ("mm-1@v9.0.0", "Registering"),
+                         ("mm-2#prod!#9001", "Unassigning stage prod"), ("fresh@v0.0.1", "Registering"),
+                         ("mm-4@deprecated", "Deprecating")):
+        repo.tag(tag, message=message)
+        cached, fresh = api.show(repo.path, deprecated=True), api.show(repo.path, deprecated=True, cached=False)
+        assert cached == fresh, tag
+        assert [a.name for a in cached.artifacts] == [a.name for a in fresh.artifacts]  # GTO's order too
