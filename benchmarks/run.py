@@ -113,6 +113,33 @@ def time_show_after_a_new_tag(exe: str, repo: Path, name: str, repeat: int, time
     return Result(median=statistics.median(times), best=min(times))
 
 
+API_SHOW = """
+import statistics, sys, time
+from tagreg import api
+cached = sys.argv[1] == "cached"
+api.show(".", cached=cached)  # the cache, as a script that called it before left it
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    api.show(".", cached=cached)
+    times.append(time.perf_counter() - start)
+print(statistics.median(times), min(times))
+"""
+
+
+def time_api_show(python: str, repo: Path, cached: bool, repeat: int, timeout: float) -> Result:
+    """`tagreg.api.show(".")` called in one Python process, as a script calls it (no start-up)."""
+    try:
+        proc = subprocess.run([python, "-c", API_SHOW, "cached" if cached else "fresh", str(repeat)], cwd=repo,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Result(failure=f"timeout after {timeout:g} s")
+    if proc.returncode != 0:
+        return Result(failure=(proc.stderr.strip().splitlines() or ["failed"])[-1])
+    median, best = map(float, proc.stdout.split())
+    return Result(median=median, best=best)
+
+
 def peak_rss(cmd: list[str], repo: Path, timeout: float) -> Result:
     try:
         out = subprocess.run([sys.executable, "-c", RSS_HELPER, *cmd], cwd=repo,
@@ -158,20 +185,22 @@ def compile_venv(python: str, package: str | None) -> None:
 def prepare(size: int, args) -> tuple[Path, dict]:
     """The registry of SIZE tags under --workdir: reused if generated alike and untouched."""
     label = f"tags-{size}-seed-{args.seed}" + (
-        f"-annotated-{args.annotated}" if args.annotated is not None else "")
+        f"-annotated-{args.annotated}" if args.annotated is not None else "") + (
+        f"-artifacts-{args.artifacts}" if args.artifacts is not None else "")
     repo = Path(args.workdir) / label
     try:
         manifest = json.loads((repo / ".git" / MANIFEST).read_text())
         if (manifest["generator"], manifest["tags"], manifest["seed"]) == (
                 GENERATOR_VERSION, size, args.seed) and (
                 args.annotated is None or manifest["annotated"] == args.annotated) and (
+                args.artifacts is None or manifest["artifacts"] == args.artifacts) and (
                 manifest["fingerprint"] == refs_fingerprint(repo)):
             return repo, manifest
     except (OSError, ValueError, KeyError, subprocess.CalledProcessError):
         pass
     shutil.rmtree(repo, ignore_errors=True)
     started = time.perf_counter()
-    manifest = generate(repo, size, seed=args.seed, annotated=args.annotated)
+    manifest = generate(repo, size, artifacts=args.artifacts, seed=args.seed, annotated=args.annotated)
     log(f"generated {repo} in {time.perf_counter() - started:.1f} s")
     return repo, manifest
 
@@ -216,6 +245,12 @@ def run_benchmarks(args) -> tuple[dict[str, dict[int, Result]], dict[int, dict]]
                     # Nothing cached at all: the first `show` in a fresh clone.
                     record("tagreg show (no cache)", time_command(
                         ["env", "TAGREG_NO_CACHE=1", exe, *argv], repo, repeat, warmup, False, args.timeout))
+                    python = interpreter_of(exe)
+                    if python:
+                        record("tagreg api.show(repo), in process", time_api_show(
+                            python, repo, True, repeat, args.timeout))
+                        record("tagreg api.show(repo, cached=False), in process", time_api_show(
+                            python, repo, False, repeat, args.timeout))
                 if tool == "gto" and (result.failure or "").startswith("timeout"):
                     skip = gto_gave_up = True
             rss = Result(failure="skipped") if skip else peak_rss([exe, "show"], repo, args.timeout)
@@ -297,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--annotated", type=int,
                         help="artifacts declared in artifacts.yaml (default: all)")
+    parser.add_argument("--artifacts", type=int,
+                        help="artifacts the tags are spread over (default: a twentieth of the tags)")
     parser.add_argument("--no-compile", action="store_true", help="do not byte-compile venvs")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)

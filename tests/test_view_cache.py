@@ -39,20 +39,35 @@ def _table(repo, env, *args):
     return result.stdout
 
 
+def _kept_rows(cache_dir):
+    """{bucket file: (key, {tag prefix: (digest, [row])})} as the cache folder holds them."""
+    import marshal
+
+    return {path: marshal.loads(path.read_bytes()) for path in (cache_dir / "rows").glob("*.marshal")}
+
+
+def _tamper(cache_dir, prefix, latest, key=None):
+    """Make the kept row of prefix say latest (what only the cache knows), with another key if given."""
+    import marshal
+
+    for path, (stored_key, part) in _kept_rows(cache_dir).items():
+        if prefix in part:
+            digest, [row] = part[prefix]
+            part[prefix] = (digest, [(*row[:3], latest, *row[4:])])
+            path.write_bytes(marshal.dumps((key or stored_key, part)))
+            return path
+    raise AssertionError(f"no kept row of {prefix}")
+
+
 def test_rows_are_cached_per_artifact_and_only_changed_artifacts_are_read_again(repo, tmp_path):
     """After tags of one artifact change, the others' rows come from the cache folder: tampering
     with a kept row of an unchanged artifact shows through, the changed one is read afresh."""
-    import pickle
-
     env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
     repo.tag("a@v1.0.0", message="Registering artifact a version v1.0.0")
     repo.tag("b@v1.0.0", message="Registering artifact b version v1.0.0")
     assert _show(repo, env=env)["b"]["version"] == "v1.0.0"
-    [rows_file] = (tmp_path / "cache" / "rows").iterdir()
-    key, kept = pickle.loads(rows_file.read_bytes())
-    assert set(kept) == {"a", "b"}
-    kept["b"][1][0].info.latest = "v9.9.9"  # what only the cache knows
-    rows_file.write_bytes(pickle.dumps((key, kept)))
+    assert {prefix for _, part in _kept_rows(tmp_path / "cache").values() for prefix in part} == {"a", "b"}
+    _tamper(tmp_path / "cache", "b", "v9.9.9")
 
     repo.tag("a#prod#1", message="Assigning stage prod to artifact a version v1.0.0")
     shown = _show(repo, env=env)
@@ -60,21 +75,34 @@ def test_rows_are_cached_per_artifact_and_only_changed_artifacts_are_read_again(
     assert shown["b"]["version"] == "v9.9.9"  # kept: its tags did not
 
 
+def test_one_new_tag_rewrites_only_the_file_of_its_artifact(repo, tmp_path):
+    """Rows are kept in several files: a new tag of one artifact rewrites the one holding it."""
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    for i in range(40):
+        repo.tag(f"m{i}@v1.0.0", message=f"Registering artifact m{i} version v1.0.0")
+    assert len(_show(repo, env=env)) == 40
+    before = {path: path.read_bytes() for path in _kept_rows(tmp_path / "cache")}
+    assert len(before) > 10
+    repo.tag("m7#prod#1", message="Assigning stage prod to artifact m7 version v1.0.0")
+    assert _show(repo, env=env)["m7"]["stage"] == {"prod": "v1.0.0"}
+    after = {path: path.read_bytes() for path in _kept_rows(tmp_path / "cache")}
+    assert [path for path in after if after[path] != before.get(path)] == [
+        path for path, (_, part) in _kept_rows(tmp_path / "cache").items() if "m7" in part]
+
+
 def test_rows_kept_in_an_older_format_are_read_again(repo, tmp_path):
     """Rows kept by a build that read the same tags another way (same version string, an older
     format of the rows) are a miss, not the answer."""
-    import pickle
-
     from tagreg.api.view import ROWS_FORMAT
 
     env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
     repo.tag("b@v1.0.0", message="Registering artifact b version v1.0.0")
     assert _show(repo, env=env)["b"]["version"] == "v1.0.0"
-    [rows_file] = (tmp_path / "cache" / "rows").iterdir()
-    key, kept = pickle.loads(rows_file.read_bytes())
+    [(key, _)] = _kept_rows(tmp_path / "cache").values()
     assert key.startswith(f"{ROWS_FORMAT}:")
-    kept["b"][1][0].info.latest = "v9.9.9"
-    rows_file.write_bytes(pickle.dumps((key.replace(f"{ROWS_FORMAT}:", f"{ROWS_FORMAT - 1}:", 1), kept)))
+    _tamper(tmp_path / "cache", "b", "v9.9.9", key=key.replace(f"{ROWS_FORMAT}:", f"{ROWS_FORMAT - 1}:", 1))
+    for views in (tmp_path / "cache" / "views").iterdir():
+        views.unlink()
     assert _show(repo, env=env)["b"]["version"] == "v1.0.0"
 
 
@@ -128,40 +156,66 @@ def _many_tags(repo, count):
     return names
 
 
-def test_the_two_halves_of_a_big_registry_hold_every_artifact_once(repo):
-    from tagreg.api.view import _counts, _halves
-    from tagreg.git import Git
+def test_a_big_registry_reads_the_same_in_parallel_parts(repo, tmp_path):
+    """The first `show` on a big registry reads its tags with one git per core, each on a share:
+    the rows are those of the API's one read of every tag."""
+    from tagreg import api
 
-    _many_tags(repo, 2500)
-    git = Git(repo.path)
-    counts = _counts(git.list_tags())
-    halves = _halves(counts)
-    assert halves is not None
-    parts = [{t.tag for t in git.tags(patterns)} for patterns in halves]
-    every = {t.tag for t in git.tags()}
-    assert parts[0] | parts[1] == every and not parts[0] & parts[1]
-    owner = {}
-    for i, part in enumerate(parts):
-        for tag in part:
-            artifact = tag.split("@")[0].split("#")[0]
-            assert owner.setdefault(artifact, i) == i, f"{artifact} is in both halves"
-    sizes = sorted(len(p) for p in parts)
-    assert sizes[0] >= 0.3 * len(every)
-
-
-def test_a_big_registry_reads_the_same_with_a_forked_half(repo, tmp_path):
-    """The first `show` on a big registry builds half of it in a forked copy of the process."""
     _many_tags(repo, 2500)
     env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
     cold = {**env, "TAGREG_NO_CACHE": "1"}
     for args in ((), ("-d",), ("--sort", "semver")):
-        expected = repo.run("show", *args, env=cold)  # forked, and compared with the API's own read
-        from tagreg import api
-
+        expected = repo.run("show", *args, env=cold)
         view = api.show_registry(repo.path, deprecated="-d" in args, sort=args[-1] if args[:1] == ("--sort",)
-                                 else "timestamp")
+                                 else "timestamp", cached=False)
         assert expected.returncode == 0, expected.stderr
         data = json.loads(repo.run("show", "--json", *args, env=cold).stdout)
         assert list(data) == [a.name for a in view.artifacts]
         assert data == {a.name: a.to_gto(view.stages) for a in view.artifacts}
         assert _table(repo, env, *args) == expected.stdout  # cached rows: the same table
+
+
+def test_api_show_reuses_the_cached_view_and_sees_new_tags_and_annotation_edits(repo, tmp_path, monkeypatch):
+    """`api.show(repo)` answers from the cache folder as the CLI does (a tampered view shows
+    through), and a new tag or a committed annotation edit is seen at once; cached=False reads
+    every tag."""
+    import pickle
+
+    from tagreg import api
+
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("TAGREG_CACHE_DIR", str(cache_dir))
+    repo.commit("model", files={"artifacts.yaml": "m:\n  type: model\n  description: first\n"})
+    repo.tag("m@v1.0.0", message="Registering artifact m version v1.0.0")
+    (first,) = api.show(repo.path).artifacts
+    assert (first.latest, first.annotation.description) == ("v1.0.0", "first")
+    [views] = (cache_dir / "views").iterdir()
+    key, view = pickle.loads(views.read_bytes())
+    view.artifacts[0].latest = "v9.9.9"  # what only the cache knows
+    views.write_bytes(pickle.dumps((key, view)))
+    assert api.show(repo.path).artifacts[0].latest == "v9.9.9"
+    assert api.show(repo.path, cached=False).artifacts[0].latest == "v1.0.0"
+
+    repo.tag("m#prod#1", message="Assigning stage prod to artifact m version v1.0.0")
+    (shown,) = api.show(repo.path).artifacts
+    assert (shown.latest, shown.stages) == ("v1.0.0", {"prod": ["v1.0.0"]})
+    repo.commit("describe", files={"artifacts.yaml": "m:\n  type: model\n  description: second\n"})
+    assert api.show(repo.path).artifacts[0].annotation.description == "second"
+    assert api.show(repo.path) == api.show(repo.path, cached=False)
+
+
+def test_rows_after_one_new_tag_equal_a_fresh_read(repo, tmp_path, monkeypatch):
+    """On a big registry, after one new tag of each kind, the rows (the others' from the cache
+    folder) are those of a read of every tag."""
+    from tagreg import api
+
+    monkeypatch.setenv("TAGREG_CACHE_DIR", str(tmp_path / "cache"))
+    _many_tags(repo, 2500)
+    assert api.show(repo.path, deprecated=True) == api.show(repo.path, deprecated=True, cached=False)
+    for tag, message in (("churn-0#prod#9000", "Assigning stage prod"), ("mm-1@v9.0.0", "Registering"),
+                         ("mm-2#prod!#9001", "Unassigning stage prod"), ("fresh@v0.0.1", "Registering"),
+                         ("mm-4@deprecated", "Deprecating")):
+        repo.tag(tag, message=message)
+        cached, fresh = api.show(repo.path, deprecated=True), api.show(repo.path, deprecated=True, cached=False)
+        assert cached == fresh, tag
+        assert [a.name for a in cached.artifacts] == [a.name for a in fresh.artifacts]  # GTO's order too

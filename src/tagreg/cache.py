@@ -63,10 +63,9 @@ def store_value(kind: str, key: str, value: Any) -> None:
     try:
         data = marshal.dumps(value)
         os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
+        with _temporary(folder, key) as handle:
             handle.write(data)
-        os.replace(tmp, os.path.join(folder, f"{key}.marshal"))  # atomic: readers never see half a file
+        os.replace(handle.name, os.path.join(folder, f"{key}.marshal"))  # atomic: readers never see half a file
     except (OSError, ValueError):  # unwritable folder, or a value marshal cannot hold
         pass
 
@@ -96,9 +95,16 @@ def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
     folder = os.path.join(_root(), kind)
     try:
         os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
+        with _temporary(folder, name) as handle:
             pickle.dump((key, value), handle, protocol=5)
-        os.replace(tmp, os.path.join(folder, f"{name}.pickle"))
+        os.replace(handle.name, os.path.join(folder, f"{name}.pickle"))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
+
+
+def _temporary(folder: str, name: str):
+    """A new file next to where name goes, its own to this writer (threads of a server write the
+    same entries at once)."""
+    import tempfile
+
+    return tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".tmp", delete=False)

@@ -469,10 +469,17 @@ class Git:
     def tags_lean(self, patterns: Iterable[str] = ("refs/tags",)) -> list[TagInfo]:
         """`tags` without tagger names and messages (empty): all the registry table needs, and a
         fifth less work for git, less text for Python, on every tag of a big registry."""
+        return self.finish_tags_lean(self.start_tags_lean(patterns))
+
+    def start_tags_lean(self, patterns: Iterable[str] = ("refs/tags",)) -> Process:
+        """Start `tags_lean` in the background; `finish_tags_lean` collects it."""
+        return self.start(["for-each-ref", f"--format={_LEAN_FORMAT}", *patterns])
+
+    def finish_tags_lean(self, proc: Process) -> list[TagInfo]:
+        """The tags a `start_tags_lean` process read."""
         from .state import TagInfo
 
-        raw = self.finish(self.start(["for-each-ref", f"--format={_LEAN_FORMAT}", *patterns]))
-        fields = raw.decode("utf-8", "replace").split("\0")
+        fields = self.finish(proc).decode("utf-8", "replace").split("\0")
         out: list[TagInfo] = []
         append = out.append
         for i in range(0, len(fields) - 5, 6):

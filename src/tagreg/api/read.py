@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
-from dataclasses import replace
 
 from .. import annotations as A
 from .. import cache
@@ -169,12 +168,14 @@ def show_registry(
     sort: str = "timestamp",
     type: str | None = None,
     label: tuple[str, ...] = (),
-    cached: bool = False,
+    cached: bool = True,
 ) -> RegistryView:
     """The registry table: every artifact with its latest version and the version in each stage.
 
-    With cached, the view may come from the cache folder, keyed by a fingerprint of the tags, HEAD,
-    config and options (its artifacts then have no `state`): the CLI's `show` on a big registry.
+    The view comes from the cache folder when the tags, HEAD, config and options are those it was
+    kept for (as does every artifact's row whose tags did not change); its artifacts then have no
+    `state`. cached=False reads every tag and gives each artifact its `state`; `TAGREG_NO_CACHE=1`
+    leaves the cache folder out.
     """
     r = _open(repo, check_later=True)
     view = _stage_view(vs, av, sort, registered_only)
@@ -204,14 +205,14 @@ def show_registry(
             continue
         annotation = head_annotations.get(info.name)
         if _matches(annotation, type, label):
-            infos.append(replace(info, annotation=annotation))
+            info.annotation = annotation  # the rows are this call's own
+            infos.append(info)
     used = sorted(set().union(*(row.used for row in found)))
     stage_names = r.config.stages if r.config.stages is not None else used
     bad_files = [bad for bad in r.warnings if isinstance(bad, BadFile) and bad.commit == head]
     result = RegistryView(infos, list(stage_names), bad_files)
-    if key is not None:
-        cache.store_pickle("views", r.cache_name(), key,
-                           RegistryView([replace(a, state=None) for a in infos], list(stage_names), bad_files))
+    if key is not None:  # incremental: its rows have no state
+        cache.store_pickle("views", r.cache_name(), key, result)
     return result
 
 

@@ -4,27 +4,33 @@ A row depends only on its artifact's own tags (and the stage options), so rows a
 artifact, keyed by that artifact's tag names and object ids as a cheap `for-each-ref` lists them
 (no tag object read). After a push or a fetch, only the artifacts whose tags changed are read and
 built again; on a registry of 10k tags that is the difference between reading every tag object
-and reading a handful.
+and reading a handful. The rows are kept in `BUCKETS` files (by a hash of the artifact's name), so
+one changed artifact rewrites one small file, not every row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zlib
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 from .. import cache
 from .. import state as S
 from .. import tags as T
+from ..git import split_tag_patterns
 from .repository import BIG, Repository, cores
 from .results import ArtifactInfo
 
-# A listing line `OID<TAB>refs/tags/PREFIX[@#]...`: PREFIX is the artifact part of a registry tag.
-_LINE = re.compile(rb"[0-9a-f]+\trefs/tags/([^@#\n]*)[^\n]*")
+# The artifact part of a registry tag in a listing line `OID<TAB>refs/tags/PREFIX[@#]...`.
 _PREFIX = re.compile(rb"\trefs/tags/([^@#\n]*)")
 _REREAD_AT_MOST = 64  # more changed artifacts than this: read every tag at once instead
-# Part of every cache key: raise it when the same tags give other rows (2: same-second ties by #N; 3: dataclasses),
-# so a cache kept by an older build of the same version is not read as current.
-ROWS_FORMAT = 3
+BUCKETS = 64  # files the rows are kept in
+# Part of every cache key: raise it when the same tags give other rows (2: same-second ties by #N; 3: dataclasses;
+# 4: kept in buckets), so a cache kept by an older build of the same version is not read as current.
+ROWS_FORMAT = 4
 
 
 @dataclass
@@ -43,113 +49,66 @@ def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool =
     if keep_state:
         return _sorted(_rows_of(r.registry(), view, keep_state=True))
     if not incremental:
-        return _sorted(_all_rows(r, view, _counts(r.tag_listing())))
-    groups = _groups(r.tag_listing())
-    name = r.cache_name()
-    key = f"{ROWS_FORMAT}:{view!r}"
-    stored = cache.load_pickle("rows", name, key)
-    if not isinstance(stored, dict):
-        stored = {}
-    changed = [prefix for prefix, (digest, _) in groups.items() if stored.get(prefix, (None,))[0] != digest]
-    fresh: dict[str, list[Row]] = {prefix: [] for prefix in changed}
+        return _sorted(_all_rows(r, view))
+    digests = _digests(r.tag_listing())
+    name, key = r.cache_name(), f"{ROWS_FORMAT}:{view!r}"
+    buckets: list[dict[str, tuple[bytes, list]]] = []
+    for bucket in range(BUCKETS):
+        stored = cache.load_value("rows", f"{name}-{bucket}")
+        buckets.append(stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key
+                       and isinstance(stored[1], dict) else {})
+    kept = {prefix: entry for part in buckets for prefix, entry in part.items()}
+    changed = [prefix for prefix, digest in digests.items() if kept.get(prefix, (None,))[0] != digest]
     if len(changed) > _REREAD_AT_MOST:
-        found = _all_rows(r, view, {prefix: count for prefix, (_, count) in groups.items()})
+        found = _all_rows(r, view)
     else:
         patterns = [p for prefix in changed for p in T.ref_patterns(prefix.replace("=", ":"))]
         found = _rows_of(S.build(r.git.tags_lean(patterns) if patterns else []), view, keep_state=False)
+    fresh: dict[str, list] = {prefix: [] for prefix in changed}
     for row in found:
         prefix = T.tag_prefix(row.info.name)
         if prefix in fresh:
-            fresh[prefix].append(row)
-    if changed or len(stored) != len(groups):
-        kept = {prefix: stored[prefix] for prefix in groups if prefix not in fresh}
-        kept.update({prefix: (groups[prefix][0], found) for prefix, found in fresh.items()})
-        cache.store_pickle("rows", name, key, kept)
-        stored = kept
-    return _sorted([row for prefix in groups for row in stored[prefix][1]])
+            fresh[prefix].append(_plain(row))
+    kept.update((prefix, (digests[prefix], found)) for prefix, found in fresh.items())
+    dirty = {_bucket(prefix) for prefix in fresh}
+    dirty.update(i for i, part in enumerate(buckets) if any(prefix not in digests for prefix in part))  # tags gone
+    if dirty:
+        parts: dict[int, dict] = {bucket: {} for bucket in dirty}
+        for prefix in digests:
+            part = parts.get(_bucket(prefix))
+            if part is not None:
+                part[prefix] = kept[prefix]
+        for bucket, part in parts.items():
+            cache.store_value("rows", f"{name}-{bucket}", (key, part))
+    return _sorted([_row(plain) for prefix in digests for plain in kept[prefix][1]])
 
 
-def _all_rows(r: Repository, view: S.StageView, counts: dict[str, int]) -> list[Row]:
-    """The rows of every artifact. On a big registry, on Linux, a forked copy of this process
-    reads and builds half of the artifacts (whole artifacts: each half is a set of name prefixes)
-    while this one does the other half: building rows is Python's work, and this halves it."""
-    import os
-    import sys
-
-    big = sum(counts.values()) >= BIG
-    halves = _halves(counts) if big and sys.platform == "linux" and cores() > 1 else None
-    if halves is None:
-        return _rows_of(r.registry(), view, keep_state=False)
-    import pickle
-
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # the copy: the second half, sent back pickled; never returns
-        code = 1
-        try:
-            os.close(reader)
-            data = pickle.dumps(_rows_of(S.build(r.git.tags_lean(halves[1])), view, keep_state=False))
-            with os.fdopen(writer, "wb") as out:
-                out.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(writer)
-    try:
-        mine = _rows_of(S.build(r.git.tags_lean(halves[0])), view, keep_state=False)
-        with os.fdopen(reader, "rb") as incoming:
-            data = incoming.read()
-    finally:
-        _, status = os.waitpid(child, 0)
-    if status != 0 or not data:  # the copy failed (it said nothing): read that half here
-        return mine + _rows_of(S.build(r.git.tags_lean(halves[1])), view, keep_state=False)
-    return mine + pickle.loads(data)
+def _bucket(prefix: str) -> int:
+    """The file an artifact's rows are kept in (by a hash that is the same in every process)."""
+    return zlib.crc32(prefix.encode()) % BUCKETS
 
 
-def _halves(counts: dict[str, int]) -> list[list[str]] | None:
-    """`for-each-ref` patterns for two halves of the tags of the artifacts in counts (tag prefix ->
-    its number of tags), each artifact wholly in one half; None if the names do not split well."""
-    best: tuple[float, list[str], int] | None = None
-    for size in range(1, 13):
-        # An artifact's tags all start with its prefix; a prefix shorter than `size` stands alone.
-        heads: dict[str, int] = {}
-        for prefix, count in counts.items():
-            head = prefix[:size] if len(prefix) >= size else prefix + "@#"
-            heads[head] = heads.get(head, 0) + count
-        if len(heads) > 64:  # a pattern each: for-each-ref would spend its time matching them
-            break
-        ordered = sorted(heads)
-        total, seen, cut = sum(heads.values()), 0, 0
-        while cut < len(ordered) - 1 and seen + heads[ordered[cut]] / 2 <= total / 2:
-            seen += heads[ordered[cut]]
-            cut += 1
-        if 0 < cut < len(ordered):
-            larger = max(seen, total - seen) / total
-            if best is None or larger < best[0]:
-                best = (larger, ordered, cut)
-            if larger <= 0.55:
-                break
-    if best is None or best[0] > 0.65:
-        return None
-    _, ordered, cut = best
-
-    def patterns(part: list[str]) -> list[str]:
-        out = []
-        for head in part:
-            glob = f"{head[:-2]}[@#]*" if head.endswith("@#") else f"{head}*"
-            out += [f"refs/tags/{glob}", f"refs/tags/{glob}/**"]  # `*` does not cross `/`
-        return out
-
-    return [patterns(ordered[:cut]), patterns(ordered[cut:])]
+def _plain(row: Row) -> tuple:
+    """row as plain values (`cache.store_value` keeps them; no pickle to load)."""
+    info = row.info
+    return (info.name, info.registered, info.active, info.latest, info.stages, sorted(row.used), row.rank)
 
 
-def _counts(listing: bytes) -> dict[str, int]:
-    """Tag-name prefix (an artifact's part of its tags) -> number of tags; see `_groups`."""
-    from collections import Counter
+def _row(plain: tuple) -> Row:
+    name, registered, active, latest, stages, used, rank = plain
+    return Row(ArtifactInfo(name, registered, active, latest, stages), frozenset(used), rank)
 
-    found = Counter(_PREFIX.findall(listing))
-    return {text: count for text, count in ((p.decode("utf-8", "replace"), n) for p, n in found.items())
-            if _is_prefix(text)}
+
+def _all_rows(r: Repository, view: S.StageView) -> list[Row]:
+    """The rows of every artifact, from every tag read in the lean format; on a big registry, by
+    one `for-each-ref` per core, each on a share of the tags (git reads tag objects on one core)."""
+    listing = r.tag_listing()
+    groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= BIG else [["refs/tags"]]
+    started = [r.git.start_tags_lean(patterns) for patterns in groups]
+    tags: list[S.TagInfo] = []
+    for proc in started:
+        tags += r.git.finish_tags_lean(proc)
+    return _rows_of(S.build(tags), view, keep_state=False)
 
 
 def _is_prefix(text: str) -> bool:
@@ -158,19 +117,27 @@ def _is_prefix(text: str) -> bool:
     return T.is_name(short) and (not dirname or T.is_fullname(f"{dirname}:{short}"))
 
 
-def _groups(listing: bytes) -> dict[str, tuple[bytes, int]]:
-    """Tag-name prefix (an artifact's part of its tags) -> (digest of its tags' names and ids,
-    number of tags). Prefixes that cannot be an artifact's are left out: their tags are nobody's."""
-    import hashlib
-
-    lines: dict[bytes, list[bytes]] = {}
-    for match in _LINE.finditer(listing):
-        lines.setdefault(match.group(1), []).append(match.group(0))
+def _digests(listing: bytes) -> dict[str, bytes]:
+    """Tag-name prefix (an artifact's part of its tags) -> digest of its tags' lines (names and
+    ids). Prefixes that cannot be an artifact's are left out: their tags are nobody's."""
+    # The listing is sorted, so an artifact's lines come in a few runs; groupby, map and join go
+    # through them without a Python step per line.
+    lines = listing.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    prefixes = _PREFIX.findall(listing)
+    if len(prefixes) != len(lines):  # lines of other refs too (a remote's listing): one by one
+        lines = [line for line in lines if _PREFIX.search(line)]
+        prefixes = [_PREFIX.search(line).group(1) for line in lines]  # type: ignore[union-attr]
+    runs: dict[bytes, list[bytes]] = {}
+    line = itemgetter(1)
+    for prefix, run in groupby(zip(prefixes, lines, strict=True), key=itemgetter(0)):
+        runs.setdefault(prefix, []).append(b"\n".join(map(line, run)))
     out = {}
-    for prefix, found in lines.items():
+    for prefix, found in runs.items():
         text = prefix.decode("utf-8", "replace")
         if _is_prefix(text):
-            out[text] = (hashlib.sha1(b"\n".join(found)).digest(), len(found))
+            out[text] = hashlib.sha1(b"\n".join(found)).digest()
     return out
 
 
