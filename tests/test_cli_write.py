@@ -947,12 +947,13 @@ def test_describe_reads_subfolder_dvc_yaml_for_monorepo_names(reg):
 
 @given(st.text(max_size=20) | st.sampled_from(["churn@v1.0.0", "churn#prod#3", "dir/sub=m#dev!#2", "it's", ""]))
 def test_push_hints_quote_tags_as_shlex_does(tag):
-    """`shell_quote` stands for shlex.quote (whose module imports `re`) in the push hints."""
+    """The push hints quote a tag as one shell word."""
     import shlex
 
-    from tagreg.cli.render import shell_quote
+    from tagreg.cli.render import push_hint
 
-    assert shell_quote(tag) == shlex.quote(tag)
+    assert push_hint(tag) == f"To push the changes upstream, run:\n    git push origin {shlex.quote(tag)}"
+    assert push_hint(tag, delete=True).endswith(f"\n    git push --delete origin {shlex.quote(tag)}")
 
 
 # -- registering HEAD with uncommitted annotation edits ----------------------------------------

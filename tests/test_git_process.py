@@ -1,5 +1,6 @@
-"""How tagreg runs git (git.spawn / Process, on os.posix_spawn and pipes instead of subprocess):
-output and input of any size without a pipe filling up, errors, and the child's signals."""
+"""How tagreg runs git (`Git.run`, `start`/`finish`, `stream`, over subprocess): output and input
+of any size without a pipe filling up, bounded reads, errors with git's reason, and the child's
+signals."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagreg.git import DEVNULL, INHERIT, Git, GitError, _environment, is_url, spawn
+from tagreg.git import Git, GitError, Process, Stream, _environment, is_url
 
 
 def test_big_input_and_big_output_at_once(repo):
@@ -60,41 +61,83 @@ def test_read_objects_within_answers_while_it_asks(repo, tmp_path):
     assert done.stdout.split() == ["3000", str(sum(map(len, contents)))], done.stderr
 
 
-def test_lots_of_stderr_does_not_block(tmp_path):
-    """A child that writes more than a pipe holds to stderr before its stdout ends."""
-    script = "import sys; sys.stderr.write('x' * 300000); sys.stderr.flush(); print('done')"
-    proc = spawn([sys.executable, "-c", script], dict(os.environ))
-    out, err = proc.communicate()
-    assert (proc.returncode, out, len(err)) == (0, b"done\n", 300000)
+def test_lots_of_stderr_does_not_block(repo):
+    """git writes more than a pipe holds to stderr before its stdout ends (a command, or a stream)."""
+    git = Git(repo.path)
+    noisy = ["-c", f"alias.noisy=!{sys.executable} -c \"{NOISY}\"", "noisy"]
+    done = git.run(*noisy, check=False)
+    assert (done.returncode, done.stdout, len(done.stderr)) == (3, b"done\n", 300000)
+    with pytest.raises(GitError, match=r"^x{300}\.\.\.$") as raised:
+        git.finish(git.start(noisy))
+    assert len(raised.value.stderr) == 300000 and raised.value.command[-1] == "noisy"
+    with git.stream(*noisy) as stream:
+        assert stream.read_until(b"\n", 100) == b"done"
+        assert stream.close() == 3
+        assert stream.error == "x" * 300 + "..."  # the last 64 KiB kept, its reason line clipped
 
 
-def test_devnull_and_inherited_streams(tmp_path):
-    proc = spawn([sys.executable, "-c", "print('hidden')"], dict(os.environ), stdout=DEVNULL, stderr=INHERIT)
-    assert proc.communicate() == (None, None)
-    assert proc.returncode == 0
+NOISY = "import sys; sys.stderr.write('x' * 300000); sys.stderr.flush(); print('done'); sys.exit(3)"
 
 
-def test_exit_code_and_communicate_twice():
-    proc = spawn([sys.executable, "-c", "import sys; print('out'); sys.exit(3)"], dict(os.environ))
-    assert proc.communicate() == (b"out\n", b"")
-    assert proc.returncode == 3
-    assert proc.communicate() == (b"out\n", b"")  # as Popen: the same answer again
+def test_stderr_to_the_terminal(repo, capfd):
+    done = Git(repo.path).run("rev-parse", "--verify", "no-such-ref", check=False, show_progress=True)
+    assert done.returncode != 0 and done.stderr is None
+    assert "fatal: Needed a single revision" in capfd.readouterr().err
 
 
-def test_input_to_a_child_that_stops_reading():
-    """The child exits without reading its input: no BrokenPipeError reaches the caller."""
-    proc = spawn([sys.executable, "-c", "print('bye')"], dict(os.environ), stdin=True)
-    out, _ = proc.communicate(b"x" * 1_000_000)
-    assert (proc.returncode, out) == (0, b"bye\n")
+def test_exit_code_and_collecting_twice(repo):
+    git = Git(repo.path)
+    assert git.run("rev-parse", "--verify", "no-such-ref", check=False).returncode == 128
+    proc = git.start(["rev-parse", "HEAD"])
+    assert git.finish(proc).strip() == git.head().encode()
+    assert proc.communicate() == (git.head().encode() + b"\n", b"")  # as `forget_tags` does after `finish`
+
+
+def test_input_to_a_git_that_does_not_read_it(repo):
+    """git ends without reading its input: no BrokenPipeError reaches the caller."""
+    git = Git(repo.path)
+    assert git.run("rev-parse", "HEAD", input=b"x" * 1_000_000).stdout.strip() == git.head().encode()
+    with git.stream("rev-parse", "HEAD", stdin=True) as stream:
+        assert stream.read_until(b"\n", 100) == git.head().encode()
+        stream.write(b"x" * 1_000_000)
+        stream.end_input()
+        stream.finish()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_child_gets_default_sigpipe():
-    """Python ignores SIGPIPE and ignored signals survive exec: git must get the default back."""
-    proc = spawn(["sh", "-c", "grep SigIgn /proc/self/status"], dict(os.environ))
-    out, _ = proc.communicate()
+def test_git_gets_default_sigpipe(repo):
+    """Python ignores SIGPIPE and ignored signals survive exec: git (and what it runs) must get the
+    default back."""
+    out = Git(repo.path).out("-c", "alias.sigign=!grep SigIgn /proc/self/status", "sigign")
     ignored = int(out.split()[1], 16)
     assert not ignored & (1 << (13 - 1))  # SIGPIPE is 13
+
+
+def test_a_record_longer_than_its_limit_is_an_error(repo):
+    """Output is hostile (a tree listing): a record of 200 KB is refused, not held whole, when the
+    limit is 4 KiB; the records before it are read."""
+    script = "import sys; sys.stdout.buffer.write(b'a.txt' + bytes(1) + b'b' * 200000 + bytes(1))"
+    with Git(repo.path).stream("-c", f"alias.emit=!{sys.executable} -c \"{script}\"", "emit") as stream:
+        assert stream.read_until(b"\0", 4096) == b"a.txt"
+        with pytest.raises(GitError, match="git emit printed a record longer than 4096 bytes"):
+            stream.read_until(b"\0", 4096)
+
+
+def test_a_git_that_dies_in_the_middle(repo):
+    """cat-file killed after a header: the reads say it ended, and the error is a GitError."""
+    git = Git(repo.path)
+    oid = git.run("hash-object", "-w", "--stdin", input=b"y" * 300000).stdout.decode().strip()
+    proc = Process(["git", "-C", str(repo.path), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stream = Stream(proc, str(repo.path))
+    stream.write(f"{oid}\n{oid}\n".encode())
+    assert stream.read_until(b"\n", 100) == f"{oid} blob 300000".encode()
+    proc.kill()
+    proc.wait()
+    with pytest.raises(GitError, match="git cat-file ended early"):
+        for _ in range(3):
+            stream.read_exactly(300001)
+    assert stream.close() == -9
 
 
 def test_missing_folder_and_missing_git(tmp_path, monkeypatch):
@@ -158,16 +201,28 @@ def test_is_url_examples(location, expected):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_dropped_process_leaves_no_open_pipe_nor_zombie():
-    """A read started and never collected (an error came first): its pipes close with it, the
-    child ends, and it is reaped then or on a later spawn."""
+@pytest.mark.parametrize("how", ["start", "stream"])
+def test_a_dropped_process_leaves_no_open_pipe_nor_zombie(repo, how):
+    """A read started and never collected (an error came first): its pipes close with it, git
+    ends (its output is more than a pipe holds), and it is reaped then or on a later start."""
+    git = Git(repo.path)
+    oid = git.run("hash-object", "-w", "--stdin", input=b"z" * 300000).stdout.decode().strip()
     before = set(os.listdir("/proc/self/fd"))
-    proc = spawn([sys.executable, "-c", "import sys; sys.stdout.write('x' * 200000)"], dict(os.environ))
-    pid = proc.pid
-    del proc
-    assert set(os.listdir("/proc/self/fd")) <= before
-    deadline = time.monotonic() + 60  # a condition, not a count: a loaded machine starts python slowly
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:  # later spawns reap it once ended
-        spawn(["true"], dict(os.environ)).communicate()
+    if how == "start":
+        proc = git.start(["cat-file", "-p", oid])
+        pid = proc.pid
+        del proc
+    else:
+        proc = Process(["git", "-C", str(repo.path), "cat-file", "-p", oid], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+        stream = Stream(proc, str(repo.path))
+        assert stream.read(10) == b"z" * 10
+        pid = proc.pid
+        del proc, stream
+    deadline = time.monotonic() + 60  # a condition, not a count: a loaded machine is slow
+    while (os.path.exists(f"/proc/{pid}") or set(os.listdir("/proc/self/fd")) - before) \
+            and time.monotonic() < deadline:
+        git.run("version")  # later starts reap it once ended
         time.sleep(0.05)
+    assert not set(os.listdir("/proc/self/fd")) - before  # no pipe of it left open
     assert not os.path.exists(f"/proc/{pid}")  # ended and reaped: no zombie left

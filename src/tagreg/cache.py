@@ -5,34 +5,20 @@ Everything here is a cache: deleting the folder loses nothing.
 
 from __future__ import annotations
 
+import marshal
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 
 def root() -> Path:
     """The cache folder (not created)."""
-    from pathlib import Path
-
     return Path(_root())
 
 
-def sha256_hex(data: bytes) -> str:
-    """hashlib.sha256(data).hexdigest() for short data (names, keys), from CPython's built-in
-    module where there is one: importing hashlib loads OpenSSL (~6 ms). For long data take hashlib:
-    OpenSSL hashes a megabyte in 0.7 ms, the built-in module in 6 ms."""
-    for module in ("_sha2", "_sha256"):  # Python 3.12+, 3.10-3.11
-        try:
-            return __import__(module).sha256(data).hexdigest()
-        except (ImportError, AttributeError):
-            continue
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
 def folder(*parts: str) -> str:
-    """A path inside the cache folder, as a str (pathlib costs a command ~20 ms to import)."""
+    """A path inside the cache folder, as a str."""
     return os.path.join(_root(), *parts)
 
 
@@ -46,8 +32,6 @@ def _root() -> str:
 
 def load_value(kind: str, key: str) -> Any | None:
     """A cached plain value (dicts, lists, str, numbers, None), or None if absent or unreadable."""
-    import marshal  # built in: nothing to import (json would bring `re`, ~10 ms of a command)
-
     try:
         with open(os.path.join(_root(), kind, f"{key}.marshal"), "rb") as handle:
             return marshal.loads(handle.read())  # marshal.load(handle) reads in tiny pieces: 8x slower
@@ -57,8 +41,6 @@ def load_value(kind: str, key: str) -> Any | None:
 
 def store_value(kind: str, key: str, value: Any) -> None:
     """Cache a plain value; a cache that cannot be written is skipped, never an error."""
-    import marshal
-
     folder = os.path.join(_root(), kind)
     try:
         data = marshal.dumps(value)
@@ -70,28 +52,18 @@ def store_value(kind: str, key: str, value: Any) -> None:
         pass
 
 
-def _pickle():
-    """The C pickler (the `pickle` module around it imports `re` and `struct`)."""
-    try:
-        import _pickle as module
-    except ImportError:  # another Python than CPython
-        import pickle as module
-    return module
-
-
 def load_pickle(kind: str, name: str, key: str) -> Any | None:
     """The value stored under name if it was stored with key, else None (a miss, never an error)."""
     try:
         with open(os.path.join(_root(), kind, f"{name}.pickle"), "rb") as handle:
-            stored_key, value = _pickle().load(handle)
-    except Exception:  # absent, from another version, half-written by a crash: all just misses
+            stored_key, value = pickle.load(handle)
+    except Exception:  # noqa: BLE001 -- absent, from another version, half-written by a crash: all just misses
         return None
     return value if stored_key == key else None
 
 
 def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
     """Keep one value per name (the newest), with the key it is valid for."""
-    pickle = _pickle()
     folder = os.path.join(_root(), kind)
     try:
         os.makedirs(folder, exist_ok=True)

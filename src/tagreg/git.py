@@ -7,17 +7,41 @@ commits in one `git cat-file --batch`.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import subprocess
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 from .errors import UserError
 from .state import CommitInfo, TagInfo
 
 
 class GitError(UserError):
-    """A git command failed in a way the user can act on."""
+    """A git command failed in a way the user can act on. When git itself failed: command is what
+    ran, stderr all it said (the message is the line of it worth showing, see `reason`)."""
+
+    def __init__(self, message: str, command: Sequence[str] = (), stderr: bytes = b""):
+        super().__init__(message)
+        self.command = list(command)
+        self.stderr = stderr
+
+
+def failure(command: Sequence[str], stderr: bytes | None) -> GitError:
+    """The GitError of a git command that failed: git's reason, else `git SUBCOMMAND failed`."""
+    return GitError(reason(stderr or b"") or f"git {subcommand(command)} failed", command, stderr or b"")
+
+
+def subcommand(command: Sequence[str]) -> str:
+    """The git subcommand `git -C FOLDER [-c SETTING]... SUBCOMMAND ...` runs."""
+    at = 3
+    while command[at] == "-c":
+        at += 2
+    return command[at]
 
 
 URL_SCHEMES = ("http://", "https://", "ssh://", "git://", "file://", "git+ssh://", "ssh+git://")
@@ -42,7 +66,8 @@ def ask_remote(url: str) -> Process:
     """Start `git ls-remote --refs URL` in the background: a remote's refs, asked for as early as
     possible (before the modules that read the answer are even imported)."""
     plain, secrets = credential_env(url)
-    return spawn(["git", *LIST_REFS, "--", plain], _environment({"GIT_TERMINAL_PROMPT": "0", **secrets}))
+    return Process(["git", *LIST_REFS, "--", plain], env=_environment({"GIT_TERMINAL_PROMPT": "0", **secrets}),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 # -- credentials in URLs -------------------------------------------------------------------------
@@ -150,146 +175,25 @@ def with_config(env: dict[str, str], pairs: Iterable[tuple[str, str]]) -> dict[s
 
 
 # -- processes ---------------------------------------------------------------------------------
-# git runs through os.posix_spawn and pipes, not the subprocess module: importing subprocess (with
-# threading, selectors, signal, enum, locale) costs a command more than running git does.
-
-PIPE, DEVNULL, INHERIT = "pipe", "devnull", "inherit"
-_UNREAPED: list[int] = []  # children whose Process was dropped before they ended (see __del__)
+# subprocess's defaults are what git needs: SIGPIPE back to its default in the child (Python ignores
+# it, and ignored signals survive exec), no descriptor of ours leaked into it, and a child whose
+# Popen was dropped reaped on a later start.
 
 
-class Process:
-    """A started process, with what this module uses of subprocess.Popen: `args`, `communicate`,
-    `returncode`, and after `communicate`, `stdout` and `stderr` (bytes, or None if not piped)."""
+class Process(subprocess.Popen[bytes]):
+    """A started git command: a Popen that, dropped unfinished (a read started, then an error),
+    closes its pipes, so git sees them closed and ends: a long-running server must not gather
+    open pipes and stuck processes. subprocess reaps it then or on a later start."""
 
-    __slots__ = ("_fds", "args", "pid", "returncode", "stderr", "stdout")
+    args: list[str]
 
-    def __init__(self, args: list[str], pid: int, fds: tuple):
-        self.args, self.pid, self._fds = args, pid, fds  # (stdin, stdout, stderr): our pipe ends
-        self.returncode: int | None = None
-        self.stdout: bytes | None = None
-        self.stderr: bytes | None = None
-
-    def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]:
-        """Write input to the process (then close its stdin), read its output to the end, wait for
-        it; (stdout, stderr). Reads and writes interleave, so no pipe ever fills and blocks."""
-        if self.returncode is not None:
-            return self.stdout, self.stderr
-        import select
-
-        stdin, out, err = self._fds
-        chunks: dict[int, list[bytes]] = {fd: [] for fd in (out, err) if fd is not None}
-        poller = select.poll()
-        for fd in chunks:
-            poller.register(fd, select.POLLIN)
-        pending = memoryview(input or b"")
-        if stdin is not None:
-            if pending:
-                os.set_blocking(stdin, False)
-                poller.register(stdin, select.POLLOUT)
-            else:
-                os.close(stdin)
-        opened = len(chunks) + (1 if stdin is not None and pending else 0)
-        while opened:
-            for fd, _ in poller.poll():
-                if fd == stdin:
-                    try:
-                        pending = pending[os.write(fd, pending[: 1 << 16]) :]
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:  # it stopped reading: what it says tells why
-                        pending = pending[:0]
-                    if not pending:
-                        poller.unregister(fd)
-                        os.close(fd)
-                        opened -= 1
-                    continue
-                data = os.read(fd, 1 << 16)
-                if data:
-                    chunks[fd].append(data)
-                else:
-                    poller.unregister(fd)
-                    os.close(fd)
-                    opened -= 1
-        self._fds = (None, None, None)
-        self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        self.stdout = b"".join(chunks[out]) if out is not None else None
-        self.stderr = b"".join(chunks[err]) if err is not None else None
-        return self.stdout, self.stderr
-
-    def __del__(self):
-        """A process dropped unfinished (a read started, then an error): close our pipe ends, so
-        git sees them closed and ends, and reap it now or on a later spawn, as subprocess does: a
-        long-running server must not gather open pipes and zombies."""
-        if self.returncode is not None:
-            return
-        try:
-            for fd in self._fds:
-                if fd is not None:
-                    os.close(fd)
-            self._fds = (None, None, None)
-            if not _reaped(self.pid):
-                _UNREAPED.append(self.pid)
-        except (OSError, TypeError, AttributeError):  # at interpreter exit, os may be gone already
-            pass
-
-
-def _reaped(pid: int) -> bool:
-    """Whether child pid has ended (and is reaped now)."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] != 0
-    except ChildProcessError:  # reaped already
-        return True
-
-
-def spawn(args: list[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
-          stderr: str = PIPE) -> Process:
-    """Start args (a program on PATH) with env; stdin=True gives it a pipe for `communicate`'s
-    input, else it shares ours. FileNotFoundError if the program is missing."""
-    if not hasattr(os, "posix_spawnp"):  # Windows: subprocess, which offers the same interface
-        import subprocess
-
-        modes = {PIPE: subprocess.PIPE, DEVNULL: subprocess.DEVNULL, INHERIT: None}
-        return subprocess.Popen(args, env=env, stdin=subprocess.PIPE if stdin else None, stdout=modes[stdout],
-                                stderr=modes[stderr])  # type: ignore[return-value]
-    from _signal import SIGPIPE  # the C half of `signal`, without its enum classes
-
-    for pid in list(_UNREAPED):  # one by one: a server's threads may add to it meanwhile
-        if _reaped(pid):
-            try:
-                _UNREAPED.remove(pid)
-            except ValueError:  # another thread reaped it too
-                pass
-
-    actions: list[tuple] = []
-    ours: list[int | None] = [None, None, None]
-    theirs: list[int] = []
-    for fd, mode in ((0, PIPE if stdin else INHERIT), (1, stdout), (2, stderr)):
-        if mode == PIPE:
-            read, write = os.pipe()  # not inheritable: only the dup2'd ends reach the child
-            mine, child = (write, read) if fd == 0 else (read, write)
-            if child < 3:  # our own 0-2 were closed: keep the child's end clear of its 0-2
-                import fcntl
-
-                moved = fcntl.fcntl(child, fcntl.F_DUPFD_CLOEXEC, 3)
-                os.close(child)
-                child = moved
-            ours[fd] = mine
-            theirs.append(child)
-            actions.append((os.POSIX_SPAWN_DUP2, child, fd))
-        elif mode == DEVNULL:
-            actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0))
-    try:
-        # Python ignores SIGPIPE, and ignored signals survive exec: git gets the default back, as
-        # subprocess gives it, so `git ... | head` in a child ends quietly.
-        pid = os.posix_spawnp(args[0], args, env, file_actions=actions, setsigdef=(SIGPIPE,))
-    except BaseException:
-        for fd in [*theirs, *ours]:
-            if fd is not None:
-                os.close(fd)
-        raise
-    for fd in theirs:
-        os.close(fd)
-    return Process(args, pid, tuple(ours))
+    def __del__(self) -> None:
+        if self.returncode is None:
+            for pipe in (self.stdin, self.stdout, self.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):  # a broken pipe's unwritten input: git has ended
+                        pipe.close()
+        super().__del__()
 
 
 # Every ref of a remote: protocol v0 sends them all in its first answer, where v2 takes one more
@@ -313,7 +217,7 @@ _TAG_FIELDS = [
     "%(contents:signature)",
 ]
 _TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
-_LEAN_FORMAT = "%00".join(_TAG_FIELDS[:5] + ["%(taggerdate:raw)"]) + "%00"
+_LEAN_FORMAT = "%00".join([*_TAG_FIELDS[:5], "%(taggerdate:raw)"]) + "%00"
 
 
 class Git:
@@ -339,43 +243,41 @@ class Git:
     def run(
         self, *args: str, check: bool = True, input: bytes | None = None, env: dict[str, str] | None = None,
         show_progress: bool = False,
-    ) -> Process:
+    ) -> subprocess.CompletedProcess[bytes]:
         """Run `git ARGS` in the repository and return the finished process (bytes `stdout`,
         `stderr`, `returncode`).
 
         With show_progress, git's stderr goes to the terminal: in a partial clone, the objects git
         downloads on demand then show git's progress bar.
         """
-        proc = self._spawn(args, _environment(env), stdin=input is not None,
-                           stderr=INHERIT if show_progress else PIPE)
-        proc.communicate(input)
+        proc = self._popen(args, env, stdin=None if input is None else subprocess.PIPE,
+                           stderr=None if show_progress else subprocess.PIPE)
+        out, err = proc.communicate(input)
         if proc.returncode != 0:
             self._check_folder()
             if check:
-                raise GitError(reason(proc.stderr or b"") or f"git {args[0]} failed")
-        return proc
+                raise failure(proc.args, err)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def run_network(self, *args: str, progress: bool = False) -> None:
         """Run a git command that talks to a remote: git draws its progress on a terminal if
         progress, else stays quiet; a failure raises GitError with git's last line."""
         quiet = [] if progress else ["-q"]
-        env = _environment({"GIT_TERMINAL_PROMPT": "0"})  # never hang on a password prompt
-        proc = self._spawn([args[0], *quiet, *args[1:]], env, stdout=DEVNULL, stderr=INHERIT if progress else PIPE)
-        proc.communicate()
-        if proc.returncode != 0:
-            self._check_folder()
-            raise GitError(reason(proc.stderr or b"") or f"git {args[0]} failed")
+        self.run(args[0], *quiet, *args[1:], env={"GIT_TERMINAL_PROMPT": "0"},  # never hang on a password prompt
+                 show_progress=progress)
 
-    def _spawn(self, args: Sequence[str], env: dict[str, str], stdin: bool = False, stdout: str = PIPE,
-               stderr: str = PIPE) -> Process:
-        """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`)."""
+    def _popen(self, args: Sequence[str], env: dict[str, str] | None = None, stdin: int | None = None,
+               stderr: int | None = subprocess.PIPE) -> Process:
+        """Start `git ARGS` as if in the repository's folder (`git -C FOLDER`), stdout piped."""
+        full = _environment(env)
         if self.config or self.env:
-            env = with_config({**env, **self.env}, self.config)
+            full = with_config({**full, **self.env}, self.config)
         for arg in args:
             if "\0" in arg:  # no program can take it: the OS would refuse the whole command line
                 raise GitError(f"refusing '{arg.partition(chr(0))[0]}\\0…': a name, ref or path with a NUL character")
         try:
-            return spawn(["git", "-C", self.where, *args], env, stdin, stdout, stderr)
+            return Process(["git", "-C", self.where, *args], env=full, stdin=stdin, stdout=subprocess.PIPE,
+                           stderr=stderr, bufsize=1 << 16)
         except FileNotFoundError as exc:
             raise GitError("git is not installed or not on PATH") from exc
 
@@ -495,15 +397,15 @@ class Git:
 
     def start(self, args: Sequence[str], env: dict[str, str] | None = None) -> Process:
         """Start `git ARGS` in the background; `finish` collects its output."""
-        return self._spawn(args, _environment(env))
+        return self._popen(args, env)
 
     def finish(self, proc: Process) -> bytes:
         """The stdout of a `start`ed command (GitError if it failed)."""
         out, err = proc.communicate()
         if proc.returncode != 0:
             self._check_folder()
-            raise GitError(reason(err or b"") or f"git {proc.args[3]} failed")
-        return out or b""
+            raise failure(proc.args, err)
+        return out
 
     def start_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> Process:
         """Start reading tags in the background (git works while Python does something else)."""
@@ -524,7 +426,8 @@ class Git:
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""
-        return [line for line in self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns).splitlines() if line]
+        listed = self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns)
+        return [line for line in listed.splitlines() if line]
 
     def create_tag(self, name: str, commit: str, message: str, after: int | None = None) -> None:
         """Create the annotated tag name at commit; GitError if it exists or git has no identity.
@@ -540,7 +443,7 @@ class Git:
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
-            raise GitError(reason(proc.stderr) or f"git tag {name} failed")
+            raise GitError(reason(proc.stderr) or f"git tag {name} failed", proc.args, proc.stderr)
 
     def date_after(self, after: int) -> dict[str, str] | None:
         """The environment giving a new tag a tagger date strictly after the Unix time after: None
@@ -572,8 +475,8 @@ class Git:
         if given), as the remote lists them now; GitError if it cannot be reached."""
         proc = self.run(*LIST_REFS, "--tags", "--", remote, *patterns, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
         if proc.returncode != 0:
-            raise GitError(reason(proc.stderr or b"") or "git ls-remote failed")
-        return proc.stdout or b""
+            raise failure(proc.args, proc.stderr)
+        return proc.stdout
 
     def delete_tag(self, name: str) -> None:
         """Delete the local tag name."""
@@ -588,7 +491,8 @@ class Git:
     def stream(self, *args: str, stdin: bool = False, show_progress: bool = False) -> Stream:
         """Start `git ARGS` with its stdout to be read in pieces (`Stream`); with stdin, a pipe to
         write its input to. With show_progress, git's stderr goes to the terminal."""
-        proc = self._spawn(args, _environment(), stdin=stdin, stderr=INHERIT if show_progress else PIPE)
+        proc = self._popen(args, stdin=subprocess.PIPE if stdin else None,
+                           stderr=None if show_progress else subprocess.PIPE)
         return Stream(proc, self.where)
 
     def object_sizes(self, oids: Sequence[str], show_progress: bool = False) -> dict[str, int | None]:
@@ -601,7 +505,7 @@ class Git:
         proc = self.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                         input=("\n".join(unique) + "\n").encode(), show_progress=show_progress)
         out: dict[str, int | None] = {}
-        for oid, line in zip(unique, (proc.stdout or b"").decode("utf-8", "replace").splitlines()):
+        for oid, line in zip(unique, proc.stdout.decode("utf-8", "replace").splitlines(), strict=False):
             parts = line.split(" ")
             out[oid] = int(parts[2]) if len(parts) == 3 and parts[1] == "blob" else None
         return out
@@ -677,106 +581,69 @@ class Stream:
     def __init__(self, proc: Process, where: str):
         self._proc = proc
         self._where = where
-        self._buffer = bytearray()  # read from stdout, not handed out yet
-        self._ended = False  # stdout is at its end
+        self._out = cast(io.BufferedReader, proc.stdout)
         self._stderr = bytearray()
+        self._listener: threading.Thread | None = None
+        if proc.stderr is not None:
+            # git may say more on stderr than its pipe holds (a partial clone fetching objects,
+            # git-lfs's progress) while we wait on its stdout: a thread reads it meanwhile. The
+            # thread owns the pipe, so a Stream dropped unfinished closes the others without it.
+            err, proc.stderr = cast(io.BufferedReader, proc.stderr), None
+            self._listener = threading.Thread(target=_keep_tail, args=(err, self._stderr), daemon=True)
+            self._listener.start()
 
     def write(self, data: bytes) -> None:
         """Send data to git's stdin (a request line of `cat-file --batch`)."""
-        fd = self._proc._fds[0]
-        if fd is None:
-            raise GitError(f"git {self._proc.args[3]} takes no more input")
-        view = memoryview(data)
+        stdin = self._proc.stdin
+        if stdin is None or stdin.closed:
+            raise GitError(f"git {subcommand(self._proc.args)} takes no more input")
         try:
-            while view:
-                view = view[os.write(fd, view):]
+            stdin.write(data)
+            stdin.flush()
         except BrokenPipeError:  # it stopped reading: what it says (`finish`, `error`) tells why
             pass
 
     def end_input(self) -> None:
         """Close git's stdin: it has all its input."""
-        stdin, out, err = self._proc._fds
-        if stdin is not None:
-            os.close(stdin)
-            self._proc._fds = (None, out, err)
-
-    def _fill(self) -> bool:
-        """Read more of stdout into the buffer, stderr as it comes; False at stdout's end."""
-        if self._ended:
-            return False
-        while True:
-            stdin, out, err = self._proc._fds
-            if err is None:
-                data = os.read(out, self.CHUNK)
-            else:
-                ready = {fd for fd, _ in _poll((out, err))}
-                if err in ready:
-                    said = os.read(err, 1 << 16)
-                    if said:
-                        self._stderr += said
-                        del self._stderr[: -(1 << 16)]
-                    else:
-                        os.close(err)
-                        self._proc._fds = (stdin, out, None)
-                    if out not in ready:
-                        continue
-                data = os.read(out, self.CHUNK)
-            if data:
-                self._buffer += data
-                return True
-            self._ended = True
-            return False
+        stdin = self._proc.stdin
+        if stdin is not None and not stdin.closed:
+            with contextlib.suppress(BrokenPipeError):  # input it did not read: the pipe closes all the same
+                stdin.close()
 
     def read(self, size: int) -> bytes:
         """Up to size bytes of stdout (at least one, unless at its end: b"")."""
-        if not self._buffer and not self._fill():
-            return b""
-        chunk = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return chunk
+        return self._out.read1(size)
 
     def read_exactly(self, size: int) -> bytes:
-        """size bytes of stdout (small: the buffer holds them); GitError if it ends before."""
-        while len(self._buffer) < size:
-            if not self._fill():
-                raise GitError(f"git {self._proc.args[3]} ended early")
-        return self.read(size)
+        """size bytes of stdout; GitError if it ends before."""
+        data = self._out.read(size)
+        if len(data) < size:
+            raise GitError(f"git {subcommand(self._proc.args)} ended early")
+        return data
 
     def read_until(self, separator: bytes, limit: int) -> bytes:
-        """stdout up to separator (not included); b"" at the end; GitError past limit bytes."""
-        start = 0
-        while True:
-            found = self._buffer.find(separator, start)
+        """stdout up to separator (one byte, not included); b"" at the end; GitError past limit bytes."""
+        record = bytearray()
+        while chunk := self._out.peek(1):  # what is buffered, reading more only if nothing is
+            found = chunk.find(separator)
             if found >= 0:
-                record = bytes(self._buffer[:found])
-                del self._buffer[: found + len(separator)]
-                return record
-            if len(self._buffer) > limit:
-                raise GitError(f"git {self._proc.args[3]} printed a record longer than {limit} bytes")
-            start = max(0, len(self._buffer) - len(separator) + 1)
-            if not self._fill():
-                if self._buffer:
-                    raise GitError(f"git {self._proc.args[3]} ended in the middle of a record")
-                return b""
+                record += self._out.read(found + 1)
+                return bytes(record[:-1])
+            if len(record) + len(chunk) > limit:
+                raise GitError(f"git {subcommand(self._proc.args)} printed a record longer than {limit} bytes")
+            record += self._out.read(len(chunk))
+        if record:
+            raise GitError(f"git {subcommand(self._proc.args)} ended in the middle of a record")
+        return b""
 
     def close(self) -> int:
         """Stop git if it is still running (it sees its pipes closed), wait for it; its exit code."""
-        if self._proc.returncode is not None:
-            return self._proc.returncode
-        stdin, out, err = self._proc._fds
-        for fd in (stdin, out):
-            if fd is not None:
-                os.close(fd)
-        while err is not None:
-            said = os.read(err, 1 << 16)
-            if not said:
-                os.close(err)
-                err = None
-            self._stderr += said
-            del self._stderr[: -(1 << 16)]
-        self._proc._fds = (None, None, None)
-        self._proc.returncode = os.waitstatus_to_exitcode(os.waitpid(self._proc.pid, 0)[1])
-        self._buffer.clear()
+        if self._proc.returncode is None:
+            self.end_input()
+            self._out.close()
+            self._proc.wait()
+        if self._listener is not None:
+            self._listener.join()
         return self._proc.returncode
 
     def finish(self) -> None:
@@ -784,7 +651,7 @@ class Stream:
         if self.close() != 0:
             if not os.path.isdir(self._where):
                 raise GitError(f"{self._where} does not exist")
-            raise GitError(reason(bytes(self._stderr)) or f"git {self._proc.args[3]} failed")
+            raise failure(self._proc.args, bytes(self._stderr))
 
     @property
     def error(self) -> str:
@@ -798,14 +665,12 @@ class Stream:
         self.close()
 
 
-def _poll(fds: Sequence[int]) -> list[tuple[int, int]]:
-    """Which of fds are readable (or closed by the other end), waiting until one is."""
-    import select
-
-    poller = select.poll()
-    for fd in fds:
-        poller.register(fd, select.POLLIN)
-    return poller.poll()
+def _keep_tail(pipe: io.BufferedReader, tail: bytearray, most: int = 1 << 16) -> None:
+    """Read pipe to its end (then close it), keeping its last most bytes in tail."""
+    with pipe:
+        while said := pipe.read1(most):
+            tail += said
+            del tail[:-most]
 
 
 class BlobReader:

@@ -8,6 +8,7 @@ gets a local git directory and does not care whether the registry is local or re
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from . import cache
 from .errors import UserError
+from .file_lock import file_lock
 from .git import (
     HOST_CHARS,
     LIST_REFS,
@@ -90,7 +92,7 @@ def mirror_dir(url: str) -> Path:
 def _mirror_where(url: str) -> str:
     """`mirror_dir` as a str: `<readable part of the URL>-<12 hex digits of its SHA-256>`."""
     clean = strip_credentials(url)
-    digest = cache.sha256_hex(clean.encode())[:12]
+    digest = hashlib.sha256(clean.encode()).hexdigest()[:12]
     return cache.folder("repos", f"{readable_name(clean) or 'repo'}-{digest}")
 
 
@@ -371,7 +373,7 @@ _RACE_REASONS = ("already exists", "fetch first", "non-fast-forward", "stale inf
 def list_mirrors() -> list[dict]:
     """Every cached mirror: url (without credentials), folder, size in bytes, last fetch time."""
     base = cache.root() / "repos"
-    out = []
+    out: list[dict] = []
     if not base.is_dir():
         return out
     for path in sorted(base.iterdir()):
@@ -398,31 +400,6 @@ def clear_mirrors(url: str | None = None) -> list[str]:
                 shutil.rmtree(path, ignore_errors=True)
             removed.append(str(path))
     return removed
-
-
-@contextmanager
-def file_lock(path: str | os.PathLike, display: str, timeout: float = 300.0,
-              busy: str | None = None) -> Iterator[None]:
-    """An exclusive lock on `<path>.lock`, waited for up to timeout seconds (then RemoteError,
-    saying busy if given)."""
-    import fcntl
-
-    where = os.fspath(path)
-    os.makedirs(os.path.dirname(where), exist_ok=True)
-    with open(where + ".lock", "w") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RemoteError(busy or f"the cache of {display} is locked by another process")
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 __all__ = [

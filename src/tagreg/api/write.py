@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from .. import state as S
 from .. import tags as T
+from ..file_lock import file_lock
 from .read import unknown_artifact
 from .repository import PathLike, Repository, _open
 from .results import Notice, RegistryError, TagChange
@@ -94,8 +95,6 @@ def _local_lock(repo: PathLike, timeout: float):
     git_dir = dot_git if os.path.isdir(dot_git) else Git(where).common_dir()  # a folder: no git to ask
     if git_dir is None:
         return nullcontext()
-    from ..remote import file_lock
-
     return file_lock(os.path.join(git_dir, "tagreg"), where, timeout,
                      busy=f"another tagreg is writing to {where}: gave up waiting after {timeout:.0f} s")
 

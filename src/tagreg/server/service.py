@@ -40,6 +40,7 @@ def _iso(stamp: float | None) -> str | None:
 
 def problem_for(exc: Exception) -> Problem:
     """The HTTP form of an error raised by the API (a user's mistake, never a stack trace)."""
+    from ..file_lock import LockBusy
     from ..remote import RemoteError
     from ..tags import GrammarError
 
@@ -47,7 +48,7 @@ def problem_for(exc: Exception) -> Problem:
         return exc
     if isinstance(exc, NotReady):
         return Problem(503, "not_ready", str(exc), retry_after=5)
-    if isinstance(exc, RemoteError) or isinstance(exc.__cause__, RemoteError):  # a push git could not make
+    if isinstance(exc, (RemoteError, LockBusy)) or isinstance(exc.__cause__, RemoteError):  # a push git could not make
         return Problem(502, "remote_error", str(exc))
     if isinstance(exc, GrammarError):
         return Problem(400, "invalid", str(exc))
