@@ -38,10 +38,10 @@ class Row:
 
 def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool = False) -> list[Row]:
     """Every artifact's row, in GTO's discovery order; from the cache folder for artifacts whose
-    tags did not change since it was kept (incremental), else from the tags (with each artifact's
-    state if keep_state)."""
+    tags did not change since it was kept (incremental), else from the tags (all in this process
+    if keep_state)."""
     if keep_state:
-        return _sorted(_rows_of(r.registry(), view, keep_state=True))
+        return _sorted(_rows_of(r.registry(), view))
     if not incremental:
         return _sorted(_all_rows(r, view, _counts(r.tag_listing())))
     groups = _groups(r.tag_listing())
@@ -56,7 +56,7 @@ def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool =
         found = _all_rows(r, view, {prefix: count for prefix, (_, count) in groups.items()})
     else:
         patterns = [p for prefix in changed for p in T.ref_patterns(prefix.replace("=", ":"))]
-        found = _rows_of(S.build(r.git.tags_lean(patterns) if patterns else []), view, keep_state=False)
+        found = _rows_of(S.build(r.git.tags_lean(patterns) if patterns else []), view)
     for row in found:
         prefix = T.tag_prefix(row.info.name)
         if prefix in fresh:
@@ -79,7 +79,7 @@ def _all_rows(r: Repository, view: S.StageView, counts: dict[str, int]) -> list[
     big = sum(counts.values()) >= BIG
     halves = _halves(counts) if big and sys.platform == "linux" and cores() > 1 else None
     if halves is None:
-        return _rows_of(r.registry(), view, keep_state=False)
+        return _rows_of(r.registry(), view)
     import pickle
 
     reader, writer = os.pipe()
@@ -88,7 +88,7 @@ def _all_rows(r: Repository, view: S.StageView, counts: dict[str, int]) -> list[
         code = 1
         try:
             os.close(reader)
-            data = pickle.dumps(_rows_of(S.build(r.git.tags_lean(halves[1])), view, keep_state=False))
+            data = pickle.dumps(_rows_of(S.build(r.git.tags_lean(halves[1])), view))
             with os.fdopen(writer, "wb") as out:
                 out.write(data)
             code = 0
@@ -96,13 +96,13 @@ def _all_rows(r: Repository, view: S.StageView, counts: dict[str, int]) -> list[
             os._exit(code)
     os.close(writer)
     try:
-        mine = _rows_of(S.build(r.git.tags_lean(halves[0])), view, keep_state=False)
+        mine = _rows_of(S.build(r.git.tags_lean(halves[0])), view)
         with os.fdopen(reader, "rb") as incoming:
             data = incoming.read()
     finally:
         _, status = os.waitpid(child, 0)
     if status != 0 or not data:  # the copy failed (it said nothing): read that half here
-        return mine + _rows_of(S.build(r.git.tags_lean(halves[1])), view, keep_state=False)
+        return mine + _rows_of(S.build(r.git.tags_lean(halves[1])), view)
     return mine + pickle.loads(data)
 
 
@@ -174,7 +174,7 @@ def _groups(listing: bytes) -> dict[str, tuple[bytes, int]]:
     return out
 
 
-def _rows_of(registry: S.Registry, view: S.StageView, keep_state: bool) -> list[Row]:
+def _rows_of(registry: S.Registry, view: S.StageView) -> list[Row]:
     out = []
     for artifact in registry.artifacts.values():
         latest = S.latest(artifact)
@@ -185,7 +185,6 @@ def _rows_of(registry: S.Registry, view: S.StageView, keep_state: bool) -> list[
             active=artifact.is_active,
             latest=latest.version if latest else None,
             stages={stage: [v.version for v in versions] for stage, versions in winners.items()},
-            state=artifact if keep_state else None,
         )
         used = frozenset(s.stage for v in artifact.versions if v.is_active for s in v.stages.values() if s.is_active)
         out.append(Row(info, used, artifact.rank))
