@@ -207,7 +207,7 @@ def test_find_versions_in_stage(model, clock, silent):
     assert all(is_record_instance(v) for v in found)
     tag(model, clock, "model#staging#4", "Assigning stage staging to artifact model version v0.0.1", model.c1)
     assert [v.version for v in api.find_versions_in_stage(model.path, "model", "staging")] == ["v0.0.1"]
-    with pytest.raises(api.RegistryError, match="^Unknown stage 'qa'"):  # no artifact was ever in qa
+    with pytest.raises(api.RegistryError, match=r"^Unknown stage 'qa'"):  # no artifact was ever in qa
         api.find_versions_in_stage(model.path, "model", "qa")
 
 
@@ -322,10 +322,10 @@ def test_assign(model, clock, silent):
 
 def test_assign_refuses_a_version_other_than_the_refs(model, silent):
     before = model.tags()
-    with pytest.raises(api.RegistryError, match="^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
+    with pytest.raises(api.RegistryError, match=r"^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
                                                 "at this ref$"):
         api.assign(model.path, "model", "s2", "HEAD", version="v0.0.1")
-    with pytest.raises(api.RegistryError, match="^You either need to supply version name or skip registration$"):
+    with pytest.raises(api.RegistryError, match=r"^You either need to supply version name or skip registration$"):
         api.assign(model.path, "model", "s2", "HEAD", version="v0.2.0", skip_registration=True)
     assert model.tags() == before
 
@@ -343,7 +343,7 @@ def test_assign_an_older_version_of_a_stage_is_a_rollback(model, clock, silent):
     (change,) = api.assign(model.path, "model", "prod", version="v0.0.1")
     assert (change.tag, change.commit) == ("model#prod#5", model.c1)
     assert api.which(model.path, "model", "prod").version == "v0.0.1"
-    with pytest.raises(api.RegistryError, match="^Version 'v0.0.1' is already the current version in stage 'prod'"):
+    with pytest.raises(api.RegistryError, match=r"^Version 'v0.0.1' is already the current version in stage 'prod'"):
         api.assign(model.path, "model", "prod", version="v0.0.1")
 
 
@@ -378,16 +378,16 @@ def test_rollback_skips_unassigned_and_deregistered_versions(model, clock, silen
     _rolled_forward(model, clock)  # prod: v0.0.1, then v0.1.0
     clock.tick()
     api.deprecate(model.path, "model", "v0.0.1", "prod")  # v0.0.1 taken out of prod by hand
-    with pytest.raises(api.RegistryError, match="^Nothing to roll back to: no version of 'model' other than v0.1.0"):
+    with pytest.raises(api.RegistryError, match=r"^Nothing to roll back to: no version of 'model' other than v0.1.0"):
         api.rollback(model.path, "model", "prod")
     clock.tick()
     api.deprecate(model.path, "model", "v0.1.0", "prod")
-    with pytest.raises(api.RegistryError, match="^Stage 'prod' of 'model' is empty: nothing to roll back$"):
+    with pytest.raises(api.RegistryError, match=r"^Stage 'prod' of 'model' is empty: nothing to roll back$"):
         api.rollback(model.path, "model", "prod")
 
 
 def test_rollback_of_an_unknown_artifact(repo, silent):
-    with pytest.raises(api.RegistryError, match="^Cannot find artifact 'nomodel'$"):
+    with pytest.raises(api.RegistryError, match=r"^Cannot find artifact 'nomodel'$"):
         api.rollback(repo.path, "nomodel", "prod")
 
 
