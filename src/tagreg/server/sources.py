@@ -309,7 +309,8 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "description": note.description if note else "", "labels": list(note.labels) if note else [],
                 "latest": info.latest, "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
                 "last_ts": int(last.created_at.timestamp()) if last else None,
-                "last_event": gto_json.history_row(last) if last else None, "last_author": last.author if last else None,
+                "last_event": gto_json.history_row(last) if last else None,
+                "last_author": last.author if last else None,
                 "signature": signature, "annotation": _annotation(note, None if note is None or not note.path else
                                           "link" if note.repo else stored.get(note.path)),
                 "search": " ".join(w for w in words if w).lower(),
@@ -325,7 +326,8 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     out = []
     for v in versions:
         out.append({
-            "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order), "created_at": _iso(v.created_at),
+            "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order),
+            "created_at": _iso(v.created_at),
             "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
             "registered": v.is_registered, "active": v.is_active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
