@@ -4,13 +4,15 @@ to the terminal counts too)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import pytest
 
-import dataclasses
-
-from tagreg import api
+from tagreg import api, gto_json, state
 from tagreg.errors import UserError
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
@@ -100,8 +102,8 @@ def test_show_name(model, silent):
     assert [v.version for v in versions] == ["v0.1.0", "v0.0.1"]
     newest, oldest = versions
     assert newest.commit == model.c2 and oldest.commit == model.c1
-    assert newest.stages == ["staging"]
-    assert sorted(oldest.stages) == ["dev", "prod"]
+    assert newest.in_stages == ["staging"]
+    assert sorted(oldest.in_stages) == ["dev", "prod"]
     assert oldest.ref == "model@v0.0.1"
     assert oldest.registered is True and oldest.active is True
     assert oldest.author == "Tester" and oldest.author_email == "t@example.com"
@@ -132,7 +134,7 @@ def test_history(model, silent):
                                                                              "staging")
     assert newest.commit == model.c2
     assert newest.message == "Assigning stage staging to artifact model version v0.1.0"
-    assert isinstance(newest.timestamp, datetime)
+    assert newest.created_at == datetime.fromtimestamp(newest.timestamp, timezone.utc)
     assert [e.ref for e in api.history(model.path, "model", ascending=True)] == [e.ref for e in entries[::-1]]
     assert api.history(model.path, "other") == []
 
@@ -205,7 +207,7 @@ def test_find_versions_in_stage(model, clock, silent):
     assert all(is_record_instance(v) for v in found)
     tag(model, clock, "model#staging#4", "Assigning stage staging to artifact model version v0.0.1", model.c1)
     assert [v.version for v in api.find_versions_in_stage(model.path, "model", "staging")] == ["v0.0.1"]
-    with pytest.raises(api.RegistryError, match="^Unknown stage 'qa'"):  # no artifact was ever in qa
+    with pytest.raises(api.RegistryError, match=r"^Unknown stage 'qa'"):  # no artifact was ever in qa
         api.find_versions_in_stage(model.path, "model", "qa")
 
 
@@ -220,6 +222,68 @@ def test_describe(model, silent):
 
 def test_stages(model, silent):
     assert api.stages(model.path) == ["dev", "prod", "staging"]
+
+
+def test_answers_are_the_registrys_domain_objects(model, silent):
+    """No copies of the registry's objects: versions are `state.Version`s, events `state.Event`s,
+    with the names scripts read on them."""
+    newest, oldest = api.show(model.path, "model")
+    assert isinstance(oldest, state.Version)
+    assert (oldest.author, oldest.author_email, oldest.ref) == ("Tester", "t@example.com", "model@v0.0.1")
+    assert oldest.message == "Registering artifact model version v0.0.1"
+    assert (oldest.registered, oldest.active, oldest.discovered) == (True, True, False)
+    assert oldest.annotation.description == "First" and newest.annotation.description == "Second"
+    assert sorted(oldest.stages) == ["dev", "prod"]  # the registry's stages of the version
+    assert api.assignment_ref(oldest, "prod") == "model#prod#1"
+    entries = api.history(model.path, "model")
+    assert all(type(e) is state.Event for e in entries)
+    (info,) = api.check_ref(model.path, "model#prod#1")
+    assert isinstance(info, state.Event)
+    assert (info.tag, info.ref, info.artifact, info.name) == ("model#prod#1", "model#prod#1", "model", "model")
+    assert info.created_at == datetime.fromtimestamp(EPOCH + 180, timezone.utc)
+
+
+def test_stages_a_version_is_in_follow_the_options_of_each_answer(model, clock, silent):
+    """v0.1.0 takes prod; v0.0.1 keeps its assignment but is not shown in prod unless --vs -1 asks."""
+    tag(model, clock, "model#prod#4", "Assigning stage prod to artifact model version v0.1.0", model.c2)
+    r = api.Repository(model.path)
+    one = api.show_versions(r, "model")
+    every = api.show_versions(r, "model", vs=-1)
+    assert [sorted(v.in_stages) for v in one] == [["prod", "staging"], ["dev"]]
+    assert [sorted(v.in_stages) for v in every] == [["prod", "staging"], ["dev", "prod"]]
+
+
+def test_to_gto_is_what_the_json_of_the_cli_prints(model, silent):
+    """One way to GTO's JSON: the API's `.to_gto()` and `gto_json` are what `--json` prints."""
+    def printed(*args):
+        result = subprocess.run([sys.executable, "-m", "tagreg", *args, "--json"], cwd=model.path,
+                                capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)
+
+    assert api.show(model.path).to_gto() == printed("show")
+    assert [v.to_gto() for v in api.show(model.path, "model")] == printed("show", "model")
+    assert api.check_ref(model.path, "model#prod#1")[0].to_gto() == printed("check-ref", "model#prod#1")
+    assert [gto_json.history_row(e) for e in api.history(model.path)] == printed("history")
+
+
+def test_an_annotation_prints_in_the_shape_of_each_output(repo, silent):
+    """One `Annotation.to_dict`, four outputs, each with its own keys in its own order."""
+    repo.commit("c1", {"artifacts.yaml": "m:\n  type: model\n  path: m.bin\n  virtual: false\n  labels: [a]\n"
+                                         "  description: D\n  custom: {k: 1}\n  repo: https://example.com/w.git\n"
+                                         "  rev: v2\n"})
+    api.register(repo.path, "m")
+    note = api.describe(repo.path, "m")
+    assert list(note.to_dict()) == ["type", "path", "virtual", "labels", "description", "custom", "source", "repo",
+                                    "rev"]
+    (commit,) = api.show(repo.path, "m")[0].to_gto()["enrichments"]
+    assert list(commit["enrichments"][0]["artifact"]) == ["type", "path", "virtual", "labels", "description", "custom"]
+    assert note.to_dict(only_set=True) == {"type": "model", "path": "m.bin", "virtual": False, "labels": ["a"],
+                                           "description": "D", "custom": {"k": 1}, "source": "artifacts.yaml",
+                                           "repo": "https://example.com/w.git", "rev": "v2"}
+    bare = api.describe(repo.path, "m", rev="HEAD")
+    bare.virtual, bare.labels, bare.custom, bare.repo, bare.rev = True, [], None, None, "v2"
+    assert bare.to_dict(only_set=True) == {"type": "model", "path": "m.bin", "description": "D",
+                                           "source": "artifacts.yaml", "rev": "v2"}
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -258,10 +322,10 @@ def test_assign(model, clock, silent):
 
 def test_assign_refuses_a_version_other_than_the_refs(model, silent):
     before = model.tags()
-    with pytest.raises(api.RegistryError, match="^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
+    with pytest.raises(api.RegistryError, match=r"^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
                                                 "at this ref$"):
         api.assign(model.path, "model", "s2", "HEAD", version="v0.0.1")
-    with pytest.raises(api.RegistryError, match="^You either need to supply version name or skip registration$"):
+    with pytest.raises(api.RegistryError, match=r"^You either need to supply version name or skip registration$"):
         api.assign(model.path, "model", "s2", "HEAD", version="v0.2.0", skip_registration=True)
     assert model.tags() == before
 
@@ -279,7 +343,7 @@ def test_assign_an_older_version_of_a_stage_is_a_rollback(model, clock, silent):
     (change,) = api.assign(model.path, "model", "prod", version="v0.0.1")
     assert (change.tag, change.commit) == ("model#prod#5", model.c1)
     assert api.which(model.path, "model", "prod").version == "v0.0.1"
-    with pytest.raises(api.RegistryError, match="^Version 'v0.0.1' is already the current version in stage 'prod'"):
+    with pytest.raises(api.RegistryError, match=r"^Version 'v0.0.1' is already the current version in stage 'prod'"):
         api.assign(model.path, "model", "prod", version="v0.0.1")
 
 
@@ -314,16 +378,16 @@ def test_rollback_skips_unassigned_and_deregistered_versions(model, clock, silen
     _rolled_forward(model, clock)  # prod: v0.0.1, then v0.1.0
     clock.tick()
     api.deprecate(model.path, "model", "v0.0.1", "prod")  # v0.0.1 taken out of prod by hand
-    with pytest.raises(api.RegistryError, match="^Nothing to roll back to: no version of 'model' other than v0.1.0"):
+    with pytest.raises(api.RegistryError, match=r"^Nothing to roll back to: no version of 'model' other than v0.1.0"):
         api.rollback(model.path, "model", "prod")
     clock.tick()
     api.deprecate(model.path, "model", "v0.1.0", "prod")
-    with pytest.raises(api.RegistryError, match="^Stage 'prod' of 'model' is empty: nothing to roll back$"):
+    with pytest.raises(api.RegistryError, match=r"^Stage 'prod' of 'model' is empty: nothing to roll back$"):
         api.rollback(model.path, "model", "prod")
 
 
 def test_rollback_of_an_unknown_artifact(repo, silent):
-    with pytest.raises(api.RegistryError, match="^Cannot find artifact 'nomodel'$"):
+    with pytest.raises(api.RegistryError, match=r"^Cannot find artifact 'nomodel'$"):
         api.rollback(repo.path, "nomodel", "prod")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,6 +31,9 @@ class AnnotationError(UserError, ValueError):
         return type(self), (self.file, self.reason)
 
 
+FIELDS = ("type", "path", "virtual", "labels", "description", "custom", "source", "repo", "rev")
+
+
 @dataclass
 class Annotation:
     """What a team says about an artifact: where it is, what it is."""
@@ -46,24 +49,13 @@ class Annotation:
     repo: str | None = None  # for links: the repository holding the files
     rev: str | None = None  # for links: the revision in that repository
 
-    def gto_dict(self) -> dict[str, Any]:
-        """The annotation as GTO 1.10.1 prints it inside `enrichments`."""
-        return {
-            "type": self.type,
-            "path": self.path,
-            "virtual": self.virtual,
-            "labels": list(self.labels),
-            "description": self.description,
-            "custom": self.custom,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field that is set, for `describe`."""
-        data = asdict(self)
-        data.pop("name")
-        if self.virtual:
-            data.pop("virtual")
-        return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+    def to_dict(self, keys: Iterable[str] = FIELDS, *, only_set: bool = False) -> dict[str, Any]:
+        """The fields named in keys, in that order (every one but name by default); with only_set,
+        those without a value (None, empty, or virtual left true) are left out."""
+        data = {key: list(self.labels) if key == "labels" else getattr(self, key) for key in keys}
+        if only_set:
+            data = {k: v for k, v in data.items() if v not in (None, "", [], {}) and (k, v) != ("virtual", True)}
+        return data
 
 
 def files_for(name: str, index: str = "artifacts.yaml") -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """Registry objects as the JSON GTO 1.10.1 prints, key for key, so scripts written for GTO keep working.
 
-Pure functions from `state` objects (plus commit information and annotations gathered by the
-API) to plain dicts and lists.
+The one way each `state` object becomes GTO's JSON: `event` (check-ref), `history_row` (history),
+`version` (show NAME); plain dicts and lists, used by the CLI's `--json`, the server and `.to_gto()`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,17 @@ from typing import Any
 
 from . import tags as T
 from .annotations import Annotation
-from .state import CommitInfo, Event, Stage, Version, newest, to_datetime
+from .state import CommitInfo, Event, Stage, Version, to_datetime
+
+# The annotation inside a version's `enrichments`, as GTO prints it.
+ENRICHMENT_KEYS = ("type", "path", "virtual", "labels", "description", "custom")
 
 
-def _iso(event_time) -> str:
-    return event_time.isoformat()
-
-
-def event_base(event: Event) -> dict[str, Any]:
+def _event_base(event: Event) -> dict[str, Any]:
     """The fields every tag event has, in GTO's order."""
     return {
         "artifact": event.artifact,
-        "created_at": _iso(event.created_at),
+        "created_at": event.created_at.isoformat(),
         "author": event.author,
         "author_email": event.author_email,
         "message": event.message,
@@ -30,25 +29,9 @@ def event_base(event: Event) -> dict[str, Any]:
     }
 
 
-def version_event(event: Event) -> dict[str, Any]:
-    """A registration or deregistration inside a version object."""
-    out = {"priority": event.priority, "addition": event.event == T.REGISTRATION}
-    out.update(event_base(event))
-    out["version"] = event.version
-    return out
-
-
-def stage_event(event: Event) -> dict[str, Any]:
-    """An assignment or unassignment inside a stage object."""
-    out = {"priority": event.priority, "addition": event.event == T.ASSIGNMENT}
-    out.update(event_base(event))
-    out.update({"version": event.version, "stage": event.stage, "event": event.event})
-    return out
-
-
-def check_ref_event(event: Event) -> dict[str, Any]:
-    """`check-ref --json`: the event without priority and addition."""
-    out = event_base(event)
+def event(event: Event) -> dict[str, Any]:
+    """An event as GTO's `check-ref --json` prints it."""
+    out = _event_base(event)
     if event.event in (T.REGISTRATION, T.DEREGISTRATION):
         out["version"] = event.version
     elif event.event in (T.ASSIGNMENT, T.UNASSIGNMENT):
@@ -57,10 +40,10 @@ def check_ref_event(event: Event) -> dict[str, Any]:
     return out
 
 
-def history_event(event: Event) -> dict[str, Any]:
-    """One row of `history --json`."""
+def history_row(event: Event) -> dict[str, Any]:
+    """An event as one row of GTO's `history --json`."""
     return {
-        "timestamp": _iso(event.created_at),
+        "timestamp": event.created_at.isoformat(),
         "artifact": event.artifact,
         "event": event.event,
         "priority": event.priority,
@@ -74,16 +57,32 @@ def history_event(event: Event) -> dict[str, Any]:
     }
 
 
+def _version_event(event: Event) -> dict[str, Any]:
+    """A registration or deregistration inside a version object."""
+    out: dict[str, Any] = {"priority": event.priority, "addition": event.event == T.REGISTRATION}
+    out.update(_event_base(event))
+    out["version"] = event.version
+    return out
+
+
+def _stage_event(event: Event) -> dict[str, Any]:
+    """An assignment or unassignment inside a stage object."""
+    out: dict[str, Any] = {"priority": event.priority, "addition": event.event == T.ASSIGNMENT}
+    out.update(_event_base(event))
+    out.update({"version": event.version, "stage": event.stage, "event": event.event})
+    return out
+
+
 def _commit_event(version: Version, info: CommitInfo, annotation: Annotation | None) -> dict[str, Any]:
     enrichments = []
     if annotation is not None:
         enrichments.append({"source": "gto" if annotation.source.endswith("artifacts.yaml") else "dvc",
-                            "artifact": annotation.gto_dict()})
+                            "artifact": annotation.to_dict(ENRICHMENT_KEYS)})
     return {
         "priority": 0,
         "addition": True,
         "artifact": version.artifact,
-        "created_at": _iso(to_datetime(info.timestamp, info.tz)),
+        "created_at": to_datetime(info.timestamp, info.tz).isoformat(),
         "author": info.author,
         "author_email": info.author_email,
         "message": info.message,
@@ -95,8 +94,8 @@ def _commit_event(version: Version, info: CommitInfo, annotation: Annotation | N
     }
 
 
-def stage_object(stage: Stage) -> dict[str, Any]:
-    """A stage of a version ('vstage')."""
+def stage(stage: Stage) -> dict[str, Any]:
+    """A stage of a version (GTO's 'vstage')."""
     source = stage.source
     activated = stage.activated_at or source
     return {
@@ -104,11 +103,11 @@ def stage_object(stage: Stage) -> dict[str, Any]:
         "commit_hexsha": stage.commit,
         "version": stage.version,
         "stage": stage.stage,
-        "assignments": [stage_event(e) for e in stage.assignments],
-        "unassignments": [stage_event(e) for e in stage.unassignments],
+        "assignments": [_stage_event(e) for e in stage.assignments],
+        "unassignments": [_stage_event(e) for e in stage.unassignments],
         "is_active": stage.is_active,
-        "activated_at": _iso(activated.created_at),
-        "created_at": _iso(source.created_at),
+        "activated_at": activated.created_at.isoformat(),
+        "created_at": source.created_at.isoformat(),
         "author": source.author,
         "author_email": source.author_email,
         "message": source.message,
@@ -116,42 +115,25 @@ def stage_object(stage: Stage) -> dict[str, Any]:
     }
 
 
-def version_object(
-    version: Version, stages: list[Stage], annotation: Annotation | None
-) -> dict[str, Any]:
-    """A version as `show NAME --json` prints it; stages are those the version is shown in."""
+def version(version: Version, stages: list[Stage], annotation: Annotation | None) -> dict[str, Any]:
+    """A version as `show NAME --json` prints it: stages are those it is shown in, annotation the
+    one at its commit (GTO's enrichment, with its `commit_info`)."""
     info = version.commit_info
-    commit_events = [_commit_event(version, info, annotation)] if info is not None else []
-    source = version.source
-    newest_registration = newest(version.registrations)
-    if newest_registration is not None:
-        activated = newest_registration.created_at
-    elif info is not None:
-        activated = to_datetime(info.timestamp, info.tz)
-    else:
-        activated = source.created_at if source else None
-    if source is not None:
-        created, author, email, message, ref = (
-            source.created_at, source.author, source.author_email, source.message, source.tag)
-    elif info is not None:
-        created = to_datetime(info.timestamp, info.tz)
-        author, email, message, ref = info.author, info.author_email, info.message, version.commit
-    else:
-        created, author, email, message, ref = None, None, None, None, version.commit
+    activated, created = version.activated_at, version.created_at
     return {
         "artifact": version.artifact,
         "commit_hexsha": version.commit,
         "version": version.version,
-        "enrichments": commit_events,
-        "registrations": [version_event(e) for e in version.registrations],
-        "deregistrations": [version_event(e) for e in version.deregistrations],
-        "stages": [stage_object(s) for s in stages],
+        "enrichments": [_commit_event(version, info, annotation)] if info is not None else [],
+        "registrations": [_version_event(e) for e in version.registrations],
+        "deregistrations": [_version_event(e) for e in version.deregistrations],
+        "stages": [stage(s) for s in stages],
         "is_active": version.is_active,
-        "activated_at": _iso(activated) if activated else None,
-        "created_at": _iso(created) if created else None,
-        "author": author,
-        "author_email": email,
-        "message": message,
-        "ref": ref,
+        "activated_at": activated.isoformat() if activated else None,
+        "created_at": created.isoformat() if created else None,
+        "author": version.author,
+        "author_email": version.author_email,
+        "message": version.message,
+        "ref": version.ref,
         "discovered": version.discovered,
     }

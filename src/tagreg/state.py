@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 from . import tags as T
@@ -41,7 +41,6 @@ class CommitInfo:
 
 
 _TZ_CACHE: dict[str, timezone] = {}
-_from_timestamp = None  # datetime.fromtimestamp, once a date is first asked for
 
 
 def to_datetime(timestamp: int, tz: str) -> datetime:
@@ -50,19 +49,15 @@ def to_datetime(timestamp: int, tz: str) -> datetime:
     if zone is None:
         zone = _TZ_CACHE[tz] = _zone(tz)
     try:
-        return _from_timestamp(timestamp, zone)
+        return datetime.fromtimestamp(timestamp, zone)
     except (OverflowError, OSError, ValueError):  # a tag's date before year 1 or after 9999 (hostile)
-        return _from_timestamp(min(max(timestamp, EARLIEST), LATEST), zone)
+        return datetime.fromtimestamp(min(max(timestamp, EARLIEST), LATEST), zone)
 
 
 EARLIEST, LATEST = -62135510400, 253402128000  # 0001-01-02 and 9999-12-30 UTC: in range in any offset
 
 
 def _zone(tz: str) -> timezone:
-    global _from_timestamp
-    from datetime import datetime, timedelta, timezone  # here: commands that print no date skip it
-
-    _from_timestamp = datetime.fromtimestamp
     sign = -1 if tz.startswith("-") else 1
     digits = tz[1:] if tz[:1] in "+-" else tz
     if not (len(digits) == 4 and digits.isascii() and digits.isdigit()) or digits[:2] > "23" or digits[2:] > "59":
@@ -103,6 +98,16 @@ class Event:
     def sort_key(self) -> tuple[int, int]:
         """GTO's history order: by time, then by event kind (`in_order` puts counted ties right)."""
         return (self.timestamp, self.priority)
+
+    @property
+    def ref(self) -> str:
+        """The tag, by the name GTO's history gives it."""
+        return self.tag
+
+    @property
+    def name(self) -> str:
+        """The artifact, by the name the tag grammar and CI outputs give it."""
+        return self.artifact
 
 
 @dataclass
@@ -183,6 +188,58 @@ class Version:
         """The event that gives created_at, author, message and ref (None: only the commit)."""
         return newest(self.registrations) or newest(self.events)
 
+    @property
+    def registered(self) -> bool:
+        """Same as is_registered."""
+        return self.is_registered
+
+    @property
+    def active(self) -> bool:
+        """Same as is_active."""
+        return self.is_active
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the version was made: its source event, else its commit (None if neither is known)."""
+        source, info = self.source, self.commit_info
+        if source is not None:
+            return source.created_at
+        return to_datetime(info.timestamp, info.tz) if info is not None else None
+
+    @property
+    def author(self) -> str | None:
+        """Who made it: the tagger of its source event, else the commit's author."""
+        source, info = self.source, self.commit_info
+        return source.author if source is not None else info.author if info is not None else None
+
+    @property
+    def author_email(self) -> str | None:
+        """The e-mail of author."""
+        source, info = self.source, self.commit_info
+        return source.author_email if source is not None else info.author_email if info is not None else None
+
+    @property
+    def message(self) -> str | None:
+        """The message of its source event, else the commit's."""
+        source, info = self.source, self.commit_info
+        return source.message if source is not None else info.message if info is not None else None
+
+    @property
+    def ref(self) -> str:
+        """The tag of its source event, else its commit."""
+        source = self.source
+        return source.tag if source is not None else self.commit
+
+    @property
+    def activated_at(self) -> datetime | None:
+        """GTO's activated_at: the newest registration, else the commit, else the source event."""
+        registration, info, source = newest(self.registrations), self.commit_info, self.source
+        if registration is not None:
+            return registration.created_at
+        if info is not None:
+            return to_datetime(info.timestamp, info.tz)
+        return source.created_at if source is not None else None
+
     def stage_events(self) -> list[Event]:
         """Assignments and unassignments of every stage of this version."""
         out: list[Event] = []
@@ -228,7 +285,7 @@ class Artifact:
         """The version named version (active or not), preferring an active one."""
         found = [v for v in self.versions if v.version == version]
         active = [v for v in found if v.is_active]
-        return (active or found or [None])[-1]
+        return (active or found)[-1] if found else None
 
     def versions_at(self, commit: str) -> list[Version]:
         """Every version whose commit is commit."""
@@ -343,7 +400,7 @@ def _counter_order(items: list, event_of: Callable) -> list:
             for slots in places.values():
                 if len(slots) > 1:
                     counted = sorted((items[k] for k in slots), key=lambda item: _counted(event_of(item)))
-                    for k, item in zip(slots, counted):
+                    for k, item in zip(slots, counted, strict=True):
                         items[k] = item
         i = j
     return items
@@ -413,7 +470,7 @@ def build(tags: Iterable[TagInfo]) -> Registry:
         if artifact is None:
             artifact = artifacts[name] = Artifact(name, first=event)
         kind = event.event
-        if kind == registration or kind == deregistration:
+        if kind in (registration, deregistration):
             key = (name, event.version, event.commit)
             version = by_name.get(key)
             if version is None:
@@ -484,8 +541,9 @@ class StageView:
     registered_only: bool = False  # --ro
 
 
-def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str, list[Version]]:
-    """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro)."""
+def stage_winners(artifact: Artifact, view: StageView | None = None) -> dict[str, list[Version]]:
+    """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro; default: GTO's)."""
+    view = view or StageView()
     kept: list[tuple[Version, Stage]] = []
     for version in artifact.versions:
         if not version.is_active:
@@ -528,7 +586,7 @@ def latest(artifact: Artifact, include_inactive: bool = False) -> Version | None
 
 def used_stages(registry: Registry) -> list[str]:
     """Stages with an active assignment anywhere, sorted."""
-    found = set()
+    found: set[str] = set()
     for artifact in registry.artifacts.values():
         for version in artifact.versions:
             if version.is_active:

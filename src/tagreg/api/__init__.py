@@ -1,8 +1,9 @@
 """The Python API: what a user's script calls, and what every CLI command is a thin call into.
 
 Functions take the repository first (a path, a URL, or a `Repository`), return plain dataclasses
-and never print. User mistakes raise `RegistryError` (or another `tagreg.errors.UserError`) with
-one clear line. (`get` and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
+(the domain objects of `tagreg.state`, or what an answer adds to them) and never print. User
+mistakes raise `RegistryError` (or another `tagreg.errors.UserError`) with one clear line. (`get`
+and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
 """
 
 from .annotate import annotate, link, remove, uncommitted_edits
@@ -28,19 +29,18 @@ from .results import (
     ArtifactInfo,
     BadFile,
     Check,
-    HistoryEntry,
+    ListedVersion,
     Notice,
-    RefInfo,
+    RefEvent,
     RegistryError,
     RegistryView,
     TagChange,
-    VersionInfo,
 )
 from .write import assign, deprecate, register, rollback
 
 __all__ = [
-    "AnnotationChange", "ArtifactInfo", "BadFile", "Check", "HistoryEntry", "Located", "Notice", "RefInfo",
-    "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "VersionInfo", "annotate",
+    "AnnotationChange", "ArtifactInfo", "BadFile", "Check", "ListedVersion", "Located", "Notice", "RefEvent",
+    "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "annotate",
     "assign", "assignment_ref", "check_ref", "close_artifacts", "deprecate", "describe", "doctor",
     "find_versions_in_stage", "get", "history", "latest", "link", "locate", "open", "parse_size", "register",
     "remote_tags", "remove", "rollback", "show", "show_registry", "show_versions", "stages",

@@ -14,7 +14,7 @@ from .. import tags as T
 from ..printable import printable
 from .read import latest, show, which
 from .repository import PathLike, Repository, _open, open_link
-from .results import RegistryError, VersionInfo
+from .results import ListedVersion, RegistryError
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Located:
         return self.annotation.repo is not None
 
 
-def _version(r: Repository, name: str, version: str | None, stage: str | None) -> VersionInfo:
+def _version(r: Repository, name: str, version: str | None, stage: str | None) -> ListedVersion:
     shortcut = T.parse_shortcut(name)
     if shortcut is None:
         raise T.GrammarError(T.INVALID_NAME.format(name))
@@ -72,7 +72,7 @@ def locate(
     source, commit = r, found.commit
     if annotation.repo is not None:  # checked: only the transports a reader expects (see links.py)
         source, commit = open_link(r, annotation, offline=offline)
-    return Located(found.artifact, found.version if found.registered else None, found.commit, annotation,
+    return Located(found.artifact, found.version if found.is_registered else None, found.commit, annotation,
                    source, commit, annotation.path)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+from dataclasses import fields, replace
 
 from .. import annotations as A
 from .. import cache
@@ -12,7 +13,7 @@ from .. import state as S
 from .. import tags as T
 from ..git import parse_commit
 from .repository import PathLike, Repository, _open
-from .results import ArtifactInfo, BadFile, HistoryEntry, RefInfo, RegistryError, RegistryView, VersionInfo
+from .results import ArtifactInfo, BadFile, ListedVersion, RefEvent, RegistryError, RegistryView
 
 
 def _reads(function=None, *, about: str | None = None):
@@ -173,9 +174,8 @@ def show_registry(
     """The registry table: every artifact with its latest version and the version in each stage.
 
     The view comes from the cache folder when the tags, HEAD, config and options are those it was
-    kept for (as does every artifact's row whose tags did not change); its artifacts then have no
-    `state`. cached=False reads every tag and gives each artifact its `state`; `TAGREG_NO_CACHE=1`
-    leaves the cache folder out.
+    kept for (as does every artifact's row whose tags did not change). cached=False reads every
+    tag; `TAGREG_NO_CACHE=1` leaves the cache folder out.
     """
     r = _open(repo, check_later=True)
     view = _stage_view(vs, av, sort, registered_only)
@@ -196,11 +196,11 @@ def show_registry(
         r.prefetch()  # git reads the tags while the annotations at HEAD are read
     head = r.head()
     head_annotations = r.annotations([head])[head]
-    found = view_rows(r, view, incremental=key is not None, keep_state=not cached)
+    found = view_rows(r, view, incremental=key is not None, whole=not cached)
     names = {row.info.name for row in found}
     infos = []
-    for info in [row.info for row in found] + [ArtifactInfo(name, False, True, None, {}, state=S.Artifact(
-            name, registered=False)) for name in head_annotations if name not in names]:
+    for info in [row.info for row in found] + [ArtifactInfo(name, False, True, None, {})
+                                               for name in head_annotations if name not in names]:
         if not deprecated and not info.active:
             continue
         annotation = head_annotations.get(info.name)
@@ -211,7 +211,7 @@ def show_registry(
     stage_names = r.config.stages if r.config.stages is not None else used
     bad_files = [bad for bad in r.warnings if isinstance(bad, BadFile) and bad.commit == head]
     result = RegistryView(infos, list(stage_names), bad_files)
-    if key is not None:  # incremental: its rows have no state
+    if key is not None:
         cache.store_pickle("views", r.cache_name(), key, result)
     return result
 
@@ -226,7 +226,7 @@ def show_versions(
     vs: int = 1,
     av: int = -1,
     sort: str = "timestamp",
-) -> list[VersionInfo]:
+) -> list[ListedVersion]:
     """The versions of one artifact, newest SemVer first, with the stages each is in."""
     T.check_name(name)
     r = _open(repo, check_later=True)
@@ -236,7 +236,8 @@ def show_versions(
     registry = r.registry(name)
     artifact = registry.find(name)
     # One cat-file call for the annotation files at HEAD and at every version, and the commits.
-    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in (artifact.versions if artifact else [])])
+    commits = [head, *(v.commit for v in (artifact.versions if artifact else []))]
+    commits_read: dict[str, bytes | None] = dict.fromkeys(commits)
     notes = r.annotations(list(commits_read), [name], also=commits_read)
     head_annotation = notes[head].get(name)
     if artifact is None:
@@ -255,31 +256,18 @@ def show_versions(
     out = []
     for version in versions:
         raw = commits_read.get(version.commit)
-        version.commit_info = parse_commit(version.commit, raw) if raw is not None else None
-        shown = [stage for stage, vers in winners.items() if version in vers]
-        source = version.source
-        info = version.commit_info
-        out.append(
-            VersionInfo(
-                artifact=name,
-                version=version.version,
-                commit=version.commit,
-                stages=shown,
-                created_at=source.created_at if source else (S.to_datetime(info.timestamp, info.tz) if info else None),
-                author=source.author if source else (info.author if info else None),
-                author_email=source.author_email if source else (info.author_email if info else None),
-                message=source.message if source else (info.message if info else None),
-                ref=source.tag if source else version.commit,
-                registered=version.is_registered,
-                active=version.is_active,
-                discovered=version.discovered,
-                annotation=notes.get(version.commit, {}).get(name),
-                artifact_registered=artifact.registered,
-                state=version,
-                shown_stages=[version.stages[s] for s in shown],
-            )
-        )
+        out.append(ListedVersion(
+            **_fields(version, S.Version, commit_info=parse_commit(version.commit, raw) if raw is not None else None),
+            in_stages=[stage for stage, vers in winners.items() if version in vers],
+            annotation=notes.get(version.commit, {}).get(name),
+            artifact_registered=artifact.registered,
+        ))
     return out
+
+
+def _fields(obj, cls, **changes) -> dict:
+    """The fields of cls that obj has, with changes: to make an answer's object from the registry's."""
+    return {f.name: changes[f.name] if f.name in changes else getattr(obj, f.name) for f in fields(cls)}
 
 
 @_reads(about="name")
@@ -298,41 +286,25 @@ def show(repo: PathLike = ".", name: str | None = None, **options):
     if shortcut.version:
         return [v for v in versions if v.version == shortcut.version]
     if shortcut.stage:
-        found = [v for v in versions if shortcut.stage in v.stages]
+        found = [v for v in versions if shortcut.stage in v.in_stages]
         if not found:
             check_known_stage(_open(repo, check_later=True), shortcut.stage)
         return found
     return versions
 
 
-def _entry(event: S.Event) -> HistoryEntry:
-    return HistoryEntry(
-        timestamp=event.created_at,
-        artifact=event.artifact,
-        event=event.event,
-        version=event.version,
-        stage=event.stage,
-        commit=event.commit,
-        author=event.author,
-        author_email=event.author_email,
-        message=event.message,
-        ref=event.tag,
-        state=event,
-    )
-
-
 @_reads(about="name")
-def history(repo: PathLike = ".", name: str | None = None, ascending: bool = False) -> list[HistoryEntry]:
+def history(repo: PathLike = ".", name: str | None = None, ascending: bool = False) -> list[S.Event]:
     """Every registry event (of one artifact), newest first unless ascending."""
     if name is not None:
         T.check_name(name)
     r = _open(repo, check_later=True)
     registry = r.registry(name)
-    return [_entry(e) for e in registry.history(name, ascending=ascending)]
+    return registry.history(name, ascending=ascending)
 
 
 @_reads(about="name")
-def latest(repo: PathLike, name: str) -> VersionInfo | None:
+def latest(repo: PathLike, name: str) -> ListedVersion | None:
     """The greatest registered, active version of name (None if it has none)."""
     versions = show(repo, f"{T.check_name(name)}@latest")
     return versions[0] if versions and versions[0].registered else None
@@ -341,35 +313,35 @@ def latest(repo: PathLike, name: str) -> VersionInfo | None:
 @_reads(about="name")
 def find_versions_in_stage(
     repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False
-) -> list[VersionInfo]:
+) -> list[ListedVersion]:
     """The versions of name currently in stage (by default the one that wins it)."""
     T.check_name(name)
     T.check_stage(stage)
     versions = show_versions(repo, name, vs=versions_per_stage, registered_only=registered_only)
-    found = [v for v in versions if stage in v.stages]
+    found = [v for v in versions if stage in v.in_stages]
     if not found:
         check_known_stage(_open(repo, check_later=True), stage)
     return found
 
 
 @_reads(about="name")
-def which(repo: PathLike, name: str, stage: str) -> VersionInfo | None:
+def which(repo: PathLike, name: str, stage: str) -> ListedVersion | None:
     """The version of name in stage (None if the stage is empty; RegistryError if the registry
     does not know the stage: see `check_known_stage`)."""
     found = find_versions_in_stage(repo, name, stage)
     return found[0] if found else None
 
 
-def assignment_ref(version: VersionInfo, stage: str) -> str | None:
+def assignment_ref(version: S.Version, stage: str) -> str | None:
     """The tag of the newest assignment of stage to version."""
-    if version.state is None or stage not in version.state.stages:
+    if stage not in version.stages:
         return None
-    newest = version.state.stages[stage].activated_at
+    newest = version.stages[stage].activated_at
     return newest.tag if newest else None
 
 
 @_reads(about="ref")
-def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
+def check_ref(repo: PathLike, ref: str) -> list[RefEvent]:
     """What a tag means: the events it is (empty for foreign, lightweight or unknown refs)."""
     tag = ref.removeprefix("refs/tags/")
     parsed = T.parse_tag(tag)
@@ -381,25 +353,7 @@ def check_ref(repo: PathLike, ref: str) -> list[RefInfo]:
     if artifact is None:
         return []
     found = [e for e in artifact.events + artifact.creations if e.tag == tag and e.event != T.CREATION]
-    out = []
-    for event in found:
-        out.append(
-            RefInfo(
-                tag=event.tag,
-                event=event.event,
-                name=event.artifact,
-                version=event.version,
-                stage=event.stage,
-                commit=event.commit,
-                created_at=event.created_at,
-                author=event.author,
-                author_email=event.author_email,
-                message=event.message,
-                annotation=r.annotation(event.artifact, event.commit),
-                state=event,
-            )
-        )
-    return out
+    return [RefEvent(**_fields(e, S.Event), annotation=r.annotation(e.artifact, e.commit)) for e in found]
 
 
 @_reads

@@ -1,13 +1,13 @@
-"""What the API returns: plain records (and the one error class of registry operations)."""
+"""What the API returns besides the domain objects of `state` (and the one error class of registry operations)."""
 
 from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from .. import annotations as A
+from .. import gto_json
 from .. import state as S
 from ..errors import UserError
 
@@ -33,42 +33,24 @@ class TagChange:
 
 
 @dataclass
-class VersionInfo:
-    """One version of an artifact, as `show NAME` lists it."""
+class ListedVersion(S.Version):
+    """A version as `show NAME` lists it: the registry's `state.Version`, and what the answer adds to
+    it: the stages it is in by the answer's options (GTO's --vs, --av, --sort), the annotation at
+    its commit, and whether its artifact is registered (False: known only from an annotation file)."""
 
-    artifact: str
-    version: str
-    commit: str
-    stages: list[str]
-    created_at: datetime | None
-    author: str | None
-    author_email: str | None
-    message: str | None
-    ref: str
-    registered: bool
-    active: bool
-    discovered: bool
+    in_stages: list[str] = field(default_factory=list)
     annotation: A.Annotation | None = None
-    artifact_registered: bool = True  # False: known only from an annotation file
-    state: S.Version | None = field(default=None, repr=False, compare=False)
-    shown_stages: list[S.Stage] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def commit_hexsha(self) -> str:
-        """GTO's name for commit."""
-        return self.commit
+    artifact_registered: bool = True
 
     def to_gto(self) -> dict[str, Any]:
         """This version as GTO's `show NAME --json` prints it."""
-        from ..gto_json import version_object
-
-        assert self.state is not None
-        return version_object(self.state, self.shown_stages, self.annotation)
+        return gto_json.version(self, [self.stages[s] for s in self.in_stages], self.annotation)
 
 
 @dataclass
 class ArtifactInfo:
-    """One artifact, as the registry table `show` lists it."""
+    """One artifact, as the registry table `show` lists it (kept in the cache folder: a summary,
+    not the artifact's events)."""
 
     name: str
     registered: bool
@@ -76,7 +58,6 @@ class ArtifactInfo:
     latest: str | None
     stages: dict[str, list[str]]  # stage -> versions in it (usually one)
     annotation: A.Annotation | None = None
-    state: S.Artifact | None = field(default=None, repr=False, compare=False)
 
     def to_gto(self, stage_names: list[str]) -> dict[str, Any]:
         """This artifact as one entry of GTO's `show --json`."""
@@ -117,54 +98,21 @@ class RegistryView:
     stages: list[str]
     bad_files: list[BadFile] = field(default_factory=list)  # at HEAD: kept with a cached view
 
+    def to_gto(self) -> dict[str, Any]:
+        """The registry as GTO's `show --json` prints it."""
+        return {a.name: a.to_gto(self.stages) for a in self.artifacts}
 
-@dataclass
-class RefInfo:
-    """What a tag means, for `check-ref`."""
 
-    tag: str
-    event: str
-    name: str
-    version: str | None
-    stage: str | None
-    commit: str
-    created_at: datetime
-    author: str
-    author_email: str
-    message: str
+@dataclass(slots=True)
+class RefEvent(S.Event):
+    """What a tag means, for `check-ref`: the registry's `state.Event`, with the annotation of its
+    artifact at its commit."""
+
     annotation: A.Annotation | None = None
-    state: S.Event | None = field(default=None, repr=False, compare=False)
 
     def to_gto(self) -> dict[str, Any]:
         """This event as GTO's `check-ref --json` prints it."""
-        from ..gto_json import check_ref_event
-
-        assert self.state is not None
-        return check_ref_event(self.state)
-
-
-@dataclass
-class HistoryEntry:
-    """One event of `history`."""
-
-    timestamp: datetime
-    artifact: str
-    event: str
-    version: str | None
-    stage: str | None
-    commit: str
-    author: str
-    author_email: str
-    message: str
-    ref: str
-    state: S.Event | None = field(default=None, repr=False, compare=False)
-
-    def to_gto(self) -> dict[str, Any]:
-        """This event as a row of GTO's `history --json`."""
-        from ..gto_json import history_event
-
-        assert self.state is not None
-        return history_event(self.state)
+        return gto_json.event(self)
 
 
 @dataclass

@@ -42,12 +42,12 @@ class Row:
     rank: tuple  # GTO's discovery order: (event group, time, tag) of its first event
 
 
-def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool = False) -> list[Row]:
+def rows(r: Repository, view: S.StageView, incremental: bool, whole: bool = False) -> list[Row]:
     """Every artifact's row, in GTO's discovery order; from the cache folder for artifacts whose
-    tags did not change since it was kept (incremental), else from the tags (with each artifact's
-    state if keep_state)."""
-    if keep_state:
-        return _sorted(_rows_of(r.registry(), view, keep_state=True))
+    tags did not change since it was kept (incremental), else from the tags (from the repository's
+    whole registry if whole)."""
+    if whole:
+        return _sorted(_rows_of(r.registry(), view))
     if not incremental:
         return _sorted(_all_rows(r, view))
     digests = _digests(r.tag_listing())
@@ -63,7 +63,7 @@ def rows(r: Repository, view: S.StageView, incremental: bool, keep_state: bool =
         found = _all_rows(r, view)
     else:
         patterns = [p for prefix in changed for p in T.ref_patterns(prefix.replace("=", ":"))]
-        found = _rows_of(S.build(r.git.tags_lean(patterns) if patterns else []), view, keep_state=False)
+        found = _rows_of(S.build(r.git.tags_lean(patterns) if patterns else []), view)
     fresh: dict[str, list] = {prefix: [] for prefix in changed}
     for row in found:
         prefix = T.tag_prefix(row.info.name)
@@ -108,7 +108,7 @@ def _all_rows(r: Repository, view: S.StageView) -> list[Row]:
     tags: list[S.TagInfo] = []
     for proc in started:
         tags += r.git.finish_tags_lean(proc)
-    return _rows_of(S.build(tags), view, keep_state=False)
+    return _rows_of(S.build(tags), view)
 
 
 def _is_prefix(text: str) -> bool:
@@ -141,7 +141,7 @@ def _digests(listing: bytes) -> dict[str, bytes]:
     return out
 
 
-def _rows_of(registry: S.Registry, view: S.StageView, keep_state: bool) -> list[Row]:
+def _rows_of(registry: S.Registry, view: S.StageView) -> list[Row]:
     out = []
     for artifact in registry.artifacts.values():
         latest = S.latest(artifact)
@@ -152,7 +152,6 @@ def _rows_of(registry: S.Registry, view: S.StageView, keep_state: bool) -> list[
             active=artifact.is_active,
             latest=latest.version if latest else None,
             stages={stage: [v.version for v in versions] for stage, versions in winners.items()},
-            state=artifact if keep_state else None,
         )
         used = frozenset(s.stage for v in artifact.versions if v.is_active for s in v.stages.values() if s.is_active)
         out.append(Row(info, used, artifact.rank))

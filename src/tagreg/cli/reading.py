@@ -32,7 +32,7 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
 
         close = api.close_artifacts(repo, parse_shortcut(name).name)  # describe refused a name that is none
         raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
-    data = annotation.to_dict()
+    data = annotation.to_dict(only_set=True)
     fields = [f for f, wanted in (("path", want_path), ("type", want_type), ("description", want_description))
               if wanted]
     if len(fields) == 1:
@@ -85,7 +85,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         if fmt in ("version", "stage", "ref"):
             raise RegistryError(f"Cannot apply --{fmt} to the registry table: it needs a NAME (show NAME --{fmt})")
         if fmt == "json":
-            echo_json({a.name: a.to_gto(view.stages) for a in view.artifacts})
+            echo_json(view.to_gto())
             return
         if fmt == "name":  # the table's name column
             echo_lines(a.name if a.registered else f"*{a.name}" for a in sorted(view.artifacts, key=lambda a: a.name))
@@ -108,14 +108,14 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         echo_json([v.to_gto() for v in versions])
         return
     if fmt in ("version", "stage", "ref"):
-        echo_lines({"version": lambda v: short(v.version), "stage": lambda v: ", ".join(v.stages),
+        echo_lines({"version": lambda v: short(v.version), "stage": lambda v: ", ".join(v.in_stages),
                     "ref": lambda v: short(v.ref)}[fmt](v) for v in versions)
         return
     if not versions:
         echo(NOTHING)
         return
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
-             short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
+             short(v.version), ", ".join(v.in_stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
     echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
@@ -130,6 +130,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
 def history(repo, name, as_json, plain, ascending):
     """Show every registry event (of NAME), newest first."""
     from .. import api
+    from ..gto_json import history_row
     from .render import echo_json, short, table
 
     format_flag({"json": as_json, "plain": plain})
@@ -142,12 +143,12 @@ def history(repo, name, as_json, plain, ascending):
         if close:
             warn(f"no artifact '{name}'" + did_you_mean(close))
     if as_json:
-        echo_json([e.to_gto() for e in entries])
+        echo_json([history_row(e) for e in entries])
         return
     if not entries:
         echo(NOTHING)
         return
-    rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
+    rows = [[str(e.created_at), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
     echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain), raw=True)  # table() escapes every cell
 
 

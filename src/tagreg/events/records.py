@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import api
-from ..state import Event
+from ..annotations import Annotation
 
 
 def event_id(tag: str, object_id: str) -> str:
@@ -49,18 +49,18 @@ class RegistryEvent:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
-def _annotation_dict(note) -> dict[str, Any] | None:
+def _annotation_dict(note: Annotation | None) -> dict[str, Any] | None:
+    """The annotation of the documented event schema: a link's repo and rev, and custom, only if set."""
     if note is None:
         return None
-    data = {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels)}
-    if note.repo:
-        data.update({"repo": note.repo, "rev": note.rev})
+    data = note.to_dict(("type", "path", "description", "labels", *(("repo", "rev") if note.repo else ())))
     if note.custom is not None:
         data["custom"] = note.custom
     return data
 
 
-def list_events(repo: api.Repository | str, label: str | None = None, with_annotations: bool = True) -> list[RegistryEvent]:
+def list_events(repo: api.Repository | str, label: str | None = None,
+                with_annotations: bool = True) -> list[RegistryEvent]:
     """Every event of a registry, oldest first, with ids and annotations (one batched read)."""
     r = repo if isinstance(repo, api.Repository) else api.Repository(repo)
     entries = api.history(r, ascending=True)
@@ -72,12 +72,11 @@ def list_events(repo: api.Repository | str, label: str | None = None, with_annot
         notes = r.annotations(commits, names)
     out = []
     for entry in entries:
-        state: Event = entry.state  # type: ignore[assignment]
         note = notes.get(entry.commit, {}).get(entry.artifact)
         out.append(RegistryEvent(
-            id=event_id(entry.ref, state.object_id),
+            id=event_id(entry.tag, entry.object_id),
             repo=label or repo_label,
-            tag=entry.ref,
+            tag=entry.tag,
             event=entry.event,
             name=entry.artifact,
             version=entry.version,
@@ -85,7 +84,7 @@ def list_events(repo: api.Repository | str, label: str | None = None, with_annot
             commit=entry.commit,
             author=entry.author,
             author_email=entry.author_email,
-            created_at=entry.timestamp.isoformat(),
+            created_at=entry.created_at.isoformat(),
             message=entry.message,
             annotation=_annotation_dict(note),
         ))

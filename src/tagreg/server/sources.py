@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from .. import api, gto_json
 from .. import state as S
+from ..annotations import Annotation
 from ..api.write import rollback_plan
 from .index import Index, damaged, stage_order
 from .settings import RepoSettings, Settings
@@ -39,12 +40,12 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _annotation(note, stored: str | None = None) -> dict[str, Any] | None:
+def _annotation(note: Annotation | None, stored: str | None = None) -> dict[str, Any] | None:
+    """The annotation as the REST API shows it: where the files are stored, a link's repo and rev."""
     if note is None:
         return None
-    return {"type": note.type, "path": note.path, "description": note.description, "labels": list(note.labels),
-            "virtual": note.virtual, "custom": note.custom, "source": note.source,
-            "link": {"repo": note.repo, "rev": note.rev} if note.repo else None, "stored": stored}
+    data = note.to_dict(("type", "path", "description", "labels", "virtual", "custom", "source"))
+    return {**data, "link": note.to_dict(("repo", "rev")) if note.repo else None, "stored": stored}
 
 
 def _stored(repo: api.Repository, commit: str, notes: list) -> dict[str, str]:
@@ -291,15 +292,15 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
         by_artifact: dict[str, list] = {}
         for seq, entry in enumerate(history):
             by_artifact.setdefault(entry.artifact, []).append(entry)
-            events.append({"seq": seq, "ts": int(entry.timestamp.timestamp()), "artifact": entry.artifact,
-                           "event": entry.event, "author": entry.author, "data": entry.to_gto()})
+            events.append({"seq": seq, "ts": int(entry.created_at.timestamp()), "artifact": entry.artifact,
+                           "event": entry.event, "author": entry.author, "data": gto_json.history_row(entry)})
         stored = _stored(repo, head, [info.annotation for info in view.artifacts])
         for info in view.artifacts:
             own = by_artifact.get(info.name, [])
             last = own[-1] if own else None
             note = info.annotation
             signature = hashlib.sha256(
-                "\n".join([head, *(f"{e.ref} {e.timestamp.timestamp()}" for e in own)]).encode()).hexdigest()[:20]
+                "\n".join([head, *(f"{e.tag} {e.created_at.timestamp()}" for e in own)]).encode()).hexdigest()[:20]
             words = [info.name, *(note.labels if note else []), note.type or "" if note else "",
                      note.description if note else "", note.path or "" if note else ""]
             models.append({
@@ -307,8 +308,9 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "type": note.type if note else None, "path": note.path if note else None,
                 "description": note.description if note else "", "labels": list(note.labels) if note else [],
                 "latest": info.latest, "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
-                "last_ts": int(last.timestamp.timestamp()) if last else None,
-                "last_event": last.to_gto() if last else None, "last_author": last.author if last else None,
+                "last_ts": int(last.created_at.timestamp()) if last else None,
+                "last_event": gto_json.history_row(last) if last else None,
+                "last_author": last.author if last else None,
                 "signature": signature, "annotation": _annotation(note, None if note is None or not note.path else
                                           "link" if note.repo else stored.get(note.path)),
                 "search": " ".join(w for w in words if w).lower(),
@@ -324,13 +326,14 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     out = []
     for v in versions:
         out.append({
-            "version": v.version, "commit": v.commit, "stages": sorted(v.stages, key=order), "created_at": _iso(v.created_at),
+            "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order),
+            "created_at": _iso(v.created_at),
             "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
-            "registered": v.registered, "active": v.active, "discovered": v.discovered,
+            "registered": v.is_registered, "active": v.is_active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
         })
     # Stages the page offers to roll back: stage -> the current version and the one rollback assigns.
-    artifact = S.Artifact(name, versions=[v.state for v in versions if v.state is not None])  # type: ignore[call-arg]
+    artifact = S.Artifact(name, versions=list(versions))
     rollbacks = {stage: {"from": current.version, "to": previous.version}
                  for stage, (current, previous) in rollback_plan(artifact).items()}
     return {"versions": out, "gto": [v.to_gto() for v in versions], "rollbacks": rollbacks}
