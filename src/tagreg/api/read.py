@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from .. import annotations as A
 from .. import cache
