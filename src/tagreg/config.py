@@ -13,6 +13,7 @@ from typing import Any
 
 from . import tags as T
 from . import yaml as Y
+from .annotations import outside_reason
 from .errors import UserError
 from .schema import Invalid, checked, read, shown
 
@@ -54,8 +55,6 @@ def _names(value: Any) -> list[str] | None:
 
 def _index(value: Any) -> str:
     """The annotation file's name: a plain path inside the repository (tagreg writes to it)."""
-    from .annotations import outside_reason
-
     if not isinstance(value, str):
         raise Invalid(f"must be a file name, not {type(value).__name__}")
     problem = outside_reason(value)
