@@ -133,15 +133,15 @@ class _Repo(BaseModel):
             raise _refused(f"id '{value}' may only use letters, digits, '.', '_' and '-'")
         return value
 
-    @field_validator("push")
+    @field_validator("push", mode="before")
     @classmethod
-    def _push(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _push(cls, value: Any, info: ValidationInfo) -> str | None:
         """The `push:` of a local repository: the name of one of its git remotes."""
         if value is None:
             return None
         if info.data.get("url") is not None:
             raise _refused("'push' is for local repositories (writes to a URL always push to it)")
-        if not _REMOTE_NAME.fullmatch(value) or ".." in value:
+        if not isinstance(value, str) or not _REMOTE_NAME.fullmatch(value) or ".." in value:
             raise _refused(f"push must name a git remote of the repository (e.g. origin), not {value!r}")
         return value
 
