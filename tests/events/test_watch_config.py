@@ -101,8 +101,9 @@ def test_a_file_of_the_wrong_shape_is_one_line(tmp_path, text, message):
 
 def test_a_missing_file_is_one_line(tmp_path):
     result = run_tagreg(tmp_path, "watch", "--config", "nothing.yaml", "status")
-    assert result.returncode == 1 and result.stderr.strip().endswith("cannot read nothing.yaml: No such file or directory")
-    assert len(result.stderr.strip().splitlines()) == 1
+    line = result.stderr.strip()
+    assert result.returncode == 1 and line.endswith("cannot read nothing.yaml: No such file or directory")
+    assert len(line.splitlines()) == 1
 
 
 def test_watch_needs_no_server_extra(tmp_path):
