@@ -273,7 +273,8 @@ def test_a_wrong_value_in_the_environment_is_refused(reg, env):
 def test_a_wrong_index_says_why_on_one_line(reg, index, reason):
     commit_file(reg, ".gto", f"index: {index}\n")
     line = refused(reg.path, "show")
-    assert line.startswith(f"❌ Wrong config file '{(reg.path / '.gto').resolve()}': 'index' ") and line.endswith(reason)
+    assert line.startswith(f"❌ Wrong config file '{(reg.path / '.gto').resolve()}': 'index' ")
+    assert line.endswith(reason)
 
 
 # -- git identity ----------------------------------------------------------------------------

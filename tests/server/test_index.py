@@ -76,10 +76,7 @@ def test_deleting_the_index_loses_nothing(tmp_path, registry):
     before = models(hub)
     events = hub.index.events()[0]
     for suffix in ("", "-wal", "-shm"):
-        try:
-            os.unlink(str(tmp_path / "index.sqlite") + suffix)
-        except FileNotFoundError:
-            pass
+        (tmp_path / f"index.sqlite{suffix}").unlink(missing_ok=True)
     again = hub_for(tmp_path, registry.path)  # a restart
     again.fresh()
     assert models(again) == before and again.index.events()[0] == events
