@@ -260,6 +260,23 @@ def test_malformed_config_in_environment(reg, value):
     assert "GTO_" in line or "config" in line
 
 
+@pytest.mark.parametrize("env", [{"GTO_ENRICHMENTS": "5"}, {"GTO_ENRICHMENTS": "{not json"}, {"GTO_DEBUG": "maybe"}])
+def test_a_wrong_value_in_the_environment_is_refused(reg, env):
+    assert refused(reg.path, "show", env=env) == "❌ Wrong GTO_* environment variable"
+
+
+@pytest.mark.parametrize("index, reason", [
+    ('"/etc/passwd"', "('/etc/passwd': an absolute path; annotation files are inside the repository)"),
+    ('"a\\nb"', "('a\\nb': not a usable path inside the repository)"),  # one line, the newline shown escaped
+    ("[a, b]", "must be a file name, not list"),
+])
+def test_a_wrong_index_says_why_on_one_line(reg, index, reason):
+    commit_file(reg, ".gto", f"index: {index}\n")
+    line = refused(reg.path, "show")
+    assert line.startswith(f"❌ Wrong config file '{(reg.path / '.gto').resolve()}': 'index' ")
+    assert line.endswith(reason)
+
+
 # -- git identity ----------------------------------------------------------------------------
 
 

@@ -105,7 +105,7 @@ def worktree_file(root: str | os.PathLike, file: str) -> str:
 def read_worktree(root: str | os.PathLike, file: str) -> bytes | None:
     """file's bytes in the work tree at root (within the size bound), None if there is no such file;
     AnnotationError if it is too big or a symlink leads out of the work tree."""
-    from .bounded_yaml import YamlError, read_file
+    from .yaml import YamlError, read_file
 
     path = worktree_file(root, file)
     if not os.path.isfile(path):
@@ -118,18 +118,11 @@ def read_worktree(root: str | os.PathLike, file: str) -> bytes | None:
         raise AnnotationError(file, f"cannot be read ({exc.strerror})") from None
 
 
-def safe_load(text: str | bytes) -> Any:
-    """Parse YAML for reading, within `bounded_yaml`'s bounds (YamlError if it cannot be read)."""
-    from . import bounded_yaml
-
-    return bounded_yaml.load(text)
-
-
 def _safe_load(data: bytes, where: str) -> Any:
-    from .bounded_yaml import YamlError
+    from .yaml import YamlError, load
 
     try:
-        return safe_load(data)
+        return load(data)
     except YamlError as exc:
         raise AnnotationError(where, str(exc)) from None
 
@@ -144,7 +137,7 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> 
     to parse, and a warm cache spares even small ones the ~25 ms import of the YAML parser. A file
     that cannot be read is remembered too (as its reason), so a bad file costs its parse once."""
     from . import cache
-    from .bounded_yaml import cache_tag
+    from .yaml import cache_tag
 
     key = (file, oid)
     found = _PARSE_CACHE.get(key)
@@ -174,7 +167,7 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> 
 
 def parse(file: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
     """All annotations in one file's bytes, keyed by full artifact name; AnnotationError if the file
-    is not UTF-8, not YAML, over the bounds of `bounded_yaml`, or not in the expected shape."""
+    is not UTF-8, not YAML, over the bounds of `tagreg.yaml`, or not in the expected shape."""
     content = _safe_load(data, file)
     is_dvc = posixpath.basename(file) == DVC_FILE
     if is_dvc:
@@ -248,7 +241,7 @@ def _load_rt(file: str, text: str | None):
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
-    from .bounded_yaml import YamlError, check
+    from .yaml import YamlError, check
 
     if text is None:
         return CommentedMap()

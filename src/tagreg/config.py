@@ -6,12 +6,16 @@ Priority: environment over file over defaults. Lists in the environment are JSON
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import tags as T
+from . import yaml as Y
+from .annotations import outside_reason
 from .errors import UserError
+from .schema import Invalid, checked, read, shown
 
 CONFIG_FILE_NAME = ".gto"
 DEFAULT_INDEX = "artifacts.yaml"
@@ -21,64 +25,88 @@ class ConfigError(UserError, ValueError):
     """The config file or a GTO_* variable cannot be used."""
 
 
+_BOOL_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_BOOL_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean, or its word (`GTO_DEBUG=yes`)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in _BOOL_TRUE | _BOOL_FALSE:
+        raise Invalid(f"must be true or false, not {shown(value)}")
+    return word in _BOOL_TRUE
+
+
+def _names(value: Any) -> list[str] | None:
+    """A list of names; in the environment its JSON (`["dev", "prod"]`) or `dev,prod`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and T.is_name(v) for v in value):
+        raise Invalid(f"must be a list of names, not {shown(value)}")
+    return list(value)
+
+
+def _index(value: Any) -> str:
+    """The annotation file's name: a plain path inside the repository (tagreg writes to it)."""
+    if not isinstance(value, str):
+        raise Invalid(f"must be a file name, not {type(value).__name__}")
+    problem = outside_reason(value)
+    if problem is not None:
+        raise Invalid(f"must be a plain path inside the repository ({value!r}: {problem})")
+    return value
+
+
+def _enrichments(value: Any) -> list[Any]:
+    """A list; in the environment its JSON."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise Invalid("must be a JSON list") from None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list, not {shown(value)}")
+    return value
+
+
 @dataclass
 class Config:
-    """Effective settings for one repository."""
+    """Effective settings for one repository; each setting read from `.gto` or its GTO_* variable."""
 
-    stages: list[str] | None = None
-    types: list[str] | None = None
-    index: str = DEFAULT_INDEX
-    emojis: bool = True
-    log_level: str = "INFO"
-    debug: bool = False
+    stages: list[str] | None = field(default=None, metadata=checked(_names))
+    types: list[str] | None = field(default=None, metadata=checked(_names))
+    index: str = field(default=DEFAULT_INDEX, metadata=checked(_index))
+    emojis: bool = field(default=True, metadata=checked(_flag))
+    log_level: str = field(default="INFO", metadata=checked(str))
+    debug: bool = field(default=False, metadata=checked(_flag))
     config_file_name: str = CONFIG_FILE_NAME
-    enrichments: list[Any] = field(default_factory=list)
-    autoload_enrichments: bool = True
+    enrichments: list[Any] = field(default_factory=list, metadata=checked(_enrichments))
+    autoload_enrichments: bool = field(default=True, metadata=checked(_flag))
     source: str | None = None  # the .gto file read, if any
 
     def check_stage(self, stage: str) -> str:
         """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
         T.check_stage(stage)
         if self.stages is not None and stage not in self.stages:
-            raise ConfigError(f"Stage '{stage}' is not allowed; allowed stages are: {', '.join(self.stages) or '(none)'}")
+            allowed = ", ".join(self.stages) or "(none)"
+            raise ConfigError(f"Stage '{stage}' is not allowed; allowed stages are: {allowed}")
         return stage
 
     def check_type(self, type_: str) -> str:
         """Return type_ if it is valid and allowed."""
         T.check_stage(type_)
         if self.types is not None and type_ not in self.types:
-            raise ConfigError(f"Type '{type_}' is not allowed; allowed types are: {', '.join(self.types) or '(none)'}")
+            allowed = ", ".join(self.types) or "(none)"
+            raise ConfigError(f"Type '{type_}' is not allowed; allowed types are: {allowed}")
         return type_
-
-
-_BOOL_TRUE = {"1", "true", "yes", "on", "y", "t"}
-_BOOL_FALSE = {"0", "false", "no", "off", "n", "f"}
-
-
-def _bool(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _BOOL_TRUE:
-        return True
-    if text in _BOOL_FALSE:
-        return False
-    raise ConfigError(f"{where}: '{value}' is not a boolean")
-
-
-def _names(value: Any, where: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        import json  # only for a list given as text (in the environment)
-
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) and T.is_name(v) for v in value):
-        raise ConfigError(where)
-    return list(value)
 
 
 def emojis_enabled() -> bool:
@@ -98,47 +126,34 @@ def file_name(environ: dict[str, str] | None = None) -> str:
 def load(
     root: str | os.PathLike | None,
     environ: dict[str, str] | None = None,
-    text: str | None = None,
+    text: str | bytes | None = None,
     where: str | None = None,
 ) -> Config:
     """Read `.gto` in root (or its text, for a repository without work tree) and GTO_* variables."""
-    env = {k.upper(): v for k, v in (environ if environ is not None else os.environ).items() if k.upper().startswith("GTO_")}
+    given = environ if environ is not None else os.environ
+    env = {k.upper(): v for k, v in given.items() if k.upper().startswith("GTO_")}
     values: dict[str, Any] = {}
-    config = Config()
+    source = None
     name = file_name(environ)
     if root is not None:
         path = os.path.join(os.fspath(root), name)
         if os.path.isfile(path):
             _inside(root, path)
-            values = _read_file(path)
-            config.source = path
+            values = _read(path, None, f"Wrong config file '{os.path.realpath(path)}'")
+            source = path
     elif text is not None:
-        values = _parse_text(text, f"Wrong config file '{where or name}'")
-        config.source = where or name
+        values = _read(None, text, f"Wrong config file '{where or name}'")
+        source = where or name
     for key, value in env.items():
         values[key[len("GTO_"):].lower()] = value
-    where = f"Wrong config file '{os.path.realpath(config.source) if root else config.source}'" if config.source \
+    where = f"Wrong config file '{os.path.realpath(source) if root else source}'" if source \
         else "Wrong GTO_* environment variable"
-    config.index = _index(values.get("index", DEFAULT_INDEX), where)
     try:
-        config.stages = _names(values.get("stages"), where)
-        config.types = _names(values.get("types"), where)
-        config.emojis = _bool(values.get("emojis", True), where)
-        config.log_level = str(values.get("log_level", "INFO"))
-        config.debug = _bool(values.get("debug", False), where)
-        config.config_file_name = name
-        config.autoload_enrichments = _bool(values.get("autoload_enrichments", True), where)
-        enrichments = values.get("enrichments", [])
-        if isinstance(enrichments, str):
-            import json
-
-            config.enrichments = json.loads(enrichments)
-        else:
-            config.enrichments = list(enrichments or [])
-    except (ValueError, TypeError) as exc:
-        if isinstance(exc, ConfigError):
-            raise ConfigError(where) from exc
-        raise ConfigError(where) from exc
+        config = read(Config, values)
+    except Invalid as exc:  # GTO's words for a wrong value; the reason for index, a check of tagreg's own
+        raise ConfigError(exc.line(where) if exc.path == "index" else where) from None
+    config.config_file_name = name
+    config.source = source
     return config
 
 
@@ -151,40 +166,15 @@ def _inside(root: str | os.PathLike, path: str) -> None:
                           "follow it")
 
 
-def _read_file(path: str) -> dict[str, Any]:
-    from .bounded_yaml import YamlError, read_file
-
-    where = f"Wrong config file '{os.path.realpath(path)}'"
+def _read(path: str | None, text: str | bytes | None, where: str) -> dict[str, Any]:
+    """The keys (in lower case) of the `.gto` file at path, or of its text."""
     try:
-        data = read_file(path)
-    except YamlError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(where) from exc
-    return _parse_text(data, where)
-
-
-def _parse_text(text: str | bytes, where: str) -> dict[str, Any]:
-    from .bounded_yaml import YamlError, load
-
-    try:
-        data = load(text)
-    except YamlError as exc:  # GTO's words for a file that is not YAML; the reason for a bound
-        raise ConfigError(where if str(exc).startswith("not valid YAML") else f"{where}: {exc}") from None
+        data = Y.load_file(path, path) if path is not None else Y.load(text or "")
+    except Y.YamlError as exc:  # GTO's words for a file that is not YAML or cannot be read; the reason for a bound
+        plain = not exc.opened or exc.reason.startswith("not valid YAML")
+        raise ConfigError(where if plain else f"{where}: {exc.reason}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(where)
     return {str(k).lower(): v for k, v in data.items()}
-
-
-def _index(value: Any, where: str) -> str:
-    """The annotation file's name: a plain path inside the repository (tagreg writes to it)."""
-    from .annotations import outside_reason
-
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: index must be a file name, not {type(value).__name__}")
-    problem = outside_reason(value)
-    if problem is not None:
-        raise ConfigError(f"{where}: index '{value}' is {problem}")
-    return value

@@ -367,9 +367,9 @@ def dvc_output(git: Git, commit: str, path: str) -> dict | None:
     """The DVC output of path at commit (its entry in `path.dvc` or dvc.lock: md5, size, nfiles,
     as DVC wrote them; {} when that cannot be read, DVC itself then says what is wrong), or None
     when DVC does not track path."""
-    from . import bounded_yaml
+    from .yaml import limits
 
-    most = bounded_yaml.limits()["bytes"]
+    most = limits()["bytes"]
     dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
     found = git.read_objects_within([dvc_file, lock_file], most)
     data = found.get(dvc_file)
@@ -385,10 +385,10 @@ def dvc_output(git: Git, commit: str, path: str) -> dict | None:
 
 def _dvc_out(data: bytes | int, path: str) -> dict:
     """The entry of path in the outputs of a `.dvc` file or dvc.lock; {} when it cannot be read."""
-    from . import bounded_yaml
+    from .yaml import load
 
     try:
-        doc = bounded_yaml.load(data) if isinstance(data, bytes) else None
+        doc = load(data) if isinstance(data, bytes) else None
     except UserError:
         return {}
     outs: list = []

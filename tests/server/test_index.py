@@ -76,10 +76,7 @@ def test_deleting_the_index_loses_nothing(tmp_path, registry):
     before = models(hub)
     events = hub.index.events()[0]
     for suffix in ("", "-wal", "-shm"):
-        try:
-            os.unlink(str(tmp_path / "index.sqlite") + suffix)
-        except FileNotFoundError:
-            pass
+        (tmp_path / f"index.sqlite{suffix}").unlink(missing_ok=True)
     again = hub_for(tmp_path, registry.path)  # a restart
     again.fresh()
     assert models(again) == before and again.index.events()[0] == events
@@ -173,6 +170,13 @@ def test_settings_from_a_config_file(tmp_path, registry):
     ("repos: [.]\nrefresh: soon\n", "refresh must be a positive number"),
     ("repos: [.]\ncolour: blue\n", "unknown setting(s) colour"),
     ("repos:\n  - {path: ., branch: main}\n", "unknown key(s) branch"),
+    # declared with pydantic: every value of the wrong kind is a line naming the entry and the key
+    ("repos: [.]\nindex: [a, b]\n", "registries.yaml: 'index' must be a valid string"),
+    ("repos:\n  - {path: ., web: [a]}\n", "registries.yaml: repos[1]: 'web' must be a valid string"),
+    ("repos:\n  - {path: ., refresh: .nan}\n", "repos[1]: refresh must be a positive number of seconds, not nan"),
+    ("repos:\n  - {path: ., a: 1, b: 2}\n", "repos[1]: unknown key(s) a, b"),
+    ("repos:\n  - {path: \"a\\0b\"}\n", "repos[1]: 'path' may not contain a NUL character"),
+    ("repos:\n  - 5\n", "repos[1] must be a path, a URL or a mapping"),
 ])
 def test_config_mistakes_are_one_clear_line(tmp_path, text, message):
     (tmp_path / "registries.yaml").write_text(text)

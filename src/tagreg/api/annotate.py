@@ -31,7 +31,7 @@ class _Target:
 
     def read(self, file: str) -> str | None:
         """file's text on the branch; AnnotationError if it is not UTF-8 or over the size bound."""
-        from ..bounded_yaml import YamlError, limits, text_of
+        from ..yaml import YamlError, limits, text_of
 
         if self.worktree is not None:
             data = A.read_worktree(self.worktree, file)

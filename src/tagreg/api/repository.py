@@ -88,7 +88,7 @@ class Repository:
 
     def _load_config(self) -> None:
         if self._root is None:  # no work tree: the config as committed on the default branch
-            from ..bounded_yaml import limits
+            from ..yaml import limits
 
             name, most = C.file_name(), limits()["bytes"]
             data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head() else None
@@ -269,7 +269,7 @@ class Repository:
 
         Objects named in `also` (e.g. commits) are read in the same call, into that dict.
         """
-        from ..bounded_yaml import limits
+        from ..yaml import limits
 
         wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
         oids: dict[str, str] = {}

@@ -28,8 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import yaml as Y
 from ..errors import UserError
 from ..remote import redact, strip_credentials
+from ..schema import (
+    Invalid,
+    at_least_zero,
+    checked,
+    count,
+    items,
+    optional,
+    positive,
+    read,
+    section,
+    shown,
+    strings,
+    text,
+)
 
 EVENT_WORDS = {"registration", "deregistration", "assignment", "unassignment", "deprecation"}
 
@@ -38,14 +53,22 @@ class WatchConfigError(UserError):
     """watch.yaml cannot be used."""
 
 
+def _events(value: Any) -> list[str]:
+    found = strings(value)
+    unknown = set(found) - EVENT_WORDS
+    if unknown:
+        raise Invalid(f"must name events among {sorted(EVENT_WORDS)}, not {sorted(unknown)}")
+    return found
+
+
 @dataclass
 class Filter:
     """Which events a target wants; empty lists mean all. Names and repos accept shell patterns."""
 
-    names: list[str] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
-    stages: list[str] = field(default_factory=list)
-    repos: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list, metadata=checked(strings))
+    events: list[str] = field(default_factory=list, metadata=checked(_events))
+    stages: list[str] = field(default_factory=list, metadata=checked(strings))
+    repos: list[str] = field(default_factory=list, metadata=checked(strings))
 
     def matches(self, payload: dict[str, Any]) -> bool:
         """Whether the event payload passes this filter."""
@@ -55,9 +78,7 @@ class Filter:
             return False
         if self.stages and payload.get("stage") not in self.stages:
             return False
-        if self.repos and not any(fnmatch.fnmatchcase(payload["repo"], r) for r in self.repos):
-            return False
-        return True
+        return not self.repos or any(fnmatch.fnmatchcase(payload["repo"], r) for r in self.repos)
 
 
 @dataclass
@@ -90,12 +111,13 @@ class RepoConfig:
 class Delivery:
     """Retry policy."""
 
-    max_attempts: int = 8
-    backoff: float = 2.0
-    max_backoff: float = 600.0
-    timeout: float = 10.0
-    batch: int = 100
-    settle: float = 5.0  # seconds to hold an assignment to a bare commit, waiting for its registration
+    max_attempts: int = field(default=8, metadata=checked(count))
+    backoff: float = field(default=2.0, metadata=checked(at_least_zero))
+    max_backoff: float = field(default=600.0, metadata=checked(at_least_zero))
+    timeout: float = field(default=10.0, metadata=checked(positive))
+    batch: int = field(default=100, metadata=checked(count))
+    # seconds to hold an assignment to a bare commit, waiting for its registration
+    settle: float = field(default=5.0, metadata=checked(at_least_zero))
 
 
 @dataclass
@@ -128,109 +150,134 @@ def default_state() -> Path:
     return Path(base) / "tagreg" / "watch.sqlite"
 
 
-def _secret(entry: dict, where: str, needed: bool = True) -> str | None:
+def _command(value: Any) -> list[str]:
+    """A command: its argument list, or one string split as a shell would."""
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as exc:  # an unclosed quote
+            raise Invalid(f"must be a command line a shell could split ({exc})") from None
+    if not isinstance(value, list):
+        raise Invalid(f"must be a command: a string or a list of strings, not {shown(value)}")
+    return items(text)(value)
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise Invalid(f"must be a port number, not {shown(value)}")
+    return value
+
+
+# The file as written; parse() turns it into a WatchConfig (paths resolved, secrets read, ids given).
+
+@dataclass
+class _Repo:
+    path: str | None = field(default=None, metadata=checked(optional(text)))
+    url: str | None = field(default=None, metadata=checked(optional(text)))
+    name: str | None = field(default=None, metadata=checked(optional(text)))
+    interval: float | None = field(default=None, metadata=checked(positive))
+    branch: str | None = field(default=None, metadata=checked(optional(text)))
+
+
+def _repo(value: Any) -> _Repo:
+    if isinstance(value, str):
+        value = {"url" if "://" in value else "path": value}
+    entry = read(_Repo, value) if isinstance(value, dict) else None
+    if entry is None or not (entry.path or entry.url):
+        raise Invalid("needs path: or url:")
+    return entry
+
+
+@dataclass
+class _Target:
+    url: str | None = field(default=None, metadata=checked(optional(text)))
+    command: list[str] | None = field(default=None, metadata=checked(optional(_command)))
+    name: str | None = field(default=None, metadata=checked(optional(text)))
+    secret: str | None = field(default=None, metadata=checked(optional(text)))
+    secret_env: str | None = field(default=None, metadata=checked(optional(text)))
+    filter: Filter = field(default_factory=Filter, metadata=checked(section(Filter)))
+
+
+def _target(value: Any) -> _Target:
+    entry = read(_Target, value) if isinstance(value, dict) else None
+    if entry is None or not (entry.url or entry.command):
+        raise Invalid("needs url: or command:")
+    return entry
+
+
+@dataclass
+class _Listen:
+    host: str | None = field(default=None, metadata=checked(optional(text)))
+    port: int | None = field(default=None, metadata=checked(optional(_port)))
+    secret: str | None = field(default=None, metadata=checked(optional(text)))
+    secret_env: str | None = field(default=None, metadata=checked(optional(text)))
+    timeout: float = field(default=10.0, metadata=checked(positive))
+    max_body: int = field(default=25 * 1024 * 1024, metadata=checked(count))
+    max_connections: int = field(default=16, metadata=checked(count))
+
+
+@dataclass
+class _File:
+    interval: float = field(default=30.0, metadata=checked(positive))
+    state: str | None = field(default=None, metadata=checked(optional(text)))
+    repos: list[_Repo] = field(default_factory=list, metadata=checked(items(_repo)))
+    targets: list[_Target] = field(default_factory=list, metadata=checked(items(_target)))
+    delivery: Delivery = field(default_factory=Delivery, metadata=checked(section(Delivery)))
+    listen: _Listen = field(default_factory=_Listen, metadata=checked(section(_Listen)))
+
+
+def _secret(entry: _Target | _Listen, where: str, needed: bool = True) -> str | None:
     """The secret of a target or of listen:; when not needed (a command that only reads the outbox),
     an unset secret_env is no error."""
-    if entry.get("secret_env") and not needed:
-        return os.environ.get(str(entry["secret_env"])) or None
-    if entry.get("secret_env"):
-        value = os.environ.get(str(entry["secret_env"]))
-        if not value:
-            raise WatchConfigError(f"{where}: environment variable {entry['secret_env']} is not set")
-        return value
-    return str(entry["secret"]) if entry.get("secret") else None
+    if entry.secret_env:
+        value = os.environ.get(entry.secret_env)
+        if not value and needed:
+            raise WatchConfigError(f"{where}: environment variable {entry.secret_env} is not set")
+        return value or None
+    return entry.secret or None
 
 
-def _list(value: Any, where: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        raise WatchConfigError(f"{where} must be a list")
-    return [str(v) for v in value]
-
-
-def parse(data: Any, base: Path = Path("."), secrets: bool = True) -> WatchConfig:
-    """Validate a parsed watch.yaml (paths relative to base); secrets=False for the commands that
-    deliver nothing (status, recover): they need no secret_env set."""
+def parse(data: Any, base: Path = Path("."), secrets: bool = True, where: str = "watch config") -> WatchConfig:
+    """Validate a parsed watch.yaml (paths relative to base; where names it in errors); secrets=False
+    for the commands that deliver nothing (status, recover): they need no secret_env set."""
     if not isinstance(data, dict):
-        raise WatchConfigError("watch config must be a mapping with repos: and targets:")
-    interval = float(data.get("interval", 30))
+        raise WatchConfigError(f"{where} must be a mapping with repos: and targets:")
+    try:
+        file = read(_File, data)
+    except Invalid as exc:
+        raise WatchConfigError(exc.line(where)) from None
     repos = []
-    for i, entry in enumerate(data.get("repos") or []):
-        if isinstance(entry, str):
-            entry = {"url" if "://" in entry else "path": entry}
-        if not isinstance(entry, dict) or not (entry.get("path") or entry.get("url")):
-            raise WatchConfigError(f"repos[{i}] needs path: or url:")
-        location = str(entry.get("url") or (base / os.path.expanduser(str(entry["path"]))).resolve())
-        label = str(entry.get("name") or (strip_credentials(location) if entry.get("url") else entry["path"]))
-        repos.append(RepoConfig(location, label, float(entry.get("interval", interval)), entry.get("branch")))
+    for entry in file.repos:
+        location = entry.url or str((base / os.path.expanduser(entry.path or "")).resolve())
+        label = entry.name or (strip_credentials(location) if entry.url else entry.path or "")
+        repos.append(RepoConfig(location, label, entry.interval or file.interval, entry.branch))
     if not repos:
-        raise WatchConfigError("watch config lists no repos")
+        raise WatchConfigError(f"{where} lists no repos")
     targets = []
-    for i, entry in enumerate(data.get("targets") or []):
-        where = f"targets[{i}]"
-        if not isinstance(entry, dict) or not (entry.get("url") or entry.get("command")):
-            raise WatchConfigError(f"{where} needs url: or command:")
-        raw_filter = entry.get("filter") or {}
-        flt = Filter(_list(raw_filter.get("names"), f"{where}.filter.names"),
-                     _list(raw_filter.get("events"), f"{where}.filter.events"),
-                     _list(raw_filter.get("stages"), f"{where}.filter.stages"),
-                     _list(raw_filter.get("repos"), f"{where}.filter.repos"))
-        unknown = set(flt.events) - EVENT_WORDS
-        if unknown:
-            raise WatchConfigError(f"{where}.filter.events: unknown {sorted(unknown)}; use {sorted(EVENT_WORDS)}")
-        command = entry.get("command")
-        if isinstance(command, str):
-            command = shlex.split(command)
-        url = str(entry["url"]) if entry.get("url") else None
-        ident = str(entry.get("name") or (strip_credentials(url) if url else " ".join(command)))
-        targets.append(Target(ident, url, _secret(entry, where, secrets), command, flt))
+    for n, target in enumerate(file.targets):
+        ident = target.name or (strip_credentials(target.url) if target.url else " ".join(target.command or []))
+        secret = _secret(target, f"{where}: targets[{n}]", secrets)
+        targets.append(Target(ident, target.url, secret, target.command, target.filter))
     if not targets:
-        raise WatchConfigError("watch config lists no targets")
+        raise WatchConfigError(f"{where} lists no targets")
     if len({t.id for t in targets}) != len(targets):
-        raise WatchConfigError("two targets have the same url/command; give them distinct name:")
-    delivery = Delivery(**{k: v for k, v in (data.get("delivery") or {}).items() if k in Delivery.__dataclass_fields__})
-    listen = data.get("listen") or {}
-    if not isinstance(listen, dict):
-        raise WatchConfigError("listen must be a mapping (host:, port:, secret_env:, ...)")
-    state = Path(os.path.expanduser(str(data["state"]))) if data.get("state") else default_state()
+        raise WatchConfigError(f"{where}: two targets have the same url/command; give them distinct name:")
+    state = Path(os.path.expanduser(file.state)) if file.state else default_state()
     if not state.is_absolute():
         state = (base / state).resolve()
-    return WatchConfig(repos, targets, state, interval, delivery, listen.get("host"),
-                       int(listen["port"]) if listen.get("port") else None, _secret(listen, "listen", secrets) if listen else None,
-                       _positive(listen, "timeout", 10.0, float), _positive(listen, "max_body", 25 * 1024 * 1024, int),
-                       _positive(listen, "max_connections", 16, int))
-
-
-def _positive(listen: dict, key: str, default, kind):
-    """listen.<key> as a positive number of kind (default when absent)."""
-    value = listen.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) <= 0:
-        raise WatchConfigError(f"listen.{key} must be a positive number")
-    return kind(value)
+    listen = file.listen
+    return WatchConfig(repos, targets, state, file.interval, file.delivery, listen.host, listen.port or None,
+                       _secret(listen, f"{where}: listen", secrets), listen.timeout, listen.max_body,
+                       listen.max_connections)
 
 
 def load(path: str | Path, secrets: bool = True) -> WatchConfig:
     """Read and validate watch.yaml (secrets: as in parse)."""
-    from ..bounded_yaml import YamlError, read_file
-    from ..bounded_yaml import load as load_yaml
-
     path = Path(path)
     try:
-        data = load_yaml(read_file(path))
-    except OSError as exc:
-        raise WatchConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except YamlError as exc:  # not UTF-8, not YAML, or over the bounds
-        raise WatchConfigError(f"{path}: {exc}") from exc
-    try:
-        config = parse(data, path.parent, secrets)
-        config.source = path
-        return config
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, WatchConfigError):
-            raise
-        raise WatchConfigError(f"{path}: {exc}") from exc
+        data = Y.load_file(path, str(path))
+    except Y.YamlError as exc:  # cannot be read, not UTF-8, not YAML, or over the bounds
+        raise WatchConfigError(str(exc)) from None
+    config = parse(data, path.parent, secrets, str(path))
+    config.source = path
+    return config

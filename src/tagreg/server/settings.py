@@ -16,15 +16,30 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .. import yaml as Y
 from ..errors import UserError
+from ..remote import is_url, strip_credentials
 
 DEFAULT_REFRESH = 60.0
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
 class SettingsError(UserError):
@@ -58,9 +73,125 @@ class Settings:
         return next((r for r in self.repos if r.id == repo_id), None)
 
 
-def _default_id(location: str) -> str:
-    from ..remote import strip_credentials
+# -- the file, as written -----------------------------------------------------------------------
 
+def _refused(text: str) -> PydanticCustomError:
+    """A value refused in tagreg's own words (the text is not a template: it may quote the value)."""
+    return PydanticCustomError("tagreg", "{text}", {"text": text})
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise _refused(f"refresh must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+_STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)  # `id: 2024` is the text it looks like
+
+
+class _Repo(BaseModel):
+    """One entry of `repos:`: a path, a URL, or a mapping."""
+
+    model_config = _STRICT
+    path: str | None = None
+    url: str | None = None
+    id: str | None = None
+    refresh: Seconds | None = None
+    web: str | None = None
+    push: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"url" if is_url(value) else "path": value}
+        if not isinstance(value, dict):
+            raise _refused("must be a path, a URL or a mapping")
+        if ("path" in value) == ("url" in value):
+            raise _refused("needs exactly one of 'path' or 'url'")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and "\0" in value:
+            raise _refused("'path' may not contain a NUL character")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not is_url(value):
+            raise _refused(f"'{value}' is not a URL (https, ssh, git, file://)")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value and not _ID.match(value):
+            raise _refused(f"id '{value}' may only use letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("push", mode="before")
+    @classmethod
+    def _push(cls, value: Any, info: ValidationInfo) -> str | None:
+        """The `push:` of a local repository: the name of one of its git remotes."""
+        if value is None:
+            return None
+        if info.data.get("url") is not None:
+            raise _refused("'push' is for local repositories (writes to a URL always push to it)")
+        if not isinstance(value, str) or not _REMOTE_NAME.fullmatch(value) or ".." in value:
+            raise _refused(f"push must name a git remote of the repository (e.g. origin), not {value!r}")
+        return value
+
+
+class _File(BaseModel):
+    """registries.yaml: a mapping with `repos:` (or the list of repos alone)."""
+
+    model_config = _STRICT
+    repos: list[_Repo]
+    refresh: Seconds = DEFAULT_REFRESH
+    index: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {"repos": value}
+        if not isinstance(value, dict):
+            raise _refused("expected a mapping with a 'repos' list")
+        return value
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _some(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise _refused("'repos' must be a non-empty list of paths or URLs")
+        return value
+
+
+def _one_line(error: ValidationError, path: str) -> str:
+    """The first problem pydantic found, as one line naming the file, the entry and the key."""
+    problems = error.errors(include_url=False)
+    first = problems[0]
+    loc = first["loc"]
+    in_entry = len(loc) >= 2 and loc[0] == "repos" and isinstance(loc[1], int)
+    where = f"{path}: repos[{int(loc[1]) + 1}]" if in_entry else path
+    keys = loc[2:] if in_entry else loc
+    if first["type"] == "extra_forbidden":  # every unknown key of the same mapping at once
+        unknown = sorted(str(p["loc"][-1]) for p in problems if p["type"] == "extra_forbidden"
+                         and p["loc"][:-1] == loc[:-1])
+        return f"{where}: unknown {'key' if in_entry else 'setting'}(s) {', '.join(unknown)}"
+    if first["type"] == "tagreg":
+        return f"{where} {first['msg']}" if in_entry and not keys else f"{where}: {first['msg']}"
+    key = ".".join(str(k) for k in keys)
+    return f"{where}: '{key}' {first['msg'].replace('Input should be', 'must be', 1)}"
+
+
+# -- what is served -----------------------------------------------------------------------------
+
+def _default_id(location: str) -> str:
     tail = strip_credentials(location).rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
     tail = re.sub(r"\.git$", "", tail)
     return re.sub(r"[^A-Za-z0-9._-]+", "-", tail).strip("-.") or "repo"
@@ -73,28 +204,8 @@ def _default_index(key: str) -> Path:
     return cache.root() / "server" / f"index-{digest}.sqlite"
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise SettingsError(f"{where}: refresh must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
-def _push_remote(entry: dict, where: str, remote: bool) -> str | None:
-    """The `push:` of a local repository: the name of one of its git remotes."""
-    if "push" not in entry or entry["push"] is None:
-        return None
-    if remote:
-        raise SettingsError(f"{where}: 'push' is for local repositories (writes to a URL always push to it)")
-    name = entry["push"]
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", name) or ".." in name:
-        raise SettingsError(f"{where}: push must name a git remote of the repository (e.g. origin), not {name!r}")
-    return name
-
-
 def load(path: str | None, cwd: Path | None = None) -> Settings:
     """Settings from the config file at path, or for the repository in cwd when path is None."""
-    from ..remote import is_url
-
     cwd = (cwd or Path.cwd()).resolve()
     if path is None:
         from ..git import Git
@@ -106,63 +217,35 @@ def load(path: str | None, cwd: Path | None = None) -> Settings:
         repo = RepoSettings(id=_default_id(str(root)), location=str(root), remote=False)
         return Settings([repo], _default_index(str(root)))
 
-    from ..bounded_yaml import YamlError, read_file
-    from ..bounded_yaml import load as load_yaml
-
     file = (cwd / path).resolve()
     try:
-        data = load_yaml(read_file(file))
-    except OSError as exc:
-        raise SettingsError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except YamlError as exc:  # not UTF-8, not YAML, or over the bounds
-        raise SettingsError(f"{path}: {exc}") from exc
-    if isinstance(data, list):
-        data = {"repos": data}
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: expected a mapping with a 'repos' list")
-    unknown = set(data) - {"repos", "refresh", "index"}
-    if unknown:
-        raise SettingsError(f"{path}: unknown setting(s) {', '.join(sorted(map(str, unknown)))}")
-    refresh = _number(data["refresh"], path) if "refresh" in data else DEFAULT_REFRESH
-    entries = data.get("repos")
-    if not isinstance(entries, list) or not entries:
-        raise SettingsError(f"{path}: 'repos' must be a non-empty list of paths or URLs")
+        written = _File.model_validate(Y.load_file(file, path))
+    except Y.YamlError as exc:  # cannot be read, not UTF-8, not YAML, or over the bounds
+        raise SettingsError(str(exc)) from None
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc, path)) from None
     base = file.parent
     repos: list[RepoSettings] = []
-    for n, entry in enumerate(entries, 1):
+    for n, entry in enumerate(written.repos, 1):
         where = f"{path}: repos[{n}]"
-        if isinstance(entry, str):
-            entry = {"url" if is_url(entry) else "path": entry}
-        if not isinstance(entry, dict):
-            raise SettingsError(f"{where} must be a path, a URL or a mapping")
-        bad = set(entry) - {"path", "url", "id", "refresh", "web", "push"}
-        if bad:
-            raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, bad)))}")
-        if ("path" in entry) == ("url" in entry):
-            raise SettingsError(f"{where} needs exactly one of 'path' or 'url'")
-        if "url" in entry:
-            location, remote = str(entry["url"]), True
-            if not is_url(location):
-                raise SettingsError(f"{where}: '{location}' is not a URL (https, ssh, git, file://)")
+        if entry.url is not None:
+            location, remote = entry.url, True
         else:
-            location, remote = str((base / str(entry["path"])).resolve()), False
+            location, remote = str((base / str(entry.path)).resolve()), False
             if not Path(location).is_dir():
                 raise SettingsError(f"{where}: {location} is not a folder")
-        repo_id = str(entry.get("id") or _default_id(location))
-        if not _ID.match(repo_id):
-            raise SettingsError(f"{where}: id '{repo_id}' may only use letters, digits, '.', '_' and '-'")
-        if "id" not in entry:  # two folders of one name: keep both, numbered
+        repo_id = entry.id or _default_id(location)
+        if not entry.id:  # two folders of one name: keep both, numbered
             taken = {r.id for r in repos}
             stem, k = repo_id, 2
             while repo_id in taken:
                 repo_id, k = f"{stem}-{k}", k + 1
         elif any(r.id == repo_id for r in repos):
             raise SettingsError(f"{where}: id '{repo_id}' is used twice")
-        web = entry.get("web")
         repos.append(RepoSettings(
             id=repo_id, location=location, remote=remote,
-            refresh=_number(entry["refresh"], where) if "refresh" in entry else refresh,
-            web=str(web).rstrip("/") if web else None, push=_push_remote(entry, where, remote),
+            refresh=entry.refresh if entry.refresh is not None else written.refresh,
+            web=entry.web.rstrip("/") if entry.web else None, push=entry.push,
         ))
-    index = (base / str(data["index"])).resolve() if data.get("index") else _default_index(str(file))
+    index = (base / written.index).resolve() if written.index else _default_index(str(file))
     return Settings(repos, index, source=file)

@@ -1,4 +1,7 @@
-"""YAML from repositories, parsed within bounds: size, nesting depth and alias expansion.
+"""YAML read by tagreg, parsed within bounds: size, nesting depth and alias expansion.
+
+Everything tagreg reads as YAML comes through here: annotation files from repositories (`load`,
+`check`) and the config files (`.gto`, `watch.yaml`, `registries.yaml`: `load_file`).
 
 A 'billion laughs' is a few hundred bytes whose aliases expand to billions of nodes: PyYAML builds
 it quickly (aliases share objects), and then whatever walks the result (`str()`, JSON, a deep copy)
@@ -26,7 +29,17 @@ _ENVIRONMENT = {"bytes": "TAGREG_YAML_MAX_BYTES", "depth": "TAGREG_YAML_MAX_DEPT
 
 class YamlError(UserError, ValueError):
     """YAML that cannot be read: not UTF-8, not YAML, or over a bound. The message is the reason
-    (`not valid YAML (...)`), for the caller to prefix with the file it read."""
+    (`not valid YAML (...)`), for the caller to prefix with the file it read; from `load_file` it
+    names the file already (`<file>: <reason>`, or `cannot read <file>: <reason>` when it could not
+    be opened or read at all)."""
+
+    def __init__(self, reason: str, file: str | None = None, opened: bool = True):
+        if file is None:
+            super().__init__(reason)
+        else:
+            super().__init__(f"{file}: {reason}" if opened else f"cannot read {file}: {reason}")
+        self.reason = reason
+        self.opened = opened
 
 
 def limits() -> dict[str, int]:
@@ -74,6 +87,21 @@ def read_file(path: str | os.PathLike) -> bytes:
     return data
 
 
+def load_file(path: str | os.PathLike, what: str) -> Any:
+    """A YAML config file parsed within the bounds; YamlError naming the file as `what` (the name the
+    user gave) if it cannot be opened, is over a bound or is not YAML."""
+    try:
+        data = read_file(path)
+    except OSError as exc:
+        raise YamlError(exc.strerror or str(exc), what, opened=False) from exc
+    except YamlError as exc:
+        raise YamlError(exc.reason, what) from None
+    try:
+        return load(data)
+    except YamlError as exc:
+        raise YamlError(exc.reason, what) from None
+
+
 def load(data: bytes | str) -> Any:
     """Parse one YAML document for reading (PyYAML's libyaml loader, ~50x faster than a round-trip
     parser), within the bounds; YamlError if it cannot be read."""
@@ -89,9 +117,9 @@ def check(data: bytes | str) -> str:
 
 
 def _parse(text: str) -> Any:
-    import yaml
+    import yaml as pyyaml  # here, not at the top: commands whose parses are all cached import no parser
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -100,7 +128,7 @@ def _parse(text: str) -> Any:
         return loader.construct_document(node)
     except YamlError:  # a bound (measure): its own words
         raise
-    except yaml.YAMLError as exc:
+    except pyyaml.YAMLError as exc:
         raise YamlError(f"not valid YAML ({_first_line(exc)})") from None
     except RecursionError:  # the pure-Python composer, when PyYAML is without libyaml
         raise YamlError(f"nested more than {limits()['depth']} levels deep") from None
