@@ -6,22 +6,19 @@ API) to plain dicts and lists.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from . import tags as T
 from .annotations import Annotation
-from .state import CommitInfo, Event, Stage, Version, newest, to_datetime
-
-
-def _iso(event_time) -> str:
-    return event_time.isoformat()
+from .state import CommitInfo, Event, Stage, Version, iso, newest, to_datetime
 
 
 def event_base(event: Event) -> dict[str, Any]:
     """The fields every tag event has, in GTO's order."""
     return {
         "artifact": event.artifact,
-        "created_at": _iso(event.created_at),
+        "created_at": iso(event.created_at),
         "author": event.author,
         "author_email": event.author_email,
         "message": event.message,
@@ -32,7 +29,7 @@ def event_base(event: Event) -> dict[str, Any]:
 
 def version_event(event: Event) -> dict[str, Any]:
     """A registration or deregistration inside a version object."""
-    out = {"priority": event.priority, "addition": event.event == T.REGISTRATION}
+    out: dict[str, Any] = {"priority": event.priority, "addition": event.event == T.REGISTRATION}
     out.update(event_base(event))
     out["version"] = event.version
     return out
@@ -40,7 +37,7 @@ def version_event(event: Event) -> dict[str, Any]:
 
 def stage_event(event: Event) -> dict[str, Any]:
     """An assignment or unassignment inside a stage object."""
-    out = {"priority": event.priority, "addition": event.event == T.ASSIGNMENT}
+    out: dict[str, Any] = {"priority": event.priority, "addition": event.event == T.ASSIGNMENT}
     out.update(event_base(event))
     out.update({"version": event.version, "stage": event.stage, "event": event.event})
     return out
@@ -60,7 +57,7 @@ def check_ref_event(event: Event) -> dict[str, Any]:
 def history_event(event: Event) -> dict[str, Any]:
     """One row of `history --json`."""
     return {
-        "timestamp": _iso(event.created_at),
+        "timestamp": iso(event.created_at),
         "artifact": event.artifact,
         "event": event.event,
         "priority": event.priority,
@@ -83,7 +80,7 @@ def _commit_event(version: Version, info: CommitInfo, annotation: Annotation | N
         "priority": 0,
         "addition": True,
         "artifact": version.artifact,
-        "created_at": _iso(to_datetime(info.timestamp, info.tz)),
+        "created_at": iso(to_datetime(info.timestamp, info.tz)),
         "author": info.author,
         "author_email": info.author_email,
         "message": info.message,
@@ -107,8 +104,8 @@ def stage_object(stage: Stage) -> dict[str, Any]:
         "assignments": [stage_event(e) for e in stage.assignments],
         "unassignments": [stage_event(e) for e in stage.unassignments],
         "is_active": stage.is_active,
-        "activated_at": _iso(activated.created_at),
-        "created_at": _iso(source.created_at),
+        "activated_at": iso(activated.created_at),
+        "created_at": iso(source.created_at),
         "author": source.author,
         "author_email": source.author_email,
         "message": source.message,
@@ -124,6 +121,7 @@ def version_object(
     commit_events = [_commit_event(version, info, annotation)] if info is not None else []
     source = version.source
     newest_registration = newest(version.registrations)
+    activated: datetime | None
     if newest_registration is not None:
         activated = newest_registration.created_at
     elif info is not None:
@@ -147,8 +145,8 @@ def version_object(
         "deregistrations": [version_event(e) for e in version.deregistrations],
         "stages": [stage_object(s) for s in stages],
         "is_active": version.is_active,
-        "activated_at": _iso(activated) if activated else None,
-        "created_at": _iso(created) if created else None,
+        "activated_at": iso(activated),
+        "created_at": iso(created),
         "author": author,
         "author_email": email,
         "message": message,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 from . import tags as T
@@ -41,7 +41,6 @@ class CommitInfo:
 
 
 _TZ_CACHE: dict[str, timezone] = {}
-_from_timestamp = None  # datetime.fromtimestamp, once a date is first asked for
 
 
 def to_datetime(timestamp: int, tz: str) -> datetime:
@@ -50,24 +49,30 @@ def to_datetime(timestamp: int, tz: str) -> datetime:
     if zone is None:
         zone = _TZ_CACHE[tz] = _zone(tz)
     try:
-        return _from_timestamp(timestamp, zone)
+        return datetime.fromtimestamp(timestamp, zone)
     except (OverflowError, OSError, ValueError):  # a tag's date before year 1 or after 9999 (hostile)
-        return _from_timestamp(min(max(timestamp, EARLIEST), LATEST), zone)
+        return datetime.fromtimestamp(min(max(timestamp, EARLIEST), LATEST), zone)
 
 
 EARLIEST, LATEST = -62135510400, 253402128000  # 0001-01-02 and 9999-12-30 UTC: in range in any offset
 
 
 def _zone(tz: str) -> timezone:
-    global _from_timestamp
-    from datetime import datetime, timedelta, timezone  # here: commands that print no date skip it
-
-    _from_timestamp = datetime.fromtimestamp
     sign = -1 if tz.startswith("-") else 1
     digits = tz[1:] if tz[:1] in "+-" else tz
     if not (len(digits) == 4 and digits.isascii() and digits.isdigit()) or digits[:2] > "23" or digits[2:] > "59":
         return timezone.utc  # an offset no clock has (a hostile tag's): read as UTC
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def iso(when: datetime | float | None) -> str | None:
+    """A time as GTO's JSON and the dashboard's API write it: a datetime in ISO 8601 with its
+    offset; a Unix time (the server's own clock) in UTC, to the second; None stays None."""
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return when.isoformat()
+    return datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(slots=True)
@@ -228,7 +233,7 @@ class Artifact:
         """The version named version (active or not), preferring an active one."""
         found = [v for v in self.versions if v.version == version]
         active = [v for v in found if v.is_active]
-        return (active or found or [None])[-1]
+        return (active or found)[-1] if found else None
 
     def versions_at(self, commit: str) -> list[Version]:
         """Every version whose commit is commit."""
@@ -349,14 +354,11 @@ def _counter_order(items: list, event_of: Callable) -> list:
     return items
 
 
-semver_key = T.version_key
-
-
 def semver_sorted(versions: Iterable[Version]) -> list[Version]:
     """GTO's version order: SemVer descending, then sha-named versions by name descending."""
     versions = list(versions)
     named = [v for v in versions if v.is_semver]
-    named.sort(key=lambda v: semver_key(v.version), reverse=True)
+    named.sort(key=lambda v: T.version_key(v.version), reverse=True)
     shas = sorted((v for v in versions if not v.is_semver), key=lambda v: v.version, reverse=True)
     return named + shas
 
@@ -366,7 +368,7 @@ def greatest(versions: Iterable[Version]) -> Version | None:
     named = [v for v in versions if v.is_semver]
     if not named:
         return None
-    return max(named, key=lambda v: semver_key(v.version))
+    return max(named, key=lambda v: T.version_key(v.version))
 
 
 _GROUPS = {
@@ -528,7 +530,7 @@ def latest(artifact: Artifact, include_inactive: bool = False) -> Version | None
 
 def used_stages(registry: Registry) -> list[str]:
     """Stages with an active assignment anywhere, sorted."""
-    found = set()
+    found: set[str] = set()
     for artifact in registry.artifacts.values():
         for version in artifact.versions:
             if version.is_active:

@@ -35,10 +35,6 @@ class NotReady(Exception):
     """A remote repository whose data is still being fetched or indexed."""
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _annotation(note, stored: str | None = None) -> dict[str, Any] | None:
     if note is None:
         return None
@@ -324,7 +320,8 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     out = []
     for v in versions:
         out.append({
-            "version": v.version, "commit": v.commit, "stages": sorted(v.stages, key=order), "created_at": _iso(v.created_at),
+            "version": v.version, "commit": v.commit, "stages": sorted(v.stages, key=order),
+            "created_at": S.iso(v.created_at),
             "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
             "registered": v.registered, "active": v.active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
