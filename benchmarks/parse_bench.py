@@ -7,7 +7,8 @@ reused), then in a fresh interpreter per run with each source tree on PYTHONPATH
 this checkout's; --compare, e.g. an older worktree's src, interleaved run by run) times:
 `import tagreg.tags` (compiling its patterns included), a first pass of `tags.tag_fields` over
 every name (cold: nothing cached yet) and a second pass (warm). Prints the median and the fastest
-run of each, in milliseconds. Not part of the test suite.
+run of each, in milliseconds of wall-clock and of CPU time (the latter varies less on a busy
+machine). Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -23,25 +24,26 @@ from pathlib import Path
 
 from run import ROOT, prepare
 
-# Runs in the fresh interpreter: prints {"import": ms, "cold": ms, "warm": ms}.
+# Runs in the fresh interpreter: prints the wall-clock and CPU milliseconds of each step.
 TIMER = """\
 import json, sys, time
 names = open(sys.argv[1]).read().split()
-started = time.perf_counter()
+clocks = [(time.perf_counter(), time.process_time())]
 from tagreg import tags
-imported = time.perf_counter()
+clocks.append((time.perf_counter(), time.process_time()))
 parse = tags.tag_fields
 parsed = [parse(name) for name in names]
-cold = time.perf_counter()
+clocks.append((time.perf_counter(), time.process_time()))
 parsed = [parse(name) for name in names]
-warm = time.perf_counter()
+clocks.append((time.perf_counter(), time.process_time()))
 assert sum(p is not None for p in parsed) > 0
-print(json.dumps({"import": (imported - started) * 1e3, "cold": (cold - imported) * 1e3,
-                  "warm": (warm - cold) * 1e3}))
+steps = ("import", "cold", "warm")
+print(json.dumps({clock: {step: (after[c] - before[c]) * 1e3 for step, before, after in zip(steps, clocks, clocks[1:])}
+                  for c, clock in enumerate(("wall", "cpu"))}))
 """
 
 
-def time_once(src: Path, names: Path) -> dict[str, float]:
+def time_once(src: Path, names: Path) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     out = subprocess.run([sys.executable, "-c", TIMER, str(names)], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -71,18 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as names:
         names.write(listing)
         names.flush()
-        results: dict[Path, list[dict[str, float]]] = {tree: [] for tree in trees}
+        results: dict[Path, list[dict[str, dict[str, float]]]] = {tree: [] for tree in trees}
         time_once(trees[0], Path(names.name))  # warm the disk cache, untimed
         for _ in range(args.repeat):
             for tree in trees:
                 results[tree].append(time_once(tree, Path(names.name)))
 
     print(f"{len(listing.split())} tag names, {args.repeat} runs each; median (fastest) in ms")
-    print(f"{'source tree':<40} {'import':>14} {'first pass':>14} {'second pass':>14}")
+    print(f"{'source tree':<40} {'clock':<5} {'import':>14} {'first pass':>14} {'second pass':>14}")
     for tree, runs in results.items():
-        cells = [f"{statistics.median(r[k] for r in runs):.1f} ({min(r[k] for r in runs):.1f})"
-                 for k in ("import", "cold", "warm")]
-        print(f"{str(tree)[-40:]:<40} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}")
+        for clock in ("wall", "cpu"):
+            cells = [f"{statistics.median(r[clock][k] for r in runs):.1f} ({min(r[clock][k] for r in runs):.1f})"
+                     for k in ("import", "cold", "warm")]
+            print(f"{str(tree)[-40:]:<40} {clock:<5} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}")
     return 0
 
 

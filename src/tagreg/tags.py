@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from .errors import UserError
 
-# GTO's patterns, with `(?:...)` for its unnamed groups: capturing them made parsing a fifth slower,
-# and the named groups of TAG and SHORTCUT are all that is read.
+# GTO's patterns, with `(?:...)` for its unnamed groups: only the named groups of TAG and SHORTCUT
+# are read, and capturing the others costs time on every tag (benchmarks/parse_bench.py).
 NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
 DIRNAME = r"[a-zA-Z0-9-_./]+"
 SEMVER = (
@@ -110,6 +110,7 @@ def is_fullname(value: str) -> bool:
     return _FULLNAME.fullmatch(value) is not None
 
 
+@lru_cache(maxsize=1 << 16)  # asked again and again for the same versions while building a registry
 def is_version(value: str) -> bool:
     """Whether value is `v` followed by a SemVer 2.0 version: VERSION."""
     return _VERSION.fullmatch(value) is not None
