@@ -65,6 +65,16 @@ def _zone(tz: str) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
+def iso(when: datetime | float | None) -> str | None:
+    """A time as GTO's JSON and the dashboard's API write it: a datetime in ISO 8601 with its
+    offset; a Unix time (the server's own clock) in UTC, to the second; None stays None."""
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return when.isoformat()
+    return datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclass(slots=True)
 class Event:
     """A registry event: one parsed, annotated tag."""
@@ -406,14 +416,11 @@ def _counter_order(items: list, event_of: Callable) -> list:
     return items
 
 
-semver_key = T.version_key
-
-
 def semver_sorted(versions: Iterable[Version]) -> list[Version]:
     """GTO's version order: SemVer descending, then sha-named versions by name descending."""
     versions = list(versions)
     named = [v for v in versions if v.is_semver]
-    named.sort(key=lambda v: semver_key(v.version), reverse=True)
+    named.sort(key=lambda v: T.version_key(v.version), reverse=True)
     shas = sorted((v for v in versions if not v.is_semver), key=lambda v: v.version, reverse=True)
     return named + shas
 
@@ -423,7 +430,7 @@ def greatest(versions: Iterable[Version]) -> Version | None:
     named = [v for v in versions if v.is_semver]
     if not named:
         return None
-    return max(named, key=lambda v: semver_key(v.version))
+    return max(named, key=lambda v: T.version_key(v.version))
 
 
 _GROUPS = {

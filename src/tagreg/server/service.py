@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 from .. import api
 from ..errors import UserError
+from ..state import iso
 from .index import ModelQuery
 from .sources import Hub, NotReady, Source
 from .webhost import commit_url
@@ -30,12 +30,6 @@ class Problem(Exception):
     def __init__(self, status: int, code: str, message: str, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
-
-
-def _iso(stamp: float | None) -> str | None:
-    if stamp is None:
-        return None
-    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
 
 
 def problem_for(exc: Exception) -> Problem:
@@ -129,14 +123,14 @@ class Dashboard:
             fetched = None
             if source.remote:
                 source.fetch_due()  # reads the mirror's stamp: another process may have fetched
-                fetched = _iso(source.fetched_at)
+                fetched = iso(source.fetched_at)
             out.append({
                 "id": repo_id, "location": source.display, "remote": source.remote, "web": source.web,
                 "status": status, "error": row.get("error") or source.fetch_error,
                 "models": row.get("models", 0) if indexed else 0, "events": row.get("events", 0) if indexed else 0,
                 "stages": row.get("stages", []) if indexed else [], "head": row.get("head") if indexed else None,
                 "fingerprint": row.get("fingerprint") if indexed else None,
-                "indexed_at": _iso(row.get("built_at")) if indexed else None,
+                "indexed_at": iso(row.get("built_at")) if indexed else None,
                 "index_seconds": round(row["build_seconds"], 3) if indexed and row.get("build_seconds") else None,
                 "fetched_at": fetched, "refresh": source.settings.refresh if source.remote else None,
             })

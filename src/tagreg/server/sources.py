@@ -36,10 +36,6 @@ class NotReady(Exception):
     """A remote repository whose data is still being fetched or indexed."""
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _annotation(note: Annotation | None, stored: str | None = None) -> dict[str, Any] | None:
     """The annotation as the REST API shows it: where the files are stored, a link's repo and rev."""
     if note is None:
@@ -327,7 +323,7 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     for v in versions:
         out.append({
             "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order),
-            "created_at": _iso(v.created_at),
+            "created_at": S.iso(v.created_at),
             "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
             "registered": v.is_registered, "active": v.is_active, "discovered": v.discovered,
             "annotation": _annotation(v.annotation),
