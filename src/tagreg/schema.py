@@ -102,29 +102,40 @@ def items(check: Check) -> Check:
     return check_items
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _number(value: Any) -> float | None:
+    """value as a finite number (a quoted one too: `interval: "30"` was always read), else None."""
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None
 
 
 def positive(value: Any) -> float:
     """A number above 0."""
-    if not _number(value) or value <= 0:
+    number = _number(value)
+    if number is None or number <= 0:
         raise Invalid(f"must be a positive number, not {shown(value)}")
-    return float(value)
+    return float(number)
 
 
 def at_least_zero(value: Any) -> float:
     """A number, 0 or more."""
-    if not _number(value) or value < 0:
+    number = _number(value)
+    if number is None or number < 0:
         raise Invalid(f"must be a number, 0 or more, not {shown(value)}")
-    return float(value)
+    return float(number)
 
 
 def count(value: Any) -> int:
     """A whole number, 1 or more."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    number = _number(value)
+    if number is None or number != int(number) or number < 1:
         raise Invalid(f"must be a whole number, 1 or more, not {shown(value)}")
-    return value
+    return int(number)
 
 
 def text(value: Any) -> str:

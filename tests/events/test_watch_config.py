@@ -56,6 +56,13 @@ def test_secrets_are_needed_only_to_deliver(tmp_path, monkeypatch):
     assert (config.targets[0].secret, config.listen_secret) == ("s1", "s2")
 
 
+def test_quoted_numbers_are_read_as_numbers(tmp_path):
+    path = write(tmp_path / "watch.yaml", {"repos": ["."], "targets": [TARGET], "interval": "30",
+                                           "delivery": {"max_attempts": "3", "backoff": "0.5"}})
+    config = load(path)
+    assert (config.repos[0].interval, config.delivery.max_attempts, config.delivery.backoff) == (30.0, 3, 0.5)
+
+
 @pytest.mark.parametrize("data, message", [
     ({"interval": "soon"}, "'interval' must be a positive number, not 'soon'"),
     ({"interval": 0}, "'interval' must be a positive number, not 0"),
