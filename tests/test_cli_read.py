@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_tagreg
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 NOTHING = "Nothing found in the current workspace\n"
@@ -86,12 +87,6 @@ class Registry:
 
     def deprecated(self, name, ref="HEAD"):
         self.tag(f"{name}@deprecated", ref, f"Deprecating artifact '{name}'")
-
-
-def run_tagreg(cwd, *args):
-    """`python -m tagreg ARGS` in cwd, outside any fixture repository."""
-    proc = subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True)
-    return proc
 
 
 @pytest.fixture
