@@ -57,7 +57,8 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     for key in list(os.environ):
-        if key.startswith("GTO_") or (key.startswith("TAGREG_") and key not in ("TAGREG_GTO_BIN", "TAGREG_REQUIRE_GTO")):
+        kept = ("TAGREG_GTO_BIN", "TAGREG_REQUIRE_GTO")
+        if key.startswith("GTO_") or (key.startswith("TAGREG_") and key not in kept):
             monkeypatch.delenv(key, raising=False)
     # tagreg runs as a subprocess in some tests: let it cache its bytecode (outside src/), as an
     # installed package does, instead of recompiling itself on every start.

@@ -60,21 +60,19 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context):
-        passthrough = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException)
+        # click's own: its exits and messages, and a closed pipe (`tagreg show | head`) as a quiet exit 1
+        passthrough = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, BrokenPipeError)
         traceback = bool(ctx.params.get("traceback")) or os.environ.get("TAGREG_TRACEBACK") == "1"
         return handle_errors(lambda: super(LazyGroup, self).invoke(ctx), traceback, passthrough)
 
 
 def handle_errors(call: Callable, traceback: bool, passthrough: tuple = ()):
     """call(), with user errors as one line on stderr and exit 1, other errors as one line with a
-    hint (the traceback with --traceback), and a closed pipe (`tagreg show | head`) as a quiet exit 1."""
+    hint (the traceback with --traceback); the exceptions of passthrough as they are."""
     try:
         return call()
     except passthrough:
         raise
-    except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w")  # the interpreter flushes stdout at exit: not into the pipe
-        sys.exit(1)
     except UserError as exc:
         if traceback:
             raise

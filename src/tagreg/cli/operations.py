@@ -36,7 +36,8 @@ def events(repo, since, name, as_json):
               help="The watch configuration.")
 @click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
 @click.option("--listen", help="HOST:PORT of an endpoint that a push webhook calls to fetch at once.")
-@click.option("--once", is_flag=True, help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
+@click.option("--once", is_flag=True,
+              help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
 @click.pass_context
 def watch(ctx, config_path, replay, listen, once):
     """Follow registries and deliver their events to webhooks and commands (durably)."""
@@ -116,7 +117,7 @@ def watch_status(ctx, retry_dead, as_json):
         click.echo("dead letters:")
         click.echo(table([[shown.get(i.target, redact(i.target)), i.payload["tag"], i.attempts, i.last_error]
                           for i in dead], ["target", "tag", "attempts", "last error"]))
-    for repo, polled, error, seen in repos:
+    for repo, _polled, error, seen in repos:
         click.echo(printable(f"{repo}: {seen} events" + (f", last error: {error}" if error else "")))
 
 

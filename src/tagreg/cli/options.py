@@ -3,12 +3,15 @@ names and stages, and how a command gets its repository opened."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable
 
 import click
 
+# Completion runs inside the user's shell: whatever goes wrong (no repository, a bad file), it offers
+# nothing rather than printing an error into the command line being typed.
 
 def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     try:
@@ -17,7 +20,7 @@ def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) 
         repo = ctx.params.get("repo") or "."
         names = [a.name for a in api.show_registry(repo, deprecated=True).artifacts]
         return [n for n in names if n.startswith(incomplete)]
-    except Exception:
+    except Exception:  # noqa: BLE001
         return []
 
 
@@ -28,7 +31,7 @@ def complete_stages(ctx: click.Context, param: click.Parameter, incomplete: str)
         repo = ctx.params.get("repo") or "."
         found = api.stages(repo) or []
         return [s for s in found if s.startswith(incomplete)]
-    except Exception:
+    except Exception:  # noqa: BLE001
         return []
 
 
@@ -65,8 +68,8 @@ def opens_repo(reads: bool = False) -> Callable[[Callable], Callable]:
                     for bad in take_warnings():
                         warn(bad.message)
 
-        opened = click.option("--offline", is_flag=True, help="Use the cached copy of a remote --repo as it is.")(opened)
-        return repo(opened)
+        offline = click.option("--offline", is_flag=True, help="Use the cached copy of a remote --repo as it is.")
+        return repo(offline(opened))
 
     return decorate
 
@@ -103,8 +106,6 @@ def _open_local(values: dict) -> dict:
 
     about = next((v for v in (values.get("name"), values.get("ref")) if isinstance(v, str)), None)
     found = (T.parse_shortcut(about) or T.parse_tag(about)) if about is not None else None
-    try:
+    with contextlib.suppress(UserError):
         values["repo"] = Repository(values["repo"], prefetch=found.name if found else None)
-    except UserError:
-        pass
     return values

@@ -67,8 +67,8 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
               "to keep per version (-1: all).")
 @click.option("--vs", "--versions-per-stage", type=int, default=1, show_default=True, help="Versions to show per "
               "stage (-1: all).")
-@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True, help="Which "
-              "version wins a stage: the newest assignment, or the greatest version.")
+@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True,
+              help="Which version wins a stage: the newest assignment, or the greatest version.")
 @click.option("--type", "type_", help="Only artifacts of this type.")
 @click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
 def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
@@ -80,7 +80,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
 
     fmt = format_flag({"json": as_json, "plain": plain, "name": f_name, "version": f_version, "stage": f_stage,
                         "ref": f_ref})
-    options = dict(deprecated=deprecated, registered_only=registered_only, vs=vs, av=av, sort=sort)
+    options = {"deprecated": deprecated, "registered_only": registered_only, "vs": vs, "av": av, "sort": sort}
     if name is None:
         view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
         if fmt in ("version", "stage", "ref"):
@@ -99,7 +99,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
             row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
-        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain), raw=True)  # table() escapes every cell
+        headers = ["name", "latest", *(f"#{s}" for s in view.stages)]
+        echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
         return
     if fmt == "name":
         raise RegistryError("Cannot apply --name to the versions of one artifact: it lists the registry's names "
@@ -118,7 +119,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
              short(v.version), ", ".join(v.stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
-    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain), raw=True)  # table() escapes every cell
+    headers = ["artifact", "version", "stage", "created_at", "ref"]
+    echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
 
 
 @click.command()
@@ -148,7 +150,8 @@ def history(repo, name, as_json, plain, ascending):
         echo(NOTHING)
         return
     rows = [[str(e.timestamp), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
-    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain), raw=True)  # table() escapes every cell
+    headers = ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"]
+    echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
 
 
 @click.command()
