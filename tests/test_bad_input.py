@@ -298,9 +298,10 @@ def test_no_emoji_when_turned_off(reg, args):
     assert line.startswith(("Invalid value", "Cannot find artifact"))
 
 
-def test_traceback_flag_shows_the_traceback(reg):
+@pytest.mark.parametrize("flag, env", [(["--traceback"], None), (["--tb"], None), ([], {"TAGREG_TRACEBACK": "1"})])
+def test_traceback_flag_shows_the_traceback(reg, flag, env):
     before = state(reg.path)
-    result = tagreg(reg.path, "--traceback", "register", "bad name")
+    result = tagreg(reg.path, *flag, "register", "bad name", env=env)
     assert result.returncode != 0
     assert "Traceback (most recent call last)" in result.stderr
     assert INVALID.format("bad name") in result.stderr
