@@ -25,17 +25,15 @@ from pathlib import Path
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@example.com",
        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
 
-# Runs tagreg in this process; prints its own peak RSS (KiB) as it exits (the CLI ends with os._exit).
+# Runs tagreg in this process; prints its own peak RSS (KiB) as it exits.
 PEAK = """\
-import os, runpy, sys
+import runpy, sys
 
 def peak():
     status = open("/proc/self/status").read()
     sys.stderr.write("VmHWM " + next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")) + "\\n")
     sys.stderr.flush()
 
-real_exit = os._exit
-os._exit = lambda code: (peak(), real_exit(code))
 sys.argv = ["tagreg", *sys.argv[1:]]
 try:
     runpy.run_module("tagreg", run_name="__main__", alter_sys=True)

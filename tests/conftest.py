@@ -1,15 +1,19 @@
-"""Shared fixtures: real git repositories in temporary folders, and tagreg run as a user runs it."""
+"""Shared fixtures: real git repositories in temporary folders, and tagreg run on them as a user runs it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
+
+from tagreg.cli import main
 
 # The property tests draw the same examples on every machine: those of CI, where hypothesis loads its
 # "ci" profile (derandomized, no deadline) by itself. Elsewhere each run drew new ones, so a
@@ -53,9 +57,10 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     for key in list(os.environ):
-        if key.startswith("GTO_") or (key.startswith("TAGREG_") and key not in ("TAGREG_GTO_BIN", "TAGREG_REQUIRE_GTO")):
+        kept = ("TAGREG_GTO_BIN", "TAGREG_REQUIRE_GTO")
+        if key.startswith("GTO_") or (key.startswith("TAGREG_") and key not in kept):
             monkeypatch.delenv(key, raising=False)
-    # tagreg runs as a subprocess hundreds of times: let it cache its bytecode (outside src/), as an
+    # tagreg runs as a subprocess in some tests: let it cache its bytecode (outside src/), as an
     # installed package does, instead of recompiling itself on every start.
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.getbasetemp() / "pycache"))
@@ -80,18 +85,27 @@ class Result:
 
 
 def run_tagreg(cwd, *args: str, env: dict | None = None, input: str | None = None) -> Result:
-    """Run `python -m tagreg ARGS` in cwd as a subprocess, like a user at a terminal would."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    proc = subprocess.run(
-        [sys.executable, "-m", "tagreg", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=input,
-    )
+    """Run `tagreg ARGS` in cwd, in this process (click's CliRunner): its exit code, stdout and stderr
+    as a user at a terminal sees them. env: variables set for the call (None: unset), then restored."""
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), input=input, env=env, prog_name="tagreg")
+    finally:
+        os.chdir(previous)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))  # what the interpreter prints (--traceback)
+    return Result(result.exit_code, result.stdout, stderr)
+
+
+TAGREG = Path(sys.executable).parent / "tagreg"  # the command `pip install` made in this environment
+
+
+def run_installed(cwd, *args: str, env: dict | None = None) -> Result:
+    """Run the installed `tagreg` command in cwd as a subprocess (for the few tests about the process)."""
+    proc = subprocess.run([str(TAGREG), *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -7,11 +7,10 @@ names that merely contain '@' or '#') and tag patterns that crash GTO are read w
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
+from conftest import run_tagreg
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 INVALID = ("Invalid value '{}'. Only letters, numbers, '_', '-', '/' are allowed. "
@@ -20,14 +19,8 @@ INVALID = ("Invalid value '{}'. Only letters, numbers, '_', '-', '/' are allowed
 
 
 def tagreg(cwd, *args, env=None):
-    """`python -m tagreg ARGS` in cwd, with env changes (a value of None removes the variable)."""
-    full = dict(os.environ)
-    for key, value in (env or {}).items():
-        if value is None:
-            full.pop(key, None)
-        else:
-            full[key] = value
-    return subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True, env=full)
+    """`tagreg ARGS` in cwd, with env changes (a value of None removes the variable)."""
+    return run_tagreg(cwd, *args, env=env)
 
 
 def state(path):
@@ -322,9 +315,10 @@ def test_no_emoji_when_turned_off(reg, args):
     assert line.startswith(("Invalid value", "Cannot find artifact"))
 
 
-def test_traceback_flag_shows_the_traceback(reg):
+@pytest.mark.parametrize("flag, env", [(["--traceback"], None), (["--tb"], None), ([], {"TAGREG_TRACEBACK": "1"})])
+def test_traceback_flag_shows_the_traceback(reg, flag, env):
     before = state(reg.path)
-    result = tagreg(reg.path, "--traceback", "register", "bad name")
+    result = tagreg(reg.path, *flag, "register", "bad name", env=env)
     assert result.returncode != 0
     assert "Traceback (most recent call last)" in result.stderr
     assert INVALID.format("bad name") in result.stderr

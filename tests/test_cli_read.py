@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_tagreg
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 NOTHING = "Nothing found in the current workspace\n"
@@ -86,12 +87,6 @@ class Registry:
 
     def deprecated(self, name, ref="HEAD"):
         self.tag(f"{name}@deprecated", ref, f"Deprecating artifact '{name}'")
-
-
-def run_tagreg(cwd, *args):
-    """`python -m tagreg ARGS` in cwd, outside any fixture repository."""
-    proc = subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True)
-    return proc
 
 
 @pytest.fixture
@@ -228,7 +223,7 @@ def test_show_name_json_shape(model):
     assert list(prod) == STAGE_KEYS
     assert prod["ref"] == "model#prod#2" and prod["is_active"] is True and prod["activated_at"] == iso(6)
     (assignment,) = prod["assignments"]
-    assert list(assignment) == EVENT_KEYS + ["stage", "event"]
+    assert list(assignment) == [*EVENT_KEYS, "stage", "event"]
     assert assignment["event"] == "assignment" and assignment["priority"] == 5
     assert assignment["message"] == "Assigning stage prod to artifact model version v0.0.1"
     (enrichment,) = oldest["enrichments"]
@@ -418,8 +413,8 @@ def test_history_table(model):
         f"{at(2)}  model       registration  v0.0.1     -        {c1}   model@v0.0.1",
     ]
     header = "timestamp                  artifact    event         version    stage    commit    ref"
-    assert model.ok("history", "--plain") == "\n".join([header] + rows) + "\n"
-    assert model.ok("history", "--plain", "--ascending") == "\n".join([header] + rows[::-1]) + "\n"
+    assert model.ok("history", "--plain") == "\n".join([header, *rows]) + "\n"
+    assert model.ok("history", "--plain", "--ascending") == "\n".join([header, *rows[::-1]]) + "\n"
     fancy = model.ok("history")
     assert fancy.startswith("╒═══")
     assert "│ timestamp                 │ artifact   │ event        │" in fancy
@@ -744,8 +739,8 @@ def test_help_and_version_do_not_import_the_api(reg, args):
         f"    main({args!r}, prog_name='tagreg')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('tagreg.api', 'tagreg.state', 'tagreg.git', 'ruamel.yaml', 'yaml', 'tabulate', 'semver')\n"
-        "         if m in sys.modules]\n"
+        "heavy = [m for m in ('tagreg.api', 'tagreg.state', 'tagreg.git', 'ruamel.yaml', 'yaml', 'tabulate',\n"
+        "                      'semver') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=reg.path, capture_output=True, text=True)

@@ -1,3 +1,3 @@
-from tagreg.cli import run
+from tagreg.cli import main
 
-run()
+main(prog_name="tagreg")

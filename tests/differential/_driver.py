@@ -23,10 +23,7 @@ def run_one(command, args, prog):
     sys.stdout, sys.stderr = out, err
     rc = 0
     try:
-        if hasattr(command, "main"):  # a click command (gto)
-            command.main(args=list(args), prog_name=prog, standalone_mode=True)
-        else:  # tagreg's entry point, which parses the everyday lines without click
-            command(args=list(args), prog_name=prog)
+        command.main(args=list(args), prog_name=prog, standalone_mode=True)  # a click command, both
     except SystemExit as exc:
         code = exc.code
         rc = code if isinstance(code, int) else (0 if code is None else 1)

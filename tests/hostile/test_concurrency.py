@@ -26,7 +26,7 @@ sys.stderr.write("ready\n")
 sys.stderr.flush()
 sys.stdin.read(1)
 sys.argv = ["tagreg", *sys.argv[1:]]
-tagreg.cli.run()
+tagreg.cli.main(prog_name="tagreg")
 """
 
 

@@ -25,7 +25,7 @@ open(ready, "w").close()
 while not os.path.exists(gate):
     time.sleep(0.002)
 sys.argv = ["tagreg", *sys.argv[3:]]
-tagreg.cli.run()
+tagreg.cli.main(prog_name="tagreg")
 """
 
 

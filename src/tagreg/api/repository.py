@@ -35,7 +35,7 @@ class Repository:
     git: Git  # the repository's, or its remote's mirror's
 
     def __init__(
-        self, repo: PathLike = ".", *, offline: bool = False, progress: bool | None = None,
+        self, repo: PathLike | Mirror = ".", *, offline: bool = False, progress: bool | None = None,
         branch: str | None = None, check_later: bool = False, prefetch: str | None = None,
     ):
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's

@@ -1,10 +1,10 @@
-"""Commands that edit annotations: annotate, remove, link (click commands, not in the fast grammar)."""
+"""Commands that edit annotations: annotate, remove, link."""
 
 from __future__ import annotations
 
 import click
 
-from .group import complete_names, repo_option, root
+from .options import complete_names, opens_repo
 
 
 def _custom(values: tuple[str, ...]) -> dict:
@@ -17,8 +17,8 @@ def _custom(values: tuple[str, ...]) -> dict:
     return out
 
 
-@root.command()
-@repo_option
+@click.command()
+@opens_repo()
 @click.argument("name", shell_complete=complete_names)
 @click.option("--type", "type_", help="Artifact type, e.g. model or dataset.")
 @click.option("--path", help="Path of the artifact in the repository (or a URL).")
@@ -39,8 +39,8 @@ def annotate(repo, name, type_, path, description, labels, custom, virtual, rev,
     click.echo(f"Updated the annotation of '{name}' in {change.file}{suffix}")
 
 
-@root.command()
-@repo_option
+@click.command()
+@opens_repo()
 @click.argument("name", shell_complete=complete_names)
 @click.option("--rev", "--branch", "rev", help="Branch to edit (default: the checked-out one).")
 @click.option("--commit", is_flag=True, help="Commit the annotation file.")
@@ -53,8 +53,8 @@ def remove(repo, name, rev, commit):
     click.echo(f"Removed the annotation of '{name}' from {change.file}{suffix}")
 
 
-@root.command()
-@repo_option
+@click.command()
+@opens_repo()
 @click.argument("source")
 @click.argument("path")
 @click.argument("name")

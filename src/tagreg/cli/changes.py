@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from .grammar import PUSH, REPO, SIMPLE, Arg, Opt, command
+import click
+
+from .options import complete_names, complete_stages, opens_repo, push, simple
 
 
-@command(params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Arg("ref", required=False),
-    Opt("--rev", dest="rev", help="Commit to register (seed-era spelling of REF)."),
-    Opt("--ver", "--version", dest="version", help="Version to register, e.g. v1.2.0 (default: next patch)."),
-    Opt("-m", "--message", help="Tag message."),
-    SIMPLE,
-    Opt("--force", flag=True, help="Register even if the commit already has a version."),
-    Opt("--bump-major", flag=True, help="Bump the major part of the greatest version."),
-    Opt("--bump-minor", flag=True, help="Bump the minor part of the greatest version."),
-    Opt("--bump-patch", flag=True, help="Bump the patch part (the default)."),
-    *PUSH,
-))
+@click.command()
+@opens_repo()
+@click.argument("name", shell_complete=complete_names)
+@click.argument("ref", required=False)
+@click.option("--rev", help="Commit to register (seed-era spelling of REF).")
+@click.option("--ver", "--version", "version", help="Version to register, e.g. v1.2.0 (default: next patch).")
+@click.option("-m", "--message", help="Tag message.")
+@simple
+@click.option("--force", is_flag=True, help="Register even if the commit already has a version.")
+@click.option("--bump-major", is_flag=True, help="Bump the major part of the greatest version.")
+@click.option("--bump-minor", is_flag=True, help="Bump the minor part of the greatest version.")
+@click.option("--bump-patch", is_flag=True, help="Bump the patch part (the default).")
+@push
 def register(repo, name, ref, rev, version, message, simple, force, bump_major, bump_minor, bump_patch, push, remote):
     """Register a new version of NAME at REF (default HEAD)."""
     from .. import api
@@ -37,19 +38,18 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
         warn(printable(f"'{file}' has uncommitted changes: {change.tag} is HEAD as committed, without them"))
 
 
-@command(params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Arg("ref", required=False),
-    Opt("--stage", required=True, complete="stages", help="Stage to assign."),
-    Opt("--ver", "--version", dest="version", help="Version to assign (or the name of a new version for REF)."),
-    Opt("-m", "--message", help="Tag message."),
-    SIMPLE,
-    Opt("--force", flag=True, help="Assign even if the version is in the stage already."),
-    Opt("--sr", "--skip-registration", dest="skip_registration", flag=True,
-        help="Do not register an unregistered commit first."),
-    *PUSH,
-))
+@click.command()
+@opens_repo()
+@click.argument("name", shell_complete=complete_names)
+@click.argument("ref", required=False)
+@click.option("--stage", required=True, shell_complete=complete_stages, help="Stage to assign.")
+@click.option("--ver", "--version", "version", help="Version to assign (or the name of a new version for REF).")
+@click.option("-m", "--message", help="Tag message.")
+@simple
+@click.option("--force", is_flag=True, help="Assign even if the version is in the stage already.")
+@click.option("--sr", "--skip-registration", "skip_registration", is_flag=True, help="Do not register an "
+              "unregistered commit first.")
+@push
 def assign(repo, name, ref, stage, version, message, simple, force, skip_registration, push, remote):
     """Assign STAGE to a version of NAME (alias: promote)."""
     from .. import api
@@ -60,14 +60,13 @@ def assign(repo, name, ref, stage, version, message, simple, force, skip_registr
         echo_change(change)
 
 
-@command(params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Arg("stage", complete="stages"),
-    Opt("-m", "--message", help="Tag message."),
-    SIMPLE,
-    *PUSH,
-))
+@click.command()
+@opens_repo()
+@click.argument("name", shell_complete=complete_names)
+@click.argument("stage", shell_complete=complete_stages)
+@click.option("-m", "--message", help="Tag message.")
+@simple
+@push
 def rollback(repo, name, stage, message, simple, push, remote):
     """Assign STAGE the version of NAME it had before its current one.
 
@@ -84,18 +83,17 @@ def rollback(repo, name, stage, message, simple, push, remote):
     echo_change(change)
 
 
-@command(params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Arg("version", required=False),
-    Arg("stage", required=False, complete="stages"),
-    Opt("--ref", help="Commit for the deprecation tag (default: the artifact's newest event)."),
-    Opt("-m", "--message", help="Tag message."),
-    SIMPLE,
-    Opt("--force", flag=True, help="Tag even if already deprecated/deregistered."),
-    Opt("-d", "--delete", flag=True, help="Delete the related tags instead of adding a cancelling one."),
-    *PUSH,
-))
+@click.command()
+@opens_repo()
+@click.argument("name", shell_complete=complete_names)
+@click.argument("version", required=False)
+@click.argument("stage", required=False, shell_complete=complete_stages)
+@click.option("--ref", help="Commit for the deprecation tag (default: the artifact's newest event).")
+@click.option("-m", "--message", help="Tag message.")
+@simple
+@click.option("--force", is_flag=True, help="Tag even if already deprecated/deregistered.")
+@click.option("-d", "--delete", is_flag=True, help="Delete the related tags instead of adding a cancelling one.")
+@push
 def deprecate(repo, name, version, stage, ref, message, simple, force, delete, push, remote):
     """Deprecate NAME; deregister NAME VERSION; unassign NAME VERSION STAGE."""
     from .. import api

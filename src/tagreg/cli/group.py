@@ -1,169 +1,103 @@
-"""The click group: help, shell completion and click's messages for every command line that the fast
-parser of `grammar.py` leaves to it, and the commands declared with click directly (watch, serve, ...).
-
-Only imported when click is needed, so the everyday commands never pay for importing click.
-"""
+"""The `tagreg` command group: commands loaded on demand, the `promote` alias, and one way of reporting errors."""
 
 from __future__ import annotations
 
-import functools
+import importlib
 import os
+import sys
+from collections.abc import Callable
 
 import click
 
 from .. import __version__
-from . import grammar
-from .dispatch import handle_errors
+from ..errors import UserError
+from .output import echo, printable
+
+# Where each command is declared (module.attribute, relative to this package). A command line loads
+# only its command's module; `--help` loads them all (click's "lazily loading subcommands").
+COMMANDS = {
+    "annotate": "annotating.annotate",
+    "assign": "changes.assign",
+    "cache": "operations.cache",
+    "check-ref": "reading.check_ref",
+    "demo": "operations.demo",
+    "deprecate": "changes.deprecate",
+    "describe": "reading.describe",
+    "doctor": "reading.doctor",
+    "events": "operations.events",
+    "get": "reading.get",
+    "history": "reading.history",
+    "latest": "reading.latest",
+    "link": "annotating.link",
+    "parse-tag": "operations.parse_tag",
+    "register": "changes.register",
+    "remove": "annotating.remove",
+    "rollback": "changes.rollback",
+    "serve": "operations.serve",
+    "show": "reading.show",
+    "stages": "reading.stages",
+    "watch": "operations.watch",
+    "which": "reading.which",
+}
+ALIASES = {"promote": "assign"}
 
 
-class Group(click.Group):
-    """Turns user errors into one `❌ message` line and exit 1; other errors too, with a hint."""
+class LazyGroup(click.Group):
+    """The root group: imports a command's module when the command is asked for, and turns user
+    errors into one `❌ message` line and exit 1 (other errors too, with a hint)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        path = COMMANDS.get(ALIASES.get(cmd_name, cmd_name))
+        if path is None:
+            return None
+        module, _, attribute = path.rpartition(".")
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{path} is not a click command")
+        return command
 
     def invoke(self, ctx: click.Context):
-        passthrough = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException)
-        return handle_errors(lambda: super(Group, self).invoke(ctx), _traceback_wanted(ctx), passthrough)
-
-    def get_command(self, ctx, name):
-        return super().get_command(ctx, grammar.ALIASES.get(name, name))
-
-
-def _traceback_wanted(ctx: click.Context) -> bool:
-    root_ctx = ctx.find_root()
-    return bool((root_ctx.params or {}).get("traceback")) or os.environ.get("TAGREG_TRACEBACK") == "1"
+        # click's own: its exits and messages, and a closed pipe (`tagreg show | head`) as a quiet exit 1
+        passthrough = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, BrokenPipeError)
+        traceback = bool(ctx.params.get("traceback")) or os.environ.get("TAGREG_TRACEBACK") == "1"
+        return handle_errors(lambda: super(LazyGroup, self).invoke(ctx), traceback, passthrough)
 
 
-def complete_names(ctx, param, incomplete):
+def handle_errors(call: Callable, traceback: bool, passthrough: tuple = ()):
+    """call(), with user errors as one line on stderr and exit 1, other errors as one line with a
+    hint (the traceback with --traceback); the exceptions of passthrough as they are."""
     try:
-        from .. import api
-
-        repo = ctx.params.get("repo") or "."
-        names = [a.name for a in api.show_registry(repo, deprecated=True).artifacts]
-        return [n for n in names if n.startswith(incomplete)]
-    except Exception:
-        return []
-
-
-def complete_stages(ctx, param, incomplete):
-    try:
-        from .. import api
-
-        repo = ctx.params.get("repo") or "."
-        found = api.stages(repo) or []
-        return [s for s in found if s.startswith(incomplete)]
-    except Exception:
-        return []
+        return call()
+    except passthrough:
+        raise
+    except UserError as exc:
+        if traceback:
+            raise
+        _error(str(exc))
+        sys.exit(1)
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if traceback:
+            raise
+        _error(f"Unexpected error: {exc}", "Run with '--traceback' to see where it happened and report it.")
+        sys.exit(1)
 
 
-COMPLETIONS = {"names": complete_names, "stages": complete_stages}
+def _error(message: str, *more: str) -> None:
+    from .render import emoji
+
+    echo(f"{emoji('❌')}{printable(message)}", err=True)  # one line, whatever it quotes
+    for line in more:
+        echo(line, err=True)
 
 
-def repo_option(f):
-    """`-r/--repo` and `--offline` (grammar.REPO) on a click command, opened as grammar.open_repo does."""
-
-    @functools.wraps(f)
-    def wrapper(**values):
-        return grammar.run(f, values)
-
-    for opt in reversed(grammar.REPO):
-        wrapper = to_click(opt)(wrapper)
-    return wrapper
-
-
-def to_click(param):
-    """The click decorator of a grammar.Arg or grammar.Opt."""
-    complete = COMPLETIONS.get(param.complete) if param.complete else None
-    if isinstance(param, grammar.Arg):
-        return click.argument(param.name, required=param.required, shell_complete=complete)
-    extra = {}
-    if param.flag:
-        extra = {"is_flag": True} if param.value is True else {"flag_value": param.value}
-    elif param.choices is not None:
-        extra = {"type": click.Choice(list(param.choices))}
-    elif param.path:
-        extra = {"type": click.Path()}
-    elif param.type is not str:
-        extra = {"type": param.type}
-    if param.default is not None and param.default is not False:
-        extra["default"] = param.default
-    if param.show_default:
-        extra["show_default"] = True
-    if param.required:
-        extra["required"] = True
-    if param.multiple:
-        extra["multiple"] = True
-    return click.option(*param.names, param.dest, help=param.help, shell_complete=complete, **extra)
-
-
-def to_command(cmd: grammar.Command) -> click.Command:
-    """cmd as a click command that calls the same function with the same values."""
-
-    @functools.wraps(cmd.function)
-    def callback(**values):
-        return grammar.run(cmd.function, values, cmd.reads)
-
-    for param in reversed(cmd.params):
-        callback = to_click(param)(callback)
-    return click.command(cmd.name)(callback)
-
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", message=grammar.VERSION)
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message="tagreg %(version)s (GTO-compatible tags)")
 @click.option("--traceback", "--tb", is_flag=True, hidden=True, help="Show the traceback of errors.")
 def root(traceback: bool) -> None:
     """tagreg: a Git-native model and artifact registry (GTO-compatible tags).
 
     Versions and stages are annotated Git tags; annotations live in artifacts.yaml.
     """
-
-
-def _build() -> None:
-    from . import annotating, changes, operations, reading  # noqa: F401  (they declare commands)
-
-    for cmd in grammar.COMMANDS.values():
-        root.add_command(to_command(cmd))
-
-
-_build()
-
-
-# -- help without click ------------------------------------------------------------------------
-# Importing click costs ~70 ms. The help of the root and of each command, at the full width click
-# renders it (80 columns), is kept in `helptext.py`, which `dispatch.run` prints without importing
-# click; `python -m tagreg.cli.group` writes it again (tests/test_help_text.py fails while it is
-# out of date). Narrower terminals get click's own rendering.
-
-def rendered_help() -> dict[str, str]:
-    """What `tagreg [COMMAND] --help` prints at 80 columns, for the root ("") and each command."""
-    saved = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "80"  # what click reads (through shutil) to pick its width
-    try:
-        with root.make_context("tagreg", [], resilient_parsing=True) as ctx:
-            out = {"": root.get_help(ctx) + "\n"}
-            for name in sorted(root.commands):
-                command = root.commands[name]
-                with command.make_context(name, [], parent=ctx, resilient_parsing=True) as sub:
-                    out[name] = command.get_help(sub) + "\n"
-    finally:
-        if saved is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = saved
-    return out
-
-
-def write_help_module() -> str:
-    """Write `helptext.py` from `rendered_help()`; returns its path."""
-    path = os.path.join(os.path.dirname(__file__), "helptext.py")
-    lines = ['"""Generated by `python -m tagreg.cli.group`: click\'s help at 80 columns (see group.py)."""',
-             "", "TEXTS = {"]
-    lines += [f"    {name!r}: {text!r}," for name, text in rendered_help().items()]
-    lines += ["}", ""]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
-    return path
-
-
-if __name__ == "__main__":  # as `python -m`: this file runs as __main__, a module apart from the real one
-    from tagreg.cli.group import write_help_module as write
-
-    print(f"wrote {write()}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .group import repo_option, root
+from .options import opens_repo
 from .output import NOTHING, printable
 
 
-@root.command()
-@repo_option
+@click.command()
+@opens_repo()
 @click.option("--since", help="Only events after this event id, or after this date (ISO 8601).")
 @click.option("--name", "name", help="Only events of this artifact.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the events (each in the webhook schema).")
@@ -31,12 +31,13 @@ def events(repo, since, name, as_json):
     click.echo(table(rows, ["id", "created_at", "event", "name", "version", "stage", "tag"]))
 
 
-@root.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.option("--config", "config_path", default="watch.yaml", show_default=True, type=click.Path(),
               help="The watch configuration.")
 @click.option("--replay", is_flag=True, help="On a first start, deliver existing events too.")
 @click.option("--listen", help="HOST:PORT of an endpoint that a push webhook calls to fetch at once.")
-@click.option("--once", is_flag=True, help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
+@click.option("--once", is_flag=True,
+              help="Poll and deliver once, then exit (exit code 1 if a repository could not be read).")
 @click.pass_context
 def watch(ctx, config_path, replay, listen, once):
     """Follow registries and deliver their events to webhooks and commands (durably)."""
@@ -116,7 +117,7 @@ def watch_status(ctx, retry_dead, as_json):
         click.echo("dead letters:")
         click.echo(table([[shown.get(i.target, redact(i.target)), i.payload["tag"], i.attempts, i.last_error]
                           for i in dead], ["target", "tag", "attempts", "last error"]))
-    for repo, polled, error, seen in repos:
+    for repo, _polled, error, seen in repos:
         click.echo(printable(f"{repo}: {seen} events" + (f", last error: {error}" if error else "")))
 
 
@@ -145,7 +146,7 @@ def watch_recover(ctx):
                    "not known delivered")
 
 
-@root.group()
+@click.group()
 def cache():
     """Manage the cache of remote repositories."""
 
@@ -182,7 +183,7 @@ def cache_clear(url):
     click.echo(f"Removed {len(removed)} cached repositor{'y' if len(removed) == 1 else 'ies'}")
 
 
-@root.command()
+@click.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="registries.yaml listing the repositories (default: the repository here).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -205,7 +206,7 @@ def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_ti
            header_timeout=header_timeout, body_timeout=body_timeout, max_connections=max_connections)
 
 
-@root.command("parse-tag", hidden=True)
+@click.command("parse-tag", hidden=True)
 @click.argument("tag")
 def parse_tag(tag):
     """Print what a tag name parses to (GTO's hidden command)."""
@@ -227,7 +228,7 @@ def parse_tag(tag):
     echo_json(data)
 
 
-@root.command()
+@click.command()
 @click.argument("directory", default="tagreg-demo", required=False)
 def demo(directory):
     """Build a small example registry in DIRECTORY (default: tagreg-demo)."""

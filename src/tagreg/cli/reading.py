@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 import sys
 
+import click
+
 from .. import __version__
-from .grammar import REPO, Arg, Opt, command
+from .options import complete_names, complete_stages, opens_repo
+from .options import repo as repo_option
 from .output import NOTHING, echo, format_flag, printable
 
 
-@command(reads=True, params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Opt("--rev", "--ref", dest="rev", help="Read the annotation at this commit."),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
-    Opt("--path", dest="want_path", flag=True, help="Print the path (with --type/--description: one line each, "
-        "in the order path, type, description)."),
-    Opt("--type", dest="want_type", flag=True, help="Print the type."),
-    Opt("--description", dest="want_description", flag=True, help="Print the description."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("name", shell_complete=complete_names)
+@click.option("--rev", "--ref", help="Read the annotation at this commit.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--path", "want_path", is_flag=True, help="Print the path (with --type/--description: one line each, "
+              "in the order path, type, description).")
+@click.option("--type", "want_type", is_flag=True, help="Print the type.")
+@click.option("--description", "want_description", is_flag=True, help="Print the description.")
 def describe(repo, name, rev, as_json, want_path, want_type, want_description):
     """Print the annotation of NAME[@VERSION|#STAGE] at that version's commit."""
     from .. import api
@@ -50,26 +52,25 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
         echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True), nl=False)
 
 
-@command(reads=True, params=(
-    *REPO,
-    Arg("name", required=False, complete="names"),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
-    Opt("--plain", flag=True, help="Print a plain table."),
-    Opt("--name", dest="f_name", flag=True, help="Print artifact names only."),
-    Opt("--version", dest="f_version", flag=True, help="Print versions only."),
-    Opt("--stage", dest="f_stage", flag=True, help="Print stages only."),
-    Opt("--ref", dest="f_ref", flag=True, help="Print refs (tags) only."),
-    Opt("--ro", "--registered-only", dest="registered_only", flag=True, help="Registered versions only."),
-    Opt("-d", "--deprecated", flag=True, help="Include deprecated artifacts."),
-    Opt("--av", "--assignments-per-version", dest="av", type=int, default=-1, show_default=True,
-        help="Stage assignments to keep per version (-1: all)."),
-    Opt("--vs", "--versions-per-stage", dest="vs", type=int, default=1, show_default=True,
-        help="Versions to show per stage (-1: all)."),
-    Opt("--sort", choices=("timestamp", "semver"), default="timestamp", show_default=True,
-        help="Which version wins a stage: the newest assignment, or the greatest version."),
-    Opt("--type", dest="type_", help="Only artifacts of this type."),
-    Opt("--label", dest="labels", multiple=True, help="Only artifacts with this label (repeatable)."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("name", required=False, shell_complete=complete_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--plain", is_flag=True, help="Print a plain table.")
+@click.option("--name", "f_name", is_flag=True, help="Print artifact names only.")
+@click.option("--version", "f_version", is_flag=True, help="Print versions only.")
+@click.option("--stage", "f_stage", is_flag=True, help="Print stages only.")
+@click.option("--ref", "f_ref", is_flag=True, help="Print refs (tags) only.")
+@click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Registered versions only.")
+@click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts.")
+@click.option("--av", "--assignments-per-version", type=int, default=-1, show_default=True, help="Stage assignments "
+              "to keep per version (-1: all).")
+@click.option("--vs", "--versions-per-stage", type=int, default=1, show_default=True, help="Versions to show per "
+              "stage (-1: all).")
+@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True,
+              help="Which version wins a stage: the newest assignment, or the greatest version.")
+@click.option("--type", "type_", help="Only artifacts of this type.")
+@click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
 def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
          type_, labels):
     """Show the registry, or the versions of NAME (also NAME@latest, NAME@vX.Y.Z, NAME#stage)."""
@@ -79,7 +80,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
 
     fmt = format_flag({"json": as_json, "plain": plain, "name": f_name, "version": f_version, "stage": f_stage,
                         "ref": f_ref})
-    options = dict(deprecated=deprecated, registered_only=registered_only, vs=vs, av=av, sort=sort)
+    options = {"deprecated": deprecated, "registered_only": registered_only, "vs": vs, "av": av, "sort": sort}
     if name is None:
         view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
         if fmt in ("version", "stage", "ref"):
@@ -98,7 +99,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
             row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
-        echo(table(rows, ["name", "latest"] + [f"#{s}" for s in view.stages], plain=plain), raw=True)  # table() escapes every cell
+        headers = ["name", "latest", *(f"#{s}" for s in view.stages)]
+        echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
         return
     if fmt == "name":
         raise RegistryError("Cannot apply --name to the versions of one artifact: it lists the registry's names "
@@ -117,16 +119,16 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
              short(v.version), ", ".join(v.in_stages), str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
-    echo(table(rows, ["artifact", "version", "stage", "created_at", "ref"], plain=plain), raw=True)  # table() escapes every cell
+    headers = ["artifact", "version", "stage", "created_at", "ref"]
+    echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
 
 
-@command(reads=True, params=(
-    *REPO,
-    Arg("name", required=False, complete="names"),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
-    Opt("--plain", flag=True, help="Print a plain table."),
-    Opt("--asc", "--ascending", dest="ascending", flag=True, help="Oldest first."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("name", required=False, shell_complete=complete_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--plain", is_flag=True, help="Print a plain table.")
+@click.option("--asc", "--ascending", "ascending", is_flag=True, help="Oldest first.")
 def history(repo, name, as_json, plain, ascending):
     """Show every registry event (of NAME), newest first."""
     from .. import api
@@ -149,14 +151,14 @@ def history(repo, name, as_json, plain, ascending):
         echo(NOTHING)
         return
     rows = [[str(e.created_at), e.artifact, e.event, short(e.version), e.stage, e.commit[:7], e.ref] for e in entries]
-    echo(table(rows, ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"], plain=plain), raw=True)  # table() escapes every cell
+    headers = ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"]
+    echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
 
 
-@command(reads=True, params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Opt("--ref", dest="as_ref", flag=True, help="Print the tag instead of the version."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("name", shell_complete=complete_names)
+@click.option("--ref", "as_ref", is_flag=True, help="Print the tag instead of the version.")
 def latest(repo, name, as_ref):
     """Print the greatest registered version of NAME."""
     from .. import api
@@ -166,12 +168,11 @@ def latest(repo, name, as_ref):
         echo(found.ref if as_ref else found.version)
 
 
-@command(reads=True, params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Arg("stage", complete="stages"),
-    Opt("--ref", dest="as_ref", flag=True, help="Print the assignment tag instead of the version."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("name", shell_complete=complete_names)
+@click.argument("stage", shell_complete=complete_stages)
+@click.option("--ref", "as_ref", is_flag=True, help="Print the assignment tag instead of the version.")
 def which(repo, name, stage, as_ref):
     """Print the version of NAME that is in STAGE (nothing if it is empty; exit 1 if no .gto allows it and no
     artifact ever had it)."""
@@ -184,12 +185,11 @@ def which(repo, name, stage, as_ref):
         echo(f"No version of '{name}' is in stage '{stage}'", err=True)
 
 
-@command(reads=True, params=(
-    *REPO,
-    Opt("--allowed", flag=True, help="Stages allowed by the config."),
-    Opt("--used", flag=True, help="Stages with an active assignment."),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.option("--allowed", is_flag=True, help="Stages allowed by the config.")
+@click.option("--used", is_flag=True, help="Stages with an active assignment.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stages(repo, allowed, used, as_json):
     """List stages: allowed by .gto if set, else in use."""
     from .. import api
@@ -202,21 +202,20 @@ def stages(repo, allowed, used, as_json):
         echo_lines(found)
 
 
-@command("check-ref", reads=True, params=(
-    *REPO,
-    Arg("ref"),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON (GTO's shape)."),
-    Opt("--name", dest="f_name", flag=True, help="Print the artifact name."),
-    Opt("--version", dest="f_version", flag=True, help="Print the version."),
-    Opt("--event", dest="f_event", flag=True, help="Print the event."),
-    Opt("--stage", dest="f_stage", flag=True, help="Print the stage."),
-    Opt("--path", dest="f_path", flag=True, help="Print the annotated path."),
-    Opt("--type", dest="f_type", flag=True, help="Print the annotated type."),
-    Opt("--description", dest="f_description", flag=True, help="Print the annotated description."),
-    Opt("--format", dest="fmt", choices=("github", "dotenv", "json", "shell"),
-        help="CI outputs: github appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe)."),
-    Opt("--strict", flag=True, help="Exit 1 if REF is not a registry event."),
-))
+@click.command()
+@opens_repo(reads=True)
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (GTO's shape).")
+@click.option("--name", "f_name", is_flag=True, help="Print the artifact name.")
+@click.option("--version", "f_version", is_flag=True, help="Print the version.")
+@click.option("--event", "f_event", is_flag=True, help="Print the event.")
+@click.option("--stage", "f_stage", is_flag=True, help="Print the stage.")
+@click.option("--path", "f_path", is_flag=True, help="Print the annotated path.")
+@click.option("--type", "f_type", is_flag=True, help="Print the annotated type.")
+@click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
+@click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]), help="CI outputs: github "
+              "appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
+@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
 def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict):
     """Say what a pushed tag means (nothing for tags that are not registry events)."""
     from .. import api
@@ -254,15 +253,14 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
         echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
 
 
-@command(params=(
-    REPO[0],  # not REPO's --offline (`open_repo` drops it for a local repository): this one also
-    Opt("--offline", dest="no_network", flag=True,  # skips the push remote's tags
-        help="Use the cached copy of a remote --repo as it is; do not compare the tags with the push remote's."),
-    Opt("--remote", default="origin", show_default=True,
-        help="The push remote whose tags are compared with the repository's (tags it lacks are listed)."),
-    Opt("--json", dest="as_json", flag=True, help="Print JSON."),
-    Opt("--strict", flag=True, help="Exit 1 if any problem is found."),
-))
+@click.command()
+@repo_option
+@click.option("--offline", "no_network", is_flag=True, help="Use the cached copy of a remote --repo as it is; do "
+              "not compare the tags with the push remote's.")
+@click.option("--remote", default="origin", show_default=True, help="The push remote whose tags are compared with "
+              "the repository's (tags it lacks are listed).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any problem is found.")
 def doctor(repo, no_network, remote, as_json, strict):
     """Check the repository, config, tags and annotations."""
     from .. import api
@@ -325,18 +323,17 @@ def doctor(repo, no_network, remote, as_json, strict):
         sys.exit(1)
 
 
-@command(params=(
-    *REPO,
-    Arg("name", complete="names"),
-    Opt("-o", "--out", dest="out", path=True, help="Where to write (default: the artifact's file name)."),
-    Opt("--force", flag=True, help="Overwrite existing files."),
-    Opt("--print-path", flag=True, help="Print the annotated path instead of fetching."),
-    Opt("--print-rev", flag=True, help="Print the commit the files are read at instead of fetching."),
-    Opt("--max-files", type=int, help="Refuse an artifact of more files than this (default: $TAGREG_MAX_FILES, "
-        "else 10000)."),
-    Opt("--max-bytes", help="Refuse an artifact bigger than this, e.g. 500M, 20G (default: $TAGREG_MAX_BYTES, "
-        "else 10G)."),
-))
+@click.command()
+@opens_repo()
+@click.argument("name", shell_complete=complete_names)
+@click.option("-o", "--out", type=click.Path(), help="Where to write (default: the artifact's file name).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--print-path", is_flag=True, help="Print the annotated path instead of fetching.")
+@click.option("--print-rev", is_flag=True, help="Print the commit the files are read at instead of fetching.")
+@click.option("--max-files", type=int, help="Refuse an artifact of more files than this (default: "
+              "$TAGREG_MAX_FILES, else 10000).")
+@click.option("--max-bytes", help="Refuse an artifact bigger than this, e.g. 500M, 20G (default: $TAGREG_MAX_BYTES, "
+              "else 10G).")
 def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
     """Write the artifact NAME[@vX.Y.Z|@latest|#stage] (its annotated path) to disk."""
     from .. import api

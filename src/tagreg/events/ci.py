@@ -16,7 +16,7 @@ LINK_KEYS = ["repo", "rev"]
 
 
 def outputs(found) -> dict[str, str]:
-    """The output values of a check-ref result (an api.RefInfo or None), all strings."""
+    """The output values of a check-ref result (an api.RefEvent or None), all strings."""
     values = dict.fromkeys(KEYS, "")
     if found is None:
         return values
