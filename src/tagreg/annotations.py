@@ -6,6 +6,7 @@ file in the work tree with ruamel.yaml's round-trip mode, so users' comments and
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 from collections.abc import Callable, Iterable
@@ -133,9 +134,9 @@ _CACHE_FORMAT = 3  # bump when parse() or Annotation change, so old cache entrie
 
 
 def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
-    """parse(), remembered by git blob id in memory and in the cache folder: big files cost ~50 ms
-    to parse, and a warm cache spares even small ones the ~25 ms import of the YAML parser. A file
-    that cannot be read is remembered too (as its reason), so a bad file costs its parse once."""
+    """parse(), remembered by git blob id in memory and in the cache folder (a registry reads the
+    same files at many commits). A file that cannot be read is remembered too (as its reason), so
+    a bad file costs its parse once."""
     from . import cache
     from .yaml import cache_tag
 
@@ -259,7 +260,6 @@ def _load_rt(file: str, text: str | None):
 
 
 def _dump(data) -> str:
-    import io
 
     buffer = io.StringIO()
     _rt_yaml().dump(data, buffer)

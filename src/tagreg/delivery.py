@@ -11,8 +11,12 @@ the right repository and commit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -286,7 +290,6 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
         if reader.copy(entry.oid, write) is None:
             raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
         return
-    import hashlib
 
     digest = hashlib.sha256()
     head = bytearray()  # the first bytes: a pointer handed back instead of the content shows there
@@ -339,7 +342,6 @@ def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: boo
 def open_file(git: Git, entry: Entry) -> BinaryIO:
     """A file object over the (checked, `inspect`ed) file: its first MiBs in memory, the rest in a
     temporary file, read once from git (LFS content checked before it is handed out)."""
-    import tempfile
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
@@ -455,8 +457,6 @@ def _too_big(path: str, total: int, most: int) -> str:
 def dvc_open(url: str, path: str, rev: str, output: dict, max_bytes: int) -> BinaryIO:
     """A DVC-tracked file as a file object (at most max_bytes), fetched through DVC (tagreg[dvc])
     as `get` fetches it: its first MiBs in memory, the rest in a temporary file, as `open_file`."""
-    import shutil
-    import tempfile
 
     staging = tempfile.mkdtemp(prefix="tagreg-dvc-")
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
@@ -492,8 +492,6 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
     """Write a DVC-tracked path (a file, or a folder as its `output` says) to out, as `deliver`
     writes a git tree: DVC downloads it into a new temporary folder; what DVC wrote there is
     checked as a git tree is (names, no symlink, the limits), then written below out."""
-    import shutil
-    import tempfile
 
     _dvc_repo()
     folder = dvc_is_folder(output)
@@ -531,7 +529,6 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
 def _staged(fetched: str, path: str, folder: bool, max_files: int, max_bytes: int) -> dict[str, str]:
     """relative path -> git mode of each file DVC wrote at fetched, checked: regular files only
     (DVC writes no symlink), at most max_files and max_bytes."""
-    import stat
 
     found: dict[str, str] = {}
     total = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,7 +81,6 @@ def build(directory: str | Path) -> Path:
         git.run("config", "user.name", "tagreg demo")
         git.run("config", "user.email", "demo@tagreg.invalid")
     git.run("symbolic-ref", "HEAD", "refs/heads/main")
-    import time
 
     steps = [
         lambda: _commit(git, root, "Add annotations and first models", {

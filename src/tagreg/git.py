@@ -7,15 +7,20 @@ commits in one `git cat-file --batch`.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import io
 import os
+import re
 import subprocess
+import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import cast
+from urllib.parse import unquote
 
 from .errors import UserError
 from .state import CommitInfo, TagInfo
@@ -115,7 +120,6 @@ def credential_env(url: str) -> tuple[str, dict[str, str]]:
     user, password = _unquote(user), _unquote(password)
     if not colon:
         return plain, _config_env([("credential.username", user)]) if user else {}
-    import binascii
 
     token = binascii.b2a_base64(f"{user}:{password}".encode(), newline=False).decode("ascii")
     settings = [(f"http.{plain}.extraHeader", f"Authorization: Basic {token}"), ("credential.helper", ""),
@@ -127,7 +131,6 @@ def _unquote(text: str) -> str:
     """text with its %XX escapes decoded (as UTF-8), as git decodes a URL's user and password."""
     if "%" not in text:
         return text
-    from urllib.parse import unquote
 
     return unquote(text)
 
@@ -227,14 +230,13 @@ class Git:
                  env: dict[str, str] | None = None):
         """config and env: settings and variables for every git command on this repository, on top
         of the usual ones (e.g. the transports allowed for a repository a link named, see links.py)."""
-        self.where = os.fspath(path)  # a str: pathlib costs ~8 ms of every command to import
+        self.where = os.fspath(path)
         self.config = tuple(config)
         self.env = dict(env or {})  # also a remote's credentials (`credential_env`)
 
     @property
     def path(self) -> Path:
         """The repository's folder."""
-        from pathlib import Path
 
         return Path(self.where)
 
@@ -379,7 +381,6 @@ class Git:
 
     def finish_tags_lean(self, proc: Process) -> list[TagInfo]:
         """The tags a `start_tags_lean` process read."""
-        from .state import TagInfo
 
         fields = self.finish(proc).decode("utf-8", "replace").split("\0")
         out: list[TagInfo] = []
@@ -450,7 +451,6 @@ class Git:
         when git's own date already is (now, or the user's GIT_COMMITTER_DATE), else after + 1 s in
         the offset git would use. Git dates have one-second resolution: two events in one second
         tie, and GTO breaks ties its own way."""
-        import time
 
         if "GIT_COMMITTER_DATE" not in os.environ and "GIT_COMMITTER_DATE" not in self.env and time.time() >= after + 1:
             return None  # the usual case, without asking git: now is a later second
@@ -544,7 +544,6 @@ class Git:
 
         Uses a temporary index and moves the branch only if nobody moved it meanwhile.
         """
-        import tempfile
 
         ref = f"refs/heads/{branch}"
         parent = self.resolve(ref)
@@ -776,7 +775,6 @@ def split_tag_patterns(listing: bytes, parts: int) -> list[list[str]]:
     """
     if parts < 2:
         return [["refs/tags"]]
-    import re
 
     names = re.findall(_LISTED_NAME, listing)
     plain = re.compile(_PLAIN_PREFIX)
@@ -813,7 +811,6 @@ def parse_tag_records(raw: bytes) -> list[TagInfo]:
 
 def _records(fields: list[str]) -> list[TagInfo]:
     """TagInfo records from for-each-ref's fields, len(_TAG_FIELDS) per tag (a hot loop: 10k+ tags)."""
-    from .state import TagInfo  # here: a remote's mirror is checked before the registry model loads
 
     size = len(_TAG_FIELDS)
     out: list[TagInfo] = []
@@ -834,7 +831,6 @@ def _records(fields: list[str]) -> list[TagInfo]:
 
 def parse_commit(sha: str, raw: bytes) -> CommitInfo:
     """Parse a raw commit object."""
-    from .state import CommitInfo
 
     text = raw.decode("utf-8", "replace")
     headers, _, message = text.partition("\n\n")

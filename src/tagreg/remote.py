@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from . import cache
 from .errors import UserError
@@ -44,7 +47,6 @@ def redact(text: str, url: str | None = None) -> str:
     `user:password@` without the scheme (e.g. "unable to look up user:pw@host")."""
     if "@" not in text and (url is None or "@" not in url):
         return text  # no credentials to hide (and no `re` or `urllib` to import for it)
-    import re
 
     if url and "://" in url:
         userinfo = url_userinfo(url)[0]
@@ -66,8 +68,7 @@ def strip_credentials(url: str) -> str:
     scheme, _, rest = url.partition("://")
     if (url.startswith(URL_SCHEMES) and _PLAIN_URL.issuperset(url) and rest.strip("/")
             and (rest[0] != "/" or scheme == "file")):
-        return url  # no `@`, nothing urllib would rewrite: as it is, without importing urllib and re
-    from urllib.parse import urlsplit, urlunsplit
+        return url  # no `@`: no credentials, and nothing urlsplit would rewrite
 
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
@@ -84,7 +85,6 @@ def strip_credentials(url: str) -> str:
 
 def mirror_dir(url: str) -> Path:
     """The cache folder of url's mirror: readable, and never containing credentials."""
-    from pathlib import Path
 
     return Path(_mirror_where(url))
 
@@ -141,7 +141,6 @@ class Mirror:
     @property
     def path(self) -> Path:
         """The mirror's folder."""
-        from pathlib import Path
 
         return Path(self.where)
 
@@ -179,7 +178,6 @@ class Mirror:
         """Make the mirror: a bare partial clone keeping branches and tags as the remote has them."""
         tmp = f"{self.where}.tmp{os.getpid()}"
         os.makedirs(os.path.dirname(self.where), exist_ok=True)
-        import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
         target, self.where = self.where, tmp
@@ -389,7 +387,6 @@ def list_mirrors() -> list[dict]:
 
 def clear_mirrors(url: str | None = None) -> list[str]:
     """Delete cached mirrors (all, or url's); returns the folders removed."""
-    import shutil
 
     base = cache.root() / "repos"
     targets = [mirror_dir(url)] if url else ([p for p in base.iterdir() if p.is_dir()] if base.is_dir() else [])

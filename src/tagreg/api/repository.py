@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 from pathlib import Path
@@ -82,7 +83,6 @@ class Repository:
     @property
     def root(self) -> Path | None:
         """The work tree's root folder; None for a bare repository or a remote's mirror."""
-        from pathlib import Path  # not imported on the commands' path: it costs ~8 ms
 
         return None if self._root is None else Path(self._root)
 
@@ -149,7 +149,6 @@ class Repository:
 
         One cheap listing (no tag object is read), so a cached view can be checked in milliseconds.
         """
-        import hashlib
 
         return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()).hexdigest()
 
@@ -174,7 +173,6 @@ class Repository:
 
     def cache_name(self) -> str:
         """A file name for this repository's entries in the cache folder."""
-        import hashlib
 
         from .. import __version__
 

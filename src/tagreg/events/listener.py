@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -198,7 +199,6 @@ class PushServer(ThreadingHTTPServer):
             self.slots.release()
 
     def handle_error(self, request, client_address) -> None:
-        import sys
 
         exc = sys.exc_info()[1]
         if not isinstance(exc, OSError):  # a client going away or cut off is no news

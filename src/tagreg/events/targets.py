@@ -10,6 +10,7 @@ only the git module, starts processes.)
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
@@ -21,6 +22,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .. import __version__
 from ..remote import redact
@@ -148,8 +150,6 @@ def _shown(location: str | None) -> str:
 
 def _basic_auth(request: urllib.request.Request, url: str) -> None:
     """Credentials in a target URL become an Authorization header (urllib does not do it)."""
-    import base64
-    from urllib.parse import unquote, urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if parts.username is None:
