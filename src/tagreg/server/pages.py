@@ -8,6 +8,7 @@ and a stylesheet that turns tables into cards on narrow screens.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import zlib
 from datetime import datetime
 from typing import Any
@@ -105,14 +106,18 @@ class Pages:
         """
         sid = request.state.sid
         signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))
+        try:
+            indexing = self.dashboard.indexing()
+        except sqlite3.DatabaseError:  # the error page of a broken index shows no banner
+            indexing = None
 
         def build() -> str:
             return self.env.get_template(template).render(
                 request=request, path=request.url.path, write=self.guard.write, signed_in=signed_in,
-                csrf=self._csrf_mark, flash_slot=Markup(self._flash_mark), **context)
+                csrf=self._csrf_mark, flash_slot=Markup(self._flash_mark), indexing=indexing, **context)
 
         if cache:
-            html = self.dashboard.cached(("page", template, _url(request), signed_in), build)
+            html = self.dashboard.cached(("page", template, _url(request), signed_in, repr(indexing)), build)
         else:
             html = build()
         return HTMLResponse(html.replace(self._csrf_mark, self.guard.csrf_token(sid))

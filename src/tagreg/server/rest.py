@@ -52,8 +52,18 @@ class Repo(BaseModel):
     refresh: float | None = Field(description="remote repositories: seconds between fetches")
 
 
+class Indexing(BaseModel):
+    indexed: int = Field(description="repositories in the answer")
+    total: int
+    pending: list[str] = Field(description="ids of the repositories not indexed yet, left out of the answer")
+
+
+INDEXING = Field(None, description="only while the server is indexing after it started: what is left out")
+
+
 class Repos(BaseModel):
     repos: list[Repo]
+    indexing: Indexing | None = INDEXING
 
 
 class Annotation(BaseModel):
@@ -92,6 +102,7 @@ class Models(BaseModel):
     next: str | None
     models: list[Model]
     facets: dict[str, list[str]] = Field(description="values the filters can take")
+    indexing: Indexing | None = INDEXING
 
 
 class ModelDetail(Model):
@@ -106,6 +117,7 @@ class Events(BaseModel):
     offset: int
     next: str | None
     events: list[dict[str, Any]] = Field(description="newest first, as GTO's `history --json` rows, with repo")
+    indexing: Indexing | None = INDEXING
 
 
 class TagChange(BaseModel):
@@ -186,9 +198,20 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         # The answer only changes with the index: serve the same bytes until it does.
         return Response(dashboard.cached(key, compute), media_type="application/json")
 
-    @r.get("/repos", response_model=Repos, tags=["read"], summary="The served repositories")
+    def _page(request: Request, page: dict[str, Any], indexing: dict[str, Any] | None) -> bytes:
+        out = {**page, "next": _next(request, page["total"], page["limit"], page["offset"])}
+        if indexing:
+            out["indexing"] = indexing
+        return _json(out)
+
+    @r.get("/repos", response_model=Repos, response_model_exclude_unset=True, tags=["read"],
+           summary="The served repositories")
     def repos():
-        return {"repos": dashboard.repos()}
+        out: dict[str, Any] = {"repos": dashboard.repos()}
+        indexing = dashboard.indexing()
+        if indexing:
+            out["indexing"] = indexing
+        return out
 
     @r.get("/models", response_model=Models, responses=ERRORS, tags=["read"],
            summary="Models across repositories (filter, search, sort, page)")
@@ -206,13 +229,10 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         query = ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset)
-
-        def compute() -> bytes:
-            page = dashboard.models(query)
-            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
-
         dashboard.hub.fresh()
-        return _cached_json(("api", str(request.url)), compute)
+        indexing = dashboard.indexing()
+        return _cached_json(("api", str(request.url), repr(indexing)),
+                            lambda: _page(request, dashboard.models(query), indexing))
 
     @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
            summary="One model: annotation, versions, history")
@@ -240,12 +260,10 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(None, description="only this kind"),
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
-        def compute() -> bytes:
-            page = dashboard.events(repo, artifact, event, limit, offset)
-            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
-
         dashboard.hub.fresh(repo)
-        return _cached_json(("api", str(request.url)), compute)
+        indexing = dashboard.indexing()
+        return _cached_json(("api", str(request.url), repr(indexing)),
+                            lambda: _page(request, dashboard.events(repo, artifact, event, limit, offset), indexing))
 
     def write(action: str, body_model: type[_Body], summary: str):
         schema = body_model.model_json_schema()

@@ -109,6 +109,29 @@ class Dashboard:
                 "stage": {s: ", ".join(model["stages"][s]) if model["stages"].get(s) else None for s in stages},
                 "registered": model["registered"], "active": model["active"]}
 
+    @staticmethod
+    def _status(source: Source, row: dict[str, Any]) -> tuple[str, bool]:
+        """(ok, error, indexing or fetching; whether the index has a state of it) of one repository."""
+        indexed = bool(row.get("fingerprint")) and row.get("location") == source.index_location
+        if row.get("error") or (source.fetch_error and not indexed):
+            return "error", indexed
+        if indexed:
+            return "ok", indexed
+        return ("fetching" if source.remote else "indexing"), indexed
+
+    def pending(self) -> list[str]:
+        """The repositories not indexed yet (just started, or a remote still being fetched)."""
+        rows = self.cached("repo-rows", self.index.repos)
+        return [repo_id for repo_id, source in self.hub.sources.items()
+                if self._status(source, rows.get(repo_id) or {})[0] in ("indexing", "fetching")]
+
+    def indexing(self) -> dict[str, Any] | None:
+        """What the answers leave out while repositories are being indexed (None once all are)."""
+        pending = self.pending()
+        if not pending:
+            return None
+        return {"indexed": len(self.hub.sources) - len(pending), "total": len(self.hub.sources), "pending": pending}
+
     # -- reads -----------------------------------------------------------------------------
 
     def repos(self) -> list[dict[str, Any]]:
@@ -118,13 +141,7 @@ class Dashboard:
         out = []
         for repo_id, source in self.hub.sources.items():
             row = rows.get(repo_id) or {}
-            indexed = bool(row.get("fingerprint")) and row.get("location") == source.index_location
-            if row.get("error") or (source.fetch_error and not indexed):
-                status = "error"
-            elif indexed:
-                status = "ok"
-            else:
-                status = "fetching" if source.remote else "indexing"
+            status, indexed = self._status(source, row)
             fetched = None
             if source.remote:
                 source.fetch_due()  # reads the mirror's stamp: another process may have fetched
@@ -181,11 +198,19 @@ class Dashboard:
             self.hub.fresh(repo)
             model = self.index.model(repo, name)
             if model is None:
+                if repo in self.pending():
+                    raise Problem(503, "not_ready", f"repository '{repo}' is being indexed; retry shortly",
+                                  retry_after=5)
                 raise Problem(404, "unknown_model", f"no model '{name}' in repository '{repo}'")
             return source, model
         self.hub.fresh()
         found = self.index.repos_with(name, self.hub.ids)
         if not found:
+            pending = self.pending()
+            if pending:  # it may be in one of them
+                raise Problem(503, "not_ready", f"no model '{name}' in the repositories indexed so far; "
+                                                f"{len(pending)} of {len(self.hub.ids)} are being indexed: "
+                                                "retry shortly", retry_after=5, pending=pending)
             raise Problem(404, "unknown_model", f"no model '{name}' in any repository")
         if len(found) > 1:
             raise Problem(409, "ambiguous", f"'{name}' is in several repositories: pick one with ?repo=",

@@ -350,6 +350,10 @@ class Hub:
         self._threads: list[threading.Thread] = []
         self._checked: dict[str | None, float] = {}
         self._recovering = threading.Lock()
+        # Local repositories the background warm-up has not looked at yet: requests leave them to it
+        # (serving what the index has) instead of indexing them on the request's time.
+        self._unchecked: set[str] = set()
+        self.warmed = threading.Event()  # set when the warm-up has looked at every local repository
 
     @property
     def ids(self) -> list[str]:
@@ -364,7 +368,7 @@ class Hub:
             return
         self._checked[only] = now
         for source in self.sources.values():
-            if not source.remote and (only is None or source.id == only):
+            if not source.remote and (only is None or source.id == only) and source.id not in self._unchecked:
                 source.refresh(wait=False)
 
     def recover(self) -> bool:
@@ -398,10 +402,21 @@ class Hub:
     def start(self) -> None:
         """Index what is stale in the background, and start fetching remotes."""
         local = [s for s in self.sources.values() if not s.remote]
+        self._unchecked = {s.id for s in local}
 
         def warm_up() -> None:
-            for source in local:
-                self._guarded(source.refresh)
+            try:
+                for source in local:
+                    if self._stop.is_set():
+                        return
+                    try:
+                        self._guarded(source.refresh)
+                    except Exception:  # a bug: logged, and requests look at this repository from now on
+                        log.exception("cannot index %s", source.id)
+                    finally:
+                        self._unchecked.discard(source.id)
+            finally:
+                self.warmed.set()
 
         warm = threading.Thread(target=warm_up, name="tagreg-warm", daemon=True)
         warm.start()
