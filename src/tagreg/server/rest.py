@@ -198,11 +198,15 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         # The answer only changes with the index: serve the same bytes until it does.
         return Response(dashboard.cached(key, compute), media_type="application/json")
 
-    def _page(request: Request, page: dict[str, Any], indexing: dict[str, Any] | None) -> bytes:
+    def _page(request: Request, page: dict[str, Any], indexing: dict[str, Any] | None, key: str = "") -> bytes:
         out = {**page, "next": _next(request, page["total"], page["limit"], page["offset"])}
         if indexing:
             out["indexing"] = indexing
-        return _json(out)
+        if not key:
+            return _json(out)
+        # The rows are JSON texts already (the index keeps each model's): put them in as they are.
+        out[key] = []
+        return _json(out).replace(f'"{key}":[]'.encode(), f'"{key}":[{",".join(page[key])}]'.encode(), 1)
 
     @r.get("/repos", response_model=Repos, response_model_exclude_unset=True, tags=["read"],
            summary="The served repositories")
@@ -232,7 +236,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         dashboard.hub.fresh()
         indexing = dashboard.indexing()
         return _cached_json(("api", str(request.url), repr(indexing)),
-                            lambda: _page(request, dashboard.models(query), indexing))
+                            lambda: _page(request, dashboard.models(query, parsed=False), indexing, "models"))
 
     @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
            summary="One model: annotation, versions, history")

@@ -6,15 +6,17 @@ Reads come from the index (brought up to date first for local repositories); wri
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 from .. import api
 from ..errors import UserError
-from .index import ModelQuery
+from .index import ModelQuery, gto_entry
 from .sources import Hub, NotReady, Source
 from .webhost import commit_url
 
@@ -103,12 +105,6 @@ class Dashboard:
             out.append({"label": "at HEAD", "command": f"tagreg get {name} -r {where}"})
         return out
 
-    def _gto(self, model: dict[str, Any], stages: list[str]) -> dict[str, Any]:
-        """The model as one entry of GTO's `show --json`."""
-        return {"version": model["latest"],
-                "stage": {s: ", ".join(model["stages"][s]) if model["stages"].get(s) else None for s in stages},
-                "registered": model["registered"], "active": model["active"]}
-
     @staticmethod
     def _status(source: Source, row: dict[str, Any]) -> tuple[str, bool]:
         """(ok, error, indexing or fetching; whether the index has a state of it) of one repository."""
@@ -158,8 +154,9 @@ class Dashboard:
             })
         return out
 
-    def models(self, query: ModelQuery) -> dict[str, Any]:
-        """A page of the models table, with the values the filters can take."""
+    def models(self, query: ModelQuery, parsed: bool = True) -> dict[str, Any]:
+        """A page of the models table, with the values the filters can take (without parsed, each
+        model is the JSON text the API answers)."""
         query.limit = max(1, min(query.limit, MAX_LIMIT))
         query.offset = max(0, min(query.offset, MAX_OFFSET))
         if query.q and (len(query.q) > MAX_QUERY or len(query.q.split()) > MAX_WORDS):
@@ -167,15 +164,12 @@ class Dashboard:
         if query.repo and query.repo not in self.hub.sources:
             raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
         self.hub.fresh()
-        return self.cached(("models", repr(query)), lambda: self._models(query))
-
-    def _models(self, query: ModelQuery) -> dict[str, Any]:
-        total, rows = self.index.models(query)
+        docs = self.index.model_docs(query)
+        # The count and the facets are the same for every sort and page of one filter.
+        where = replace(query, sort="name", order="asc", limit=0, offset=0)
         repos = self.cached("repo-rows", self.index.repos)
-        for row in rows:
-            row["gto"] = self._gto(row, repos.get(row["repo"], {}).get("stages", []))
-            row.pop("signature", None)
-        return {"total": total, "limit": query.limit, "offset": query.offset, "models": rows,
+        return {"total": self.cached(("count", repr(where)), lambda: self.index.count(query)), "limit": query.limit,
+                "offset": query.offset, "models": [json.loads(doc) for doc in docs] if parsed else docs,
                 "facets": self.cached("facets", lambda: self._facets(repos))}
 
     def _facets(self, repos: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -239,7 +233,7 @@ class Dashboard:
             event["commit_url"] = commit_url(source.web, event["commit"])
         model.pop("signature", None)
         return {
-            **model, "gto": self._gto(model, stages), "repo_stages": stages, "repo_web": source.web,
+            **model, "gto": gto_entry(model, stages), "repo_stages": stages, "repo_web": source.web,
             "versions": versions, "versions_ready": detail is not None, "rollbacks": (detail or {}).get("rollbacks", {}),
             "gto_versions": (detail or {}).get("gto", []), "history": history,
             "get": self.get_commands(source, name, model),
