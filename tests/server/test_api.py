@@ -12,7 +12,16 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 
-from .support import TOKEN, XSS_DESCRIPTION, git, start_server, stop_server
+from .support import TOKEN, XSS_DESCRIPTION, app_server, git, start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def server(registries):
+    """The read-only app over the three registries, called in-process: these tests are about its
+    answers, not its socket (the write tests below and test_hostile.py keep a real one)."""
+    with app_server(registries, wait_for=3) as s:
+        yield s
+
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
