@@ -51,6 +51,8 @@ ENDPOINTS = [
     # Every request a query not seen before: no cached answer, the index is queried and the page rendered.
     ("models page, a new query each time", "/?sort=updated&order=desc&offset={n}"),
     ("`/api/models`, a new query each time", "/api/models?sort=latest&offset={n}"),
+    ("models page, a new search each time", "/?q=model+{n}&sort=latest"),
+    ("`/api/models`, a new search each time", "/api/models?q={n}&sort=updated&order=desc"),
 ]
 
 

@@ -9,6 +9,7 @@ the server runs is found by the error SQLite gives (see `damaged`), and replaced
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 11  # 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored; 8: stages in order
+SCHEMA_VERSION = 11  # 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -33,7 +34,7 @@ CREATE TABLE repos (
     built_at REAL,
     build_seconds REAL,
     stages TEXT,               -- JSON: the stage columns (config, or in use)
-    facets TEXT,               -- JSON: types, labels and stages in use (stages in the configured order), for the filters
+    facets TEXT,               -- JSON: types, labels and stages in use (stages in configured order), for filters
     models INTEGER DEFAULT 0,
     events INTEGER DEFAULT 0,
     error TEXT                 -- why the last build failed, if it did
@@ -258,41 +259,38 @@ class Index:
 
     def _prepare(self) -> None:
         """Create the schema, or start afresh from a file of another version or a broken one."""
-        for attempt in range(2):
-            try:
-                db = self._connect()
-                try:
-                    version = db.execute("PRAGMA user_version").fetchone()[0]
-                    if version != SCHEMA_VERSION:
-                        db.execute("BEGIN IMMEDIATE")
-                        # Another process may have prepared it while we waited for the lock.
-                        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                            for (table,) in db.execute(
-                                    "SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-                                db.execute(f'DROP TABLE IF EXISTS "{table}"')
-                            for statement in _SCHEMA.split(";\n"):
-                                if statement.strip():
-                                    db.execute(statement)
-                            # A new file starts its generations at random: answers cached from a file
-                            # this one replaced never look current.
-                            db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
-                            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                        db.execute("COMMIT")
-                finally:
-                    db.close()
-                return
-            except sqlite3.DatabaseError:
-                if attempt:
-                    raise
-                self._remove()  # not a database: it is only a cache
+        try:
+            self._create()
+        except sqlite3.DatabaseError:
+            self._remove()  # not a database: it is only a cache
+            self._create()
+
+    def _create(self) -> None:
+        db = self._connect()
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                # Another process may have prepared it while we waited for the lock.
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+                        db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    for statement in _SCHEMA.split(";\n"):
+                        if statement.strip():
+                            db.execute(statement)
+                    # A new file starts its generations at random: answers cached from a file
+                    # this one replaced never look current.
+                    db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+        finally:
+            db.close()
 
     def _remove(self) -> None:
         """Delete the file with its WAL and shared-memory files (what is missing already is fine)."""
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(str(self.path) + suffix)
-            except OSError:
-                pass
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -230,7 +230,9 @@ def router(pages: Pages, openapi) -> APIRouter:
     @r.get("/", response_class=HTMLResponse)
     def models(request: Request):
         p = request.query_params
-        sort = p.get("sort") if p.get("sort") in ("name", "repo", "type", "latest", "updated") else "name"
+        sort = p.get("sort") or "name"
+        if sort not in ("name", "repo", "type", "latest", "updated"):
+            sort = "name"
         order = "desc" if p.get("order") == "desc" else "asc"
         query = ModelQuery(repo=p.get("repo") or None, type=p.get("type") or None, label=p.get("label") or None,
                            stage=p.get("stage") or None, q=p.get("q") or None, deprecated=p.get("deprecated") == "1",

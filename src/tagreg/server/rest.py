@@ -176,8 +176,9 @@ class RollbackBody(_Body):
     stage: str = Field(description="the stage to give back the version it had before its current one")
 
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
-WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
 
 
 def _next(request: Request, total: int, limit: int, offset: int) -> str | None:
@@ -210,7 +211,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
 
     @r.get("/repos", response_model=Repos, response_model_exclude_unset=True, tags=["read"],
            summary="The served repositories")
-    def repos():
+    def repos() -> dict[str, Any]:
         out: dict[str, Any] = {"repos": dashboard.repos()}
         indexing = dashboard.indexing()
         if indexing:
@@ -261,7 +262,8 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         request: Request,
         repo: str | None = Query(None, description="only this repository"),
         artifact: str | None = Query(None, description="only this model"),
-        event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(None, description="only this kind"),
+        event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(
+            None, description="only this kind"),
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         dashboard.hub.fresh(repo)
@@ -288,7 +290,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                 body = body_model.model_validate_json(raw or b"{}")
             except ValidationError as exc:
                 raise Problem(422, "invalid_body", "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()))
+                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())) from None
             from starlette.concurrency import run_in_threadpool
 
             fields = body.model_dump(exclude={"repo"})

@@ -225,16 +225,16 @@ class Dashboard:
             detail = None
         except UserError as exc:
             raise problem_for(exc) from exc
-        total, history = self.index.events(source.id, artifact=name, limit=10_000)
-        versions = []
-        for v in (detail or {}).get("versions", []):
-            versions.append({**v, "commit_url": commit_url(source.web, v["commit"])})
+        _, history = self.index.events(source.id, artifact=name, limit=10_000)
+        versions = [{**v, "commit_url": commit_url(source.web, v["commit"])}
+                    for v in (detail or {}).get("versions", [])]
         for event in history:
             event["commit_url"] = commit_url(source.web, event["commit"])
         model.pop("signature", None)
         return {
             **model, "gto": gto_entry(model, stages), "repo_stages": stages, "repo_web": source.web,
-            "versions": versions, "versions_ready": detail is not None, "rollbacks": (detail or {}).get("rollbacks", {}),
+            "versions": versions, "versions_ready": detail is not None,
+            "rollbacks": (detail or {}).get("rollbacks", {}),
             "gto_versions": (detail or {}).get("gto", []), "history": history,
             "get": self.get_commands(source, name, model),
         }
