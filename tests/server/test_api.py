@@ -80,6 +80,14 @@ def test_models_across_repositories_hide_deprecated(server):
     assert "dataset" in page["facets"]["types"] and "cv" in page["facets"]["labels"]
 
 
+def test_list_answers_are_compact_utf8_json(server):
+    # /api/models joins each model's stored JSON text into the page: the bytes are what json.dumps writes.
+    for path in ("/api/models", "/api/models?deprecated=true&sort=latest&order=desc&limit=3&offset=2",
+                 "/api/events", "/api/models?q=nothing-like-this"):
+        body = server.get(path).body
+        assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")).encode(), path
+
+
 def test_models_filters_and_search(server):
     assert names(server.get("/api/models?deprecated=true")).count(("vision", "old-net")) == 1
     old = next(m for m in server.get("/api/models?deprecated=true").json["models"] if m["name"] == "old-net")

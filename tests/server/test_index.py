@@ -4,6 +4,7 @@ whose annotation file breaks. Also: the config file, web links of Git hosts, and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -76,10 +77,8 @@ def test_deleting_the_index_loses_nothing(tmp_path, registry):
     before = models(hub)
     events = hub.index.events()[0]
     for suffix in ("", "-wal", "-shm"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(str(tmp_path / "index.sqlite") + suffix)
-        except FileNotFoundError:
-            pass
     again = hub_for(tmp_path, registry.path)  # a restart
     again.fresh()
     assert models(again) == before and again.index.events()[0] == events
@@ -148,6 +147,37 @@ def test_the_index_sorts_versions_as_the_registry_does(a, b):
 
 
 # -- the config file ----------------------------------------------------------------------------
+
+@pytest.fixture
+def sortable(repo, monkeypatch):
+    """a: type model, v1.0.0; b: no type, v2.0.0 (registered a day after a); c: type dataset, no version."""
+    repo.commit("annotations", {"artifacts.yaml": "a:\n  type: model\nb: {}\nc:\n  type: dataset\n"})
+    for name, version, day in (("a", "v1.0.0", 1), ("b", "v2.0.0", 2)):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"2026-01-0{day}T00:00:00 +0000")
+        api.register(repo.path, name, version=version)
+    return repo
+
+
+@pytest.mark.parametrize(("sort", "asc", "desc"), [
+    ("latest", "abc", "bac"), ("type", "cab", "acb"), ("updated", "abc", "bac"), ("name", "abc", "cba"),
+])
+def test_models_without_a_value_sort_last_either_way(tmp_path, sortable, sort, asc, desc):
+    hub = hub_for(tmp_path, sortable.path)
+    hub.sources["repo"].refresh()
+    for order, expected in (("asc", asc), ("desc", desc)):
+        assert "".join(m["name"] for m in hub.index.models(ModelQuery(sort=sort, order=order))[1]) == expected
+
+
+@pytest.mark.parametrize("sort", ["name", "repo", "type", "latest", "updated"])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("deprecated", [False, True])
+def test_a_page_of_any_sort_is_read_in_order_from_an_index(tmp_path, registry, sort, order, deprecated):
+    hub = hub_for(tmp_path, registry.path)
+    hub.sources["repo"].refresh()
+    sql, args = hub.index.page_sql(ModelQuery(sort=sort, order=order, deprecated=deprecated, offset=100))
+    plan = " | ".join(row[3] for row in hub.index.db.execute("EXPLAIN QUERY PLAN " + sql, args))
+    assert "TEMP B-TREE" not in plan and "COVERING INDEX" in plan, plan  # no sort of all rows for one page
+
 
 def test_settings_from_a_config_file(tmp_path, registry):
     (tmp_path / "other").mkdir()

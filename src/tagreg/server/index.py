@@ -401,8 +401,8 @@ class Index:
         where, args = self._where(query)
         return self.db.execute(f"SELECT COUNT(*) FROM models m WHERE {where}", args).fetchone()[0]
 
-    def model_docs(self, query: ModelQuery) -> list[str]:
-        """The page of matching models, each as the JSON text /api/models lists."""
+    def page_sql(self, query: ModelQuery) -> tuple[str, list[Any]]:
+        """The SQL (and its arguments) of the row ids of a page of matching models, in order."""
         where, args = self._where(query)
         order = "DESC" if query.order == "desc" else "ASC"
         column = SORTS.get(query.sort, SORTS["name"])
@@ -410,10 +410,13 @@ class Index:
         # without a value go last either way, ties by name then repository.
         first = f"{column.split()[0]} IS NULL, " if query.sort in NULLABLE else ""
         then = "m.repo" if query.sort == "name" else "m.name COLLATE NOCASE, m.repo"
-        sql = (f"SELECT m.rowid FROM models m WHERE {where} ORDER BY {first}{column} {order}, {then} "
-               "LIMIT ? OFFSET ?")
+        return (f"SELECT m.rowid FROM models m WHERE {where} ORDER BY {first}{column} {order}, {then} "
+                "LIMIT ? OFFSET ?", [*args, query.limit, query.offset])
+
+    def model_docs(self, query: ModelQuery) -> list[str]:
+        """The page of matching models, each as the JSON text /api/models lists."""
         db = self.db
-        ids = [r[0] for r in db.execute(sql, [*args, query.limit, query.offset])]
+        ids = [r[0] for r in db.execute(*self.page_sql(query))]
         if not ids:
             return []
         found = dict(db.execute(f"SELECT rowid, doc FROM models WHERE rowid IN ({','.join('?' * len(ids))})", ids))

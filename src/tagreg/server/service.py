@@ -164,6 +164,9 @@ class Dashboard:
         if query.repo and query.repo not in self.hub.sources:
             raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
         self.hub.fresh()
+        return self.cached(("models", repr(query), parsed), lambda: self._models(query, parsed))
+
+    def _models(self, query: ModelQuery, parsed: bool) -> dict[str, Any]:
         docs = self.index.model_docs(query)
         # The count and the facets are the same for every sort and page of one filter.
         where = replace(query, sort="name", order="asc", limit=0, offset=0)

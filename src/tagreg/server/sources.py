@@ -408,6 +408,7 @@ class Hub:
         self._unchecked = {s.id for s in local}
 
         def warm_up() -> None:
+            started = time.perf_counter()
             try:
                 for source in local:
                     if self._stop.is_set():
@@ -420,6 +421,7 @@ class Hub:
                         self._unchecked.discard(source.id)
             finally:
                 self.warmed.set()
+                log.info("looked at every local repository (%d) in %.1f s", len(local), time.perf_counter() - started)
 
         warm = threading.Thread(target=warm_up, name="tagreg-warm", daemon=True)
         warm.start()
