@@ -269,7 +269,8 @@ def build_ordered_registries(root: Path) -> Registries:
             with a.as_("Bob"):
                 api.assign(ordered, name, stage, version="v1.0.0")
     with a.as_("Bob"):
-        git(ordered, "tag", "-a", "beta#qa#4", "-m", "Assigning stage qa to artifact beta version v1.0.0", "beta@v1.0.0^{commit}")
+        git(ordered, "tag", "-a", "beta#qa#4", "-m", "Assigning stage qa to artifact beta version v1.0.0",
+            "beta@v1.0.0^{commit}")
     git(ordered, "push", "-q", "origin", "main", "--tags", env=base_env(home))
 
     plain = init_repo(root / "plain", home)
@@ -353,7 +354,7 @@ def start_server(regs: Registries, *args: str, token: str | None = None, cwd: Pa
     if token:
         env["TAGREG_TOKEN"] = token
     log = regs.root / f"server-{port}.log"
-    handle = open(log, "wb")
+    handle = open(log, "wb")  # noqa: SIM115 - the server's output, for as long as it runs
     command = [sys.executable, "-m", "tagreg"]
     if open_files:  # `ulimit -n N; python -m tagreg`
         code = ("import resource, runpy, sys\n"
