@@ -6,14 +6,19 @@
 Generates REPOS x MODELS registries (generate_many.py) unless DIR has them, starts the server on a
 free port with a fresh index and measures:
 
-- the cold start: until every repository is indexed (the index is only a cache, built from Git);
-- the warm start: a restart over the existing index (one fingerprint check per repository);
+- the cold start: the time to the first answer (the server answers with what it has indexed so far,
+  naming the rest), and the time until every repository is indexed (the index is only a cache,
+  built from Git in the background);
+- the warm start: a restart over the existing index (served at once; each repository's fingerprint is
+  checked in the background);
 - per endpoint, CLIENTS concurrent keep-alive clients sending REQUESTS requests in all (or stopping
   after MAX_SECONDS): p50/p95/p99 latency and requests per second. Most endpoints ask the same URL
   again and again, as dashboards are (answers are kept until the index changes); the "new query each
   time" ones never ask the same thing twice, so every answer is computed and rendered.
 
-The target is p95 under 200 ms at 20 concurrent clients for `/` and `/api/models`.
+The targets, at 20 concurrent clients: p95 under 100 ms on every endpoint, the "new query each time"
+ones included; the first answer within a second of starting, at 200 repositories too
+(`--repos 200`, the documented large case next to the default 50).
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ ENDPOINTS = [
     # Every request a query not seen before: no cached answer, the index is queried and the page rendered.
     ("models page, a new query each time", "/?sort=updated&order=desc&offset={n}"),
     ("`/api/models`, a new query each time", "/api/models?sort=latest&offset={n}"),
+    ("models page, a new search each time", "/?q=model+{n}&sort=latest"),
+    ("`/api/models`, a new search each time", "/api/models?q={n}&sort=updated&order=desc"),
 ]
 
 
@@ -60,27 +67,34 @@ def get_json(url: str):
         return json.load(resp)
 
 
-def start(root: Path, cache: Path) -> tuple[subprocess.Popen, str, float]:
-    """Start the server; return it, its URL and the seconds until every repository was indexed."""
+def start(root: Path, cache: Path) -> tuple[subprocess.Popen, str, float, float]:
+    """Start the server; return it, its URL, the seconds to its first answer and until every
+    repository was indexed."""
     port = free_port()
     env = dict(os.environ, TAGREG_CACHE_DIR=str(cache))
     env.pop("TAGREG_TOKEN", None)
-    log = open(cache / f"server-{port}.log", "wb")
+    log_file = cache / f"server-{port}.log"
+    log = open(log_file, "wb")  # noqa: SIM115 - the server's output, for as long as it runs
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "tagreg", "serve", "--config", str(root / "registries.yaml"),
                              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
+    first = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited: see {log.name}")
         try:
             repos = get_json(url + "/api/repos")["repos"]
-            if all(r["status"] == "ok" for r in repos):
-                return proc, url, time.perf_counter() - started
+            if first is None:
+                first = time.perf_counter() - started
+            # Every repository indexed, and the server done looking at them (a warm start checks each
+            # one's fingerprint in the background): the load below measures answers alone.
+            if all(r["status"] == "ok" for r in repos) and b"looked at every local repository" in log_file.read_bytes():
+                return proc, url, first, time.perf_counter() - started
         except OSError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.05 if first is None else 0.2)
     proc.kill()
     raise SystemExit("the server did not index everything in 10 minutes")
 
@@ -146,7 +160,7 @@ def load(url: str, path: str, clients: int, requests: int, max_seconds: float) -
                 "p95_ms": None, "p99_ms": None, "max_ms": None, "mean_ms": None}
 
     def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
     return {"requests": len(ordered), "errors": len(errors), "seconds": round(wall, 2),
             "rps": round(len(ordered) / wall, 1), "p50_ms": round(pct(50), 1), "p95_ms": round(pct(95), 1),
@@ -171,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.root / "server-cache"
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
-    proc, url, cold = start(args.root, cache)
+    proc, url, first, cold = start(args.root, cache)
     stop(proc)
-    proc, url, warm = start(args.root, cache)
+    proc, url, _, warm = start(args.root, cache)
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                "repos": manifest["repos"], "models": manifest["repos"] * manifest["models"], "tags": manifest["tags"],
-               "clients": args.clients, "cold_start_s": round(cold, 1), "warm_start_s": round(warm, 2), "endpoints": []}
+               "clients": args.clients, "cold_first_answer_s": round(first, 2), "cold_start_s": round(cold, 1),
+               "warm_start_s": round(warm, 2), "endpoints": []}
     try:
         total = get_json(url + "/api/models?limit=1")
         name = get_json(url + "/api/models?sort=updated&order=desc&limit=1")["models"][0]
@@ -195,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(f"{results['repos']} repositories, {results['models']} models, {results['tags']} tags; "
               f"{args.clients} concurrent clients on 127.0.0.1; {results['machine']}.\n"
-              f"Cold start (index built from Git): {results['cold_start_s']} s; "
-              f"warm start (index reused): {results['warm_start_s']} s.\n")
+              f"Cold start (index built from Git): first answer after {results['cold_first_answer_s']} s, "
+              f"everything indexed after {results['cold_start_s']} s; warm start (index reused, every repository "
+              f"served from it at once): first answer after {results['warm_start_s']} s.\n")
         print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for r in results["endpoints"]:

@@ -269,7 +269,8 @@ def build_ordered_registries(root: Path) -> Registries:
             with a.as_("Bob"):
                 api.assign(ordered, name, stage, version="v1.0.0")
     with a.as_("Bob"):
-        git(ordered, "tag", "-a", "beta#qa#4", "-m", "Assigning stage qa to artifact beta version v1.0.0", "beta@v1.0.0^{commit}")
+        git(ordered, "tag", "-a", "beta#qa#4", "-m", "Assigning stage qa to artifact beta version v1.0.0",
+            "beta@v1.0.0^{commit}")
     git(ordered, "push", "-q", "origin", "main", "--tags", env=base_env(home))
 
     plain = init_repo(root / "plain", home)
@@ -353,7 +354,7 @@ def start_server(regs: Registries, *args: str, token: str | None = None, cwd: Pa
     if token:
         env["TAGREG_TOKEN"] = token
     log = regs.root / f"server-{port}.log"
-    handle = open(log, "wb")
+    handle = open(log, "wb")  # noqa: SIM115 - the server's output, for as long as it runs
     command = [sys.executable, "-m", "tagreg"]
     if open_files:  # `ulimit -n N; python -m tagreg`
         code = ("import resource, runpy, sys\n"
@@ -376,6 +377,51 @@ def start_server(regs: Registries, *args: str, token: str | None = None, cwd: Pa
         time.sleep(0.1)
     stop_server(server)
     raise AssertionError(f"the server did not get ready:\n{server.logs()}")
+
+
+@contextmanager
+def app_server(regs: Registries, wait_for: int = 0):
+    """The read-only app of `tagreg serve --config regs.config`, called in-process through Starlette's
+    TestClient (its lifespan runs: the background indexer and fetchers too), with the same get/post as
+    a Server: for tests of the answers, where the socket is not the point."""
+    from starlette.testclient import TestClient
+
+    from tagreg.server import settings as S
+    from tagreg.server.app import create_app
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in base_env(regs.home).items():
+            env.setenv(key, value)
+        env.setenv("TAGREG_CACHE_DIR", str(regs.root / "cache"))
+        app = create_app(S.load(str(regs.config)))
+        with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+            server = InProcess("http://127.0.0.1", client)
+            deadline = time.monotonic() + 60
+            while sum(r["status"] == "ok" for r in server.get("/api/repos").json["repos"]) < wait_for:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the app did not index the repositories in time")
+                time.sleep(0.05)
+            yield server
+
+
+@dataclass
+class InProcess:
+    """The app called in-process: the requests of a Server, without a socket."""
+
+    url: str
+    client: Any
+
+    def get(self, path: str, headers: dict | None = None) -> Reply:
+        return self._reply(self.client.get(path, headers=headers))
+
+    def post(self, path: str, body: Any = None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        return self._reply(self.client.post(path, content=data,
+                                            headers={"Content-Type": "application/json", **(headers or {})}))
+
+    @staticmethod
+    def _reply(response) -> Reply:
+        return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
 
 
 def stop_server(server: Server) -> None:

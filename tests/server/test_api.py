@@ -12,7 +12,16 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the server extra is not installed: pip install "tagreg[server]"')
 
-from .support import TOKEN, XSS_DESCRIPTION, git, start_server, stop_server
+from .support import TOKEN, XSS_DESCRIPTION, app_server, git, start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def server(registries):
+    """The read-only app over the three registries, called in-process: these tests are about its
+    answers, not its socket (the write tests below and test_hostile.py keep a real one)."""
+    with app_server(registries, wait_for=3) as s:
+        yield s
+
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -69,6 +78,14 @@ def test_models_across_repositories_hide_deprecated(server):
     assert set(page["facets"]) == {"repos", "types", "labels", "stages"}
     assert page["facets"]["repos"] == ["vision", "nlp", "fraud"]
     assert "dataset" in page["facets"]["types"] and "cv" in page["facets"]["labels"]
+
+
+def test_list_answers_are_compact_utf8_json(server):
+    # /api/models joins each model's stored JSON text into the page: the bytes are what json.dumps writes.
+    for path in ("/api/models", "/api/models?deprecated=true&sort=latest&order=desc&limit=3&offset=2",
+                 "/api/events", "/api/models?q=nothing-like-this"):
+        body = server.get(path).body
+        assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")).encode(), path
 
 
 def test_models_filters_and_search(server):

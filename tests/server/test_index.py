@@ -146,6 +146,38 @@ def test_the_index_sorts_versions_as_the_registry_does(a, b):
 
 # -- the config file ----------------------------------------------------------------------------
 
+@pytest.fixture
+def sortable(repo, monkeypatch):
+    """a: type model, v1.0.0; b: no type, v2.0.0 (registered a day after a); c: type dataset, no version."""
+    repo.commit("annotations", {"artifacts.yaml": "a:\n  type: model\nb: {}\nc:\n  type: dataset\n"})
+    for name, version, day in (("a", "v1.0.0", 1), ("b", "v2.0.0", 2)):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"2026-01-0{day}T00:00:00 +0000")
+        api.register(repo.path, name, version=version)
+    return repo
+
+
+def test_models_without_a_value_sort_last_either_way(tmp_path, sortable):
+    hub = hub_for(tmp_path, sortable.path)
+    hub.sources["repo"].refresh()
+    for sort, asc, desc in (("latest", "abc", "bac"), ("type", "cab", "acb"), ("updated", "abc", "bac"),
+                            ("name", "abc", "cba")):
+        for order, expected in (("asc", asc), ("desc", desc)):
+            found = "".join(m["name"] for m in hub.index.models(ModelQuery(sort=sort, order=order))[1])
+            assert found == expected, (sort, order)
+
+
+def test_a_page_of_any_sort_is_read_in_order_from_an_index(tmp_path, registry):
+    hub = hub_for(tmp_path, registry.path)
+    hub.sources["repo"].refresh()
+    for sort in ("name", "repo", "type", "latest", "updated"):
+        for order in ("asc", "desc"):
+            for deprecated in (False, True):
+                sql, args = hub.index.page_sql(ModelQuery(sort=sort, order=order, deprecated=deprecated, offset=100))
+                plan = " | ".join(row[3] for row in hub.index.db.execute("EXPLAIN QUERY PLAN " + sql, args))
+                # No sort of every row for one page:
+                assert "TEMP B-TREE" not in plan and "COVERING INDEX" in plan, (sort, order, plan)
+
+
 def test_settings_from_a_config_file(tmp_path, registry):
     (tmp_path / "other").mkdir()
     config = tmp_path / "registries.yaml"

@@ -9,6 +9,7 @@ the server runs is found by the error SQLite gives (see `damaged`), and replaced
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 10  # 10: latest_key from tags.version_key; 9: where a path is stored; 8: stages in order
+SCHEMA_VERSION = 11  # 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -33,7 +34,7 @@ CREATE TABLE repos (
     built_at REAL,
     build_seconds REAL,
     stages TEXT,               -- JSON: the stage columns (config, or in use)
-    facets TEXT,               -- JSON: types, labels and stages in use (stages in the configured order), for the filters
+    facets TEXT,               -- JSON: types, labels and stages in use (stages in configured order), for filters
     models INTEGER DEFAULT 0,
     events INTEGER DEFAULT 0,
     error TEXT                 -- why the last build failed, if it did
@@ -56,13 +57,24 @@ CREATE TABLE models (
     signature TEXT,            -- changes when any of this model's tags (or HEAD) change
     annotation TEXT,           -- JSON, or NULL when not annotated at HEAD
     search TEXT NOT NULL,      -- lower-case text the search box looks in
+    doc TEXT NOT NULL,         -- JSON: the model as /api/models lists it (a page is these joined)
     PRIMARY KEY (repo, name)
 );
 CREATE INDEX models_name ON models(name);
-CREATE INDEX models_by_name ON models(active, name COLLATE NOCASE, repo);
-CREATE INDEX models_by_time ON models(active, last_ts);
-CREATE INDEX models_by_latest ON models(active, latest_key);
-CREATE INDEX models_by_type ON models(active, type COLLATE NOCASE);
+-- One index per sort and direction, in the whole ORDER BY (NULLs last, then name and repo): a page
+-- of any sort is read in order from its index, never sorted. `active` and `search` make them covering.
+CREATE INDEX models_by_name ON models(name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_name_desc ON models(name COLLATE NOCASE DESC, repo, active, search);
+CREATE INDEX models_by_repo ON models(repo COLLATE NOCASE, name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_repo_desc ON models(repo COLLATE NOCASE DESC, name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_type ON models(type IS NULL, type COLLATE NOCASE, name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_type_desc ON models(type IS NULL, type COLLATE NOCASE DESC, name COLLATE NOCASE, repo, active,
+                                           search);
+CREATE INDEX models_by_latest ON models(latest_key IS NULL, latest_key, name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_latest_desc ON models(latest_key IS NULL, latest_key DESC, name COLLATE NOCASE, repo, active,
+                                             search);
+CREATE INDEX models_by_time ON models(last_ts IS NULL, last_ts, name COLLATE NOCASE, repo, active, search);
+CREATE INDEX models_by_time_desc ON models(last_ts IS NULL, last_ts DESC, name COLLATE NOCASE, repo, active, search);
 CREATE TABLE model_labels (repo TEXT, name TEXT, label TEXT);
 CREATE INDEX model_labels_label ON model_labels(label, repo, name);
 CREATE INDEX model_labels_repo ON model_labels(repo);
@@ -91,12 +103,13 @@ CREATE TABLE details (
 """
 
 SORTS = {
-    "name": "m.name COLLATE NOCASE",  # the models_by_name index serves this sort without sorting
+    "name": "m.name COLLATE NOCASE",
     "repo": "m.repo COLLATE NOCASE",
     "type": "m.type COLLATE NOCASE",
     "latest": "m.latest_key",
     "updated": "m.last_ts",
 }
+NULLABLE = ("type", "latest", "updated")
 
 
 @dataclass
@@ -153,6 +166,28 @@ def damaged(exc: BaseException) -> bool:
         return False
     message = str(exc).lower()
     return any(words in message for words in _DAMAGE)
+
+
+def gto_entry(model: dict[str, Any], stages: list[str]) -> dict[str, Any]:
+    """A model as one entry of GTO's `show --json` (stages: the repository's stage columns)."""
+    return {"version": model["latest"],
+            "stage": {s: ", ".join(model["stages"][s]) if model["stages"].get(s) else None for s in stages},
+            "registered": model["registered"], "active": model["active"]}
+
+
+def _doc(repo: str, m: dict[str, Any], stages: list[str]) -> str:
+    """The JSON text of one model in /api/models (written as the API writes its answers)."""
+    doc = {"repo": repo, "name": m["name"], "registered": bool(m["registered"]), "active": bool(m["active"]),
+           "type": m["type"], "path": m["path"], "description": m["description"], "labels": m["labels"],
+           "latest": m["latest"], "stages": m["stages"], "last_event": m["last_event"] or None,
+           "last_author": m["last_author"], "annotation": m["annotation"]}
+    doc["gto"] = gto_entry(doc, stages)
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate is no text: escaped, it is still valid JSON
+        text = json.dumps(doc, separators=(",", ":"))
+    return text
 
 
 def _like(word: str) -> str:
@@ -224,41 +259,38 @@ class Index:
 
     def _prepare(self) -> None:
         """Create the schema, or start afresh from a file of another version or a broken one."""
-        for attempt in range(2):
-            try:
-                db = self._connect()
-                try:
-                    version = db.execute("PRAGMA user_version").fetchone()[0]
-                    if version != SCHEMA_VERSION:
-                        db.execute("BEGIN IMMEDIATE")
-                        # Another process may have prepared it while we waited for the lock.
-                        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                            for (table,) in db.execute(
-                                    "SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-                                db.execute(f'DROP TABLE IF EXISTS "{table}"')
-                            for statement in _SCHEMA.split(";\n"):
-                                if statement.strip():
-                                    db.execute(statement)
-                            # A new file starts its generations at random: answers cached from a file
-                            # this one replaced never look current.
-                            db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
-                            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                        db.execute("COMMIT")
-                finally:
-                    db.close()
-                return
-            except sqlite3.DatabaseError:
-                if attempt:
-                    raise
-                self._remove()  # not a database: it is only a cache
+        try:
+            self._create()
+        except sqlite3.DatabaseError:
+            self._remove()  # not a database: it is only a cache
+            self._create()
+
+    def _create(self) -> None:
+        db = self._connect()
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                # Another process may have prepared it while we waited for the lock.
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+                        db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    for statement in _SCHEMA.split(";\n"):
+                        if statement.strip():
+                            db.execute(statement)
+                    # A new file starts its generations at random: answers cached from a file
+                    # this one replaced never look current.
+                    db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+        finally:
+            db.close()
 
     def _remove(self) -> None:
         """Delete the file with its WAL and shared-memory files (what is missing already is fine)."""
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(str(self.path) + suffix)
-            except OSError:
-                pass
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -275,12 +307,12 @@ class Index:
             for table in ("models", "model_labels", "model_stages", "events"):
                 db.execute(f"DELETE FROM {table} WHERE repo=?", (repo,))
             db.executemany(
-                "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(repo, m["name"], m["registered"], m["active"], m["type"], m["path"], m["description"],
                   json.dumps(m["labels"]), m["latest"], version_key(m["latest"]) or None, json.dumps(m["stages"]),
                   m["last_ts"], json.dumps(m["last_event"]) if m["last_event"] else None, m["last_author"],
                   m["signature"], json.dumps(m["annotation"]) if m["annotation"] is not None else None,
-                  m["search"]) for m in snapshot["models"]])
+                  m["search"], _doc(repo, m, snapshot["stages"])) for m in snapshot["models"]])
             db.executemany("INSERT INTO model_labels VALUES (?,?,?)",
                            [(repo, m["name"], label) for m in snapshot["models"] for label in m["labels"]])
             db.executemany("INSERT INTO model_stages VALUES (?,?,?,?)",
@@ -364,24 +396,35 @@ class Index:
             out[row["id"]] = data
         return out
 
-    def models(self, query: ModelQuery) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, the page of matching models)."""
+    def count(self, query: ModelQuery) -> int:
+        """How many models match the filters of query."""
         where, args = self._where(query)
-        db = self.db
-        total = db.execute(f"SELECT COUNT(*) FROM models m WHERE {where}", args).fetchone()[0]
+        return self.db.execute(f"SELECT COUNT(*) FROM models m WHERE {where}", args).fetchone()[0]
+
+    def page_sql(self, query: ModelQuery) -> tuple[str, list[Any]]:
+        """The SQL (and its arguments) of the row ids of a page of matching models, in order."""
+        where, args = self._where(query)
         order = "DESC" if query.order == "desc" else "ASC"
         column = SORTS.get(query.sort, SORTS["name"])
-        # Models without a value for the sort column go last either way; an index per sort column
-        # gives the first rows without sorting them all (SQLite sorts only ties).
+        # Spelled as the sort indexes are, so that SQLite reads the page from one in order: models
+        # without a value go last either way, ties by name then repository.
+        first = f"{column.split()[0]} IS NULL, " if query.sort in NULLABLE else ""
         then = "m.repo" if query.sort == "name" else "m.name COLLATE NOCASE, m.repo"
-        # Sort row ids only (sorting whole rows copies every column of every row passed over), then read
-        # the page's rows.
-        sql = (f"SELECT m.rowid FROM models m WHERE {where} ORDER BY {column} {order} NULLS LAST, {then} "
-               "LIMIT ? OFFSET ?")
-        ids = [r[0] for r in db.execute(sql, [*args, query.limit, query.offset])]
-        found = {row["rowid"]: row for row in db.execute(
-            f"SELECT rowid, * FROM models WHERE rowid IN ({','.join('?' * len(ids))})", ids)} if ids else {}
-        return total, [self._model(found[i]) for i in ids if i in found]
+        return (f"SELECT m.rowid FROM models m WHERE {where} ORDER BY {first}{column} {order}, {then} "
+                "LIMIT ? OFFSET ?", [*args, query.limit, query.offset])
+
+    def model_docs(self, query: ModelQuery) -> list[str]:
+        """The page of matching models, each as the JSON text /api/models lists."""
+        db = self.db
+        ids = [r[0] for r in db.execute(*self.page_sql(query))]
+        if not ids:
+            return []
+        found = dict(db.execute(f"SELECT rowid, doc FROM models WHERE rowid IN ({','.join('?' * len(ids))})", ids))
+        return [found[i] for i in ids if i in found]
+
+    def models(self, query: ModelQuery) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, the page of matching models)."""
+        return self.count(query), [json.loads(doc) for doc in self.model_docs(query)]
 
     @staticmethod
     def _where(query: ModelQuery) -> tuple[str, list[Any]]:
@@ -454,6 +497,6 @@ class Index:
         data["annotation"] = json.loads(data["annotation"]) if data["annotation"] else None
         data["registered"] = bool(data["registered"])
         data["active"] = bool(data["active"])
-        for key in ("rowid", "latest_key", "search", "last_ts"):
+        for key in ("rowid", "latest_key", "search", "last_ts", "doc"):
             data.pop(key, None)
         return data

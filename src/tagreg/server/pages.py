@@ -8,7 +8,9 @@ and a stylesheet that turns tables into cards on narrow screens.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -53,6 +55,28 @@ def stage_class(stage: str | None) -> str:
     return f"c{fixed[key]}" if key in fixed else f"c{4 + zlib.crc32(key.encode()) % 4}"
 
 
+# The small pieces every row of a table repeats: Python rather than Jinja macros, whose calls cost
+# most of a page's rendering. Every value goes through escape, as in a template.
+
+def stage_chip(stage: str, version: str | None = None) -> Markup:
+    """A stage badge, with the version in it if given."""
+    inner = f"{escape(stage)} <b>{escape(version)}</b>" if version else escape(stage)
+    return Markup(f'<span class="chip stage {escape(stage_class(stage))}">{inner}</span>')
+
+
+def label_chips(labels: list[str]) -> Markup:
+    """A chip per label."""
+    return Markup("".join(f'<span class="chip label">{escape(label)}</span> ' for label in labels))
+
+
+def time_tag(iso: str | None) -> Markup:
+    """A `<time>` element showing an ISO time as `when` does (nothing without a time)."""
+    if not iso:
+        return Markup("")
+    shown = escape(when(iso))
+    return Markup(f'<time datetime="{escape(iso)}" title="{shown}">{shown}</time>')
+
+
 def describe(event: dict[str, Any]) -> str:
     """What an event did, in words: 'assigned prod to v1.2.0'."""
     kind, version, stage = event.get("event"), event.get("version"), event.get("stage")
@@ -91,7 +115,8 @@ class Pages:
         self.env.filters.update(when=when, stage_class=stage_class, describe=describe,
                                 short=lambda sha: (sha or "")[:7], model_url=model_url,
                                 urlquote=lambda s: quote(s or "", safe=""), custom_message=custom_message)
-        self.env.globals.update(static_version=static_version, model_url=model_url)
+        self.env.globals.update(static_version=static_version, model_url=model_url, stage_chip=stage_chip,
+                                label_chips=label_chips, time=time_tag)
         self._csrf_mark = "csrf-" + secrets.token_hex(16)
         self._flash_mark = "<!--flash-" + secrets.token_hex(16) + "-->"
 
@@ -105,14 +130,18 @@ class Pages:
         """
         sid = request.state.sid
         signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))
+        try:
+            indexing = self.dashboard.indexing()
+        except sqlite3.DatabaseError:  # the error page of a broken index shows no banner
+            indexing = None
 
         def build() -> str:
             return self.env.get_template(template).render(
                 request=request, path=request.url.path, write=self.guard.write, signed_in=signed_in,
-                csrf=self._csrf_mark, flash_slot=Markup(self._flash_mark), **context)
+                csrf=self._csrf_mark, flash_slot=Markup(self._flash_mark), indexing=indexing, **context)
 
         if cache:
-            html = self.dashboard.cached(("page", template, _url(request), signed_in), build)
+            html = self.dashboard.cached(("page", template, _url(request), signed_in, repr(indexing)), build)
         else:
             html = build()
         return HTMLResponse(html.replace(self._csrf_mark, self.guard.csrf_token(sid))
@@ -152,6 +181,19 @@ def _url(request: Request, **changes: Any) -> str:
     return request.url.path + ("?" + urlencode(params) if params else "")
 
 
+def _urls(request: Request) -> Callable[..., str]:
+    """_url for one page, remembering each answer: a table's rows ask for the same few links."""
+    made: dict[tuple, str] = {}
+
+    def url(**changes: Any) -> str:
+        key = tuple(changes.items())
+        if key not in made:
+            made[key] = _url(request, **changes)
+        return made[key]
+
+    return url
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return min(MAX_OFFSET, max(0, int(value))) if value is not None else default
@@ -188,14 +230,16 @@ def router(pages: Pages, openapi) -> APIRouter:
     @r.get("/", response_class=HTMLResponse)
     def models(request: Request):
         p = request.query_params
-        sort = p.get("sort") if p.get("sort") in ("name", "repo", "type", "latest", "updated") else "name"
+        sort = p.get("sort") or "name"
+        if sort not in ("name", "repo", "type", "latest", "updated"):
+            sort = "name"
         order = "desc" if p.get("order") == "desc" else "asc"
         query = ModelQuery(repo=p.get("repo") or None, type=p.get("type") or None, label=p.get("label") or None,
                            stage=p.get("stage") or None, q=p.get("q") or None, deprecated=p.get("deprecated") == "1",
                            sort=sort, order=order, limit=PAGE_SIZE, offset=_int(p.get("offset"), 0))
         page = dashboard.models(query)
         return pages.render(request, "models.html", cache=True, page=page, query=query,
-                            url=lambda **c: _url(request, **c), repos=dashboard.hub.ids)
+                            url=_urls(request), repos=dashboard.hub.ids)
 
     @r.get("/models/{name:path}", response_class=HTMLResponse)
     def model(request: Request, name: str):
@@ -217,7 +261,7 @@ def router(pages: Pages, openapi) -> APIRouter:
         page = dashboard.events(repo, p.get("artifact") or None, event, PAGE_SIZE, _int(p.get("offset"), 0))
         return pages.render(request, "activity.html", cache=True, page=page, repo=repo, event=event,
                             artifact=p.get("artifact") or "", kinds=list(VERBS), repos=dashboard.hub.ids,
-                            url=lambda **c: _url(request, **c))
+                            url=_urls(request))
 
     @r.get("/repos", response_class=HTMLResponse)
     def repos(request: Request):

@@ -52,8 +52,18 @@ class Repo(BaseModel):
     refresh: float | None = Field(description="remote repositories: seconds between fetches")
 
 
+class Indexing(BaseModel):
+    indexed: int = Field(description="repositories in the answer")
+    total: int
+    pending: list[str] = Field(description="ids of the repositories not indexed yet, left out of the answer")
+
+
+INDEXING = Field(None, description="only while the server is indexing after it started: what is left out")
+
+
 class Repos(BaseModel):
     repos: list[Repo]
+    indexing: Indexing | None = INDEXING
 
 
 class Annotation(BaseModel):
@@ -92,6 +102,7 @@ class Models(BaseModel):
     next: str | None
     models: list[Model]
     facets: dict[str, list[str]] = Field(description="values the filters can take")
+    indexing: Indexing | None = INDEXING
 
 
 class ModelDetail(Model):
@@ -106,6 +117,7 @@ class Events(BaseModel):
     offset: int
     next: str | None
     events: list[dict[str, Any]] = Field(description="newest first, as GTO's `history --json` rows, with repo")
+    indexing: Indexing | None = INDEXING
 
 
 class TagChange(BaseModel):
@@ -164,8 +176,9 @@ class RollbackBody(_Body):
     stage: str = Field(description="the stage to give back the version it had before its current one")
 
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
-WRITE_ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 409, 422, 503)}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 408, 409, 413, 422, 429, 502, 503)}
 
 
 def _next(request: Request, total: int, limit: int, offset: int) -> str | None:
@@ -186,9 +199,24 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         # The answer only changes with the index: serve the same bytes until it does.
         return Response(dashboard.cached(key, compute), media_type="application/json")
 
-    @r.get("/repos", response_model=Repos, tags=["read"], summary="The served repositories")
-    def repos():
-        return {"repos": dashboard.repos()}
+    def _page(request: Request, page: dict[str, Any], indexing: dict[str, Any] | None, key: str = "") -> bytes:
+        out = {**page, "next": _next(request, page["total"], page["limit"], page["offset"])}
+        if indexing:
+            out["indexing"] = indexing
+        if not key:
+            return _json(out)
+        # The rows are JSON texts already (the index keeps each model's): put them in as they are.
+        out[key] = []
+        return _json(out).replace(f'"{key}":[]'.encode(), f'"{key}":[{",".join(page[key])}]'.encode(), 1)
+
+    @r.get("/repos", response_model=Repos, response_model_exclude_unset=True, tags=["read"],
+           summary="The served repositories")
+    def repos() -> dict[str, Any]:
+        out: dict[str, Any] = {"repos": dashboard.repos()}
+        indexing = dashboard.indexing()
+        if indexing:
+            out["indexing"] = indexing
+        return out
 
     @r.get("/models", response_model=Models, responses=ERRORS, tags=["read"],
            summary="Models across repositories (filter, search, sort, page)")
@@ -206,13 +234,10 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
         query = ModelQuery(repo, type, label, stage, q, deprecated, sort, order, limit, offset)
-
-        def compute() -> bytes:
-            page = dashboard.models(query)
-            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
-
         dashboard.hub.fresh()
-        return _cached_json(("api", str(request.url)), compute)
+        indexing = dashboard.indexing()
+        return _cached_json(("api", str(request.url), repr(indexing)),
+                            lambda: _page(request, dashboard.models(query, parsed=False), indexing, "models"))
 
     @r.get("/models/{name:path}", response_model=ModelDetail, responses=ERRORS, tags=["read"],
            summary="One model: annotation, versions, history")
@@ -237,15 +262,14 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
         request: Request,
         repo: str | None = Query(None, description="only this repository"),
         artifact: str | None = Query(None, description="only this model"),
-        event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(None, description="only this kind"),
+        event: Literal["registration", "deregistration", "assignment", "unassignment", "deprecation"] | None = Query(
+            None, description="only this kind"),
         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ):
-        def compute() -> bytes:
-            page = dashboard.events(repo, artifact, event, limit, offset)
-            return _json({**page, "next": _next(request, page["total"], page["limit"], page["offset"])})
-
         dashboard.hub.fresh(repo)
-        return _cached_json(("api", str(request.url)), compute)
+        indexing = dashboard.indexing()
+        return _cached_json(("api", str(request.url), repr(indexing)),
+                            lambda: _page(request, dashboard.events(repo, artifact, event, limit, offset), indexing))
 
     def write(action: str, body_model: type[_Body], summary: str):
         schema = body_model.model_json_schema()
@@ -266,7 +290,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                 body = body_model.model_validate_json(raw or b"{}")
             except ValidationError as exc:
                 raise Problem(422, "invalid_body", "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()))
+                    f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())) from None
             from starlette.concurrency import run_in_threadpool
 
             fields = body.model_dump(exclude={"repo"})

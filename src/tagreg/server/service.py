@@ -6,15 +6,17 @@ Reads come from the index (brought up to date first for local repositories); wri
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from .. import api
 from ..errors import UserError
 from ..state import iso
-from .index import ModelQuery
+from .index import ModelQuery, gto_entry
 from .sources import Hub, NotReady, Source
 from .webhost import commit_url
 
@@ -98,11 +100,28 @@ class Dashboard:
             out.append({"label": "at HEAD", "command": f"tagreg get {name} -r {where}"})
         return out
 
-    def _gto(self, model: dict[str, Any], stages: list[str]) -> dict[str, Any]:
-        """The model as one entry of GTO's `show --json`."""
-        return {"version": model["latest"],
-                "stage": {s: ", ".join(model["stages"][s]) if model["stages"].get(s) else None for s in stages},
-                "registered": model["registered"], "active": model["active"]}
+    @staticmethod
+    def _status(source: Source, row: dict[str, Any]) -> tuple[str, bool]:
+        """(ok, error, indexing or fetching; whether the index has a state of it) of one repository."""
+        indexed = bool(row.get("fingerprint")) and row.get("location") == source.index_location
+        if row.get("error") or (source.fetch_error and not indexed):
+            return "error", indexed
+        if indexed:
+            return "ok", indexed
+        return ("fetching" if source.remote else "indexing"), indexed
+
+    def pending(self) -> list[str]:
+        """The repositories not indexed yet (just started, or a remote still being fetched)."""
+        rows = self.cached("repo-rows", self.index.repos)
+        return [repo_id for repo_id, source in self.hub.sources.items()
+                if self._status(source, rows.get(repo_id) or {})[0] in ("indexing", "fetching")]
+
+    def indexing(self) -> dict[str, Any] | None:
+        """What the answers leave out while repositories are being indexed (None once all are)."""
+        pending = self.pending()
+        if not pending:
+            return None
+        return {"indexed": len(self.hub.sources) - len(pending), "total": len(self.hub.sources), "pending": pending}
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -113,13 +132,7 @@ class Dashboard:
         out = []
         for repo_id, source in self.hub.sources.items():
             row = rows.get(repo_id) or {}
-            indexed = bool(row.get("fingerprint")) and row.get("location") == source.index_location
-            if row.get("error") or (source.fetch_error and not indexed):
-                status = "error"
-            elif indexed:
-                status = "ok"
-            else:
-                status = "fetching" if source.remote else "indexing"
+            status, indexed = self._status(source, row)
             fetched = None
             if source.remote:
                 source.fetch_due()  # reads the mirror's stamp: another process may have fetched
@@ -136,8 +149,9 @@ class Dashboard:
             })
         return out
 
-    def models(self, query: ModelQuery) -> dict[str, Any]:
-        """A page of the models table, with the values the filters can take."""
+    def models(self, query: ModelQuery, parsed: bool = True) -> dict[str, Any]:
+        """A page of the models table, with the values the filters can take (without parsed, each
+        model is the JSON text the API answers)."""
         query.limit = max(1, min(query.limit, MAX_LIMIT))
         query.offset = max(0, min(query.offset, MAX_OFFSET))
         if query.q and (len(query.q) > MAX_QUERY or len(query.q.split()) > MAX_WORDS):
@@ -145,15 +159,15 @@ class Dashboard:
         if query.repo and query.repo not in self.hub.sources:
             raise Problem(404, "unknown_repo", f"no repository '{query.repo}' is served here", repos=self.hub.ids)
         self.hub.fresh()
-        return self.cached(("models", repr(query)), lambda: self._models(query))
+        return self.cached(("models", repr(query), parsed), lambda: self._models(query, parsed))
 
-    def _models(self, query: ModelQuery) -> dict[str, Any]:
-        total, rows = self.index.models(query)
+    def _models(self, query: ModelQuery, parsed: bool) -> dict[str, Any]:
+        docs = self.index.model_docs(query)
+        # The count and the facets are the same for every sort and page of one filter.
+        where = replace(query, sort="name", order="asc", limit=0, offset=0)
         repos = self.cached("repo-rows", self.index.repos)
-        for row in rows:
-            row["gto"] = self._gto(row, repos.get(row["repo"], {}).get("stages", []))
-            row.pop("signature", None)
-        return {"total": total, "limit": query.limit, "offset": query.offset, "models": rows,
+        return {"total": self.cached(("count", repr(where)), lambda: self.index.count(query)), "limit": query.limit,
+                "offset": query.offset, "models": [json.loads(doc) for doc in docs] if parsed else docs,
                 "facets": self.cached("facets", lambda: self._facets(repos))}
 
     def _facets(self, repos: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -176,11 +190,19 @@ class Dashboard:
             self.hub.fresh(repo)
             model = self.index.model(repo, name)
             if model is None:
+                if repo in self.pending():
+                    raise Problem(503, "not_ready", f"repository '{repo}' is being indexed; retry shortly",
+                                  retry_after=5)
                 raise Problem(404, "unknown_model", f"no model '{name}' in repository '{repo}'")
             return source, model
         self.hub.fresh()
         found = self.index.repos_with(name, self.hub.ids)
         if not found:
+            pending = self.pending()
+            if pending:  # it may be in one of them
+                raise Problem(503, "not_ready", f"no model '{name}' in the repositories indexed so far; "
+                                                f"{len(pending)} of {len(self.hub.ids)} are being indexed: "
+                                                "retry shortly", retry_after=5, pending=pending)
             raise Problem(404, "unknown_model", f"no model '{name}' in any repository")
         if len(found) > 1:
             raise Problem(409, "ambiguous", f"'{name}' is in several repositories: pick one with ?repo=",
@@ -201,16 +223,16 @@ class Dashboard:
             detail = None
         except UserError as exc:
             raise problem_for(exc) from exc
-        total, history = self.index.events(source.id, artifact=name, limit=10_000)
-        versions = []
-        for v in (detail or {}).get("versions", []):
-            versions.append({**v, "commit_url": commit_url(source.web, v["commit"])})
+        _, history = self.index.events(source.id, artifact=name, limit=10_000)
+        versions = [{**v, "commit_url": commit_url(source.web, v["commit"])}
+                    for v in (detail or {}).get("versions", [])]
         for event in history:
             event["commit_url"] = commit_url(source.web, event["commit"])
         model.pop("signature", None)
         return {
-            **model, "gto": self._gto(model, stages), "repo_stages": stages, "repo_web": source.web,
-            "versions": versions, "versions_ready": detail is not None, "rollbacks": (detail or {}).get("rollbacks", {}),
+            **model, "gto": gto_entry(model, stages), "repo_stages": stages, "repo_web": source.web,
+            "versions": versions, "versions_ready": detail is not None,
+            "rollbacks": (detail or {}).get("rollbacks", {}),
             "gto_versions": (detail or {}).get("gto", []), "history": history,
             "get": self.get_commands(source, name, model),
         }

@@ -52,6 +52,14 @@ def _stored(repo: api.Repository, commit: str, notes: list) -> dict[str, str]:
     return delivery.storages(repo.git, commit, paths) if paths else {}
 
 
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
 class Source:
     """One repository of the config."""
 
@@ -101,7 +109,7 @@ class Source:
         if self.mirror is not None and not self.mirror.exists():
             raise NotReady(f"{self.display} has not been fetched yet")
         if self.mirror is not None:  # its git has the URL's credentials, for blobs fetched on demand
-            return api.Repository(self.mirror)
+            return api.Repository(self.mirror)  # type: ignore[arg-type]  # its docstring: a Mirror too
         return api.Repository(self.path())
 
     def open_for_write(self) -> api.Repository:
@@ -117,7 +125,7 @@ class Source:
             common = (git_dir / out[1]).resolve() if len(out) > 1 else git_dir
             self._git_dirs = list(dict.fromkeys([git_dir, common]))
             if self.mirror is None and not self.settings.web:
-                origin = repo.git.run("remote", "get-url", "origin", check=False).stdout.decode().strip()
+                origin = (repo.git.run("remote", "get-url", "origin", check=False).stdout or b"").decode().strip()
                 if origin:
                     from ..remote import strip_credentials
 
@@ -132,12 +140,7 @@ class Source:
         stamps: list[Any] = []
         stat = os.stat
         for base in map(str, self._git_dirs):
-            for name in ("HEAD", "packed-refs"):
-                try:
-                    st = stat(os.path.join(base, name))
-                    stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
-                except OSError:
-                    stamps.append(None)
+            stamps.extend(_stamp(os.path.join(base, name)) for name in ("HEAD", "packed-refs"))
             stack = [os.path.join(base, "refs", "tags"), os.path.join(base, "refs", "heads"),
                      os.path.join(base, "reftable")]
             while stack:  # a ref is added, moved or deleted by renaming a file in its folder
@@ -160,7 +163,7 @@ class Source:
     def content_fingerprint(repo: api.Repository) -> str:
         """A hash of every tag, HEAD and the config: equal fingerprints mean equal registry state."""
         digest = hashlib.sha256()
-        digest.update(repo.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout)
+        digest.update(repo.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout or b"")
         digest.update(b"HEAD " + (repo.git.head() or "").encode())
         digest.update(repr((repo.config.stages, repo.config.types, repo.config.index)).encode())
         return digest.hexdigest()
@@ -240,7 +243,7 @@ class Source:
             for name, signature in rows:
                 try:
                     built.append((name, signature, build_detail(repo, name)))
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001, PERF203 - one model's broken versions spoil only its page
                     log.warning("cannot index versions of %s in %s: %s", name, self.id, exc)
         self.index.store_details(self.id, built)  # in one go: answers cached meanwhile stay valid
         return len(built)
@@ -266,7 +269,7 @@ class Source:
                 self.mirror.ensure()  # clones if missing, else fetches
                 self.fetched_at = time.time()
             self.fetch_error = None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on the repositories page; the mirror's last state is served
             self.fetch_error = str(exc) or exc.__class__.__name__
             log.warning("cannot fetch %s: %s", self.display, self.fetch_error)
         self.refresh()
@@ -303,7 +306,8 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "name": info.name, "registered": info.registered, "active": info.active,
                 "type": note.type if note else None, "path": note.path if note else None,
                 "description": note.description if note else "", "labels": list(note.labels) if note else [],
-                "latest": info.latest, "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
+                "latest": info.latest,
+                "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
                 "last_ts": int(last.created_at.timestamp()) if last else None,
                 "last_event": gto_json.history_row(last) if last else None,
                 "last_author": last.author if last else None,
@@ -319,15 +323,13 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     """One model's versions, as the model page and `/api/models/{name}` show them."""
     versions = api.show_versions(repo, name, deprecated=True)
     order = stage_order(repo.config.stages)
-    out = []
-    for v in versions:
-        out.append({
-            "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order),
-            "created_at": S.iso(v.created_at),
-            "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
-            "registered": v.is_registered, "active": v.is_active, "discovered": v.discovered,
-            "annotation": _annotation(v.annotation),
-        })
+    out = [{
+        "version": v.version, "commit": v.commit, "stages": sorted(v.in_stages, key=order),
+        "created_at": S.iso(v.created_at),
+        "author": v.author, "author_email": v.author_email, "message": v.message, "ref": v.ref,
+        "registered": v.is_registered, "active": v.is_active, "discovered": v.discovered,
+        "annotation": _annotation(v.annotation),
+    } for v in versions]
     # Stages the page offers to roll back: stage -> the current version and the one rollback assigns.
     artifact = S.Artifact(name, versions=list(versions))
     rollbacks = {stage: {"from": current.version, "to": previous.version}
@@ -349,6 +351,10 @@ class Hub:
         self._threads: list[threading.Thread] = []
         self._checked: dict[str | None, float] = {}
         self._recovering = threading.Lock()
+        # Local repositories the background warm-up has not looked at yet: requests leave them to it
+        # (serving what the index has) instead of indexing them on the request's time.
+        self._unchecked: set[str] = set()
+        self.warmed = threading.Event()  # set when the warm-up has looked at every local repository
 
     @property
     def ids(self) -> list[str]:
@@ -363,7 +369,7 @@ class Hub:
             return
         self._checked[only] = now
         for source in self.sources.values():
-            if not source.remote and (only is None or source.id == only):
+            if not source.remote and (only is None or source.id == only) and source.id not in self._unchecked:
                 source.refresh(wait=False)
 
     def recover(self) -> bool:
@@ -381,7 +387,7 @@ class Hub:
                     source.refresh(force=broken)
                     if source.remote and source.mirror is not None and source.mirror.exists():
                         source.warm_details()
-                except Exception as exc:  # damaged again at once (a failing disk): the next request retries
+                except Exception as exc:  # noqa: BLE001 - damaged again at once (a failing disk): the next request retries
                     log.warning("cannot rebuild the index of %s: %s", source.id, exc)
             return broken
 
@@ -397,10 +403,23 @@ class Hub:
     def start(self) -> None:
         """Index what is stale in the background, and start fetching remotes."""
         local = [s for s in self.sources.values() if not s.remote]
+        self._unchecked = {s.id for s in local}
 
         def warm_up() -> None:
-            for source in local:
-                self._guarded(source.refresh)
+            started = time.perf_counter()
+            try:
+                for source in local:
+                    if self._stop.is_set():
+                        return
+                    try:
+                        self._guarded(source.refresh)
+                    except Exception:  # a bug: logged, and requests look at this repository from now on
+                        log.exception("cannot index %s", source.id)
+                    finally:
+                        self._unchecked.discard(source.id)
+            finally:
+                self.warmed.set()
+                log.info("looked at every local repository (%d) in %.1f s", len(local), time.perf_counter() - started)
 
         warm = threading.Thread(target=warm_up, name="tagreg-warm", daemon=True)
         warm.start()
