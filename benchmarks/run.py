@@ -221,7 +221,7 @@ def run_benchmarks(args) -> tuple[dict[str, dict[int, Result]], dict[int, dict]]
         repo, manifest = prepare(size, args)
         manifests[size] = manifest
 
-        def record(label: str, result: Result) -> None:
+        def record(label: str, result: Result, size: int = size) -> None:
             rows.setdefault(label, {})[size] = result
             shown = result.failure or fmt(result)
             log(f"[{size} tags] {label}: {shown}")

@@ -134,7 +134,7 @@ def main() -> None:
                 git(clone, "tag", "-a", tag, "-m", f"Registering artifact lat version v1.0.{i}")
                 start = time.perf_counter()
                 git(clone, "push", "-q", "origin", tag)
-                if wait_for(lambda: tag in receiver.by_tag, 30):
+                if wait_for(lambda tag=tag: tag in receiver.by_tag, 30):
                     latencies.append(receiver.by_tag[tag] - start)
             if latencies:
                 print(f"latency push->delivery with --listen over {len(latencies)} pushes: "

@@ -201,7 +201,8 @@ def listing(git: Git, commit: str, path: str, max_files: int) -> list[Entry]:
                 raise DeliveryError(f"refusing to write '{printable(path)}': it has more than {max_files} files "
                                     f"(a git bomb?); raise the limit with --max-files, max_files= or {FILES_ENV}")
             if relative in seen:
-                raise DeliveryError(f"refusing to write '{printable(path)}': '{printable(relative)}' is in its tree twice")
+                raise DeliveryError(
+                    f"refusing to write '{printable(path)}': '{printable(relative)}' is in its tree twice")
             seen.add(relative)
             out.append(Entry(relative, mode, oid, name))
         stream.finish()
@@ -278,7 +279,8 @@ def _pointer(data: bytes, path: str) -> tuple[str, int]:
 def _need_lfs(git: Git, path: str) -> None:
     if git.run("lfs", "version", check=False).returncode != 0:
         raise DeliveryError(
-            f"'{printable(path)}' is stored with Git LFS, and git-lfs is not installed: install it (https://git-lfs.com) "
+            f"'{printable(path)}' is stored with Git LFS, and git-lfs is not installed: "
+            "install it (https://git-lfs.com) "
             "and try again"
         )
 

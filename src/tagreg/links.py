@@ -38,7 +38,9 @@ def git_config(local: bool) -> list[tuple[str, str]]:
 def allowed(local: bool) -> str:
     """The transports a link may use, as the error messages list them."""
     remote = "https://, ssh:// or [user@]host:path, git://"
-    return f"{remote}, file:// or a local path" if local else f"{remote} (a local path or file:// only in a local registry)"
+    if local:
+        return f"{remote}, file:// or a local path"
+    return f"{remote} (a local path or file:// only in a local registry)"
 
 
 def check(value: object, name: str, *, local: bool) -> tuple[str, str]:

@@ -10,10 +10,10 @@ from typing import Union
 
 from .. import annotations as A
 from .. import config as C
+from .. import remote
 from .. import state as S
 from .. import tags as T
-from ..git import Git, split_tag_patterns
-from ..remote import Mirror
+from ..git import Git, Process, split_tag_patterns
 from .results import BadFile, Notice, RegistryError
 
 PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
@@ -36,36 +36,37 @@ class Repository:
     git: Git  # the repository's, or its remote's mirror's
 
     def __init__(
-        self, repo: PathLike | Mirror = ".", *, offline: bool = False, progress: bool | None = None,
+        self, repo: PathLike | remote.Mirror = ".", *, offline: bool = False, progress: bool | None = None,
         branch: str | None = None, check_later: bool = False, prefetch: str | None = None,
     ):
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
         cached mirror is read without waiting for the check that the remote has not changed; the
         reader must call `catch_up` (see `api.read`). prefetch: an artifact whose tags the caller
         will read (git reads them while another git process opens the repository)."""
-        remote = None
-        if not isinstance(repo, (str, os.PathLike)) or (isinstance(repo, str) and not os.path.exists(repo)):
-            from .. import remote  # a Mirror, a URL or a missing path (never needed for a local one)
-
-            self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
+        if isinstance(repo, remote.Mirror):
+            self.location = repo.display
+        elif isinstance(repo, str) and not os.path.exists(repo):  # a URL or a missing path
+            self.location = remote.redact(repo)
         else:
             self.location = str(repo)
-        self.mirror: Mirror | None = None
+        self.mirror: remote.Mirror | None = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
         self._listed: bytes | None = None  # `git.list_tags()`, once
-        self._listing = None  # that listing, started in the background
+        self._listing: Process | None = None  # that listing, started in the background
         self._head: str | None = None  # HEAD's commit, when opening the repository told it
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
         self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
-        if remote is not None and isinstance(repo, remote.Mirror):
+        if isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
             where: str | bool | None = True
-        elif remote is not None and isinstance(repo, str) and remote.is_url(repo):
+        elif isinstance(repo, str) and not os.path.exists(repo) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure(check_later=check_later)
             where = True
+        elif not isinstance(repo, (str, os.PathLike)):
+            raise TypeError(f"a repository is a path, a URL or a remote.Mirror, not {type(repo).__name__}")
         else:
             self.git = Git(repo)
             if not os.path.exists(repo):
@@ -91,7 +92,9 @@ class Repository:
             from ..yaml import limits
 
             name, most = C.file_name(), limits()["bytes"]
-            data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head() else None
+            data = None
+            if self._resolve_head():
+                data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"]
             if isinstance(data, int):
                 raise C.ConfigError(f"Wrong config file '{name}': larger than {most} bytes ({data} bytes)")
             self.config = C.load(None, text=data)
@@ -163,7 +166,7 @@ class Repository:
                 self._listed = checked[checked.rfind(b"\n", 0, first) + 1:] if first >= 0 else b""
             else:
                 self.prefetch_listing()
-                self._listed = self.git.finish(self._listing)
+                self._listed = self.git.finish(self._listing or self.git.start_listing())
         return self._listed
 
     def prefetch_listing(self) -> None:
@@ -346,11 +349,10 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
     target, transport = links.check(value, name, local=local)
     if transport == "path":
         return Repository(target, offline=offline)
-    from ..remote import Mirror
 
-    mirror = Mirror(target, offline=offline, config=tuple(links.git_config(local)), env=links.GIT_ENV)
+    mirror = remote.Mirror(target, offline=offline, config=tuple(links.git_config(local)), env=links.GIT_ENV)
     mirror.ensure()
-    return Repository(mirror)  # type: ignore[arg-type]
+    return Repository(mirror)
 
 
 def outside_registry(registry: Repository, value: object, name: str) -> None:

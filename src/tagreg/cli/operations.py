@@ -61,7 +61,7 @@ def watch(ctx, config_path, replay, listen, once):
                       listen_at=(host or "127.0.0.1", port) if port else None)
     if watcher.server is not None:
         bound = watcher.server.server_address
-        click.echo(f"listening for push webhooks on http://{bound[0]}:{bound[1]}/", err=True)
+        click.echo(f"listening for push webhooks on http://{bound[0]!s}:{bound[1]}/", err=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop())
     click.echo(f"watching {len(config.repos)} repositor{'y' if len(config.repos) == 1 else 'ies'}, "

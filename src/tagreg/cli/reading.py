@@ -32,7 +32,8 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
         from ..names import did_you_mean
         from ..tags import parse_shortcut
 
-        close = api.close_artifacts(repo, parse_shortcut(name).name)  # describe refused a name that is none
+        shortcut = parse_shortcut(name)
+        close = api.close_artifacts(repo, shortcut.name) if shortcut else []  # describe refused a name that is none
         raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
     data = annotation.to_dict(only_set=True)
     fields = [f for f, wanted in (("path", want_path), ("type", want_type), ("description", want_description))
@@ -97,7 +98,7 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         rows = []
         for a in sorted(view.artifacts, key=lambda a: a.name):
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
-            row += [", ".join(short(v) for v in a.stages.get(s, [])) or None for s in view.stages]
+            row += [", ".join(short(v) or "" for v in a.stages.get(s, [])) or None for s in view.stages]
             rows.append(row)
         headers = ["name", "latest", *(f"#{s}" for s in view.stages)]
         echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
@@ -268,14 +269,16 @@ def doctor(repo, no_network, remote, as_json, strict):
     from ..errors import UserError
     from .render import emoji
 
+    r: api.Repository | None = None
     try:
-        r = repo if isinstance(repo, api.Repository) else api.Repository(
+        opened = repo if isinstance(repo, api.Repository) else api.Repository(
             repo, offline=no_network, progress=False if as_json else None)
     except UserError as exc:
-        r, checks, pushed = None, [api.Check("error", str(exc))], None
+        checks, pushed = [api.Check("error", str(exc))], None
     else:
-        checks = api.doctor(r)
-        pushed = api.remote_tags(r, remote, offline=no_network)
+        r = opened
+        checks = api.doctor(opened)
+        pushed = api.remote_tags(opened, remote, offline=no_network)
     found = [c for c in checks if c.level != "ok"]
     unpushed = [] if pushed is None else (
         [api.Check("warning", f"tag '{t}' is not on remote '{remote}' (push it: git push {remote} {t})")

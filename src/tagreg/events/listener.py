@@ -57,7 +57,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the request took too long")

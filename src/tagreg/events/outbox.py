@@ -283,7 +283,7 @@ class Outbox:
     @_guarded
     def repos(self) -> list[tuple[str, float | None, str | None, int]]:
         """(repo, last poll time, last error, events seen) of every repository."""
-        return [tuple(r) for r in self.db.execute(  # type: ignore[misc]
+        return [tuple(r) for r in self.db.execute(
             "SELECT r.repo, r.polled_at, r.last_error, (SELECT COUNT(*) FROM seen s WHERE s.repo = r.repo) "
             "FROM repos r ORDER BY r.repo")]
 

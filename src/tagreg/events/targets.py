@@ -3,7 +3,8 @@
 HTTP: body `{"events": [...]}`, header `X-Tagreg-Signature-256: sha256=<hex>` (HMAC of the raw
 body with the target's secret, like GitHub's `X-Hub-Signature-256`). A 2xx answer acknowledges the
 whole batch; anything else, a redirect included, is a failed attempt: a redirect is never followed,
-so the events, the signature and the credentials go to the configured origin only. Command: one run per event, the event as JSON on stdin and as `TAGREG_*` variables;
+so the events, the signature and the credentials go to the configured origin only. Command: one run
+per event, the event as JSON on stdin and as `TAGREG_*` variables;
 exit code 0 acknowledges it. (This module runs the user's own command, which is why it, and not
 only the git module, starts processes.)
 """
@@ -22,6 +23,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .. import __version__
@@ -88,11 +90,11 @@ class _Deadline:
         self.timers: list[threading.Timer] = []
         self.expired = False
 
-    def connection(self, base: type) -> type:
+    def connection(self, base: type) -> Any:
         """base (an http.client connection class) whose connections this deadline cuts."""
         deadline = self
 
-        class Connection(base):  # type: ignore[valid-type, misc]
+        class Connection(base):
             def connect(self) -> None:
                 super().connect()
                 timer = threading.Timer(deadline.seconds, deadline.cut, (self.sock,))
@@ -123,7 +125,7 @@ class _Deadline:
 
         class Handler(urllib.request.HTTPSHandler):
             def https_open(self, req):
-                return self.do_open(connection, req, context=self._context)
+                return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
 
         return Handler()
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
-from typing import Optional
 
 from ..errors import UserError
 

@@ -231,7 +231,7 @@ def protocol_class(limits: Limits):
         _since = 0.0
         _timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._track()
             if len(self.connections) > cap:
@@ -292,7 +292,8 @@ def serve(app, host: str, port: int, limits: Limits) -> bool:
 
     config = uvicorn.Config(
         app, host=host, port=port, log_level="info", access_log=False, server_header=False,
-        http=protocol_class(limits), ws="none", backlog=BACKLOG, timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
+        http=protocol_class(limits), ws="none", backlog=BACKLOG, timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
     )
     server = Server(config)
     quiet_logs()

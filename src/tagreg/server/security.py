@@ -77,7 +77,9 @@ class Guard:
 
     def csrf_ok(self, sid: str | None, given: str | None) -> bool:
         """Whether a submitted form's CSRF token belongs to this browser session."""
-        return bool(sid and given) and hmac.compare_digest(self.csrf_token(sid), given)  # type: ignore[arg-type]
+        if not sid or not given:
+            return False
+        return hmac.compare_digest(self.csrf_token(sid), given)
 
     def auth_cookie(self, sid: str, now: float | None = None) -> str:
         """The signed-in cookie for this browser session."""

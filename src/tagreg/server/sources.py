@@ -109,7 +109,7 @@ class Source:
         if self.mirror is not None and not self.mirror.exists():
             raise NotReady(f"{self.display} has not been fetched yet")
         if self.mirror is not None:  # its git has the URL's credentials, for blobs fetched on demand
-            return api.Repository(self.mirror)  # type: ignore[arg-type]  # its docstring: a Mirror too
+            return api.Repository(self.mirror)
         return api.Repository(self.path())
 
     def open_for_write(self) -> api.Repository:
@@ -243,7 +243,7 @@ class Source:
             for name, signature in rows:
                 try:
                     built.append((name, signature, build_detail(repo, name)))
-                except Exception as exc:  # noqa: BLE001, PERF203 - one model's broken versions spoil only its page
+                except Exception as exc:  # noqa: BLE001 - one model's broken versions spoil only its page
                     log.warning("cannot index versions of %s in %s: %s", name, self.id, exc)
         self.index.store_details(self.id, built)  # in one go: answers cached meanwhile stay valid
         return len(built)
