@@ -229,13 +229,23 @@ def show_versions(
     """The versions of one artifact, newest SemVer first, with the stages each is in."""
     T.check_name(name)
     r = _open(repo, check_later=True)
-    view = _stage_view(vs, av, sort, registered_only)
+    return _versions(r, name, _stage_view(vs, av, sort, registered_only), deprecated)
+
+
+def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
+              stage: str | None = None) -> list[VersionInfo]:
+    """`show_versions`; with stage, only the versions in stage, and only their objects are read."""
     r.prefetch(name)
     head = r.head()
     registry = r.registry(name)
     artifact = registry.find(name)
-    # One cat-file call for the annotation files at HEAD and at every version, and the commits.
-    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in (artifact.versions if artifact else [])])
+    winners = S.stage_winners(artifact, view) if artifact is not None else {}
+    if stage is None:
+        wanted = artifact.versions if artifact is not None else []
+    else:
+        wanted = winners.get(stage, [])
+    # One cat-file call for the annotation files at HEAD and at every version wanted, and their commits.
+    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in wanted])
     notes = r.annotations(list(commits_read), [name], also=commits_read)
     head_annotation = notes[head].get(name)
     if artifact is None:
@@ -248,9 +258,10 @@ def show_versions(
         # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
         artifact.versions.append(S.Version(name, head, head))
     versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active or deprecated]
-    if registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
+    if view.registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
         versions = [v for v in versions if v.is_registered or not v.stages]
-    winners = S.stage_winners(artifact, view)
+    if stage is not None:
+        versions = [v for v in versions if v in wanted]
     out = []
     for version in versions:
         raw = commits_read.get(version.commit)
@@ -344,10 +355,11 @@ def find_versions_in_stage(
     """The versions of name currently in stage (by default the one that wins it)."""
     T.check_name(name)
     T.check_stage(stage)
-    versions = show_versions(repo, name, vs=versions_per_stage, registered_only=registered_only)
-    found = [v for v in versions if stage in v.stages]
+    r = _open(repo, check_later=True)
+    view = _stage_view(versions_per_stage, -1, "timestamp", registered_only)
+    found = _versions(r, name, view, deprecated=False, stage=stage)
     if not found:
-        check_known_stage(_open(repo, check_later=True), stage)
+        check_known_stage(r, stage)
     return found
 
 
