@@ -10,6 +10,8 @@ from ..errors import UserError
 from .repository import PathLike, Repository, _open
 from .results import Check
 
+LOOSE_TAGS = 1000  # loose tag refs from which `doctor` suggests packing them (more than packed, or 4x this)
+
 
 def doctor(repo: PathLike = ".") -> list[Check]:
     """Check the repository, config, tags and annotations; one Check per finding."""
@@ -20,6 +22,8 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         return [Check("error", str(exc))]
     if r.git.head() is None:
         return [Check("error", f"the repository at '{r.location}' has no commits yet")]
+    if r.mirror is None:
+        checks += _loose_tags(r)
     tags = r.git.tags()
     registry = S.build(tags)
     for problem in registry.problems:
@@ -58,6 +62,16 @@ def doctor(repo: PathLike = ".") -> list[Check]:
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
         checks.append(Check("error" if getattr(bad, "commit", None) == r.head() else "warning", bad.message))
     return checks
+
+
+def _loose_tags(r: Repository) -> list[Check]:
+    """A warning when most tags are loose refs (a file each, as `git fetch` and `git tag` write them):
+    git opens every one of them on each read of the tags."""
+    loose, packed = r.git.tag_ref_counts()
+    if loose < LOOSE_TAGS or (loose <= packed and loose < 4 * LOOSE_TAGS):
+        return []
+    return [Check("warning", f"{loose} tags are loose refs ({packed} packed), which slows every read of the tags: "
+                             "run `git pack-refs --all`")]
 
 
 def _check_links(r: Repository, links: list[tuple]) -> list[Check]:
