@@ -9,7 +9,7 @@ them for `doctor`.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import attrgetter
@@ -379,8 +379,9 @@ _GROUPS = {
 }
 
 
-def build(tags: Iterable[TagInfo]) -> Registry:
-    """Build the registry from tags (in git's listing order).
+def build(tags: Iterable[TagInfo], keep: Container[int] | None = None) -> Registry:
+    """Build the registry from tags (in git's listing order); with keep, from only the tags at those
+    places of the listing (each event keeps its place, so the events order as in the whole).
 
     This runs once per command over every tag (tens of thousands), so it avoids repeated lookups.
     """
@@ -389,6 +390,8 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     append = events.append
     fields_of = T.tag_fields
     for order, info in enumerate(tags):
+        if keep is not None and order not in keep:
+            continue
         parsed = fields_of(info.tag)
         if parsed is None:
             continue
