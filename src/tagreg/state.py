@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 from . import tags as T
@@ -41,7 +41,7 @@ class CommitInfo:
 
 
 _TZ_CACHE: dict[str, timezone] = {}
-_from_timestamp = None  # datetime.fromtimestamp, once a date is first asked for
+_from_timestamp = datetime.fromtimestamp
 
 
 def to_datetime(timestamp: int, tz: str) -> datetime:
@@ -59,10 +59,6 @@ EARLIEST, LATEST = -62135510400, 253402128000  # 0001-01-02 and 9999-12-30 UTC: 
 
 
 def _zone(tz: str) -> timezone:
-    global _from_timestamp
-    from datetime import datetime, timedelta, timezone  # here: commands that print no date skip it
-
-    _from_timestamp = datetime.fromtimestamp
     sign = -1 if tz.startswith("-") else 1
     digits = tz[1:] if tz[:1] in "+-" else tz
     if not (len(digits) == 4 and digits.isascii() and digits.isdigit()) or digits[:2] > "23" or digits[2:] > "59":
@@ -228,7 +224,7 @@ class Artifact:
         """The version named version (active or not), preferring an active one."""
         found = [v for v in self.versions if v.version == version]
         active = [v for v in found if v.is_active]
-        return (active or found or [None])[-1]
+        return (active or found)[-1] if found else None
 
     def versions_at(self, commit: str) -> list[Version]:
         """Every version whose commit is commit."""
@@ -343,7 +339,7 @@ def _counter_order(items: list, event_of: Callable) -> list:
             for slots in places.values():
                 if len(slots) > 1:
                     counted = sorted((items[k] for k in slots), key=lambda item: _counted(event_of(item)))
-                    for k, item in zip(slots, counted):
+                    for k, item in zip(slots, counted, strict=True):
                         items[k] = item
         i = j
     return items
@@ -416,7 +412,7 @@ def build(tags: Iterable[TagInfo], keep: Container[int] | None = None) -> Regist
         if artifact is None:
             artifact = artifacts[name] = Artifact(name, first=event)
         kind = event.event
-        if kind == registration or kind == deregistration:
+        if kind in (registration, deregistration):
             key = (name, event.version, event.commit)
             version = by_name.get(key)
             if version is None:
@@ -487,7 +483,10 @@ class StageView:
     registered_only: bool = False  # --ro
 
 
-def stage_winners(artifact: Artifact, view: StageView = StageView()) -> dict[str, list[Version]]:
+GTO_VIEW = StageView()  # GTO's default reading (`which`, `show`)
+
+
+def stage_winners(artifact: Artifact, view: StageView = GTO_VIEW) -> dict[str, list[Version]]:
     """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro)."""
     kept: list[tuple[Version, Stage]] = []
     for version in artifact.versions:
@@ -531,7 +530,7 @@ def latest(artifact: Artifact, include_inactive: bool = False) -> Version | None
 
 def used_stages(registry: Registry) -> list[str]:
     """Stages with an active assignment anywhere, sorted."""
-    found = set()
+    found: set[str] = set()
     for artifact in registry.artifacts.values():
         for version in artifact.versions:
             if version.is_active:

@@ -26,19 +26,16 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         checks += _loose_tags(r)
     tags = r.git.tags()
     registry = S.build(tags)
-    for problem in registry.problems:
-        checks.append(Check("warning", f"{problem.artifact}: {problem.message}"))
-    for name, names in registry.lightweight.items():
-        for tag in names:
-            checks.append(Check("warning", f"tag '{tag}' is lightweight; registry tags must be annotated (ignored)"))
+    checks += [Check("warning", f"{problem.artifact}: {problem.message}") for problem in registry.problems]
+    checks += [Check("warning", f"tag '{tag}' is lightweight; registry tags must be annotated (ignored)")
+               for names in registry.lightweight.values() for tag in names]
     known = set(registry.artifacts)
-    for info in tags:
-        if T.parse_tag(info.tag) is None and _looks_like_registry_tag(info.tag, known):
-            checks.append(Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)"))
+    checks += [Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)")
+               for info in tags if T.parse_tag(info.tag) is None and _looks_like_registry_tag(info.tag, known)]
     try:
         head = r.head()
         head_notes = r.annotations([head])[head]
-        commits = {}
+        commits: dict[str, list[S.Version]] = {}
         for artifact in registry.artifacts.values():
             for version in artifact.versions:
                 if version.is_registered and version.is_active:
@@ -52,7 +49,8 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                 if not r.git.path_exists(commit, note.path):
                     checks.append(Check(
                         "warning",
-                        f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit {commit[:7]}",
+                        f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit "
+                        f"{commit[:7]}",
                     ))
         links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
                  if n.repo is not None]

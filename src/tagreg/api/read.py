@@ -322,17 +322,14 @@ def _kept_file(r: Repository, name: str, view: S.StageView) -> str:
     return f"{r.cache_name()}-{hashlib.sha1(f'{KEPT_FORMAT}:{name}:{view!r}'.encode()).hexdigest()[:16]}"
 
 
-GTO_VIEW = S.StageView()  # GTO's default reading: `which`, and what writes check
-
-
-def kept(r: Repository, name: str, view: S.StageView = GTO_VIEW) -> Kept | None:
+def kept(r: Repository, name: str, view: S.StageView = S.GTO_VIEW) -> Kept | None:
     """name's `Kept` answers by view as kept for its tags as they are now, or None."""
     digest = r.tags_digest(name)
     found = cache.load_pickle("kept", _kept_file(r, name, view), digest) if digest else None
     return found if isinstance(found, Kept) else None
 
 
-def keep(r: Repository, name: str, artifact: S.Artifact, view: S.StageView = GTO_VIEW) -> Kept:
+def keep(r: Repository, name: str, artifact: S.Artifact, view: S.StageView = S.GTO_VIEW) -> Kept:
     """The `Kept` answers of artifact (built from every tag of name), kept for its tags as they are."""
     latest = S.latest(artifact)
     found = Kept(artifact.is_active, _winners(artifact, view), latest.version if latest else None,

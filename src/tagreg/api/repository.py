@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
-from typing import Union
+from types import ModuleType
+from typing import Union, cast
 
 from .. import annotations as A
 from .. import cache
@@ -45,11 +46,12 @@ class Repository:
         cached mirror is read without waiting for the check that the remote has not changed; the
         reader must call `catch_up` (see `api.read`). prefetch: an artifact whose tags the caller
         will read (git reads them while another git process opens the repository)."""
-        remote = None
+        remote: ModuleType | None = None
         if not isinstance(repo, (str, os.PathLike)) or (isinstance(repo, str) and not os.path.exists(repo)):
-            from .. import remote  # a Mirror, a URL or a missing path (never needed for a local one)
+            from .. import remote as remote_module  # a Mirror, a URL or a missing path (never for a local one)
 
-            self.location = repo.display if isinstance(repo, remote.Mirror) else remote.redact(str(repo))
+            remote = remote_module
+            self.location = repo.display if isinstance(repo, remote_module.Mirror) else remote_module.redact(str(repo))
         else:
             self.location = str(repo)
         self.mirror: Mirror | None = None
@@ -59,7 +61,7 @@ class Repository:
         self._digests: dict[str, str] = {}  # artifact -> a digest of its tags' listing (names and ids)
         self._own: dict[str, list] = {}  # `own_tags`
         self._listed: bytes | None = None  # `git.list_tags()`, once
-        self._listing = None  # that listing, started in the background
+        self._listing: Process | None = None  # that listing, started in the background
         self._head: str | None = None  # HEAD's commit, when opening the repository told it
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
@@ -72,8 +74,9 @@ class Repository:
             self.git = self.mirror.ensure(check_later=check_later)
             where = True
         else:
-            self.git = Git(repo)
-            if not os.path.exists(repo):
+            path = cast("str | os.PathLike[str]", repo)  # not a Repository: that is read through
+            self.git = Git(path)
+            if not os.path.exists(path):
                 raise RegistryError(f"'{repo}' does not exist")
             if prefetch is not None and T.is_fullname(prefetch):
                 self.prefetch(prefetch)
@@ -97,7 +100,8 @@ class Repository:
             from ..bounded_yaml import limits
 
             name, most = C.file_name(), limits()["bytes"]
-            data = self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head() else None
+            data = (self.git.read_objects_within([f"HEAD:{name}"], most)[f"HEAD:{name}"] if self._resolve_head()
+                    else None)
             if isinstance(data, int):
                 raise C.ConfigError(f"Wrong config file '{name}': larger than {most} bytes ({data} bytes)")
             self.config = C.load(None, text=data)
@@ -170,7 +174,7 @@ class Repository:
                 self._listed = checked[checked.rfind(b"\n", 0, first) + 1:] if first >= 0 else b""
             else:
                 self.prefetch_listing()
-                self._listed = self.git.finish(self._listing)
+                self._listed = self.git.finish(self._listing or self.git.start_listing())
         return self._listed
 
     def prefetch_listing(self) -> None:

@@ -454,7 +454,8 @@ def _rollback_target(artifact: S.Artifact, stage: str) -> tuple[S.Version, S.Ver
     if stage in plan:
         return plan[stage]
     if not any(stage in v.stages and v.stages[stage].assignments for v in artifact.versions):
-        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': nothing to roll back")
+        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': "
+                            "nothing to roll back")
     current = _current_in(artifact, stage)
     if current is None:
         raise RegistryError(f"Stage '{stage}' of '{artifact.name}' is empty: nothing to roll back")
