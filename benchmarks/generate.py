@@ -128,6 +128,24 @@ def artifact_events(name: str, count: int, rng: random.Random) -> list[tuple]:
     return events
 
 
+DEEP = "deep-model"  # the artifact with a long history of its own (`--deep`)
+
+
+def deep_events(versions: int) -> list[tuple]:
+    """The events of an artifact with VERSIONS versions, each assigned to dev when registered,
+    every 10th to staging and every 50th to prod (so prod's winner is far from the newest tag)."""
+    events: list[tuple] = []
+    counter = 0
+    for i in range(versions):
+        version = f"v1.{i // 100}.{i % 100}"
+        events.append(("register", version))
+        for stage, every in (("dev", 1), ("staging", 10), ("prod", 50)):
+            if i % every == 0:
+                counter += 1
+                events.append(("assign", version, stage, counter))
+    return events
+
+
 def tag_name_and_message(name: str, event: tuple) -> tuple[str, str]:
     """The tag name and annotation message GTO 1.10.1 writes for an event."""
     kind = event[0]
@@ -164,10 +182,15 @@ def artifacts_yaml(names: list[str], paths: list[str], declared: list[int],
     return ("\n".join(lines) + "\n").encode()
 
 
-def plan(tags: int, k: int, rng: random.Random) -> tuple[list[str], list[list[tuple]], list[int]]:
-    """Artifact names, each artifact's events, and the global order (artifact index per tag)."""
+def plan(tags: int, k: int, rng: random.Random, deep: int = 0) -> tuple[list[str], list[list[tuple]], list[int]]:
+    """Artifact names, each artifact's events, and the global order (artifact index per tag).
+    With deep, the last artifact is DEEP with deep versions (`deep_events`), within the tags."""
     names = artifact_names(k)
-    per_artifact = [artifact_events(n, c, rng) for n, c in zip(names, split_counts(tags, k, rng))]
+    long = deep_events(deep) if deep else []
+    per_artifact = [artifact_events(n, c, rng) for n, c in zip(names, split_counts(max(k, tags - len(long)), k, rng))]
+    if deep:
+        names.append(DEEP)
+        per_artifact.append(long)
     # A uniform random interleaving of the artifacts' event lists keeps each list's order.
     order = [a for a, events in enumerate(per_artifact) for _ in events]
     rng.shuffle(order)
@@ -175,17 +198,21 @@ def plan(tags: int, k: int, rng: random.Random) -> tuple[list[str], list[list[tu
 
 
 def generate(dest: Path, tags: int, artifacts: int | None = None, seed: int = 0,
-             annotated: int | None = None) -> dict:
+             annotated: int | None = None, deep: int = 0) -> dict:
     """Create the registry at DEST (which must not exist or be empty); return its manifest.
 
     `annotated` artifacts (default: all), evenly spread over the names, are declared in
     `artifacts.yaml`. GTO parses that file once per registered version, so declaring thousands
-    of artifacts makes GTO's cost grow with versions x artifacts.
+    of artifacts makes GTO's cost grow with versions x artifacts. `deep` versions of one more
+    artifact, DEEP, are part of the tags (see `plan`); the manifest's `deep` says which to time.
     """
     k = max(1, min(tags, artifacts or round(tags / 20)))
     n_declared = k if annotated is None else max(0, min(annotated, k))
     declared = [i * k // n_declared for i in range(n_declared)]
-    names, per_artifact, order = plan(tags, k, random.Random(seed))
+    names, per_artifact, order = plan(tags, k, random.Random(seed), deep)
+    if deep:
+        declared.append(k)  # DEEP, declared like the others
+    k = len(names)
     paths = model_paths(names)
     registrations = sum(e[0] == "register" for events in per_artifact for e in events)
     yaml_every = max(1, registrations // 20)  # ~20 revisions of artifacts.yaml over the history
@@ -244,6 +271,11 @@ def generate(dest: Path, tags: int, artifacts: int | None = None, seed: int = 0,
         "target": pick_target(names, per_artifact, head_artifact),
         "fingerprint": refs_fingerprint(dest),
     }
+    if deep:
+        events = per_artifact[-1]
+        manifest["deep"] = {"name": DEEP, "versions": deep, "tags": len(events),
+                            "latest": [e[1] for e in events if e[0] == "register"][-1],
+                            "check_ref": tag_name_and_message(DEEP, [e for e in events if e[0] == "assign"][-1])[0]}
     (dest / ".git" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 

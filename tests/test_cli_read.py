@@ -804,3 +804,18 @@ def test_completion_of_stages(model):
     out = model.ok(env={"_TAGREG_COMPLETE": "bash_complete", "COMP_WORDS": "tagreg assign model --stage ",
                         "COMP_CWORD": "4"})
     assert sorted(out.split()) == ["plain,dev", "plain,prod", "plain,staging"]
+
+
+def test_doctor_suggests_packing_when_loose_tag_refs_dominate(reg, monkeypatch):
+    import importlib
+
+    D = importlib.import_module("tagreg.api.doctor")  # the module (tagreg.api.doctor is also its function)
+    monkeypatch.setattr(D, "LOOSE_TAGS", 5)
+    reg.registered("m", "v0.0.1")
+    for n in range(1, 7):
+        reg.tag(f"m#dev#{n}", "HEAD", "assign")  # `git tag` writes a loose ref each
+    hint = [c for c in D.doctor(reg.path) if "git pack-refs --all" in c.message]
+    assert [(c.level, c.message) for c in hint] == [
+        ("warning", "7 tags are loose refs (0 packed), which slows every read of the tags: run `git pack-refs --all`")]
+    reg.git("pack-refs", "--all")
+    assert not [c for c in D.doctor(reg.path) if "pack-refs" in c.message]

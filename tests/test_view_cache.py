@@ -219,3 +219,63 @@ def test_rows_after_one_new_tag_equal_a_fresh_read(repo, tmp_path, monkeypatch):
         cached, fresh = api.show(repo.path, deprecated=True), api.show(repo.path, deprecated=True, cached=False)
         assert cached == fresh, tag
         assert [a.name for a in cached.artifacts] == [a.name for a in fresh.artifacts]  # GTO's order too
+
+
+def _cached(folder):
+    """(file, key, value) of the one entry in a cache folder."""
+    import pickle
+
+    [file] = folder.iterdir()
+    key, value = pickle.loads(file.read_bytes())
+    return file, key, value
+
+
+def _store(file, key, value):
+    import pickle
+
+    file.write_bytes(pickle.dumps((key, value)))
+
+
+def test_an_artifacts_tags_are_read_once_by_tag_id(repo, tmp_path):
+    """A tag object never changes, so a per-artifact read takes what it read before from the cache
+    folder by the tag's id (tampering shows through), and reads only tags with a new id."""
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    repo.commit("model")
+    repo.tag("m@v1.0.0", message="Registering artifact m version v1.0.0")
+    repo.tag("m#prod#1", message="Assigning stage prod to artifact m version v1.0.0")
+    assert repo.run("which", "m", "prod", env=env).stdout == "v1.0.0\n"
+    file, key, kept = _cached(tmp_path / "cache" / "tags")
+    assert len(kept) == 2
+    for oid, fields in kept.items():
+        kept[oid] = (*fields[:3], "Cached Tagger", *fields[4:])
+    _store(file, key, kept)
+    assert json.loads(repo.run("check-ref", "m#prod#1", "--json", env=env).stdout)["author"] == "Cached Tagger"
+
+    repo.git("tag", "-d", "m#prod#1")
+    repo.tag("m#prod#1", message="Assigning stage prod to artifact m version v1.0.0 (again)")  # another object
+    found = json.loads(repo.run("check-ref", "m#prod#1", "--json", env=env).stdout)
+    assert found["author"] != "Cached Tagger"
+    assert json.loads(repo.run("check-ref", "m@v1.0.0", "--json", env=env).stdout)["author"] == "Cached Tagger"
+    assert len(_cached(tmp_path / "cache" / "tags")[2]) == 2  # the replaced tag's entry is dropped
+
+
+def test_which_answers_are_kept_per_artifact_by_its_tags(repo, tmp_path):
+    """`which` keeps each stage's versions for an artifact's tags as they are: a kept answer is
+    used (tampering shows through) until one of its tags changes; HEAD moving changes nothing."""
+    env = {"TAGREG_CACHE_DIR": str(tmp_path / "cache")}
+    first = repo.commit("one")
+    repo.tag("m@v1.0.0", first, "Registering artifact m version v1.0.0")
+    repo.commit("two")
+    repo.tag("m@v1.0.1", message="Registering artifact m version v1.0.1")
+    repo.tag("m#prod#1", first, "Assigning stage prod to artifact m version v1.0.0")
+    assert repo.run("which", "m", "prod", env=env).stdout == "v1.0.0\n"
+    file, key, kept = _cached(tmp_path / "cache" / "kept")
+    _store(file, key, kept._replace(winners={}))  # what only the cache says: prod is empty
+    repo.commit("three")
+    kept_answer = repo.run("which", "m", "prod", env=env)
+    assert (kept_answer.returncode, kept_answer.stdout) == (0, "")
+    assert repo.run("which", "m", "prod", env={**env, "TAGREG_NO_CACHE": "1"}).stdout == "v1.0.0\n"
+
+    repo.tag("m#dev#2", first, "Assigning stage dev to artifact m version v1.0.0")  # a tag of m changes
+    assert repo.run("which", "m", "prod", env=env).stdout == "v1.0.0\n"
+    assert repo.run("which", "m", "dev", env=env).stdout == "v1.0.0\n"

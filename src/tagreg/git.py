@@ -327,6 +327,20 @@ class Git:
             return None
         return os.path.join(self.where, found)  # relative to the folder, if it is not absolute
 
+    def tag_ref_counts(self) -> tuple[int, int]:
+        """(loose, packed): tags stored as a file each under refs/tags, and as lines of packed-refs."""
+        common = self.common_dir()
+        if common is None:
+            return 0, 0
+        loose = sum(len(files) for _, _, files in os.walk(os.path.join(common, "refs", "tags")))
+        packed = 0
+        try:
+            with open(os.path.join(common, "packed-refs"), "rb") as handle:
+                packed = sum(1 for line in handle if line.partition(b" ")[2].startswith(b"refs/tags/"))
+        except OSError:  # none yet (or another ref storage)
+            pass
+        return loose, packed
+
     def current_branch(self) -> str | None:
         """The checked-out branch, or None when HEAD is detached."""
         proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
@@ -421,9 +435,9 @@ class Git:
         cheap call, even for 50k tags."""
         return self.finish(self.start_listing())
 
-    def start_listing(self) -> Process:
-        """`list_tags` in the background; `finish` collects it."""
-        return self.start(["for-each-ref", f"--format={LISTING_FORMAT}", "refs/tags"])
+    def start_listing(self, patterns: Iterable[str] = ("refs/tags",)) -> Process:
+        """`list_tags` (of the tags matching patterns) in the background; `finish` collects it."""
+        return self.start(["for-each-ref", f"--format={LISTING_FORMAT}", *patterns])
 
     def tag_names(self, patterns: Iterable[str] = ("refs/tags",)) -> list[str]:
         """Names of tags matching patterns."""

@@ -9,7 +9,7 @@ them for `doctor`.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
@@ -443,8 +443,9 @@ _GROUPS = {
 }
 
 
-def build(tags: Iterable[TagInfo]) -> Registry:
-    """Build the registry from tags (in git's listing order).
+def build(tags: Iterable[TagInfo], keep: Container[int] | None = None) -> Registry:
+    """Build the registry from tags (in git's listing order); with keep, from only the tags at those
+    places of the listing (each event keeps its place, so the events order as in the whole).
 
     This runs once per command over every tag (tens of thousands), so it avoids repeated lookups.
     """
@@ -453,6 +454,8 @@ def build(tags: Iterable[TagInfo]) -> Registry:
     append = events.append
     fields_of = T.tag_fields
     for order, info in enumerate(tags):
+        if keep is not None and order not in keep:
+            continue
         parsed = fields_of(info.tag)
         if parsed is None:
             continue
@@ -548,9 +551,11 @@ class StageView:
     registered_only: bool = False  # --ro
 
 
-def stage_winners(artifact: Artifact, view: StageView | None = None) -> dict[str, list[Version]]:
-    """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro; default: GTO's)."""
-    view = view or StageView()
+GTO_VIEW = StageView()  # GTO's default reading (`which`, `show`)
+
+
+def stage_winners(artifact: Artifact, view: StageView = GTO_VIEW) -> dict[str, list[Version]]:
+    """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro)."""
     kept: list[tuple[Version, Stage]] = []
     for version in artifact.versions:
         if not version.is_active:

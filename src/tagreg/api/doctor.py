@@ -10,6 +10,8 @@ from ..errors import UserError
 from .repository import PathLike, Repository, _open
 from .results import Check
 
+LOOSE_TAGS = 1000  # loose tag refs from which `doctor` suggests packing them (more than packed, or 4x this)
+
 
 def doctor(repo: PathLike = ".") -> list[Check]:
     """Check the repository, config, tags and annotations; one Check per finding."""
@@ -20,21 +22,20 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         return [Check("error", str(exc))]
     if r.git.head() is None:
         return [Check("error", f"the repository at '{r.location}' has no commits yet")]
+    if r.mirror is None:
+        checks += _loose_tags(r)
     tags = r.git.tags()
     registry = S.build(tags)
-    for problem in registry.problems:
-        checks.append(Check("warning", f"{problem.artifact}: {problem.message}"))
-    for name, names in registry.lightweight.items():
-        for tag in names:
-            checks.append(Check("warning", f"tag '{tag}' is lightweight; registry tags must be annotated (ignored)"))
+    checks += [Check("warning", f"{problem.artifact}: {problem.message}") for problem in registry.problems]
+    checks += [Check("warning", f"tag '{tag}' is lightweight; registry tags must be annotated (ignored)")
+               for names in registry.lightweight.values() for tag in names]
     known = set(registry.artifacts)
-    for info in tags:
-        if T.parse_tag(info.tag) is None and _looks_like_registry_tag(info.tag, known):
-            checks.append(Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)"))
+    checks += [Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)")
+               for info in tags if T.parse_tag(info.tag) is None and _looks_like_registry_tag(info.tag, known)]
     try:
         head = r.head()
         head_notes = r.annotations([head])[head]
-        commits = {}
+        commits: dict[str, list[S.Version]] = {}
         for artifact in registry.artifacts.values():
             for version in artifact.versions:
                 if version.is_registered and version.is_active:
@@ -48,7 +49,8 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                 if not r.git.path_exists(commit, note.path):
                     checks.append(Check(
                         "warning",
-                        f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit {commit[:7]}",
+                        f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit "
+                        f"{commit[:7]}",
                     ))
         links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
                  if n.repo is not None]
@@ -58,6 +60,16 @@ def doctor(repo: PathLike = ".") -> list[Check]:
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
         checks.append(Check("error" if getattr(bad, "commit", None) == r.head() else "warning", bad.message))
     return checks
+
+
+def _loose_tags(r: Repository) -> list[Check]:
+    """A warning when most tags are loose refs (a file each, as `git fetch` and `git tag` write them):
+    git opens every one of them on each read of the tags."""
+    loose, packed = r.git.tag_ref_counts()
+    if loose < LOOSE_TAGS or (loose <= packed and loose < 4 * LOOSE_TAGS):
+        return []
+    return [Check("warning", f"{loose} tags are loose refs ({packed} packed), which slows every read of the tags: "
+                             "run `git pack-refs --all`")]
 
 
 def _check_links(r: Repository, links: list[tuple]) -> list[Check]:

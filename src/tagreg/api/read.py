@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import posixpath
+from collections.abc import Collection
 from dataclasses import fields
+from typing import NamedTuple
 
 from .. import annotations as A
 from .. import cache
@@ -230,35 +233,54 @@ def show_versions(
     """The versions of one artifact, newest SemVer first, with the stages each is in."""
     T.check_name(name)
     r = _open(repo, check_later=True)
-    view = _stage_view(vs, av, sort, registered_only)
+    return _versions(r, name, _stage_view(vs, av, sort, registered_only), deprecated)
+
+
+def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
+              stage: str | None = None) -> list[ListedVersion]:
+    """`show_versions`; with stage, only the versions in stage, and only their objects are read."""
     r.prefetch(name)
     head = r.head()
-    registry = r.registry(name)
-    artifact = registry.find(name)
-    # One cat-file call for the annotation files at HEAD and at every version, and the commits.
-    commits = [head, *(v.commit for v in (artifact.versions if artifact else []))]
-    commits_read: dict[str, bytes | None] = dict.fromkeys(commits)
+    found = kept(r, name, view) if stage is not None else None
+    if found is not None:  # only the tags at the commits of the versions in stage are built
+        winners = found.winners
+        commits = {commit for _, commit in winners.get(stage or "", [])}
+        artifact: S.Artifact | None = artifact_at(r, name, commits) or S.Artifact(name)
+    else:
+        artifact = r.registry(name).find(name)
+        if artifact is None:
+            winners = {}
+        else:  # kept for `which` (a read of one stage); `show NAME` writes no cache
+            winners = keep(r, name, artifact, view).winners if stage is not None else _winners(artifact, view)
+    if stage is None:
+        wanted = artifact.versions if artifact is not None else []
+    else:
+        in_stage = winners.get(stage, [])
+        wanted = [v for v in (artifact.versions if artifact is not None else []) if (v.version, v.commit) in in_stage]
+    # One cat-file call for the annotation files at HEAD and at every version wanted, and their commits.
+    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in wanted])
     notes = r.annotations(list(commits_read), [name], also=commits_read)
     head_annotation = notes[head].get(name)
     if artifact is None:
         if head_annotation is None:
             raise unknown_artifact(r, name)
-        artifact = registry.artifacts[name] = S.Artifact(name, registered=False)
-    if not deprecated and not artifact.is_active:
+        artifact = S.Artifact(name, registered=False)
+    if not deprecated and not (artifact.is_active if found is None else found.active):
         return []
     if head_annotation is not None and not artifact.versions_at(head):
         # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
         artifact.versions.append(S.Version(name, head, head))
     versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active or deprecated]
-    if registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
+    if view.registered_only:  # drops commits known only from stage tags (`assign --sr`), as GTO does
         versions = [v for v in versions if v.is_registered or not v.stages]
-    winners = S.stage_winners(artifact, view)
+    if stage is not None:
+        versions = [v for v in versions if v in wanted]
     out = []
     for version in versions:
         raw = commits_read.get(version.commit)
         out.append(ListedVersion(
             **_fields(version, S.Version, commit_info=parse_commit(version.commit, raw) if raw is not None else None),
-            in_stages=[stage for stage, vers in winners.items() if version in vers],
+            in_stages=[stage for stage, pairs in winners.items() if (version.version, version.commit) in pairs],
             annotation=notes.get(version.commit, {}).get(name),
             artifact_registered=artifact.registered,
         ))
@@ -268,6 +290,70 @@ def show_versions(
 def _fields(obj, cls, **changes) -> dict:
     """The fields of cls that obj has, with changes: to make an answer's object from the registry's."""
     return {f.name: changes[f.name] if f.name in changes else getattr(obj, f.name) for f in fields(cls)}
+
+
+KEPT_FORMAT = "1"  # part of the key of `Kept` answers: raise it when the same tags give others
+
+
+class Kept(NamedTuple):
+    """What one artifact's tags say, kept in the cache for the tags as they are (names and ids):
+    it depends on nothing else (not HEAD, not the config)."""
+
+    active: bool  # not deprecated
+    winners: dict[str, list[tuple[str, str]]]  # stage -> its versions by one StageView, as (version, commit)
+    latest: str | None  # `state.latest`
+    stages: frozenset[str]  # every stage an event of one of its versions names
+
+
+def _kept_file(r: Repository, name: str, view: S.StageView) -> str:
+    return f"{r.cache_name()}-{hashlib.sha1(f'{KEPT_FORMAT}:{name}:{view!r}'.encode()).hexdigest()[:16]}"
+
+
+def kept(r: Repository, name: str, view: S.StageView = S.GTO_VIEW) -> Kept | None:
+    """name's `Kept` answers by view as kept for its tags as they are now, or None."""
+    digest = r.tags_digest(name)
+    found = cache.load_pickle("kept", _kept_file(r, name, view), digest) if digest else None
+    return found if isinstance(found, Kept) else None
+
+
+def keep(r: Repository, name: str, artifact: S.Artifact, view: S.StageView = S.GTO_VIEW) -> Kept:
+    """The `Kept` answers of artifact (built from every tag of name), kept for its tags as they are."""
+    latest = S.latest(artifact)
+    found = Kept(artifact.is_active, _winners(artifact, view), latest.version if latest else None,
+                 frozenset(stage for v in artifact.versions for stage in v.stages))
+    digest = r.tags_digest(name)
+    if digest:
+        cache.store_pickle("kept", _kept_file(r, name, view), digest, found)
+    return found
+
+
+def _winners(artifact: S.Artifact, view: S.StageView) -> dict[str, list[tuple[str, str]]]:
+    return {stage: [(v.version, v.commit) for v in versions]
+            for stage, versions in S.stage_winners(artifact, view).items()}
+
+
+def known(r: Repository, name: str) -> Kept | None:
+    """name's `Kept` answers by GTO's default view, from the cache or from all its tags; None if
+    no tag names it."""
+    found = kept(r, name)
+    if found is None:
+        artifact = r.registry(name).find(name)
+        found = keep(r, name, artifact) if artifact is not None else None
+    return found
+
+
+def artifact_at(r: Repository, name: str, commits: Collection[str],
+                versions: Collection[str] = ()) -> S.Artifact | None:
+    """name built from only its tags at commits and those of versions named as in versions: what a
+    version at one of the commits is, and what the versions of those names are (in full)."""
+    tags = r.tags(name)
+    prefixes = tuple(f"{T.tag_prefix(name)}@{v}" for v in versions)
+    keep_ = set()
+    for i, t in enumerate(tags):
+        if t.commit in commits or (
+                prefixes and t.tag.startswith(prefixes) and (p := T.parse_tag(t.tag)) and p.version in versions):
+            keep_.add(i)
+    return S.build(tags, keep_).find(name)
 
 
 @_reads(about="name")
@@ -317,10 +403,11 @@ def find_versions_in_stage(
     """The versions of name currently in stage (by default the one that wins it)."""
     T.check_name(name)
     T.check_stage(stage)
-    versions = show_versions(repo, name, vs=versions_per_stage, registered_only=registered_only)
-    found = [v for v in versions if stage in v.in_stages]
+    r = _open(repo, check_later=True)
+    view = _stage_view(versions_per_stage, -1, "timestamp", registered_only)
+    found = _versions(r, name, view, deprecated=False, stage=stage)
     if not found:
-        check_known_stage(_open(repo, check_later=True), stage)
+        check_known_stage(r, stage)
     return found
 
 
@@ -348,7 +435,10 @@ def check_ref(repo: PathLike, ref: str) -> list[RefEvent]:
     if parsed is None:
         return []
     r = _open(repo, check_later=True)
-    registry = r.registry(parsed.name)
+    # What a tag means depends only on the artifact's tags at its commit: only those are built.
+    tags = r.tags(parsed.name)
+    commit = next((t.commit for t in tags if t.tag == tag), None)
+    registry = S.build(tags, {i for i, t in enumerate(tags) if t.commit == commit and commit is not None})
     artifact = registry.find(parsed.name)
     if artifact is None:
         return []

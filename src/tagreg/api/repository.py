@@ -6,11 +6,11 @@ import hashlib
 import os
 import posixpath
 from pathlib import Path
-from typing import Union
+from typing import Union, cast
 
 from .. import annotations as A
+from .. import cache, remote
 from .. import config as C
-from .. import remote
 from .. import state as S
 from .. import tags as T
 from ..git import Git, Process, split_tag_patterns
@@ -20,6 +20,8 @@ PathLike = Union[str, Path, "Repository"]  # what every API function takes as re
 
 MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
+TAGS_FORMAT = "1"  # part of the key of the cache of tags by id: raise it when TagInfo changes
+READ_BY_NAME = 64  # more tags missing from that cache than this: read the artifact's tags at once
 
 
 def cores() -> int:
@@ -52,6 +54,9 @@ class Repository:
         self.mirror: remote.Mirror | None = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
+        self._named: dict[str, Process] = {}  # listings of one artifact's tags, started in the background
+        self._digests: dict[str, str] = {}  # artifact -> a digest of its tags' listing (names and ids)
+        self._own: dict[str, list] = {}  # `own_tags`
         self._listed: bytes | None = None  # `git.list_tags()`, once
         self._listing: Process | None = None  # that listing, started in the background
         self._head: str | None = None  # HEAD's commit, when opening the repository told it
@@ -68,11 +73,12 @@ class Repository:
         elif not isinstance(repo, (str, os.PathLike)):
             raise TypeError(f"a repository is a path, a URL or a remote.Mirror, not {type(repo).__name__}")
         else:
-            self.git = Git(repo)
-            if not os.path.exists(repo):
+            path = cast("str | os.PathLike[str]", repo)  # not a Repository: that is read through
+            self.git = Git(path)
+            if not os.path.exists(path):
                 raise RegistryError(f"'{repo}' does not exist")
             if prefetch is not None and T.is_fullname(prefetch):
-                self._pending[prefetch] = [self.git.start_tags(T.ref_patterns(prefetch))]
+                self.prefetch(prefetch)
             where, self._head = self.git.locate()
             if where is None:
                 self.forget_tags()
@@ -188,7 +194,10 @@ class Repository:
         Every tag of a big registry is read by one `for-each-ref` per core, each on a share of them.
         """
         key = name or ""
-        if key in self._tags or key in self._pending:
+        if key in self._tags or key in self._pending or key in self._named:
+            return
+        if name and not os.environ.get("TAGREG_NO_CACHE"):
+            self._named[name] = self.git.start_listing(T.ref_patterns(name))  # see `_tags_by_id`
             return
         if name:
             groups = [T.ref_patterns(name)]
@@ -202,11 +211,47 @@ class Repository:
         key = name or ""
         if key not in self._tags:
             self.prefetch(name)
+            if key in self._named:
+                self._tags[key] = self._tags_by_id(key, self.git.finish(self._named.pop(key)))
+                return self._tags[key]
             found: list[S.TagInfo] = []
             for proc in self._pending.pop(key):
                 found += self.git.finish_tags(proc)
             self._tags[key] = found
         return self._tags[key]
+
+    def _tags_by_id(self, name: str, listing: bytes) -> list[S.TagInfo]:
+        """name's tags, as listed (`OID<TAB>refs/tags/NAME` lines: no tag object read), from the
+        cache of tags read before, by id (a tag object never changes); only tags new to it are read.
+        So an artifact's thousandth version costs as little to read as its first."""
+        import hashlib
+
+        self._digests[name] = hashlib.sha1(listing).hexdigest()
+        listed = []
+        for line in listing.decode("utf-8", "replace").split("\n"):
+            oid, _, ref = line.partition("\t")
+            if ref.startswith("refs/tags/"):
+                listed.append((ref[len("refs/tags/"):], oid))
+        file = f"{self.cache_name()}-{hashlib.sha1(T.tag_prefix(name).encode()).hexdigest()[:16]}"
+        known = cache.load_pickle("tags", file, TAGS_FORMAT)
+        if not isinstance(known, dict):
+            known = {}
+        missing = [tag for tag, oid in listed if oid not in known]
+        if missing:
+            plain = len(missing) <= READ_BY_NAME and not any(c in tag for tag in missing for c in "*?[\\")
+            for info in self.git.tags([f"refs/tags/{tag}" for tag in missing] if plain else T.ref_patterns(name)):
+                known[info.object_id] = tuple(info[1:])
+        found = [S.TagInfo(tag, *known[oid]) for tag, oid in listed if oid in known]  # not: deleted meanwhile
+        current = {oid: known[oid] for _, oid in listed if oid in known}
+        if missing or len(current) != len(known):
+            cache.store_pickle("tags", file, TAGS_FORMAT, current)
+        return found
+
+    def tags_digest(self, name: str) -> str | None:
+        """A digest of the names and ids of name's tags as `tags(name)` read them; None when they
+        were not listed (TAGREG_NO_CACHE): what a cached answer about one artifact is keyed by."""
+        self.tags(name)
+        return self._digests.get(name)
 
     def registry(self, name: str | None = None) -> S.Registry:
         """The registry from every tag, or from only name's tags (so cost doesn't grow with others)."""
@@ -215,15 +260,26 @@ class Repository:
             registry.artifacts = {k: v for k, v in registry.artifacts.items() if k == name}
         return registry
 
+    def own_tags(self, name: str) -> list[tuple[S.TagInfo, T.ParsedTag]]:
+        """Every tag (annotated or lightweight) of artifact name, with what its name says (parsed once)."""
+        if name not in self._own:
+            self._own[name] = [(t, p) for t in self.tags(name) if (p := T.parse_tag(t.tag)) and p.name == name]
+        return self._own[name]
+
     def tag_names(self, name: str) -> list[str]:
         """Names of every tag (annotated or lightweight) of artifact name."""
-        return [t.tag for t in self.tags(name) if (p := T.parse_tag(t.tag)) and p.name == name]
+        return [t.tag for t, _ in self.own_tags(name)]
 
     def forget_tags(self) -> None:
         """Drop what was read, after this process changed tags (or fetched)."""
         self._tags.clear()
+        self._digests.clear()
+        self._own.clear()
         self._head = None
         self._listed = None
+        for listing in self._named.values():
+            listing.communicate()
+        self._named.clear()
         if self._listing is not None:
             self._listing.communicate()
             self._listing = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import TypeVar
@@ -12,7 +12,7 @@ from typing import TypeVar
 from .. import state as S
 from .. import tags as T
 from ..file_lock import file_lock
-from .read import unknown_artifact
+from .read import Kept, artifact_at, known, unknown_artifact
 from .repository import PathLike, Repository, _open
 from .results import Notice, RegistryError, TagChange
 
@@ -111,7 +111,7 @@ def _simple(value: str | bool | None) -> bool | None:
 
 
 def _next_counter(r: Repository, name: str) -> int:
-    counters = [p.counter for t in r.tag_names(name) if (p := T.parse_tag(t)) and p.counter is not None]
+    counters = [p.counter for _, p in r.own_tags(name) if p.counter is not None]
     return max(counters, default=0) + 1
 
 
@@ -129,8 +129,8 @@ def _newest_time(r: Repository, name: str) -> int | None:
     limit = time.time() + FUTURE
     times: list[S.TagInfo] = []
     ahead: list[S.TagInfo] = []
-    for t in r.tags(name):
-        if t.annotated and (p := T.parse_tag(t.tag)) and p.name == name:
+    for t, _ in r.own_tags(name):
+        if t.annotated:
             (ahead if t.timestamp > limit else times).append(t)
     if ahead:
         newest = max(ahead, key=lambda t: t.timestamp)
@@ -226,9 +226,10 @@ def _who(version: S.Version) -> str:
     return f" (by {event.author} <{event.author_email}> at {event.created_at})"
 
 
-def notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stage: str | None = None) -> None:
+def notice_new_names(r: Repository, name: str, artifact: S.Artifact | Kept | None, stage: str | None = None) -> None:
     """A new artifact (or stage) whose name looks like a typo of one the registry has is written all
-    the same, with a notice for the caller in `r.warnings` (the CLI prints it)."""
+    the same, with a notice for the caller in `r.warnings` (the CLI prints it). artifact: name's, or
+    what is known of it (`read.known`), or None for a new one."""
     from .. import names as N  # small: difflib comes only for a name near another
 
     if artifact is None:
@@ -237,8 +238,12 @@ def notice_new_names(r: Repository, name: str, artifact: S.Artifact | None, stag
         known = artifact_names(r, name)
         if name not in known and (close := N.typos_of(name, known)):
             r.tell(Notice(f"'{name}' is a new artifact" + N.did_you_mean(close)))
-    if stage is not None and r.config.stages is None and (artifact is None or not any(
-            stage in v.stages for v in artifact.versions)):
+    stages: Collection[str]
+    if isinstance(artifact, S.Artifact):
+        stages = {s for v in artifact.versions for s in v.stages}
+    else:
+        stages = artifact.stages if artifact is not None else set()
+    if stage is not None and r.config.stages is None and stage not in stages:
         from .read import used_stage_names
 
         used = used_stage_names(r)
@@ -251,8 +256,10 @@ def _register(
     force: bool, bump: str | None, push: bool, remote: str,
 ) -> TagChange:
     commit = r.resolve(ref)
-    artifact = r.registry(name).find(name)
-    notice_new_names(r, name, artifact)
+    summary = known(r, name)
+    notice_new_names(r, name, summary)
+    # Only the tags at commit, and later those of the version to register, are built.
+    artifact = artifact_at(r, name, {commit}) if summary is not None else None
     existing = _active_version_at(artifact, commit)
     if existing is not None and not force:
         raise RegistryError(
@@ -268,16 +275,18 @@ def _register(
         raise RegistryError(f"For this REF you can only register {own.version}: this commit {was} as "
                             f"{own.version}{since}, and a commit keeps its one version")
     if version is not None:
+        if summary is not None:
+            artifact = artifact_at(r, name, {commit}, {version})
         other = artifact.find_version(version) if artifact else None
         if other is not None and other.commit != commit and other.registrations:
             raise RegistryError(
                 f"Version '{version}' already was registered{_who(other)} at commit {other.commit[:7]}."
             )
     else:
-        base = S.latest(artifact) if artifact else None
+        base = summary.latest if summary is not None else None
         if base is None and bump is not None:
             raise RegistryError("Can't apply bump, because this is the first version being registered")
-        version = T.bump(base.version if base else None, bump or "patch")
+        version = T.bump(base, bump or "patch")
     counted = simple is False or (simple is None and force and existing is not None)
     counter = _next_counter(r, name) if counted else None
     return _create(r, name, T.REGISTRATION, commit, version=version, counter=counter, message=message,
@@ -335,16 +344,18 @@ def assign(
         r.config.check_stage(stage)
         if ref is not None and version is not None and skip_registration:  # --version names a version to register
             raise RegistryError("You either need to supply version name or skip registration")
-        artifact = r.registry(name).find(name)
-        notice_new_names(r, name, artifact, stage)
+        summary = known(r, name)
+        notice_new_names(r, name, summary, stage)
         changes: list[TagChange] = []
         if ref is None and version is not None:
+            artifact = artifact_at(r, name, set(), {version}) if summary is not None else None
             target = artifact.find_version(version) if artifact else None
             if target is None or not target.is_registered or not target.is_active:
                 raise RegistryError(f"Version '{version}' is not registered")
             commit, version_name = target.commit, target.version
         else:
             commit = r.resolve(ref or "HEAD")
+            artifact = artifact_at(r, name, {commit}) if summary is not None else None
             target = _active_version_at(artifact, commit)
             if target is not None and version is not None and version != target.version:
                 # GTO's refusal; assigning the ref's own version instead would do something else than asked
@@ -361,7 +372,8 @@ def assign(
                 changes.append(change)
                 version_name = change.version or commit
                 target = None
-        if target is not None and not force and _current_in(artifact, stage) is target:
+        current = summary.winners.get(stage) if summary is not None else None
+        if target is not None and not force and current and current[0] == (target.version, target.commit):
             # Only a real no-op is refused: another version's older assignment is a rollback.
             raise RegistryError(
                 f"Version '{version_name}' is already the current version in stage '{stage}'. "
@@ -441,7 +453,8 @@ def _rollback_target(artifact: S.Artifact, stage: str) -> tuple[S.Version, S.Ver
     if stage in plan:
         return plan[stage]
     if not any(stage in v.stages and v.stages[stage].assignments for v in artifact.versions):
-        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': nothing to roll back")
+        raise RegistryError(f"Stage '{stage}' was never assigned to a version of '{artifact.name}': "
+                            "nothing to roll back")
     current = _current_in(artifact, stage)
     if current is None:
         raise RegistryError(f"Stage '{stage}' of '{artifact.name}' is empty: nothing to roll back")
