@@ -599,13 +599,14 @@ def near_tags(draw):
     return tag
 
 
-@settings(max_examples=3000)
+# tags.py matches with these same patterns now: a few hundred near misses show a difference
+@settings(max_examples=300)
 @given(st.one_of(near_tags(), st.text(_ALPHABET, max_size=16)))
 def test_tag_parser_agrees_with_the_grammar(tag):
     assert T.tag_fields(tag) == _expected_tag(tag)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=300)
 @given(st.one_of(near_tags(), versions, fullnames, st.text(_ALPHABET, max_size=14)))
 def test_name_version_and_shortcut_tests_agree_with_the_grammar(text):
     assert T.is_name(text) == bool(_SPEC["NAME"].fullmatch(text))
