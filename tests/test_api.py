@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
+from conftest import run_tagreg
 
 from tagreg import api, gto_json, state
 from tagreg.errors import UserError
@@ -256,8 +255,8 @@ def test_stages_a_version_is_in_follow_the_options_of_each_answer(model, clock, 
 def test_to_gto_is_what_the_json_of_the_cli_prints(model, silent):
     """One way to GTO's JSON: the API's `.to_gto()` and `gto_json` are what `--json` prints."""
     def printed(*args):
-        result = subprocess.run([sys.executable, "-m", "tagreg", *args, "--json"], cwd=model.path,
-                                capture_output=True, text=True, check=True)
+        result = run_tagreg(model.path, *args, "--json")
+        assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
     assert api.show(model.path).to_gto() == printed("show")

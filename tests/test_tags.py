@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import string
-import subprocess
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -476,12 +475,24 @@ def mangled_tags():
     return st.one_of(valid, mutated, joined)
 
 
-def gto_parse(tag: str) -> dict | None:
-    proc = subprocess.run([GTO_BIN, "parse-tag", "--", tag], capture_output=True, text=True)
-    if proc.returncode != 0:
-        assert "Cannot parse tag name" in proc.stderr, proc.stderr
+@pytest.fixture(scope="module")
+def gto_parser(tmp_path_factory):
+    """One gto process answers every `gto parse-tag` of the module (a gto start costs about a second,
+    and parse-tag keeps no state between calls)."""
+    from differential.harness import Server, clean_env, find_gto, make_home
+
+    root = tmp_path_factory.mktemp("gto-parse")
+    server = Server(find_gto(), root, clean_env(make_home(root / "home")))
+    yield server
+    server.close()
+
+
+def gto_parse(gto_parser, tag: str) -> dict | None:
+    result = gto_parser.run(["parse-tag", "--", tag])
+    if result.rc != 0:
+        assert "Cannot parse tag name" in result.err, result.err
         return None
-    return json.loads(proc.stdout)
+    return json.loads(result.out)
 
 
 def as_gto_dict(parsed: ParsedTag | None) -> dict | None:
@@ -504,10 +515,10 @@ def as_gto_dict(parsed: ParsedTag | None) -> dict | None:
 @pytest.mark.skipif(not GTO_BIN, reason="set TAGREG_GTO_BIN to a gto 1.10.1 executable")
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mangled_tags())
-def test_parse_tag_agrees_with_gto(tag):
+def test_parse_tag_agrees_with_gto(gto_parser, tag):
     # Deliberate difference: tagreg strips `refs/tags/`, GTO reads it as part of a name.
     assume(not tag.startswith("refs/tags/"))
-    assert as_gto_dict(parse_tag(tag)) == gto_parse(tag)
+    assert as_gto_dict(parse_tag(tag)) == gto_parse(gto_parser, tag)
 
 
 def test_version_key_orders_as_semver_2_precedence():
@@ -599,13 +610,14 @@ def near_tags(draw):
     return tag
 
 
-@settings(max_examples=3000)
+# tags.py matches with these same patterns now: a few hundred near misses show a difference
+@settings(max_examples=300)
 @given(st.one_of(near_tags(), st.text(_ALPHABET, max_size=16)))
 def test_tag_parser_agrees_with_the_grammar(tag):
     assert T.tag_fields(tag) == _expected_tag(tag)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=300)
 @given(st.one_of(near_tags(), versions, fullnames, st.text(_ALPHABET, max_size=14)))
 def test_name_version_and_shortcut_tests_agree_with_the_grammar(text):
     assert T.is_name(text) == bool(_SPEC["NAME"].fullmatch(text))

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_tagreg as in_process
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 
@@ -40,17 +40,19 @@ class Result:
 
 
 def run_tagreg(cwd, *args: str, env: dict | None = None) -> Result:
-    """`python -m tagreg ARGS` in cwd, as a user runs it."""
-    proc = subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, check=False)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    """`tagreg ARGS` in cwd, in this process (click's CliRunner); the watch loop itself in a
+    `python -m tagreg` of its own, since it takes over SIGINT and SIGTERM of its process."""
+    if args[:1] == ("watch",) and not {"status", "recover"} & set(args):
+        proc = subprocess.run([sys.executable, "-m", "tagreg", *args], cwd=cwd, capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, check=False)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+    result = in_process(cwd, *args, env=env)
+    return Result(result.returncode, result.stdout, result.stderr)
 
 
-def run_many(cwd, calls: list, workers: int = 4) -> list[Result]:
-    """run_tagreg(cwd, *args, env=env) for every (args, env) in calls, a few at a time (start-up
-    time dominates these tests); results in the order of calls."""
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda call: run_tagreg(cwd, *call[0], env=call[1]), calls))
+def run_many(cwd, calls: list) -> list[Result]:
+    """run_tagreg(cwd, *args, env=env) for every (args, env) in calls; results in the order of calls."""
+    return [run_tagreg(cwd, *args, env=env) for args, env in calls]
 
 
 @contextmanager
@@ -109,6 +111,22 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(step)
+
+
+def wait_polls(cwd, config: Path, count: int = 2, timeout: float = 20.0) -> None:
+    """Wait until the watcher of config has polled every repository count more times (the outbox's
+    polled_at, which `watch status` shows). The watcher delivers between two polls, so after two
+    everything it would send for what it saw before the first has been sent."""
+
+    def polled() -> list:
+        result = run_tagreg(cwd, "watch", "--config", str(config), "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return [r["polled_at"] for r in json.loads(result.stdout)["repos"]]
+
+    for _ in range(count):
+        before = polled()
+        wait_for(lambda before=before: all(a != b for a, b in zip(polled(), before)), timeout,
+                 "the watcher's next poll")
 
 
 def free_port() -> int:

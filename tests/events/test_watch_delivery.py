@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
-from .support import EVENT_KEYS, make_registry, run_tagreg, wait_for, write_config
+from .support import EVENT_KEYS, make_registry, run_tagreg, wait_for, wait_polls, write_config
 
 
 def without_repo(event: dict) -> dict:
@@ -112,7 +111,7 @@ def test_one_push_of_a_registration_and_an_assignment_is_delivered_as_pushed(
     final = json.loads(run_tagreg(tmp_path, "events", "--repo", reg.url, "--json").stdout)
     assert [(e["tag"], e["version"]) for e in final] == [("churn@v0.0.1", "v0.0.1"), ("churn#prod#1", "v0.0.1")]
     wait_for(lambda: len(receiver.events()) >= 2, what="both events delivered")
-    time.sleep(1.0)  # a few more polls: nothing else may come
+    wait_polls(tmp_path, config)  # nothing else may come
     delivered = receiver.events()
     assert sorted(delivered, key=lambda e: e["tag"]) == sorted(final, key=lambda e: e["tag"]), \
         [(e["tag"], e["version"]) for e in delivered]

@@ -1,4 +1,4 @@
-"""Helpers for the remote tests: git and tagreg as subprocesses, and what a user checks afterwards."""
+"""Helpers for the remote tests: git as a subprocess, tagreg in-process, and what a user checks afterwards."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from conftest import run_tagreg
 
 EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 TIMEOUT = 120  # no single command of these tests may hang the suite
@@ -45,13 +47,14 @@ class Result:
 
 
 def tagreg(cwd, *args: str, env: dict | None = None) -> Result:
-    """Run `python -m tagreg ARGS` in cwd, output captured (not a terminal), as a script would."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    proc = subprocess.run([sys.executable, "-m", "tagreg", *args], check=False, cwd=cwd, capture_output=True,
-                          text=True, env=full_env, timeout=TIMEOUT)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    """Run `tagreg ARGS` in cwd, output captured (not a terminal), as a script would: in this process
+    (click's CliRunner), or as `python -m tagreg` when env sets PYTHONPATH (only a new interpreter reads it)."""
+    if env and "PYTHONPATH" in env:
+        proc = subprocess.run([sys.executable, "-m", "tagreg", *args], check=False, cwd=cwd, capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=TIMEOUT)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+    result = run_tagreg(cwd, *args, env=env)
+    return Result(result.returncode, result.stdout, result.stderr)
 
 
 def ok(result: Result) -> str:

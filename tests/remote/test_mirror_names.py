@@ -58,7 +58,7 @@ def unsplit(scheme: str, netloc: str, path: str, query: str, fragment: str) -> s
     return f"{scheme + ':' if scheme else ''}//{path}{'?' + query if query else ''}{'#' + fragment if fragment else ''}"
 
 
-@settings(max_examples=2000)
+@settings(max_examples=500)  # the cases that once differed are @examples below
 @given(URLS)
 @example("file:////0")  # fast path: as written; urllib before 3.11.10 gave `file://0`
 @example("file:////0 a")  # urllib's path: it gave `file://0 a`
