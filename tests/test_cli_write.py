@@ -447,7 +447,8 @@ def test_rollback_pushes_with_push(reg, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["churn", "prod"], "❌ Cannot find artifact 'churn'"),
-    (["m", "prod"], "❌ Nothing to roll back to: no version of 'm' other than v0.0.1 is still assigned to stage 'prod'"),
+    (["m", "prod"],
+     "❌ Nothing to roll back to: no version of 'm' other than v0.0.1 is still assigned to stage 'prod'"),
     (["m", "prdo"], "❌ Stage 'prdo' was never assigned to a version of 'm': nothing to roll back"),
     (["m", "bad#stage"], None),
 ])

@@ -328,7 +328,8 @@ _WHO = re.compile(r" \(by [^()]*\)| at commit [0-9a-f]{7}")
 
 def normalized_write_output(result: Result) -> tuple[int, list[str], list[str]]:
     """A write command's output, comparable across tools (GTO wraps long lines at 80 columns)."""
-    return result.rc, _report_lines(result.out), [_WHO.sub("", line) for line in _gto_wording(_report_lines(result.err))]
+    err = [_WHO.sub("", line) for line in _gto_wording(_report_lines(result.err))]
+    return result.rc, _report_lines(result.out), err
 
 
 # -- scenarios -----------------------------------------------------------------------------

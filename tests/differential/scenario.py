@@ -165,7 +165,8 @@ def _reads(full: bool = True) -> list[Read]:
         reads += [Read(["show", name, "--json", *opts]) for opts in REGISTRY_OPTIONS[2:]]
         reads += [Read(["show", name, flag], "text") for flag in ("--ref", "--version", "--stage")]
     for shortcut in SHORTCUTS:
-        reads.append(Read(["show", shortcut, "--json"], xfail=UNKNOWN_STAGE_XFAIL if shortcut.endswith("#nostage") else None))
+        xfail = UNKNOWN_STAGE_XFAIL if shortcut.endswith("#nostage") else None
+        reads.append(Read(["show", shortcut, "--json"], xfail=xfail))
     reads += [Read(["show", shortcut, flag], "text") for shortcut in ("model@latest", "model#prod", "model#qa")
               for flag in ("--ref", "--version")]
     reads += [Read(["show", "model#dev", "--json", "--vs", "-1"]),

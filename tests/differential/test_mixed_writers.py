@@ -28,7 +28,8 @@ def test_alternating_really_alternates(built):
 def _comparable(tags):
     # gto 1.10.1 (through dulwich) stores the message without the final newline `git tag -m` adds;
     # both tools strip messages when reading, so only the text is compared.
-    return {name: (kind, commit, tagger, message.rstrip("\n")) for name, (kind, commit, tagger, message) in tags.items()}
+    return {name: (kind, commit, tagger, message.rstrip("\n"))
+            for name, (kind, commit, tagger, message) in tags.items()}
 
 
 @pytest.mark.parametrize("other", ["gto", "alternate"])
@@ -45,7 +46,7 @@ def test_step_prints_the_same(all_builds, index):
     """Each command prints the same (modulo GTO's 80-column wrapping) whoever runs it."""
     outputs = {}
     for writer in WRITERS:
-        step, tool, result = all_builds[writer].steps[index]
+        _step, tool, result = all_builds[writer].steps[index]
         outputs[f"{writer} ({tool})"] = normalized_write_output(result)
     reference = outputs["tagreg (tagreg)"]
     assert all(o == reference for o in outputs.values()), "\n".join(f"{k}: {v}" for k, v in outputs.items())

@@ -131,13 +131,13 @@ def test_the_script_ran(by_tagreg):
 
 
 def test_a_second_deprecate_says_it_is_deprecated_already(by_tagreg):
-    result = [r for s, _, r in by_tagreg.steps if s.rc == 1][0]
+    result = next(r for s, _, r in by_tagreg.steps if s.rc == 1)
     assert result.err == "❌ Artifact was deprecated already\n"
 
 
 def test_each_artifacts_events_are_dated_one_after_another(by_tagreg):
     """tagreg's dates never tie within an artifact: each event one second after the one before."""
-    created = [t for t in by_tagreg.tag_times]  # for-each-ref lists by name: order by date instead
+    created = list(by_tagreg.tag_times)  # for-each-ref lists by name: order by date instead
     for prefix in ("m@", "m#", "n@", "back", "k@", "k#", "dir/sub=clf", "one"):
         assert any(t.startswith(prefix) for t in created)
     for name in ("m", "n", "back", "k", "dir/sub=clf", "one"):
@@ -152,7 +152,7 @@ def test_read_agrees(by_tagreg, read):
 
 
 def test_the_issues_examples(by_tagreg):
-    gto, tagreg = by_tagreg.reads["show -d --json"]
+    _gto, tagreg = by_tagreg.reads["show -d --json"]
     state = json.loads(tagreg.out)
     assert state["m"]["stage"]["prod"] == "v0.0.1"  # unassigned, then assigned again from c2's v0.0.2
     assert state["m"]["stage"]["dev"] == "v0.0.1" and state["m"]["stage"]["staging"] == "v0.0.1"

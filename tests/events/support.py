@@ -365,8 +365,8 @@ class Watcher:
     def __init__(self, cwd: Path, config: Path, *args: str, env: dict | None = None, tag: str = "w"):
         self.out_path = cwd / f"{tag}.{time.monotonic_ns()}.out"
         self.err_path = cwd / f"{tag}.{time.monotonic_ns()}.err"
-        self.out = open(self.out_path, "wb")
-        self.err = open(self.err_path, "wb")
+        self.out = open(self.out_path, "wb")  # noqa: SIM115 - open while the watcher runs, closed by stop()
+        self.err = open(self.err_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "tagreg", "watch", "--config", str(config), *args],
                                      cwd=cwd, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
                                      env={**os.environ, **(env or {})})

@@ -76,7 +76,8 @@ def eval_in_bash(cwd, text: str, keys: list[str]) -> dict[str, str]:
     names = [f"TAGREG_{key.upper()}" for key in keys]  # the shell format's variable names
     script = ('__before=$(compgen -v | sort)\neval "$TAGREG_OUTPUT"\n'
               + "".join(f'printf "%s\\0" "${name}"\n' for name in names)
-              + 'comm -13 <(echo "$__before") <(compgen -v | sort) | grep -vxE "__before|PIPESTATUS|_|BASH_.*" | tr "\\n" " "\n')
+              + 'comm -13 <(echo "$__before") <(compgen -v | sort)'
+              + ' | grep -vxE "__before|PIPESTATUS|_|BASH_.*" | tr "\\n" " "\n')
     proc = subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, check=False,
                           env={"PATH": "/usr/bin:/bin", "TAGREG_OUTPUT": text})
     assert proc.returncode == 0, proc.stderr

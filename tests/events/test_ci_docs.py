@@ -96,8 +96,8 @@ def bash(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     """What `shell: bash` runs on GitHub (and close to GitLab's shell executor)."""
     path = cwd.parent / f"{cwd.name}-step.sh"
     path.write_text(script)
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], cwd=cwd, env=env, check=False,
-                          capture_output=True, text=True)
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], cwd=cwd, env=env,
+                          check=False, capture_output=True, text=True)
 
 
 def checkout(origin: Path, ref: str, where: Path) -> Path:

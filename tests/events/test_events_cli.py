@@ -85,7 +85,8 @@ def test_ids_are_stable_across_runs_and_clones(evreg, tmp_path):
     assert [(e["tag"], e["id"]) for e in json.loads(cloned.stdout)] == ids
     assert [(e["tag"], e["id"]) for e in json.loads(remote.stdout)] == ids
     # the same events apart from where they were read
-    strip = lambda text: [{k: v for k, v in e.items() if k != "repo"} for e in json.loads(text)]
+    def strip(text):
+        return [{k: v for k, v in e.items() if k != "repo"} for e in json.loads(text)]
     assert strip(cloned.stdout) == strip(first.stdout) == strip(remote.stdout)
 
 

@@ -80,7 +80,8 @@ class GitHTTPServer:
             env["HTTP_CONTENT_ENCODING"] = request.headers["Content-Encoding"]
         if request.headers.get("Git-Protocol"):
             env["GIT_PROTOCOL"] = request.headers["Git-Protocol"]
-        proc = subprocess.run(["git", "http-backend"], check=False, input=body, env=env, capture_output=True, timeout=60)
+        proc = subprocess.run(["git", "http-backend"], check=False, input=body, env=env, capture_output=True,
+                              timeout=60)
         head, _, payload = proc.stdout.partition(b"\r\n\r\n")
         if not _:
             head, _, payload = proc.stdout.partition(b"\n\n")

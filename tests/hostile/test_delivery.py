@@ -180,7 +180,8 @@ def test_symlinks_resolving_outside_the_output_tree_are_refused(tmp_path, work, 
 
 def test_in_tree_symlinks_are_kept_as_symlinks(tmp_path, work):
     artifact = {"weights": {"w.bin": b"\x00weights"}, "latest": ("link", "weights/w.bin"),
-                "up": ("link", "weights/.."), "same": ("link", "./weights/../weights"), "run.sh": ("exec", b"#!/bin/sh\n")}
+                "up": ("link", "weights/.."), "same": ("link", "./weights/../weights"),
+                "run.sh": ("exec", b"#!/bin/sh\n")}
     repo = registry(tmp_path, artifact)
     proc = run(work, "get", "art", "-r", str(repo), "-o", "out")
     assert proc.returncode == 0, proc.stderr

@@ -83,7 +83,8 @@ def read_all(conn: socket.socket) -> bytes:
                 return out
             out += chunk
     except TimeoutError:
-        raise AssertionError(f"the server neither answered nor closed the connection in time; got {out[:200]!r}")
+        raise AssertionError(
+            f"the server neither answered nor closed the connection in time; got {out[:200]!r}") from None
 
 
 def split(answer: bytes) -> tuple[int, dict[str, str], bytes]:
