@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "repos"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--annotated", type=int, default=20, help="artifacts declared in artifacts.yaml")
+    parser.add_argument("--artifacts", type=int, help="artifacts in the registry (default: tags/20)")
     parser.add_argument("--no-compile", action="store_true", help="do not byte-compile the venv")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
