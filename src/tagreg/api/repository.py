@@ -388,15 +388,6 @@ def _open(repo: PathLike, check_later: bool = False, prefetch: str | None = None
     return repo
 
 
-def _artifact(registry: S.Registry, name: str) -> S.Artifact:
-    artifact = registry.find(name)
-    if artifact is None:
-        raise RegistryError(f"Cannot find artifact '{name}'")
-    return artifact
-
-
-
-
 def open_linked(value: object, name: str, *, local: bool, offline: bool = False) -> Repository:
     """The repository the link of name (its `repo:` value) points to, once `links.check` allows it;
     git runs on it with only the allowed transports. local: whether the registry is a local folder."""

@@ -11,12 +11,11 @@ import secrets
 import sqlite3
 import zlib
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 
 from .index import ModelQuery
@@ -29,15 +28,6 @@ VERBS = {
     "unassignment": "unassigned", "deprecation": "deprecated",
 }
 ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate", "rollback")
-
-
-def _parse_time(iso: str | None) -> datetime | None:
-    if not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso)
-    except ValueError:
-        return None
 
 
 def when(iso: str | None) -> str:
@@ -331,7 +321,3 @@ def router(pages: Pages, openapi) -> APIRouter:
 
     return r
 
-
-def not_found_page(pages: Pages, request: Request) -> Response:
-    """The 404 page for unknown paths."""
-    return pages.error(request, Problem(404, "not_found", f"there is no page at {request.url.path}"))
