@@ -346,6 +346,24 @@ class Git:
         proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
+    def symbolic_target(self, ref: str) -> str | None:
+        """The ref a symbolic ref points at (`refs/remotes/origin/HEAD` -> `refs/remotes/origin/main`)."""
+        proc = self.run("symbolic-ref", "--quiet", "--end-of-options", ref, check=False)
+        return proc.stdout.decode("utf-8", "replace").strip() or None if proc.returncode == 0 else None
+
+    def config_value(self, key: str) -> str | None:
+        """A git config value (the repository's, the user's, the system's), or None if unset."""
+        proc = self.run("config", "--get", "--end-of-options", key, check=False)
+        return proc.stdout.decode("utf-8", "replace").rstrip("\n") if proc.returncode == 0 else None
+
+    def refs_containing(self, commit: str, prefixes: Sequence[str]) -> list[str]:
+        """The refs under prefixes (`refs/remotes/origin/`) whose history holds commit."""
+        proc = self.run("for-each-ref", "--format=%(refname)", f"--contains={commit}", "--", *prefixes,
+                        check=False)
+        if proc.returncode != 0:  # an object this clone lacks contains nothing here
+            return []
+        return proc.stdout.decode("utf-8", "replace").splitlines()
+
     def is_dirty(self, paths: Sequence[str] = ()) -> bool:
         """Whether tracked files (or the given paths) have changes not yet committed."""
         args = ["status", "--porcelain", "--untracked-files=no"]

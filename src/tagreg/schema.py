@@ -58,11 +58,11 @@ def read(shape: type[T], data: Any) -> T:
     for declared in dataclasses.fields(shape):  # type: ignore[arg-type]
         check = declared.metadata.get("check")
         if check is not None and declared.name in data:
-            values[declared.name] = _at(f".{declared.name}", check, data[declared.name])
+            values[declared.name] = at(f".{declared.name}", check, data[declared.name])
     return shape(**values)
 
 
-def _at(key: str, check: Check, value: Any) -> Any:
+def at(key: str, check: Check, value: Any) -> Any:
     """check(value), an Invalid it raises placed below key."""
     try:
         return check(value)
@@ -97,7 +97,7 @@ def items(check: Check) -> Check:
             return []
         if not isinstance(value, list):
             raise Invalid(f"must be a list, not {shown(value)}")
-        return [_at(f"[{n}]", check, item) for n, item in enumerate(value)]
+        return [at(f"[{n}]", check, item) for n, item in enumerate(value)]
 
     return check_items
 

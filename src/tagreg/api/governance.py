@@ -1,0 +1,116 @@
+"""The policy in effect for a repository, and the facts from git it is judged on.
+
+The policy is read from a protected ref, never from the worktree: a user who may edit files (and
+push tags) must not be able to relax the rules by editing them. Which ref, first found:
+
+1. `ref=` given to `load` (the CLI's `--policy-ref`), or the `TAGREG_POLICY_REF` environment variable;
+2. git config `tagreg.policyRef`;
+3. the remote's default branch: `refs/remotes/origin/HEAD` in a clone, `HEAD` in a mirror (which
+   is the remote's);
+4. in a repository with no remote, the local `main`, else `master` (advisory: whoever can commit
+   there can change it; say so in the threat model).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .. import policy as P
+from .. import schema
+from .. import yaml as Y
+from ..git import Git
+from ..state import Event
+from .repository import Repository
+from .results import RegistryError
+
+ENVIRONMENT = "TAGREG_POLICY_REF"
+CONFIG = "tagreg.policyRef"
+MAX_POLICY_BYTES = 256 * 1024
+
+
+def policy_ref(git: Git, mirror: bool = False, ref: str | None = None) -> str | None:
+    """The ref the policy is read from (see the module's docstring), or None if none exists."""
+    chosen = ref or os.environ.get(ENVIRONMENT) or git.config_value(CONFIG)
+    if chosen:
+        return chosen
+    if mirror:
+        return git.symbolic_target("HEAD") or "HEAD"
+    found = git.symbolic_target("refs/remotes/origin/HEAD")
+    if found:
+        return found
+    for branch in ("refs/heads/main", "refs/heads/master"):
+        if git.resolve(branch):
+            return branch
+    return None
+
+
+def _short(ref: str) -> str:
+    for prefix in ("refs/remotes/", "refs/heads/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def load(repo: Repository, ref: str | None = None) -> P.Policy | None:
+    """The policy at the protected ref, or None if that ref has no policy file. A ref named on
+    purpose (ref=, the environment, git config) that does not exist is an error; so is a policy
+    file that cannot be read: with governance, failing open would be the wrong way to fail."""
+    git = repo.git
+    where = policy_ref(git, repo.mirror is not None, ref)
+    if where is None:
+        return None
+    commit = git.resolve(where)
+    if commit is None:
+        if ref or os.environ.get(ENVIRONMENT) or git.config_value(CONFIG):
+            raise RegistryError(f"the policy ref '{where}' does not exist")
+        return None
+    source = f"{_short(where)}:{P.PATH}"
+    found = git.read_objects_within([f"{commit}:{P.PATH}"], MAX_POLICY_BYTES)[f"{commit}:{P.PATH}"]
+    if found is None:
+        return None
+    if isinstance(found, int):
+        raise RegistryError(f"{source} is {found} bytes, more than a policy can be ({MAX_POLICY_BYTES})")
+    try:
+        data = Y.load(found)
+    except Y.YamlError as exc:
+        raise RegistryError(f"{source}: {exc.reason}") from None
+    try:
+        return P.parse(data, source)
+    except schema.Invalid as exc:
+        raise RegistryError(exc.line(source)) from None
+
+
+@dataclass
+class GitFacts:
+    """The facts a policy is judged on, asked of git once each: which branches of the protected
+    remote hold a commit, and what a tag's signature says."""
+
+    git: Git
+    branch_prefix: str  # `refs/remotes/origin/` or `refs/heads/`
+    signatures: P.Facts | None = None  # who checks signatures (tagreg.api.signing), None: all unsigned
+    _branches: dict[str, list[str]] = field(default_factory=dict)
+
+    def on_branches(self, commit: str, patterns: list[str]) -> bool:
+        """commit is reachable from a branch matching one of patterns (fnmatch: `release/*`)."""
+        found = self._branches.get(commit)
+        if found is None:
+            prefix = self.branch_prefix
+            found = self._branches[commit] = [ref[len(prefix):] for ref in
+                                              self.git.refs_containing(commit, [prefix])]
+        return any(P.matches(branch, patterns) for branch in found)
+
+    def signature(self, event: Event) -> P.Signature:
+        """The signature of event's tag."""
+        return self.signatures.signature(event) if self.signatures is not None else P.UNSIGNED
+
+
+def facts(repo: Repository, ref: str | None = None) -> GitFacts:
+    """Facts about repo, with branches taken from the remote whose default branch holds the policy."""
+    where = policy_ref(repo.git, repo.mirror is not None, ref) or ""
+    if where.startswith("refs/remotes/"):
+        remote_name = where[len("refs/remotes/"):].partition("/")[0]
+        prefix = f"refs/remotes/{remote_name}/"
+    else:
+        prefix = "refs/heads/"
+    return GitFacts(repo.git, prefix)
