@@ -364,6 +364,28 @@ class Git:
             return []
         return proc.stdout.decode("utf-8", "replace").splitlines()
 
+    def verify_tag(self, name: str, allowed_signers: str | None, gnupg_home: str | None) -> tuple[int, str]:
+        """`git verify-tag --raw` of the tag name: (exit code, what git and its gpg/ssh-keygen said).
+        allowed_signers: a file in git's gpg.ssh.allowedSignersFile format; gnupg_home: a GnuPG home
+        holding the keys allowed (never the user's own keyring, which trusts whatever they imported)."""
+        env = {**_config_env([("gpg.ssh.allowedSignersFile", allowed_signers or os.devnull)]),
+               "GNUPGHOME": gnupg_home or os.devnull}
+        proc = self.run("verify-tag", "--raw", "--", name, check=False, env=env)
+        return proc.returncode, (proc.stderr + proc.stdout).decode("utf-8", "replace")
+
+    def import_gpg_keys(self, home: str, armored: bytes) -> None:
+        """Import an armored keyring into the GnuPG home folder home (gpg is git's signing program:
+        it is run from here, the one module that runs programs)."""
+        proc = self._spawn(["gpg", "--batch", "--quiet", "--no-tty", "--homedir", home, "--import"], armored)
+        if proc.returncode != 0:
+            raise GitError(f"cannot read the policy's GPG keys: {reason(proc.stderr) or 'gpg refused them'}")
+
+    def _spawn(self, command: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(command, input=data, capture_output=True, env=_environment(), check=False)
+        except FileNotFoundError as exc:
+            raise GitError(f"{command[0]} is not installed or not on PATH") from exc
+
     def is_dirty(self, paths: Sequence[str] = ()) -> bool:
         """Whether tracked files (or the given paths) have changes not yet committed."""
         args = ["status", "--porcelain", "--untracked-files=no"]

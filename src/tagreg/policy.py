@@ -132,6 +132,7 @@ class Policy:
     stages: dict[str, Rules] = field(default_factory=dict, metadata=S.checked(_stages))
     signers: Signers = field(default_factory=Signers, metadata=S.checked(S.section(Signers)))
     source: str = ""
+    commit: str = ""  # the commit of the policy's ref it was read at (its signers' files are read there too)
 
     def rules(self, stage: str) -> Rules:
         """The rules for stage: its own, over the defaults."""
@@ -150,17 +151,17 @@ class Policy:
         return any(r.signed or r.signers for r in every) or any(r.who for r in every)
 
 
-def parse(data: Any, source: str) -> Policy:
+def parse(data: Any, source: str, commit: str = "") -> Policy:
     """The policy from a parsed YAML document; `S.Invalid` (for `.line(source)`) if it is not one."""
     if data is None:
-        return Policy(source=source)
+        return Policy(source=source, commit=commit)
     if not isinstance(data, dict):
         raise S.Invalid(f"must be a mapping, not {S.shown(data)}")
     _known_keys(data, Policy, "key")
     for name, shape in (("defaults", Rules), ("signers", Signers)):
         if isinstance(data.get(name), dict):
             _known_keys(data[name], shape, "rule" if shape is Rules else "key", f".{name}")
-    return replace(S.read(Policy, data), source=source)
+    return replace(S.read(Policy, data), source=source, commit=commit)
 
 
 # -- facts -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .. import policy as P
 from .. import schema
 from .. import yaml as Y
 from ..git import Git
+from ..signatures import MAX_KEYS_BYTES, Verifier
 from ..state import Event
 from .repository import Repository
 from .results import RegistryError
@@ -76,9 +77,27 @@ def load(repo: Repository, ref: str | None = None) -> P.Policy | None:
     except Y.YamlError as exc:
         raise RegistryError(f"{source}: {exc.reason}") from None
     try:
-        return P.parse(data, source)
+        return P.parse(data, source, commit)
     except schema.Invalid as exc:
         raise RegistryError(exc.line(source)) from None
+
+
+def verifier(repo: Repository, policy: P.Policy) -> Verifier:
+    """A verifier of repo's tags against the keys policy names, read where the policy was read."""
+    found: dict[str, bytes | None] = {}
+    for kind, path in (("ssh", policy.signers.ssh), ("gpg", policy.signers.gpg)):
+        if not path:
+            found[kind] = None
+            continue
+        name = f"{policy.commit}:{path.strip('/')}"
+        data = repo.git.read_objects_within([name], MAX_KEYS_BYTES)[name]
+        shown = f"{policy.source.rpartition(':')[0]}:{path}"
+        if data is None:
+            raise RegistryError(f"{policy.source}: 'signers.{kind}' names {shown}, which does not exist")
+        if isinstance(data, int):
+            raise RegistryError(f"{shown} is {data} bytes, more than a file of keys can be ({MAX_KEYS_BYTES})")
+        found[kind] = data
+    return Verifier(repo.git, found["ssh"], found["gpg"])
 
 
 @dataclass
@@ -88,7 +107,7 @@ class GitFacts:
 
     git: Git
     branch_prefix: str  # `refs/remotes/origin/` or `refs/heads/`
-    signatures: P.Facts | None = None  # who checks signatures (tagreg.api.signing), None: all unsigned
+    signatures: Verifier | None = None  # None: every tag reads as unsigned
     _branches: dict[str, list[str]] = field(default_factory=dict)
 
     def on_branches(self, commit: str, patterns: list[str]) -> bool:
@@ -105,12 +124,14 @@ class GitFacts:
         return self.signatures.signature(event) if self.signatures is not None else P.UNSIGNED
 
 
-def facts(repo: Repository, ref: str | None = None) -> GitFacts:
-    """Facts about repo, with branches taken from the remote whose default branch holds the policy."""
+def facts(repo: Repository, policy: P.Policy | None = None, ref: str | None = None) -> GitFacts:
+    """Facts about repo, with branches taken from the remote whose default branch holds the policy,
+    and signatures checked against the policy's keys (close `.signatures` when done)."""
     where = policy_ref(repo.git, repo.mirror is not None, ref) or ""
     if where.startswith("refs/remotes/"):
         remote_name = where[len("refs/remotes/"):].partition("/")[0]
         prefix = f"refs/remotes/{remote_name}/"
     else:
         prefix = "refs/heads/"
-    return GitFacts(repo.git, prefix)
+    keys = verifier(repo, policy) if policy is not None and (policy.signers.ssh or policy.signers.gpg) else None
+    return GitFacts(repo.git, prefix, keys)
