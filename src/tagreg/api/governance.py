@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 
 from .. import policy as P
 from .. import schema
+from .. import tags as T
 from .. import yaml as Y
 from ..git import Git
 from ..signatures import MAX_KEYS_BYTES, Verifier
-from ..state import Event
-from .repository import Repository
+from ..state import Event, in_order, iso
+from .repository import PathLike, Repository, _open
 from .results import RegistryError
 
 ENVIRONMENT = "TAGREG_POLICY_REF"
@@ -124,7 +125,8 @@ class GitFacts:
         return self.signatures.signature(event) if self.signatures is not None else P.UNSIGNED
 
 
-def facts(repo: Repository, policy: P.Policy | None = None, ref: str | None = None) -> GitFacts:
+def facts(repo: Repository, policy: P.Policy | None = None, ref: str | None = None,
+          every_signature: bool = False) -> GitFacts:
     """Facts about repo, with branches taken from the remote whose default branch holds the policy,
     and signatures checked against the policy's keys (close `.signatures` when done)."""
     where = policy_ref(repo.git, repo.mirror is not None, ref) or ""
@@ -133,5 +135,87 @@ def facts(repo: Repository, policy: P.Policy | None = None, ref: str | None = No
         prefix = f"refs/remotes/{remote_name}/"
     else:
         prefix = "refs/heads/"
-    keys = verifier(repo, policy) if policy is not None and (policy.signers.ssh or policy.signers.gpg) else None
+    keys = None
+    if policy is not None and (every_signature or policy.needs_signatures):
+        keys = verifier(repo, policy)  # no keys listed: a signed tag reads as signed by a key not allowed
     return GitFacts(repo.git, prefix, keys)
+
+
+@dataclass
+class Verdict:
+    """One event judged: its signature, and the rules it breaks (none: it is in effect)."""
+
+    event: Event
+    signature: P.Signature
+    breaches: list[P.Breach]
+
+    @property
+    def allowed(self) -> bool:
+        """The policy allows the event: it is in effect."""
+        return not self.breaches
+
+    def to_dict(self) -> dict:
+        """The verdict as `verify --json` prints it."""
+        e, s = self.event, self.signature
+        return {"tag": e.tag, "event": e.event, "artifact": e.artifact, "version": e.version, "stage": e.stage,
+                "commit": e.commit, "created_at": iso(e.created_at), "author": e.author,
+                "author_email": e.author_email,
+                "signature": {"state": s.state, "principal": s.principal, "key": s.key, "detail": s.detail or None},
+                "allowed": self.allowed,
+                "breaches": [{"rule": b.rule, "stage": b.stage, "reason": b.reason, "remedy": b.remedy}
+                             for b in self.breaches]}
+
+
+@dataclass
+class Audit:
+    """A whole history (or one artifact's) judged against the policy, oldest event first."""
+
+    policy: P.Policy
+    verdicts: list[Verdict]
+
+    @property
+    def broken(self) -> list[Verdict]:
+        """The events the policy would not have allowed."""
+        return [v for v in self.verdicts if not v.allowed]
+
+    @property
+    def badly_signed(self) -> list[Verdict]:
+        """The events whose signature is there but does not verify (changed, expired, unknown key)."""
+        return [v for v in self.verdicts if v.signature.state not in ("none", "good")]
+
+    def to_dict(self) -> dict:
+        """The audit as `verify --json` prints it."""
+        return {"policy": self.policy.source, "policy_commit": self.policy.commit,
+                "events": [v.to_dict() for v in self.verdicts],
+                "broken": len(self.broken), "badly_signed": len(self.badly_signed)}
+
+
+def audit(repo: Repository, name: str | None = None, policy_ref: str | None = None) -> Audit:
+    """Every event of repo (of the artifact name), its signature checked and judged against the
+    policy; RegistryError if there is no policy to judge against."""
+    policy = load(repo, policy_ref)
+    if policy is None:
+        where = policy_ref_of(repo, policy_ref)
+        raise RegistryError(f"there is no policy to verify against: no {P.PATH} at "
+                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
+    found = facts(repo, policy, policy_ref, every_signature=True)
+    try:
+        events = in_order(repo.registry(name).history(name))
+        breaches = P.judge_history(policy, events, found)
+        return Audit(policy, [Verdict(e, found.signature(e), breaches.get(e.tag, [])) for e in events])
+    finally:
+        if found.signatures is not None:
+            found.signatures.close()
+
+
+def policy_ref_of(repo: Repository, ref: str | None = None) -> str | None:
+    """The ref repo's policy is read from."""
+    return policy_ref(repo.git, repo.mirror is not None, ref)
+
+
+def verify(repo: PathLike = ".", name: str | None = None, *, policy_ref: str | None = None) -> Audit:
+    """Every event's signature and the policy over the whole history (of the artifact name): which
+    events the policy would not have allowed, who signed what."""
+    if name is not None:
+        T.check_name(name)
+    return audit(_open(repo), name, policy_ref)

@@ -37,6 +37,7 @@ COMMANDS = {
     "show": "reading.show",
     "stages": "reading.stages",
     "watch": "operations.watch",
+    "verify": "governing.verify",
     "which": "reading.which",
 }
 ALIASES = {"promote": "assign"}
