@@ -484,16 +484,20 @@ class Git:
         listed = self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns)
         return [line for line in listed.splitlines() if line]
 
-    def create_tag(self, name: str, commit: str, message: str, after: int | None = None) -> None:
+    def create_tag(self, name: str, commit: str, message: str, after: int | None = None, sign: bool = False) -> None:
         """Create the annotated tag name at commit; GitError if it exists or git has no identity.
 
         The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
         the tag object GTO writes for the same event, tagger and second. With after (a Unix time),
-        the tagger date is later than it (see `date_after`).
+        the tagger date is later than it (see `date_after`). With sign, the tag is signed (`git tag
+        -s`: git's `gpg.format` and `user.signingKey`); git's `tag.gpgSign` signs it without.
         """
         if "\0" in message:  # git would store it, and every reader of the tag stops at it
             raise GitError("refusing a tag message with a NUL character")
-        proc = self.run("tag", "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
+        sign = sign or self.config_value("tag.gpgSign") in ("true", "yes", "on", "1")
+        if sign and not message.endswith("\n"):
+            message += "\n"  # git appends the signature: on a line of its own, or no reader finds it
+        proc = self.run("tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
                         input=message.encode("utf-8"), env=None if after is None else self.date_after(after))
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:

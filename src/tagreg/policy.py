@@ -275,8 +275,8 @@ class Judge:
                                   f"{_listed(rules.promotes_from, 'or')}{wait}",
                                   f"assign it to {rules.promotes_from[0]} first" + (" and wait" if need else "")))
         if rules.no_downgrade and not is_rollback(event):
-            current = self._current(stage)
-            if current and current != event.version and _lower(event.version, current):
+            current = self.current(stage)
+            if current and current != event.version and is_lower(event.version, current):
                 out.append(Breach("no_downgrade", stage, f"{event.version} is lower than {current}, in {stage} now",
                                   "pass --force to record it as a rollback"))
         return out
@@ -324,7 +324,7 @@ class Judge:
                     return True
         return False
 
-    def _current(self, stage: str) -> str | None:
+    def current(self, stage: str) -> str | None:
         """The version in stage now: its newest assignment in effect that has not ended."""
         live = [stay for stay in self.stays.get(stage, []) if stay.until is None]
         return live[-1].version if live else None
@@ -360,7 +360,8 @@ def matches(value: str | None, patterns: list[str], fold_case: bool = False) -> 
     return any(fnmatchcase(value, pattern) for pattern in patterns)
 
 
-def _lower(version: str | None, than: str) -> bool:
+def is_lower(version: str | None, than: str) -> bool:
+    """version is a lower SemVer than than (False if either is not SemVer)."""
     if not (version and T.is_version(version) and T.is_version(than)):
         return False
     return T.version_key(version) < T.version_key(than)

@@ -14,6 +14,7 @@ push tags) must not be able to relax the rules by editing them. Which ref, first
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, field
 
 from .. import policy as P
@@ -219,3 +220,89 @@ def verify(repo: PathLike = ".", name: str | None = None, *, policy_ref: str | N
     if name is not None:
         T.check_name(name)
     return audit(_open(repo), name, policy_ref)
+
+
+# -- enforcement on write ------------------------------------------------------------------------
+
+GOVERNED_KINDS = (T.ASSIGNMENT, T.UNASSIGNMENT, T.DEREGISTRATION, T.DEPRECATION)
+_READ: weakref.WeakKeyDictionary[Repository, P.Policy | None] = weakref.WeakKeyDictionary()  # load(r), once per r
+
+
+class Guard:
+    """The policy's check of one write: the artifact's history judged once before the tag is made
+    (what is in effect, what a rollback goes down from), the new tag judged once it exists, with
+    its real tagger, date and signature, and taken back if the policy does not allow it."""
+
+    def __init__(self, r: Repository, name: str, policy: P.Policy):
+        self.r, self.name, self.policy = r, name, policy
+        self.facts = facts(r, policy)
+        self.judge = P.Judge(policy, self.facts)
+        for event in in_order(r.registry(name).history(name)):
+            self.judge.judge(event)
+
+    def message(self, kind: str, stage: str | None, version: str | None, message: str, rollback: bool) -> str:
+        """message, with the trailer that records a downgrade made on purpose (rollback: --force or
+        `tagreg rollback`) when the stage's rules forbid downgrades and this is one."""
+        if kind != T.ASSIGNMENT or not stage or not rollback or not self.policy.rules(stage).no_downgrade:
+            return message
+        current = self.judge.current(stage)
+        if current and version and P.is_lower(version, current):
+            return f"{message}\n\n{P.ROLLBACK_TRAILER}: {current}"
+        return message
+
+    def check(self, tag: str) -> list[P.Breach]:
+        """The rules the new tag breaks (it exists now, not yet pushed)."""
+        self.r.forget_tags()
+        new = next((e for e in self.r.registry(self.name).history(self.name) if e.tag == tag), None)
+        return [] if new is None else self.judge.breaches(new, new.timestamp)
+
+    def close(self) -> None:
+        """Remove the keys' temporary folder, if signatures were checked."""
+        if self.facts.signatures is not None:
+            self.facts.signatures.close()
+
+
+def policy_of(r: Repository) -> P.Policy | None:
+    """`load(r)`, read once per Repository object."""
+    if r not in _READ:
+        _READ[r] = load(r)
+    return _READ[r]
+
+
+def guard(r: Repository, name: str, kind: str, stage: str | None = None) -> Guard | None:
+    """The check of a write of kind to name (None: no policy governs it). The policy is read once
+    per Repository object."""
+    if kind not in GOVERNED_KINDS:
+        return None
+    policy = policy_of(r)
+    if policy is None or not policy.governed:
+        return None
+    if kind in (T.ASSIGNMENT, T.UNASSIGNMENT) and stage is not None and policy.rules(stage).empty:
+        return None
+    return Guard(r, name, policy)
+
+
+def refusal(tag: str, breaches: list[P.Breach]) -> RegistryError:
+    """The one-line error of a write the policy refuses."""
+    more = f" (and {len(breaches) - 1} more: {', '.join(b.rule for b in breaches[1:])})" if len(breaches) > 1 else ""
+    return RegistryError(f"refused '{tag}': {breaches[0].line}{more}")
+
+
+def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
+    """RegistryError if the policy does not let this user delete events (`--delete`): deleting an
+    event of a governed stage changes that stage as an unassignment would, so the stage's `who`
+    applies to the one deleting, and a stage that must be changed by signed tags cannot be changed
+    by a deletion, which has no signature."""
+    policy = policy_of(r)
+    if policy is None or not policy.governed:
+        return
+    email = r.git.identity()[1]
+    stages = dict.fromkeys(e.stage for e in events if e.stage)
+    for stage in stages:
+        rules = policy.rules(stage)
+        if rules.signed or rules.signers:
+            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'signed' of stage '{stage}': a "
+                                "deletion carries no signature; unassign the stage with a signed tag instead")
+        if rules.who and not P.matches(email, rules.who, fold_case=True):
+            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
+                                f"'{email}' may not change {stage}; ask one of {', '.join(rules.who)}")

@@ -12,6 +12,7 @@ from typing import TypeVar
 from .. import state as S
 from .. import tags as T
 from ..file_lock import file_lock
+from . import governance
 from .read import Kept, artifact_at, known, unknown_artifact
 from .repository import PathLike, Repository, _open
 from .results import Notice, RegistryError, TagChange
@@ -142,15 +143,28 @@ def _newest_time(r: Repository, name: str) -> int | None:
 
 def _create(
     r: Repository, name: str, event: str, commit: str, *, version=None, stage=None, counter=None, message=None,
-    push: bool = False, remote: str = "origin",
+    push: bool = False, remote: str = "origin", rollback: bool = False, sign: bool = False,
 ) -> TagChange:
-    """Create one annotated tag (and push it; on failure nothing is left behind locally)."""
+    """Create one annotated tag (and push it; on failure nothing is left behind locally). A policy
+    that governs the change checks the tag as made (tagger, date, signature) before it is pushed,
+    and one it refuses is taken back. rollback: a downgrade made on purpose (recorded in the message)."""
     tag = T.format_tag(name, event, version=version, stage=stage, counter=counter)
     if tag in r.tag_names(name):
         raise RegistryError(f"tag '{tag}' already exists")
-    r.git.create_tag(tag, commit, message or T.message_for(event, name, version=version, stage=stage),
-                     after=_newest_time(r, name))
-    r.forget_tags()
+    text = message or T.message_for(event, name, version=version, stage=stage)
+    guard = governance.guard(r, name, event, stage)
+    try:
+        if guard is not None:
+            text = guard.message(event, stage, version, text, rollback)
+        r.git.create_tag(tag, commit, text, after=_newest_time(r, name), sign=sign)
+        r.forget_tags()
+        breaches = guard.check(tag) if guard is not None else []
+    finally:
+        if guard is not None:
+            guard.close()
+    if breaches:
+        _drop(r, tag)
+        raise governance.refusal(tag, breaches)
     change = TagChange(tag, event, name, version, stage, commit, remote=remote)
     if push:
         _push(r, change)
@@ -253,7 +267,7 @@ def notice_new_names(r: Repository, name: str, artifact: S.Artifact | Kept | Non
 
 def _register(
     r: Repository, name: str, ref: str, version: str | None, message: str | None, simple: bool | None,
-    force: bool, bump: str | None, push: bool, remote: str,
+    force: bool, bump: str | None, push: bool, remote: str, sign: bool = False,
 ) -> TagChange:
     commit = r.resolve(ref)
     summary = known(r, name)
@@ -290,7 +304,7 @@ def _register(
     counted = simple is False or (simple is None and force and existing is not None)
     counter = _next_counter(r, name) if counted else None
     return _create(r, name, T.REGISTRATION, commit, version=version, counter=counter, message=message,
-                   push=push, remote=remote)
+                   push=push, remote=remote, sign=sign)
 
 
 def register(
@@ -307,8 +321,10 @@ def register(
     bump_patch: bool = False,
     push: bool = False,
     remote: str = "origin",
+    sign: bool = False,
 ) -> TagChange:
-    """Register a new version of name at ref (next patch version unless told otherwise)."""
+    """Register a new version of name at ref (next patch version unless told otherwise); sign: sign
+    the tag (`git tag -s`)."""
     T.check_name(name)
     if sum([version is not None, bump_major, bump_minor, bump_patch]) > 1:
         raise RegistryError("Need to specify either version or single bump argument")
@@ -317,7 +333,7 @@ def register(
     simple_value = _simple(simple)
     bump = "major" if bump_major else "minor" if bump_minor else "patch" if bump_patch else None
     return _transaction(repo, name, push, remote, lambda r, push_: _register(
-        r, name, ref, version, message, simple_value, force, bump, push_, remote))
+        r, name, ref, version, message, simple_value, force, bump, push_, remote, sign))
 
 
 def assign(
@@ -333,8 +349,11 @@ def assign(
     push: bool = False,
     remote: str = "origin",
     skip_registration: bool = False,
+    sign: bool = False,
 ) -> list[TagChange]:
-    """Assign stage to a version of name (by version, or by ref, registering the commit if needed)."""
+    """Assign stage to a version of name (by version, or by ref, registering the commit if needed).
+    With a policy that forbids downgrades, force records a lower version as a rollback; sign: sign
+    the tags (`git tag -s`)."""
     T.check_name(name)
     if version is not None and not T.is_version(version):
         raise RegistryError(f"Version '{version}' is not valid. Example of valid version: 'v1.0.0'")
@@ -368,7 +387,7 @@ def assign(
                 target = next((v for v in (artifact.versions_at(commit) if artifact else []) if not v.is_registered),
                               None)
             else:
-                change = _register(r, name, commit, version, None, None, False, None, push, remote)
+                change = _register(r, name, commit, version, None, None, False, None, push, remote, sign)
                 changes.append(change)
                 version_name = change.version or commit
                 target = None
@@ -379,7 +398,8 @@ def assign(
                 f"Version '{version_name}' is already the current version in stage '{stage}'. "
                 "Use the '--force' flag to create a new Git tag nevertheless."
             )
-        changes.append(_assign_tag(r, name, stage, commit, version_name, message, simple_value, push, remote))
+        changes.append(_assign_tag(r, name, stage, commit, version_name, message, simple_value, push, remote,
+                                   rollback=force, sign=sign))
         return changes
 
     return _transaction(repo, name, push, remote, body)
@@ -387,13 +407,13 @@ def assign(
 
 def _assign_tag(
     r: Repository, name: str, stage: str, commit: str, version_name: str, message: str | None,
-    simple: bool | None, push: bool, remote: str,
+    simple: bool | None, push: bool, remote: str, rollback: bool = False, sign: bool = False,
 ) -> TagChange:
     counter = None if simple else _next_counter(r, name)
     return _create(
         r, name, T.ASSIGNMENT, commit, version=version_name, stage=stage, counter=counter,
         message=message or T.message_for(T.ASSIGNMENT, name, version=version_name, stage=stage),
-        push=push, remote=remote)
+        push=push, remote=remote, rollback=rollback, sign=sign)
 
 
 def _current_in(artifact: S.Artifact | None, stage: str) -> S.Version | None:
@@ -471,9 +491,11 @@ def rollback(
     simple: str | bool | None = "auto",
     push: bool = False,
     remote: str = "origin",
+    sign: bool = False,
 ) -> TagChange:
     """Assign stage the version it had before its current one (see `rollback_plan`); the change's
-    `replaced` is the version that was current."""
+    `replaced` is the version that was current. A policy that forbids downgrades sees it recorded as
+    a rollback."""
     T.check_name(name)
     simple_value = _simple(simple)
 
@@ -483,7 +505,8 @@ def rollback(
         if artifact is None:
             raise unknown_artifact(r, name)
         current, target = _rollback_target(artifact, stage)
-        change = _assign_tag(r, name, stage, target.commit, target.version, message, simple_value, push, remote)
+        change = _assign_tag(r, name, stage, target.commit, target.version, message, simple_value, push, remote,
+                             rollback=True, sign=sign)
         change.replaced = current.version
         return change
 
@@ -491,6 +514,8 @@ def rollback(
 
 
 def _delete(r: Repository, tags: list[S.Event], push: bool, remote: str) -> list[TagChange]:
+    if tags:
+        governance.check_deletion(r, tags[0].artifact, tags)
     changes = []
     for event in sorted(tags, key=lambda e: (e.timestamp, e.order)):
         change = TagChange(event.tag, event.event, event.artifact, event.version, event.stage, event.commit,
@@ -515,10 +540,12 @@ def deprecate(
     delete: bool = False,
     push: bool = False,
     remote: str = "origin",
+    sign: bool = False,
 ) -> list[TagChange]:
     """Deprecate name; with version, deregister it; with version and stage, unassign the stage.
 
-    With delete, remove the related tags instead of adding a cancelling one.
+    With delete, remove the related tags instead of adding a cancelling one (a policy's `who` for
+    the stages they change applies to the deleting identity). sign: sign the tag (`git tag -s`).
     """
     T.check_name(name)
     if version is not None and not T.is_version(version):
@@ -541,7 +568,7 @@ def deprecate(
             commit = r.resolve(ref) if ref is not None else _deprecation_commit(r, artifact)
             counted = simple_value is False or (simple_value is None and force)
             return [_create(r, name, T.DEPRECATION, commit, counter=_next_counter(r, name) if counted else None,
-                            message=message, push=push, remote=remote)]
+                            message=message, push=push, remote=remote, sign=sign)]
         if artifact is None:
             raise unknown_artifact(r, name, f"No versions found for '{name}'")
         target = artifact.find_version(version)
@@ -557,7 +584,7 @@ def deprecate(
                 raise RegistryError(f"The version at ref '{target.commit}' was deregistered already")
             counter = _next_counter(r, name) if simple_value is False else None
             return [_create(r, name, T.DEREGISTRATION, target.commit, version=target.version, counter=counter,
-                            message=message, push=push, remote=remote)]
+                            message=message, push=push, remote=remote, sign=sign)]
         vstage = target.stages.get(stage)
         if vstage is None or not vstage.assignments:
             raise RegistryError(f"Stage '{stage}' is not assigned to a version '{version}'")
@@ -565,6 +592,6 @@ def deprecate(
             return _delete(r, vstage.assignments + vstage.unassignments, push, remote)
         counter = None if simple_value else _next_counter(r, name)
         return [_create(r, name, T.UNASSIGNMENT, target.commit, version=target.version, stage=stage,
-                        counter=counter, message=message, push=push, remote=remote)]
+                        counter=counter, message=message, push=push, remote=remote, sign=sign)]
 
     return _transaction(repo, name, push, remote, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import complete_names, complete_stages, opens_repo, push, simple
+from .options import complete_names, complete_stages, opens_repo, push, sign, simple
 
 
 @click.command()
@@ -20,7 +20,9 @@ from .options import complete_names, complete_stages, opens_repo, push, simple
 @click.option("--bump-minor", is_flag=True, help="Bump the minor part of the greatest version.")
 @click.option("--bump-patch", is_flag=True, help="Bump the patch part (the default).")
 @push
-def register(repo, name, ref, rev, version, message, simple, force, bump_major, bump_minor, bump_patch, push, remote):
+@sign
+def register(repo, name, ref, rev, version, message, simple, force, bump_major, bump_minor, bump_patch, push, remote,
+             sign):
     """Register a new version of NAME at REF (default HEAD)."""
     from .. import api
     from .render import echo_change
@@ -28,7 +30,7 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
     edits = api.uncommitted_edits(repo, name, ref or rev or "HEAD")  # before the tag: HEAD is known then
     change = api.register(
         repo, name, ref or rev or "HEAD", version=version, message=message, simple=simple, force=force,
-        bump_major=bump_major, bump_minor=bump_minor, bump_patch=bump_patch, push=push, remote=remote,
+        bump_major=bump_major, bump_minor=bump_minor, bump_patch=bump_patch, push=push, remote=remote, sign=sign,
     )
     echo_change(change)
     from .output import printable
@@ -50,13 +52,14 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
 @click.option("--sr", "--skip-registration", "skip_registration", is_flag=True, help="Do not register an "
               "unregistered commit first.")
 @push
-def assign(repo, name, ref, stage, version, message, simple, force, skip_registration, push, remote):
+@sign
+def assign(repo, name, ref, stage, version, message, simple, force, skip_registration, push, remote, sign):
     """Assign STAGE to a version of NAME (alias: promote)."""
     from .. import api
     from .render import echo_change
 
     for change in api.assign(repo, name, stage, ref, version=version, message=message, simple=simple,
-                             force=force, skip_registration=skip_registration, push=push, remote=remote):
+                             force=force, skip_registration=skip_registration, push=push, remote=remote, sign=sign):
         echo_change(change)
 
 
@@ -67,7 +70,8 @@ def assign(repo, name, ref, stage, version, message, simple, force, skip_registr
 @click.option("-m", "--message", help="Tag message.")
 @simple
 @push
-def rollback(repo, name, stage, message, simple, push, remote):
+@sign
+def rollback(repo, name, stage, message, simple, push, remote, sign):
     """Assign STAGE the version of NAME it had before its current one.
 
     That is the version STAGE falls back to if the current one is unassigned: the newest assignment
@@ -78,7 +82,7 @@ def rollback(repo, name, stage, message, simple, push, remote):
     from .output import echo
     from .render import echo_change
 
-    change = api.rollback(repo, name, stage, message=message, simple=simple, push=push, remote=remote)
+    change = api.rollback(repo, name, stage, message=message, simple=simple, push=push, remote=remote, sign=sign)
     echo(f"Rolled back '{stage}' of {name} from {change.replaced} to {change.version}")
     echo_change(change)
 
@@ -94,11 +98,12 @@ def rollback(repo, name, stage, message, simple, push, remote):
 @click.option("--force", is_flag=True, help="Tag even if already deprecated/deregistered.")
 @click.option("-d", "--delete", is_flag=True, help="Delete the related tags instead of adding a cancelling one.")
 @push
-def deprecate(repo, name, version, stage, ref, message, simple, force, delete, push, remote):
+@sign
+def deprecate(repo, name, version, stage, ref, message, simple, force, delete, push, remote, sign):
     """Deprecate NAME; deregister NAME VERSION; unassign NAME VERSION STAGE."""
     from .. import api
     from .render import echo_change
 
     for change in api.deprecate(repo, name, version, stage, ref=ref, message=message, simple=simple,
-                                force=force, delete=delete, push=push, remote=remote):
+                                force=force, delete=delete, push=push, remote=remote, sign=sign):
         echo_change(change)

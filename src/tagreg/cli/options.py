@@ -1,4 +1,4 @@
-"""Parameters several commands share (`-r/--repo`, `--simple`, `--push`), the shell completion of
+"""Parameters several commands share (`-r/--repo`, `--simple`, `--push`, `--sign`), the shell completion of
 names and stages, and how a command gets its repository opened."""
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ def push(function: Callable) -> Callable:
     function = click.option("--remote", default="origin", show_default=True, help="Remote to push to with --push.")(
         function)
     return click.option("--push", is_flag=True, help="Push the tag to the remote right away.")(function)
+
+
+def sign(function: Callable) -> Callable:
+    """`--sign`."""
+    return click.option("--sign", is_flag=True, help="Sign the tag (git tag -s, with git's gpg.format and "
+                        "user.signingKey).")(function)
 
 
 def opens_repo(reads: bool = False) -> Callable[[Callable], Callable]:
