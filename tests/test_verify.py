@@ -98,3 +98,16 @@ def test_no_policy_is_one_line(repo):
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.strip().endswith("there is no policy to verify against: no .tagreg/policy.yaml at main")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_ref_with_the_policy_refuses_what_is_not_in_effect(registry):
+    refused = run_tagreg(registry, "check-ref", "churn#prod#4", "--policy", "--format", "shell")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.strip() == (
+        "❌ 'churn#prod#4' is not in effect: policy rule 'signed' of stage 'prod': it is signed by a key the policy "
+        "does not list (no allowed signer has this key); sign it (--sign) with a key listed in the policy's signers; "
+        "policy rule 'who' of stage 'prod': 'mallory@example.com' may not change prod; ask one of 'alice@example.com'")
+    allowed = run_tagreg(registry, "check-ref", "churn#prod#3", "--policy", "--json")
+    assert allowed.returncode == 0 and json.loads(allowed.stdout)["stage"] == "prod"
+    assert run_tagreg(registry, "check-ref", "v1.0.0", "--policy").returncode == 0  # not a registry event
+    assert run_tagreg(registry, "check-ref", "churn#prod#4").returncode == 0  # without --policy: what it says

@@ -306,3 +306,29 @@ def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
         if rules.who and not P.matches(email, rules.who, fold_case=True):
             raise RegistryError(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
                                 f"'{email}' may not change {stage}; ask one of {', '.join(rules.who)}")
+
+
+def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> list[P.Breach]:
+    """The rules the registry event tag breaks, judged in its artifact's history as the policy at the
+    protected ref says (none: it is in effect); RegistryError if there is no policy. For CI: a
+    deploy job refuses a pushed tag the policy does not allow (`check-ref TAG --policy`)."""
+    parsed = T.parse_tag(tag)
+    r = _open(repo)
+    policy = load(r, policy_ref)
+    if policy is None:
+        where = policy_ref_of(r, policy_ref)
+        raise RegistryError(f"there is no policy to check '{tag}' against: no {P.PATH} at "
+                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
+    if parsed is None:
+        return []
+    found = facts(r, policy, policy_ref)
+    try:
+        judge = P.Judge(policy, found)
+        for event in in_order(r.registry(parsed.name).history(parsed.name)):
+            breaches = judge.judge(event)
+            if event.tag == tag:
+                return breaches
+        return []
+    finally:
+        if found.signatures is not None:
+            found.signatures.close()

@@ -217,7 +217,10 @@ def stages(repo, allowed, used, as_json):
 @click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]), help="CI outputs: github "
               "appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
 @click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
-def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict):
+@click.option("--policy", "check_policy", is_flag=True, help="Exit 1 if the policy (at the protected ref) does not "
+              "allow REF: a deploy job refuses it.")
+def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict,
+              check_policy):
     """Say what a pushed tag means (nothing for tags that are not registry events)."""
     from .. import api
     from .render import CHECKED, echo_json, echo_lines, emoji
@@ -228,6 +231,10 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
     found = api.check_ref(repo, ref)
     if strict and not found:
         raise api.RegistryError(f"'{ref}' is not a registry event")
+    if check_policy:
+        breaches = api.judge_tag(repo, ref) if found else []
+        if breaches:
+            raise api.RegistryError(f"'{ref}' is not in effect: " + "; ".join(b.line for b in breaches))
     if fmt:
         from ..events import ci
 
