@@ -111,3 +111,15 @@ def test_check_ref_with_the_policy_refuses_what_is_not_in_effect(registry):
     assert allowed.returncode == 0 and json.loads(allowed.stdout)["stage"] == "prod"
     assert run_tagreg(registry, "check-ref", "v1.0.0", "--policy").returncode == 0  # not a registry event
     assert run_tagreg(registry, "check-ref", "churn#prod#4").returncode == 0  # without --policy: what it says
+
+
+def test_doctor_reports_the_history_the_policy_would_not_have_allowed(registry):
+    result = run_tagreg(registry, "doctor", "--strict", "--offline")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "tag 'churn#prod#1' is not in effect: policy rule 'promotes_from' of stage 'prod'" in out
+    assert "tag 'churn#prod#4': signature unknown (no allowed signer has this key)" in out
+    (registry / ".tagreg" / "policy.yaml").write_text("stages: {}\n")
+    edited = run_tagreg(registry, "doctor", "--offline").stdout
+    assert (".tagreg/policy.yaml in the worktree is not the policy in effect (origin/main:.tagreg/policy.yaml): it "
+            "takes effect once merged there") in edited

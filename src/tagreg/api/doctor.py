@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import policy as P
 from .. import state as S
 from .. import tags as T
 from ..errors import UserError
+from . import governance
 from .repository import PathLike, Repository, _open
 from .results import Check
 
@@ -57,8 +59,44 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         checks += _check_links(r, links)
     except UserError as exc:
         checks.append(Check("error", str(exc)))
+    checks += _check_policy(r)
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
         checks.append(Check("error" if getattr(bad, "commit", None) == r.head() else "warning", bad.message))
+    return checks
+
+
+def _check_policy(r: Repository) -> list[Check]:
+    """The policy over the whole history (`verify`): each event it would not have allowed and each
+    signature that does not verify is a finding; a policy that cannot be read is an error; a worktree
+    policy that differs from the one in effect is said, since it is not in effect until merged."""
+    try:
+        policy = governance.load(r)
+    except UserError as exc:
+        return [Check("error", str(exc))]
+    checks = []
+    root = r.git.path if r.mirror is None else None
+    if root is not None:
+        try:
+            mine: bytes | None = (root / P.PATH).read_bytes()
+        except OSError:
+            mine = None
+        in_effect = governance.policy_bytes(r, policy)
+        if mine is not None and mine != in_effect:
+            where = policy.source if policy is not None else "the protected ref (which has none)"
+            checks.append(Check("warning", f"{P.PATH} in the worktree is not the policy in effect ({where}): it takes "
+                                           "effect once merged there"))
+    if policy is None or not policy.governed:
+        return checks
+    try:
+        audit = governance.audit(r)
+    except UserError as exc:
+        return [*checks, Check("error", str(exc))]
+    for verdict in audit.verdicts:
+        for breach in verdict.breaches:
+            checks.append(Check("warning", f"tag '{verdict.event.tag}' is not in effect: {breach.line}"))
+        if verdict.signature.state not in ("none", "good"):
+            detail = f" ({verdict.signature.detail})" if verdict.signature.detail else ""
+            checks.append(Check("warning", f"tag '{verdict.event.tag}': signature {verdict.signature.state}{detail}"))
     return checks
 
 

@@ -102,6 +102,15 @@ def verifier(repo: Repository, policy: P.Policy) -> Verifier:
     return Verifier(repo.git, found["ssh"], found["gpg"])
 
 
+def policy_bytes(repo: Repository, policy: P.Policy | None) -> bytes | None:
+    """The policy file as it is at the commit it was read at (None without a policy)."""
+    if policy is None or not policy.commit:
+        return None
+    name = f"{policy.commit}:{P.PATH}"
+    found = repo.git.read_objects_within([name], MAX_POLICY_BYTES)[name]
+    return found if isinstance(found, bytes) else None
+
+
 @dataclass
 class GitFacts:
     """The facts a policy is judged on, asked of git once each: which branches of the protected
