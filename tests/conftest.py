@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import traceback
@@ -67,6 +68,14 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Tester\n\temail = t@example.com\n[init]\n\tdefaultBranch = main\n"
     )
+
+
+def need(program: str) -> None:
+    """Skip the test if program is not installed; in CI (CI=true, where .ci/run installs it), fail."""
+    if shutil.which(program) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{program} is not installed (.ci/run installs it)")
+        pytest.skip(f"{program} is not installed")
 
 
 def git(cwd, *args: str, check: bool = True) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
-from conftest import git, run_tagreg
+from conftest import git, need, run_tagreg
 
 from tagreg import api
 from tagreg.api import RegistryError
@@ -114,8 +113,7 @@ def test_the_api_refuses_the_same_way(clone, monkeypatch):
 
 
 def test_signed_stages_need_signed_tags_by_an_allowed_key(tmp_path, repo):
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
+    need("ssh-keygen")
     keys = tmp_path / "keys"
     keys.mkdir()
     for who in ("alice", "mallory"):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 
 import pytest
+from conftest import need
 
 from tagreg import signatures as G
 from tagreg.api import governance
@@ -17,17 +17,10 @@ from tagreg.git import Git
 from tagreg.state import Event
 
 
-def _need(program: str) -> None:
-    if shutil.which(program) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{program} is not installed (.ci/run installs it)")
-        pytest.skip(f"{program} is not installed")
-
-
 @pytest.fixture
 def keys(tmp_path):
     """SSH keys of alice (allowed) and mallory (not), and an allowed-signers file naming alice."""
-    _need("ssh-keygen")
+    need("ssh-keygen")
     folder = tmp_path / "keys"
     folder.mkdir()
     for who in ("alice", "mallory"):
@@ -80,7 +73,7 @@ def test_an_ssh_key_no_longer_valid_does_not_verify(repo, keys):
 @pytest.fixture
 def gpg_home(tmp_path, monkeypatch):
     """The signer's own GnuPG home (GNUPGHOME) with bob's key, and a key that expired in 2020."""
-    _need("gpg")
+    need("gpg")
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(home))

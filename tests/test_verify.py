@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
-from conftest import git, run_tagreg
+from conftest import git, need, run_tagreg
 
 POLICY = """\
 stages:
@@ -26,8 +25,7 @@ signers:
 def registry(tmp_path, repo):
     """origin (repo) with a policy and alice's key on main, and a clone with a history in which
     some events break the policy: (clone, alice's signing config)."""
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
+    need("ssh-keygen")
     keys = tmp_path / "keys"
     keys.mkdir()
     for who in ("alice", "mallory"):

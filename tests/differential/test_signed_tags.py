@@ -1,11 +1,11 @@
 """Signed tags (SSH and by tagreg's `--sign`) read the same in GTO and in tagreg: a signature is
 part of the tag object, never of the message either of them shows."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import need
 
 from .harness import Read, assert_same, build, cli, commit, raw_git
 
@@ -17,8 +17,7 @@ READS = [Read(["show", "--json"]), Read(["show", "churn", "--json"]), Read(["his
 
 
 def _key(root):
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
+    need("ssh-keygen")
     key = root / "signer"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return f"{key}.pub"
