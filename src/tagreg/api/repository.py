@@ -137,6 +137,10 @@ class Repository:
             self._head = self.git.head()
         return self._head
 
+    def head_commit(self) -> str | None:
+        """HEAD's commit, or None before the first commit (a new repository, or an orphan branch)."""
+        return self._resolve_head()
+
     def head(self) -> str:
         """HEAD's commit; RegistryError in a repository without commits."""
         sha = self._resolve_head()
