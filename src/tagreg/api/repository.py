@@ -434,4 +434,7 @@ def open_link(registry: Repository, annotation: A.Annotation, offline: bool = Fa
     rev = links.check_rev(annotation.rev, annotation.name)
     outside_registry(registry, annotation.repo, annotation.name)
     source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
+    if not annotation.rev:  # read anyway (the link says no more), but never silently
+        registry.tell(Notice(f"the link of '{annotation.name}' has no rev: reading HEAD of {source.location}, "
+                             "which moves (pin a tag or a commit id with `tagreg link ... --rev REV`)"))
     return source, source.resolve(rev)
