@@ -132,8 +132,7 @@ def check_rev(value: object, name: str) -> str:
     return value
 
 
-
-COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,40}")
+COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,64}")  # SHA-1 or SHA-256, abbreviated as git allows
 
 
 def moving_rev(git: Git, rev: str, commit: str) -> str | None:
@@ -147,7 +146,7 @@ def moving_rev(git: Git, rev: str, commit: str) -> str | None:
     if ref.startswith("refs/heads/"):
         return "is a branch"
     if ref:
-        return f"is the ref {ref}, not a tag"
+        return f"is the ref {ref} (not a tag)"
     if COMMIT_ID.fullmatch(rev) and commit.startswith(rev.lower()):
         return None
     return "is neither a tag nor a commit id"

@@ -91,9 +91,13 @@ def test_the_rule_is_read_in_a_local_source_too(repo, source_work):
     result = repo.run("link", str(source_work), "models/src.bin", "m", "--rev", "main", "--commit")
     ok(result)
     assert "rev 'main' is a branch in" in result.stderr
+    git(source_work, "update-ref", "refs/remotes/origin/main", "main")
+    result = repo.run("link", str(source_work), "models/src.bin", "o", "--rev", "origin/main", "--commit")
+    ok(result)
+    assert "rev 'origin/main' is the ref refs/remotes/origin/main (not a tag) in" in result.stderr
     ok(repo.run("link", str(source_work), "models/src.bin", "n", "--rev", "v1.0", "--commit"))
     code, problems = _doctor(repo, "--strict")
-    assert code == 1 and len(problems) == 1 and problems[0].startswith("⚠️ m: link to")
+    assert code == 1 and [p.split(":")[0] for p in problems] == ["⚠️ m", "⚠️ o"]
 
 
 def test_a_link_on_a_remote_registry_warns_too(make_server, source, repo, work):
