@@ -315,6 +315,13 @@ class Git:
             return None
         return proc.stdout.decode().strip() or None
 
+    def ref_name(self, rev: str) -> str:
+        """The full name of the ref git reads for rev (`refs/heads/main`, `refs/tags/v1.0`, `HEAD`
+        when detached), or "" when rev names no ref (a commit id, `v1.0~1`, nothing at all)."""
+        proc = self.run("rev-parse", "--symbolic-full-name", "--verify", "--quiet", "--end-of-options", rev,
+                        check=False)
+        return proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
+
     def head(self) -> str | None:
         """The commit HEAD points at, or None in a repository without commits."""
         return self.resolve("HEAD")

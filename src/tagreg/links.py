@@ -7,12 +7,18 @@ not read the reader's disk). git's remote helpers (`ext::`, `fd::`, any `NAME::`
 git would take for an option are refused. Credentials in a link are dropped, never used nor stored.
 Every git command run on a linked repository gets `git_config` and `GIT_ENV` on top, so git itself
 refuses any other transport (a redirect, a lazy fetch of a partial clone).
+
+A link is pinned when its `rev:` names one commit for good: a commit id (full or abbreviated) or a
+tag, as the source repository has them. A branch, HEAD or any other ref moves, and `get` then
+delivers whatever it names at the time; `link` warns and `doctor` flags such a rev.
 """
 
 from __future__ import annotations
 
+import re
+
 from .errors import UserError
-from .git import HOST_CHARS
+from .git import HOST_CHARS, Git
 
 
 class LinkError(UserError):
@@ -125,3 +131,22 @@ def check_rev(value: object, name: str) -> str:
         raise LinkError(f"refusing the link of '{name}': {value!r} is not a revision (a tag, branch or commit)")
     return value
 
+
+COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,64}")  # SHA-1 or SHA-256, abbreviated as git allows
+
+
+def moving_rev(git: Git, rev: str, commit: str) -> str | None:
+    """Why rev, which the source repository git resolves to commit, can name another commit later
+    ("is a branch", ...), or None if it is pinned: a tag, or a commit id that git reads as one."""
+    if rev in ("HEAD", "@"):
+        return "names the checked-out commit"
+    ref = git.ref_name(rev)  # what git reads: a ref of that name wins over a commit id it spells
+    if ref.startswith("refs/tags/"):
+        return None
+    if ref.startswith("refs/heads/"):
+        return "is a branch"
+    if ref:
+        return f"is the ref {ref} (not a tag)"
+    if COMMIT_ID.fullmatch(rev) and commit.startswith(rev.lower()):
+        return None
+    return "is neither a tag nor a commit id"

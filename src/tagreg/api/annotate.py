@@ -10,7 +10,7 @@ from .. import annotations as A
 from .. import tags as T
 from ..remote import RemoteError, push_porcelain
 from .repository import PathLike, Repository, _open
-from .results import AnnotationChange, RegistryError
+from .results import AnnotationChange, Notice, RegistryError
 
 
 class _Target:
@@ -156,6 +156,7 @@ def link(
     sha = linked.resolve(rev)
     if not D.exists(linked.git, sha, path) and not D.dvc_tracked(linked.git, sha, path):
         raise RegistryError(f"'{path}' does not exist in {linked.location} at {rev}")
+    moving = L.moving_rev(linked.git, rev, sha)
     fields: dict[str, Any] = {}
     if type is not None:
         fields["type"] = type
@@ -164,8 +165,12 @@ def link(
         fields["description"] = description
     if labels:
         fields["labels"] = list(dict.fromkeys(labels))
-    return _edit(r, name, branch, commit, f"Link {name} to {path} in {target}@{rev}",
-                 lambda read: A.update(read, name, fields, r.config.index))
+    change = _edit(r, name, branch, commit, f"Link {name} to {path} in {target}@{rev}",
+                   lambda read: A.update(read, name, fields, r.config.index))
+    if moving:  # written as asked; the moving rev is the user's to know about
+        r.tell(Notice(f"rev '{rev}' {moving} in {target}: the link moves with it, and `get` delivers "
+                      "whatever it names then; pin a tag or a commit id for a fixed artifact"))
+    return change
 
 
 def remove(repo: PathLike, name: str, *, commit: bool = False, rev: str | None = None) -> AnnotationChange:

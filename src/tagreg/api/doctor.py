@@ -112,7 +112,8 @@ def _loose_tags(r: Repository) -> list[Check]:
 
 def _check_links(r: Repository, links: list[tuple]) -> list[Check]:
     """A link (url, rev, path, name) of registry r needs a repository it may name (`links.check`,
-    and not inside r's own work tree: `outside_registry`), a pinned rev, and the path at that rev."""
+    and not inside r's own work tree: `outside_registry`), a pinned rev (an error if none, a warning
+    if it moves: `links.moving_rev`), and the path at that rev."""
     from .. import delivery as D
     from .. import links as L
     from ..remote import redact
@@ -144,6 +145,10 @@ def _check_links(r: Repository, links: list[tuple]) -> list[Check]:
         if sha is None:
             out.append(Check("error", f"{where}: rev '{rev}' does not exist there"))
             continue
+        moving = L.moving_rev(source.git, rev, sha)
+        if moving:
+            out.append(Check("warning", f"{where}: rev '{rev}' {moving} there, so the link moves with it: pin a tag "
+                                        "or a commit id (`tagreg link ... --rev REV`)"))
         try:
             found = bool(path) and (D.exists(source.git, sha, path) or D.dvc_tracked(source.git, sha, path))
         except UserError as exc:  # a path that leaves the repository

@@ -197,8 +197,8 @@ def show_registry(
 
     if not cached:
         r.prefetch()  # git reads the tags while the annotations at HEAD are read
-    head = r.head()
-    head_annotations = r.annotations([head])[head]
+    head = r.head_commit()  # None before the first commit: no annotation at HEAD, as GTO reads it
+    head_annotations = r.annotations([head])[head] if head is not None else {}
     found = view_rows(r, view, incremental=key is not None, whole=not cached)
     names = {row.info.name for row in found}
     infos = []
@@ -240,7 +240,7 @@ def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
               stage: str | None = None) -> list[ListedVersion]:
     """`show_versions`; with stage, only the versions in stage, and only their objects are read."""
     r.prefetch(name)
-    head = r.head()
+    head = r.head_commit()  # None before the first commit: no annotation at HEAD, as GTO reads it
     found = kept(r, name, view) if stage is not None else None
     if found is not None:  # only the tags at the commits of the versions in stage are built
         winners = found.winners
@@ -258,16 +258,16 @@ def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
         in_stage = winners.get(stage, [])
         wanted = [v for v in (artifact.versions if artifact is not None else []) if (v.version, v.commit) in in_stage]
     # One cat-file call for the annotation files at HEAD and at every version wanted, and their commits.
-    commits_read: dict[str, bytes | None] = dict.fromkeys([head] + [v.commit for v in wanted])
+    commits_read: dict[str, bytes | None] = dict.fromkeys(([head] if head else []) + [v.commit for v in wanted])
     notes = r.annotations(list(commits_read), [name], also=commits_read)
-    head_annotation = notes[head].get(name)
+    head_annotation = notes[head].get(name) if head is not None else None
     if artifact is None:
         if head_annotation is None:
             raise unknown_artifact(r, name)
         artifact = S.Artifact(name, registered=False)
     if not deprecated and not (artifact.is_active if found is None else found.active):
         return []
-    if head_annotation is not None and not artifact.versions_at(head):
+    if head is not None and head_annotation is not None and not artifact.versions_at(head):
         # GTO lists the annotated, unregistered HEAD commit as a 'discovered' version.
         artifact.versions.append(S.Version(name, head, head))
     versions = [v for v in S.semver_sorted(artifact.versions) if v.is_active or deprecated]

@@ -137,6 +137,10 @@ class Repository:
             self._head = self.git.head()
         return self._head
 
+    def head_commit(self) -> str | None:
+        """HEAD's commit, or None before the first commit (a new repository, or an orphan branch)."""
+        return self._resolve_head()
+
     def head(self) -> str:
         """HEAD's commit; RegistryError in a repository without commits."""
         sha = self._resolve_head()
@@ -430,4 +434,7 @@ def open_link(registry: Repository, annotation: A.Annotation, offline: bool = Fa
     rev = links.check_rev(annotation.rev, annotation.name)
     outside_registry(registry, annotation.repo, annotation.name)
     source = open_linked(annotation.repo, annotation.name, local=registry.mirror is None, offline=offline)
+    if not annotation.rev:  # read anyway (the link says no more), but never silently
+        registry.tell(Notice(f"the link of '{annotation.name}' has no rev: reading HEAD of {source.location}, "
+                             "which moves (pin a tag or a commit id with `tagreg link ... --rev REV`)"))
     return source, source.resolve(rev)

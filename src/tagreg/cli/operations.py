@@ -208,23 +208,30 @@ def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_ti
 
 @click.command("parse-tag", hidden=True)
 @click.argument("tag")
-def parse_tag(tag):
+@click.option("--key", help="Print only this part (name, version, stage, action or counter).")
+def parse_tag(tag, key):
     """Print what a tag name parses to (GTO's hidden command)."""
     from .. import tags as T
     from ..api import RegistryError
     from .render import echo_json
 
     parsed = T.parse_tag(tag)
-    if parsed is None or parsed.event == T.CREATION:
+    if parsed is None:
         raise RegistryError(f"Cannot parse tag name '{tag}'")
-    data = {"name": parsed.name}
+    data: dict = {"name": parsed.name}
     if parsed.version:
         data["version"] = parsed.version
     if parsed.stage:
         data["stage"] = parsed.stage
-    data["action"] = T.ACTIONS[parsed.event]
+    if parsed.event in T.ACTIONS:  # GTO gives NAME@created no action
+        data["action"] = T.ACTIONS[parsed.event]
     if parsed.counter is not None:
         data["counter"] = parsed.counter
+    if key:  # GTO: an empty --key is no key
+        if key not in data:
+            raise RegistryError(f"Tag '{tag}' has no '{key}' (it has: {', '.join(data)})")
+        echo_json(data[key])
+        return
     echo_json(data)
 
 

@@ -35,9 +35,19 @@ def complete_stages(ctx: click.Context, param: click.Parameter, incomplete: str)
         return []
 
 
+class GtoChoice(click.Choice):
+    """A choice among values that refuses any other with GTO's words (`Only one of [...] is allowed`),
+    so a script that checks GTO's usage errors reads the same ones here."""
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(f"Only one of {list(self.choices)!r} is allowed", param, ctx)
+
+
 repo = click.option("-r", "--repo", default=".", show_default=True,
                     help="Repository: a path, or a URL (https, ssh, file://) read through a local cache.")
-simple = click.option("--simple", type=click.Choice(["auto", "true", "false"]), default="auto", show_default=True,
+simple = click.option("--simple", type=GtoChoice(["auto", "true", "false"]), default="auto", show_default=True,
                       help="Tag without the #N counter (true) or with it (false); auto: GTO's default per event.")
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .. import __version__
-from .options import complete_names, complete_stages, opens_repo
+from .options import GtoChoice, complete_names, complete_stages, opens_repo
 from .options import repo as repo_option
 from .output import NOTHING, echo, format_flag, printable
 
@@ -68,7 +68,7 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
               "to keep per version (-1: all).")
 @click.option("--vs", "--versions-per-stage", type=int, default=1, show_default=True, help="Versions to show per "
               "stage (-1: all).")
-@click.option("--sort", type=click.Choice(["timestamp", "semver"]), default="timestamp", show_default=True,
+@click.option("--sort", type=GtoChoice(["timestamp", "semver"]), default="timestamp", show_default=True,
               help="Which version wins a stage: the newest assignment, or the greatest version.")
 @click.option("--type", "type_", help="Only artifacts of this type.")
 @click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
@@ -84,6 +84,8 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
     options = {"deprecated": deprecated, "registered_only": registered_only, "vs": vs, "av": av, "sort": sort}
     if name is None:
         view = api.show_registry(repo, type=type_, label=tuple(labels), cached=True, **options)
+        if fmt in ("version", "stage", "ref", "name") and not view.artifacts:
+            return  # GTO: a field of no row prints nothing, whether or not the field applies
         if fmt in ("version", "stage", "ref"):
             raise RegistryError(f"Cannot apply --{fmt} to the registry table: it needs a NAME (show NAME --{fmt})")
         if fmt == "json":
@@ -103,10 +105,12 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         headers = ["name", "latest", *(f"#{s}" for s in view.stages)]
         echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
         return
+    versions = api.show(repo, name, **options)
     if fmt == "name":
+        if not versions:  # GTO: a field of no row prints nothing, whether or not the field applies
+            return
         raise RegistryError("Cannot apply --name to the versions of one artifact: it lists the registry's names "
                             "(show --name)")
-    versions = api.show(repo, name, **options)
     if fmt == "json":
         echo_json([v.to_gto() for v in versions])
         return
