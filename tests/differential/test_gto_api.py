@@ -391,7 +391,7 @@ def timed(calls: list[Call]) -> list[Call]:
 
 
 WRITES = timed([
-    Call("register", P("twin"), "w", "HEAD~2"),
+    Call("register", P("twin"), "w", "HEAD~2", stdout=True),
     Call("register", P("twin"), "w", "HEAD~1", "v0.2.0", "custom message", author="Alice",
          author_email="alice@example.com"),
     Call("register", P("twin"), "w", "HEAD", bump_minor=True),
@@ -403,7 +403,7 @@ WRITES = timed([
     Call("register", P("twin"), "w", "nosuchref"),
     Call("register", P("twin"), "x", "HEAD~2", version="v0.2.0"),
     Call("register", P("twin"), "s", "HEAD", simple=False),
-    Call("assign", P("twin"), "w", "prod", "v0.0.1"),
+    Call("assign", P("twin"), "w", "prod", "v0.0.1", stdout=True),
     Call("assign", P("twin"), "w", "prod", version="v0.2.0", message="to prod"),
     Call("assign", P("twin"), "w", "prod", version="v0.2.0"),
     Call("assign", P("twin"), "w", "prod", version="v0.2.0", force=True),
@@ -419,8 +419,8 @@ WRITES = timed([
     Call("assign", P("twin"), "w", "staging", ref="HEAD", name_version="0.9"),
     Call("assign", P("twin"), "w", "staging", ref="nosuchref"),
     Call("assign", P("twin"), "sr", "dev", ref="HEAD", skip_registration=True, author="Bob"),
-    Call("unassign", P("twin"), "w", version="v0.2.0", stage="prod"),
-    Call("unassign", P("twin"), "w", "HEAD~2", stage="prod", message="out of prod"),
+    Call("unassign", P("twin"), "w", version="v0.2.0", stage="prod", stdout=True),
+    Call("unassign", P("twin"), "w", "HEAD~2", stage="prod", message="out of prod", simple=True),
     Call("unassign", P("twin"), "w", version="v0.2.0", stage="prod"),
     Call("unassign", P("twin"), "w", version="v0.3.0", stage="prod"),
     Call("unassign", P("twin"), "w", version="v9.9.9", stage="prod"),
@@ -428,14 +428,17 @@ WRITES = timed([
     Call("unassign", P("twin"), "w", "HEAD", "v0.3.0", "dev"),
     Call("unassign", P("twin"), "w", version="v0.3.0"),
     Call("unassign", P("twin"), "sr", ref="HEAD", stage="dev"),
+    Call("deregister", P("twin"), "w", version="v0.3.0", stdout=True),
     Call("deregister", P("twin"), "w", version="v0.3.0"),
-    Call("deregister", P("twin"), "w", version="v0.3.0"),
+    Call("deregister", P("twin"), "w", version="v0.3.0", force=True),
+    Call("deregister", P("twin"), "w", version="v0.3.0", force=True, simple=False),
+    Call("deregister", P("twin"), "w", version="v9.9.9", force=True),
     Call("deregister", P("twin"), "w", "HEAD~1", message="gone", simple=False),
     Call("deregister", P("twin"), "w", version="v9.9.9"),
     Call("deregister", P("twin"), "nope", version="v0.0.1"),
     Call("deregister", P("twin"), "sr", ref="HEAD"),
     Call("deregister", P("twin"), "w"),
-    Call("deprecate", P("twin"), "w"),
+    Call("deprecate", P("twin"), "w", stdout=True),
     Call("deprecate", P("twin"), "w"),
     Call("deprecate", P("twin"), "w", force=True),
     Call("deprecate", P("twin"), "w", force=True, simple=True),
@@ -479,25 +482,30 @@ def tags_of(path: Path, env: dict) -> dict[str, tuple]:
     return {name: (*info, times.get(name)) for name, info in tags.items()}
 
 
-@pytest.fixture(scope="module")
-def writes(gto_tool, tmp_path_factory):
-    """Both tools' answers to WRITES, each on its twin, and the tags each twin (its origin, its
-    URL's repository) has afterwards."""
+def on_twins(gto_tool, tmp_path_factory, calls: list[Call], gto_calls: list[Call] | None = None) -> dict:
+    """Each tool's answers to calls (gto's to gto_calls if given), each on its twin, and the tags each
+    twin (its origin, its URL's repository) has afterwards: {tool: (answers, {where: tags})}."""
     if gto_tool.python is None:
         pytest.skip("gto's interpreter is unknown: the gto.api driver needs it")
     out = {}
     for tool in ("gto", "tagreg"):
-        root = tmp_path_factory.mktemp(f"gto-api-writes-{tool}")
+        root = tmp_path_factory.mktemp(f"gto-api-{tool}")
         env = clean_env(make_home(root / "home"))
         twin, origin, url = build_twin(root, env)
         paths = {"twin": twin, "twin-url": f"file://{url}"}
         if tool == "gto":
-            answers = run_gto(gto_tool.python, paths, WRITES, env, root)
+            answers = run_gto(gto_tool.python, paths, gto_calls or calls, env, root)
         else:
-            answers = run_tagreg(paths, WRITES, make_home(root / "tagreg-home"))
+            answers = run_tagreg(paths, calls, make_home(root / "tagreg-home"))
         out[tool] = (answers, {where: tags_of(path, env) for where, path in
                                (("twin", twin), ("origin", origin), ("url", url))})
     return out
+
+
+@pytest.fixture(scope="module")
+def writes(gto_tool, tmp_path_factory):
+    """Both tools' answers to WRITES, each on its twin, and the tags left."""
+    return on_twins(gto_tool, tmp_path_factory, WRITES)
 
 
 def test_twins_have_the_same_commits(tmp_path):
@@ -511,8 +519,70 @@ def test_write(writes, index):
     assert_same(WRITES[index], writes["gto"][0][index], writes["tagreg"][0][index])
 
 
+WRITTEN = {
+    "twin": ["p@v0.0.1", "s@v0.0.1#1", "sr#dev#1", "sr@deprecated", "w#dev", "w#prod!", "w#prod!#4", "w#prod!#5",
+             "w#prod#1", "w#prod#2", "w#prod#3", "w@deprecated", "w@deprecated#8", "w@v0.0.1", "w@v0.2.0",
+             "w@v0.2.0!#7", "w@v0.3.0", "w@v0.3.0!", "w@v0.3.0!#6", "x@v0.2.0"],
+    "origin": ["p@v0.0.1"],
+    "url": ["r#prod#1", "r@deprecated", "r@v0.0.1"],
+}
+
+
 @pytest.mark.parametrize("where", ["twin", "origin", "url"])
 def test_written_tags(writes, where):
     """The same tags, at the same commits, by the same tagger, with the same messages and dates."""
     gto, tagreg = writes["gto"][1][where], writes["tagreg"][1][where]
+    assert sorted(gto) == WRITTEN[where]
     assert tagreg == gto
+
+
+ROLLBACK = timed([
+    Call("register", P("twin"), "m", "HEAD~1"), Call("register", P("twin"), "m", "HEAD"),
+    Call("assign", P("twin"), "m", "prod", "v0.0.1"), Call("assign", P("twin"), "m", "prod", "v0.0.2"),
+    Call("assign", P("twin"), "m", "prod", "v0.0.1"),  # back to v0.0.1: a rollback
+    Call("find_versions_in_stage", P("twin"), "m", "prod"),  # v0.0.2, the greater one, in both
+    Call("show", P("twin")),  # v0.0.1, the newest assignment, in both
+])
+
+
+def test_a_rollback_needs_no_force(gto_tool, tmp_path_factory):
+    """Assigning a stage a version it had before is a rollback: GTO refuses it unless forced
+    ("already in stage"); tagreg writes, without force, the tag GTO writes with force."""
+    forced = Call("assign", P("twin"), "m", "prod", "v0.0.1", force=True, time=ROLLBACK[4].time)
+    both = on_twins(gto_tool, tmp_path_factory, ROLLBACK, gto_calls=[*ROLLBACK[:5], forced, *ROLLBACK[5:]])
+    gto, tagreg = both["gto"][0], both["tagreg"][0]
+    refused = gto.pop(4)["raised"]
+    assert refused["$raised"][0] == "WrongArgs" and "is already in stage 'prod'" in refused["message"]
+    for call, gto_answer, tagreg_answer in zip(ROLLBACK, gto, tagreg, strict=True):
+        assert_same(call, gto_answer, tagreg_answer)
+    assert both["tagreg"][1] == both["gto"][1]
+
+
+def test_assign_that_registers_dates_the_assignment_after_the_registration(gto_tool, tmp_path_factory):
+    """`assign` of an unregistered commit writes two tags: GTO in the same second, tagreg one second
+    apart (its writes never tie), and with `author` GTO names its default identity as the tagger of
+    the registration, tagreg the author; otherwise the same tags and answers."""
+    calls = timed([Call("assign", P("twin"), "m", "prod", ref="HEAD", name_version="v1.0.0"),
+                   Call("assign", P("twin"), "n", "dev", ref="HEAD~1", author="Bob")])
+    both = on_twins(gto_tool, tmp_path_factory, calls)
+    gto_tags, tagreg_tags = both["gto"][1]["twin"], both["tagreg"][1]["twin"]
+    assert sorted(gto_tags) == ["m#prod#1", "m@v1.0.0", "n#dev#1", "n@v0.0.1"]
+    for call, tag in zip(calls, ("m#prod#1", "n#dev#1"), strict=True):
+        assert tagreg_tags[tag][:-1] == gto_tags[tag][:-1]
+        assert tagreg_tags[tag][-1] == gto_tags[tag][-1] + 1 == call.time + 1
+        text = json.dumps(both["gto"][0][calls.index(call)])
+        for before, after in zip(_iso(call.time), _iso(call.time + 1), strict=True):
+            text = text.replace(before, after)
+        assert_same(call, json.loads(text), both["tagreg"][0][calls.index(call)])
+    assert tagreg_tags["m@v1.0.0"] == gto_tags["m@v1.0.0"]
+    gto_tag, tagreg_tag = gto_tags["n@v0.0.1"], tagreg_tags["n@v0.0.1"]
+    assert (gto_tag[2], tagreg_tag[2]) == ("Tester <t@example.com>", "Bob <t@example.com>")
+    assert tagreg_tag[:2] + tagreg_tag[3:] == gto_tag[:2] + gto_tag[3:]
+
+
+def _iso(when: int) -> tuple[str, str]:
+    """A Unix time in UTC as Python writes it, and as pydantic writes it in JSON."""
+    from datetime import datetime, timezone
+
+    text = datetime.fromtimestamp(when, timezone.utc).isoformat()
+    return text, text.replace("+00:00", "Z")

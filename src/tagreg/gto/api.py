@@ -605,10 +605,18 @@ def deregister(
     with _gto_errors():
         r = _open(repo)
         _check_args(r, name, version, ref)
-        found = _find_version(r, name, version, ref)
+        try:
+            found = _find_version(r, name, version, ref)
+        except VersionRequired:
+            if force:  # GTO's check of the version is what force skips
+                raise WrongArgs("Can't deregister a version that have no git tags") from None
+            raise
         _tagger(r, author, author_email)
+        # simple unless told otherwise; "auto", not True: tagreg.api refuses force with simple=True, which GTO
+        # refuses for a deprecation only
         changes = api.deprecate(r, name, version=found.version, message=message,
-                                simple=True if simple is None else bool(simple), force=force, delete=delete, push=push)
+                                simple="auto" if simple is None or simple else False, force=force, delete=delete,
+                                push=push)
         return None if delete else _written(r, changes[-1])
 
 
