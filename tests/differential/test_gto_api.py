@@ -586,3 +586,19 @@ def _iso(when: int) -> tuple[str, str]:
 
     text = datetime.fromtimestamp(when, timezone.utc).isoformat()
     return text, text.replace("+00:00", "Z")
+
+
+def test_writes_tagreg_refuses(gto_tool, tmp_path_factory):
+    """Two writes GTO makes and tagreg refuses (loudly, writing nothing): an unassignment of a stage
+    the version never had (GTO writes it when forced), and a stage for a deregistered version."""
+    calls = timed([Call("register", P("twin"), "m", "HEAD"),
+                   Call("unassign", P("twin"), "m", version="v0.0.1", stage="prod", force=True),
+                   Call("deregister", P("twin"), "m", version="v0.0.1"),
+                   Call("assign", P("twin"), "m", "prod", "v0.0.1")])
+    both = on_twins(gto_tool, tmp_path_factory, calls)
+    gto, tagreg = both["gto"][0], both["tagreg"][0]
+    assert [a["result"]["fields"]["tag"] for a in gto] == ["m@v0.0.1", "m#prod!#1", "m@v0.0.1!", "m#prod#2"]
+    assert [(a["raised"]["$raised"][0], a["raised"]["message"]) for a in (tagreg[1], tagreg[3])] == [
+        ("WrongArgs", "Stage 'prod' is not assigned to a version 'v0.0.1'"),
+        ("WrongArgs", "Version 'v0.0.1' is not registered")]
+    assert sorted(both["tagreg"][1]["twin"]) == ["m@v0.0.1", "m@v0.0.1!"]
