@@ -101,7 +101,7 @@ def test_no_policy_is_one_line(repo):
 def test_check_ref_with_the_policy_refuses_what_is_not_in_effect(registry):
     refused = run_tagreg(registry, "check-ref", "churn#prod#4", "--policy", "--format", "shell")
     assert (refused.returncode, refused.stdout) == (1, "")
-    assert refused.stderr.strip() == (
+    assert refused.stderr.strip().splitlines()[-1] == (
         "❌ 'churn#prod#4' is not in effect: policy rule 'signed' of stage 'prod': it is signed by a key the policy "
         "does not list (no allowed signer has this key); sign it (--sign) with a key listed in the policy's signers; "
         "policy rule 'who' of stage 'prod': 'mallory@example.com' may not change prod; ask one of 'alice@example.com'")

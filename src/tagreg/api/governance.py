@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import policy as P
@@ -23,7 +25,7 @@ from .. import tags as T
 from .. import yaml as Y
 from ..git import Git
 from ..signatures import MAX_KEYS_BYTES, Verifier
-from ..state import Event, in_order, iso
+from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
 from .results import RegistryError
 
@@ -231,12 +233,28 @@ def audit(repo: Repository, name: str | None = None, policy_ref: str | None = No
                             f"{_short(where) if where else 'the default branch (the repository has none)'}")
     found = facts(repo, policy, policy_ref, every_signature=True)
     try:
-        events = in_order(repo.registry(name).history(name))
+        with every_tag(repo):
+            events = in_order(repo.registry(name).history(name))
         breaches = P.judge_history(policy, events, found)
         return Audit(policy, [Verdict(e, found.signature(e), breaches.get(e.tag, [])) for e in events])
     finally:
         if found.signatures is not None:
             found.signatures.close()
+
+
+@contextmanager
+def every_tag(r: Repository) -> Iterator[Repository]:
+    """r reading every tag, also those the policy does not allow (to judge them), then as it was."""
+    if not r.in_effect:
+        yield r
+        return
+    r.in_effect = False
+    r.forget_tags()
+    try:
+        yield r
+    finally:
+        r.in_effect = True
+        r.forget_tags()
 
 
 def policy_ref_of(repo: Repository, ref: str | None = None) -> str | None:
@@ -299,6 +317,12 @@ def policy_of(r: Repository) -> P.Policy | None:
     return _READ[r]
 
 
+def governs(r: Repository) -> bool:
+    """A policy with rules applies to r."""
+    policy = policy_of(r)
+    return policy is not None and policy.governed
+
+
 def guard(r: Repository, name: str, kind: str, stage: str | None = None) -> Guard | None:
     """The check of a write of kind to name (None: no policy governs it). The policy is read once
     per Repository object."""
@@ -354,7 +378,9 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
     found = facts(r, policy, policy_ref)
     try:
         judge = P.Judge(policy, found)
-        for event in in_order(r.registry(parsed.name).history(parsed.name)):
+        with every_tag(r):
+            events = in_order(r.registry(parsed.name).history(parsed.name))
+        for event in events:
             breaches = judge.judge(event)
             if event.tag == tag:
                 return breaches
@@ -362,3 +388,31 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
     finally:
         if found.signatures is not None:
             found.signatures.close()
+
+
+# -- enforcement on read -------------------------------------------------------------------------
+
+def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach]], set[str]]:
+    """The tags among tags (as `Repository.tags` read them) whose events the policy does not allow,
+    with the rules each breaks: readers leave them out, as if they had never been pushed. Also
+    which of them would change an answer now: those newer than every allowed event of their stage
+    (or, for a removal, of their artifact); older ones are history, which `verify` lists."""
+    policy = policy_of(r)
+    if policy is None or not policy.governed:
+        return {}, set()
+    found = facts(r, policy)
+    try:
+        events = in_order(build(tags).history())
+        broken = P.judge_history(policy, events, found)
+    finally:
+        if found.signatures is not None:
+            found.signatures.close()
+    standing: set[str] = set()
+    newest: dict[tuple[str, str | None], int] = {}  # (artifact, stage): the last allowed event's time
+    for event in reversed(events):
+        key = (event.artifact, event.stage)
+        if event.tag not in broken:
+            newest.setdefault(key, event.timestamp)
+        elif event.timestamp >= newest.get(key, event.timestamp):
+            standing.add(event.tag)
+    return broken, standing

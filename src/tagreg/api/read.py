@@ -192,6 +192,8 @@ def show_registry(
         if isinstance(found, RegistryView):
             for bad in found.bad_files:  # read when the view was made: still true of HEAD
                 r.warn(bad)
+            for notice in found.not_in_effect:
+                r.tell(notice)
             return found
     from .view import rows as view_rows
 
@@ -213,7 +215,7 @@ def show_registry(
     used = sorted(set().union(*(row.used for row in found)))
     stage_names = r.config.stages if r.config.stages is not None else used
     bad_files = [bad for bad in r.warnings if isinstance(bad, BadFile) and bad.commit == head]
-    result = RegistryView(infos, list(stage_names), bad_files)
+    result = RegistryView(infos, list(stage_names), bad_files, list(r.not_in_effect))
     if key is not None:
         cache.store_pickle("views", r.cache_name(), key, result)
     return result

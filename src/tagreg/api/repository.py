@@ -39,12 +39,14 @@ class Repository:
 
     def __init__(
         self, repo: PathLike | remote.Mirror = ".", *, offline: bool = False, progress: bool | None = None,
-        branch: str | None = None, check_later: bool = False, prefetch: str | None = None,
+        branch: str | None = None, check_later: bool = False, prefetch: str | None = None, policy: bool = True,
     ):
         """repo: a path, a URL, or a `remote.Mirror` already ensured. With check_later, a remote's
         cached mirror is read without waiting for the check that the remote has not changed; the
         reader must call `catch_up` (see `api.read`). prefetch: an artifact whose tags the caller
-        will read (git reads them while another git process opens the repository)."""
+        will read (git reads them while another git process opens the repository). policy: read
+        the registry as the policy at the protected ref has it (`in_effect`); False (or
+        TAGREG_NO_POLICY=1): every tag as it is, as `--no-policy` shows it."""
         if isinstance(repo, remote.Mirror):
             self.location = repo.display
         elif isinstance(repo, str) and not os.path.exists(repo):  # a URL or a missing path
@@ -60,6 +62,12 @@ class Repository:
         self._listed: bytes | None = None  # `git.list_tags()`, once
         self._listing: Process | None = None  # that listing, started in the background
         self._head: str | None = None  # HEAD's commit, when opening the repository told it
+        # Reads leave out the events the policy does not allow (writes see every tag: `api.write`);
+        # refused: each left-out tag's breaches, for the caller to show.
+        self.in_effect = policy and os.environ.get("TAGREG_NO_POLICY", "") in ("", "0")
+        self.refused: dict[str, list] = {}
+        self.not_in_effect: list[Notice] = []  # the notices of refused tags that would change an answer now
+        self._judged: dict[str, frozenset[str]] = {}  # artifact ("" for all) -> its tags not in effect
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
         self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
@@ -163,7 +171,18 @@ class Repository:
         One cheap listing (no tag object is read), so a cached view can be checked in milliseconds.
         """
 
-        return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()).hexdigest()
+        return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()
+                            + self.policy_key().encode()).hexdigest()
+
+    def policy_key(self) -> str:
+        """What reads depend on besides the tags when they apply a policy: the commit it was read at
+        (its signers' keys are read there too); '' when no policy governs what is read."""
+        if not self.in_effect:
+            return ""
+        from . import governance
+
+        policy = governance.policy_of(self)
+        return f"policy:{policy.commit}" if policy is not None and policy.governed else ""
 
     def tag_listing(self) -> bytes:
         """`OID<TAB>refs/tags/NAME` per tag (read once): what the view cache keys on. For a remote
@@ -211,18 +230,42 @@ class Repository:
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
 
     def tags(self, name: str | None = None) -> list[S.TagInfo]:
-        """Every tag, or every tag of artifact name (read once per Repository object)."""
+        """Every tag, or every tag of artifact name (read once per Repository object); when reading
+        `in_effect`, without the tags the policy does not allow."""
         key = name or ""
         if key not in self._tags:
             self.prefetch(name)
             if key in self._named:
-                self._tags[key] = self._tags_by_id(key, self.git.finish(self._named.pop(key)))
-                return self._tags[key]
-            found: list[S.TagInfo] = []
-            for proc in self._pending.pop(key):
-                found += self.git.finish_tags(proc)
-            self._tags[key] = found
+                found = self._tags_by_id(key, self.git.finish(self._named.pop(key)))
+            else:
+                found = []
+                for proc in self._pending.pop(key):
+                    found += self.git.finish_tags(proc)
+            self._tags[key] = self._in_effect(key, found) if self.in_effect else found
         return self._tags[key]
+
+    def _in_effect(self, key: str, tags: list[S.TagInfo]) -> list[S.TagInfo]:
+        """tags without those the policy does not allow (each said once in `warnings`); the digest
+        of what was read then names what was left out, so answers cached by it are the policy's."""
+        from . import governance  # above this module: it judges what this one reads
+
+        hidden = self._judged.get(key)
+        if hidden is None:
+            breaches, standing = governance.refused(self, tags)
+            hidden = self._judged[key] = frozenset(breaches)
+            for tag, found in breaches.items():
+                if tag not in self.refused:
+                    self.refused[tag] = found
+                    if tag in standing:  # it would change what is read now: say why it does not
+                        notice = Notice(f"'{tag}' is not in effect: {found[0].line} (--no-policy shows it)")
+                        self.not_in_effect.append(notice)
+                        self.tell(notice)
+        if not hidden:
+            return tags
+        if key in self._digests:
+            extra = "\0".join(sorted(hidden)).encode()
+            self._digests[key] = hashlib.sha1(self._digests[key].encode() + b"\0policy\0" + extra).hexdigest()
+        return [t for t in tags if t.tag not in hidden]
 
     def _tags_by_id(self, name: str, listing: bytes) -> list[S.TagInfo]:
         """name's tags, as listed (`OID<TAB>refs/tags/NAME` lines: no tag object read), from the
@@ -277,6 +320,7 @@ class Repository:
     def forget_tags(self) -> None:
         """Drop what was read, after this process changed tags (or fetched)."""
         self._tags.clear()
+        self._judged.clear()
         self._digests.clear()
         self._own.clear()
         self._head = None

@@ -97,6 +97,9 @@ class RegistryView:
     artifacts: list[ArtifactInfo]
     stages: list[str]
     bad_files: list[BadFile] = field(default_factory=list)  # at HEAD: kept with a cached view
+    # tags left out because the policy does not allow them, which would change the table: said again
+    # with a cached view
+    not_in_effect: list[Notice] = field(default_factory=list)
 
     def to_gto(self) -> dict[str, Any]:
         """The registry as GTO's `show --json` prints it."""

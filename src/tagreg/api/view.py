@@ -21,6 +21,7 @@ from .. import cache
 from .. import state as S
 from .. import tags as T
 from ..git import split_tag_patterns
+from . import governance
 from .repository import BIG, Repository, cores
 from .results import ArtifactInfo
 
@@ -46,7 +47,7 @@ def rows(r: Repository, view: S.StageView, incremental: bool, whole: bool = Fals
     """Every artifact's row, in GTO's discovery order; from the cache folder for artifacts whose
     tags did not change since it was kept (incremental), else from the tags (from the repository's
     whole registry if whole)."""
-    if whole:
+    if whole or (r.in_effect and governance.governs(r)):  # the policy judges each artifact's events read whole
         return _sorted(_rows_of(r.registry(), view))
     if not incremental:
         return _sorted(_all_rows(r, view))

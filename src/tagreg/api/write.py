@@ -44,27 +44,34 @@ def _transaction(
     deadline = time.monotonic() + timeout
     with _local_lock(repo, timeout):
         r = _open(repo, prefetch=name)
+        reading = r.in_effect
+        r.in_effect = False  # a write sees every tag (counters, names); the policy judges it in `_create`
         if isinstance(repo, Repository):
             r.forget_tags()  # read before the lock was ours
         if r.mirror is not None:
             push, remote = True, r.remote_name
-        with r.mirror.lock() if r.mirror is not None else nullcontext():
-            attempt = 0
-            while True:
-                try:
-                    return body(r, push)
-                except _Conflict as conflict:
-                    last = str(conflict)
-                attempt += 1
-                if attempt >= MAX_ATTEMPTS or time.monotonic() >= deadline:
-                    break
-                import random
+        try:
+            with r.mirror.lock() if r.mirror is not None else nullcontext():
+                attempt = 0
+                while True:
+                    try:
+                        return body(r, push)
+                    except _Conflict as conflict:
+                        last = str(conflict)
+                    attempt += 1
+                    if attempt >= MAX_ATTEMPTS or time.monotonic() >= deadline:
+                        break
+                    import random
 
-                # Full jitter: racing writers spread out over a window that doubles with each loss
-                # (up to BACKOFF_CAP), so the next round has fewer of them at the same instant.
-                window = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)
-                time.sleep(min(random.uniform(0, window), max(0.0, deadline - time.monotonic())))
-                r.refresh(remote, name)
+                    # Full jitter: racing writers spread out over a window that doubles with each loss
+                    # (up to BACKOFF_CAP), so the next round has fewer of them at the same instant.
+                    window = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)
+                    time.sleep(min(random.uniform(0, window), max(0.0, deadline - time.monotonic())))
+                    r.refresh(remote, name)
+        finally:
+            if reading:  # what this write read, it read whole: a read after it starts afresh
+                r.in_effect = True
+                r.forget_tags()
     raise RegistryError(f"gave up after {attempt} attempts in {timeout - (deadline - time.monotonic()):.0f} s: "
                         f"concurrent writers keep taking {last}")
 

@@ -85,6 +85,10 @@ def opens_repo(reads: bool = False) -> Callable[[Callable], Callable]:
                         warn(bad.message)
 
         offline = click.option("--offline", is_flag=True, help="Use the cached copy of a remote --repo as it is.")
+        if reads:
+            raw = click.option("--no-policy", is_flag=True, help="Read every tag, also those the policy does not "
+                               "allow (see Governance).")
+            return repo(offline(raw(opened)))
         return repo(offline(opened))
 
     return decorate
@@ -95,9 +99,10 @@ def open_repo(values: dict, reads: bool = False) -> dict:
     quiet when the output is JSON (checked against the remote while a command that reads runs)."""
     values = dict(values)
     offline = values.pop("offline")
+    policy = not values.pop("no_policy", False)
     repo = values["repo"]
     if repo == "." or os.path.exists(repo):
-        return _open_local(values)
+        return _open_local(values, policy)
     from ..git import ask_remote, is_url
 
     if is_url(repo):
@@ -109,11 +114,11 @@ def open_repo(values: dict, reads: bool = False) -> dict:
         mirror.ensure(check_later=reads, asked=asked)
         from ..api import Repository
 
-        values["repo"] = Repository(mirror)
+        values["repo"] = Repository(mirror, policy=policy)
     return values
 
 
-def _open_local(values: dict) -> dict:
+def _open_local(values: dict, policy: bool = True) -> dict:
     """values with a local repository opened, so the command's warnings (`Repository.warnings`) can
     be shown after it; left as a path if it cannot be opened (the command says why, in its words)."""
     from .. import tags as T
@@ -123,5 +128,5 @@ def _open_local(values: dict) -> dict:
     about = next((v for v in (values.get("name"), values.get("ref")) if isinstance(v, str)), None)
     found = (T.parse_shortcut(about) or T.parse_tag(about)) if about is not None else None
     with contextlib.suppress(UserError):
-        values["repo"] = Repository(values["repo"], prefetch=found.name if found else None)
+        values["repo"] = Repository(values["repo"], prefetch=found.name if found else None, policy=policy)
     return values

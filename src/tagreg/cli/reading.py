@@ -236,7 +236,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
     if strict and not found:
         raise api.RegistryError(f"'{ref}' is not a registry event")
     if check_policy:
-        breaches = api.judge_tag(repo, ref) if found else []
+        breaches = api.judge_tag(repo, ref)  # also a tag left out for breaking the policy
         if breaches:
             raise api.RegistryError(f"'{ref}' is not in effect: " + "; ".join(b.line for b in breaches))
     if fmt:
