@@ -94,8 +94,9 @@ def protect(repo, host, policy_ref, output_dir, force):
     else:
         echo(printable(f"# {counts} for {found.source}, in {output_dir}: run these from the repository's folder"))
         if host == "gitlab":
-            echo('# (or: curl --request POST --header "PRIVATE-TOKEN: $GITLAB_TOKEN" --header '
-                 '"Content-Type: application/json" --data @FILE "$GITLAB_URL/api/v4/projects/$PROJECT_ID/ENDPOINT")')
+            echo('# or, for each FILE, in folder ENDPOINT: curl --request POST '
+                 '--header "PRIVATE-TOKEN: $GITLAB_TOKEN" --header "Content-Type: application/json" '
+                 '--data @FILE "$GITLAB_URL/api/v4/projects/$PROJECT_ID/ENDPOINT"')
         for line in found.commands(output_dir):
             echo(line, raw=True)
     echo(f"{counts or 'nothing'} backing {found.source}", err=True)
