@@ -194,8 +194,8 @@ def test_a_new_artifact_close_to_an_existing_one_is_a_warning_of_the_repository(
     (registered, assigned) = api.assign(r, "modle", "prod")
     assert (registered.tag, assigned.tag) == ("modle@v0.0.1", "modle#prod#1")  # written all the same
     assert [w.message for w in r.take_warnings()] == ["'modle' is a new artifact; did you mean 'model'?"]
-    api.register(r, "modle", model.c1)  # not new any more
-    api.register(r, "model2", model.c1)  # a new artifact that differs by a digit is meant
+    api.register(r, "modle", ref=model.c1)  # not new any more
+    api.register(r, "model2", ref=model.c1)  # a new artifact that differs by a digit is meant
     assert r.take_warnings() == []
     assert api.show(r).bad_files == []
 
@@ -303,7 +303,7 @@ def test_register(model, clock, silent):
 def test_register_explicit_version_and_ref(repo, silent):
     first = repo.git("rev-parse", "HEAD").strip()
     repo.commit("c2")
-    change = api.register(repo.path, "m", "HEAD~1", version="v2.0.0")
+    change = api.register(repo.path, "m", ref="HEAD~1", version="v2.0.0")
     assert (change.tag, change.commit) == ("m@v2.0.0", first)
 
 
@@ -323,9 +323,9 @@ def test_assign_refuses_a_version_other_than_the_refs(model, silent):
     before = model.tags()
     with pytest.raises(api.RegistryError, match=r"^Can't register 'v0.0.1', since 'v0.1.0' is registered already "
                                                 "at this ref$"):
-        api.assign(model.path, "model", "s2", "HEAD", version="v0.0.1")
+        api.assign(model.path, "model", "s2", ref="HEAD", version="v0.0.1")
     with pytest.raises(api.RegistryError, match=r"^You either need to supply version name or skip registration$"):
-        api.assign(model.path, "model", "s2", "HEAD", version="v0.2.0", skip_registration=True)
+        api.assign(model.path, "model", "s2", ref="HEAD", version="v0.2.0", skip_registration=True)
     assert model.tags() == before
 
 
@@ -376,11 +376,11 @@ def test_rollback_with_nothing_to_roll_back_to(model, silent, stage, message):
 def test_rollback_skips_unassigned_and_deregistered_versions(model, clock, silent):
     _rolled_forward(model, clock)  # prod: v0.0.1, then v0.1.0
     clock.tick()
-    api.deprecate(model.path, "model", "v0.0.1", "prod")  # v0.0.1 taken out of prod by hand
+    api.deprecate(model.path, "model", version="v0.0.1", stage="prod")  # v0.0.1 taken out of prod by hand
     with pytest.raises(api.RegistryError, match=r"^Nothing to roll back to: no version of 'model' other than v0.1.0"):
         api.rollback(model.path, "model", "prod")
     clock.tick()
-    api.deprecate(model.path, "model", "v0.1.0", "prod")
+    api.deprecate(model.path, "model", version="v0.1.0", stage="prod")
     with pytest.raises(api.RegistryError, match=r"^Stage 'prod' of 'model' is empty: nothing to roll back$"):
         api.rollback(model.path, "model", "prod")
 
@@ -391,10 +391,10 @@ def test_rollback_of_an_unknown_artifact(repo, silent):
 
 
 def test_deprecate(model, clock, silent):
-    (change,) = api.deprecate(model.path, "model", "v0.0.1", "prod")
+    (change,) = api.deprecate(model.path, "model", version="v0.0.1", stage="prod")
     assert (change.tag, change.event) == ("model#prod!#4", "unassignment")
     clock.tick()
-    (change,) = api.deprecate(model.path, "model", "v0.0.1")
+    (change,) = api.deprecate(model.path, "model", version="v0.0.1")
     assert (change.tag, change.event) == ("model@v0.0.1!", "deregistration")
     clock.tick()
     (change,) = api.deprecate(model.path, "model")
@@ -403,9 +403,42 @@ def test_deprecate(model, clock, silent):
 
 
 def test_deprecate_delete(model, silent):
-    changes = api.deprecate(model.path, "model", "v0.0.1", "prod", delete=True)
+    changes = api.deprecate(model.path, "model", version="v0.0.1", stage="prod", delete=True)
     assert [(c.tag, c.deleted) for c in changes] == [("model#prod#1", True)]
     assert "model#prod#1" not in model.tags()
+
+
+def test_a_gto_style_call_fails_loudly_instead_of_doing_something_else(model, silent):
+    """gto.api takes (repo, name, stage, version): a 4th positional of `assign` once read as a ref
+    registered a new version at an app's release tag `v0.0.1` and assigned it. Now it is refused,
+    and nothing is written."""
+    model.tag("v0.0.1", "HEAD", "app release")  # not a registry tag
+    before = model.tags()
+    with pytest.raises(TypeError):
+        api.assign(model.path, "model", "prod", "v0.0.1")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        api.deprecate(model.path, "model", "v0.0.1", "prod")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        api.register(model.path, "model", "v0.0.1")  # type: ignore[misc]
+    assert model.tags() == before
+
+
+def test_everything_after_the_required_arguments_is_keyword_only(model):
+    """Every function of `tagreg.api`: the repository and the artifact (or what the call is about)
+    by position, every option by keyword, so a call written for another order fails loudly."""
+    import inspect
+
+    subjects = {"repo", "name"}  # positional even where they have a default (`show(repo, name)`)
+    loose = []
+    for attr in api.__all__:
+        function = getattr(api, attr)
+        if not inspect.isfunction(function):
+            continue
+        for parameter in inspect.signature(function).parameters.values():
+            if (parameter.default is not inspect.Parameter.empty and parameter.name not in subjects
+                    and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD):
+                loose.append(f"{attr}({parameter.name})")
+    assert loose == []
 
 
 def test_annotate_and_remove(repo, silent):
@@ -435,8 +468,9 @@ def test_annotate_and_remove(repo, silent):
         (lambda p: api.register(p, "model"), "'model' is already registered in this commit with version 'v0.1.0'"),
         (lambda p: api.assign(p, "model", "prod", version="v9.9.9"), "Version 'v9.9.9' is not registered"),
         (lambda p: api.show(p, "nomodel"), "Cannot find artifact 'nomodel'"),
-        (lambda p: api.deprecate(p, "model", "v0.0.1", "qa"), "Stage 'qa' is not assigned to a version 'v0.0.1'"),
-        (lambda p: api.register(p, "model", "nosuchref"), "nosuchref"),
+        (lambda p: api.deprecate(p, "model", version="v0.0.1", stage="qa"),
+         "Stage 'qa' is not assigned to a version 'v0.0.1'"),
+        (lambda p: api.register(p, "model", ref="nosuchref"), "nosuchref"),
         (lambda p: api.latest(p, "nomodel"), "Cannot find artifact 'nomodel'"),
     ],
 )

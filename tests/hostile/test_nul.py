@@ -10,9 +10,9 @@ from tagreg.errors import UserError
 
 
 @pytest.mark.parametrize("call", [
-    lambda r: api.register(r, "churn", "HEAD\0"),
+    lambda r: api.register(r, "churn", ref="HEAD\0"),
     lambda r: api.register(r, "churn", message="release\0notes"),
-    lambda r: api.assign(r, "churn", "prod", "HEAD\0"),
+    lambda r: api.assign(r, "churn", "prod", ref="HEAD\0"),
     lambda r: api.describe(r, "churn", rev="HEAD\0"),
 ], ids=["register-ref", "register-message", "assign-ref", "describe-rev"])
 def test_a_nul_in_a_value_is_one_clear_error(repo, call):

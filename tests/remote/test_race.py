@@ -196,7 +196,7 @@ def test_threads_of_one_process_writing_one_stage_get_distinct_counters(server, 
             if i % 2:
                 api.assign(str(target), "m", "prod", version="v0.0.1", force=True)
             else:
-                api.deprecate(str(target), "m", "v0.0.1", "prod")
+                api.deprecate(str(target), "m", version="v0.0.1", stage="prod")
         except Exception as exc:  # noqa: BLE001 -- reported below, with the others
             errors.append(exc)
 

@@ -217,7 +217,7 @@ def _edit(
     raise RegistryError(f"gave up: '{target.branch}' kept moving on the remote while annotating {name}")
 
 
-def uncommitted_edits(repo: PathLike, name: str, ref: str = "HEAD") -> list[str]:
+def uncommitted_edits(repo: PathLike, name: str, *, ref: str = "HEAD") -> list[str]:
     """The files of name that have changes not committed (its annotation file, its annotated path)
     when ref is the checked-out HEAD of a work tree: a version registered there leaves them out.
     [] for another commit, a bare repository, a remote, or a work tree git cannot read (a warning

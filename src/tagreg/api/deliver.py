@@ -59,7 +59,7 @@ def _version(r: Repository, name: str, version: str | None, stage: str | None) -
 
 
 def locate(
-    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
+    name: str, *, version: str | None = None, stage: str | None = None, repo: PathLike = ".",
     offline: bool = False,
 ) -> Located:
     """Resolve name (`NAME`, `NAME@vX.Y.Z`, `NAME@latest`, `NAME#stage`) to its files' location."""
@@ -76,13 +76,13 @@ def locate(
                    source, commit, annotation.path)
 
 
-def parse_size(text: str, what: str = "size") -> int:
+def parse_size(text: str, *, what: str = "size") -> int:
     """Bytes from a size such as `5000`, `500M`, `20G` (binary units); DeliveryError naming what."""
     return D.parse_size(text, what)
 
 
 def get(
-    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
+    name: str, *, version: str | None = None, stage: str | None = None, repo: PathLike = ".",
     out: str | Path | None = None, force: bool = False, offline: bool = False,
     max_files: int | None = None, max_bytes: int | str | None = None,
 ) -> D.Delivery:
@@ -96,7 +96,7 @@ def get(
     max_files, max_bytes = D.limits(max_files, max_bytes)
     if out is not None and not str(out):  # `-o "$DIR"` with DIR unset: not "here" by accident
         raise D.DeliveryError("the output path is empty; name a file or folder (-o .  for the current folder)")
-    where = locate(name, version, stage, repo=repo, offline=offline)
+    where = locate(name, version=version, stage=stage, repo=repo, offline=offline)
     result = D.Delivery(where.name, where.version, where.commit, where.path, "git",
                         repo=where.source.location if where.is_link else None)
     if D.is_external(where.path):
@@ -135,7 +135,7 @@ def get(
 
 
 def open(
-    name: str, version: str | None = None, stage: str | None = None, *, repo: PathLike = ".",
+    name: str, *, version: str | None = None, stage: str | None = None, repo: PathLike = ".",
     offline: bool = False, max_bytes: int | str | None = None,
 ) -> BinaryIO:
     """The artifact (a single file) as a binary file object: `open("churn", stage="prod", repo=URL)`.
@@ -145,7 +145,7 @@ def open(
     is read through DVC (tagreg[dvc]) in the same way.
     """
     _, max_bytes = D.limits(1, max_bytes)
-    where = locate(name, version, stage, repo=repo, offline=offline)
+    where = locate(name, version=version, stage=stage, repo=repo, offline=offline)
     if D.is_external(where.path):
         raise RegistryError(f"'{where.path}' is outside Git; open it with the tool for that storage")
     git = where.source.git

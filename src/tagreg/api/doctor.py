@@ -183,7 +183,7 @@ class RemoteTags:
     note: str = ""  # why it was not compared
 
 
-def remote_tags(repo: PathLike = ".", remote: str = "origin", offline: bool = False) -> RemoteTags:
+def remote_tags(repo: PathLike = ".", *, remote: str = "origin", offline: bool = False) -> RemoteTags:
     """The registry tags of a local repository that its push remote lacks (a push that was
     interrupted, or never made): one `git ls-remote` of the remote's tags. Not compared offline,
     for a remote registry (its cache mirrors the remote), or when the remote is unknown or cannot

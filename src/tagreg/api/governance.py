@@ -61,33 +61,54 @@ def _short(ref: str) -> str:
     return ref
 
 
+def _candidates(git: Git, mirror: bool, ref: str | None) -> tuple[list[str], bool]:
+    """The refs the policy may be read from, in order (the first that exists decides), and whether
+    the ref was named on purpose."""
+    chosen = ref or os.environ.get(ENVIRONMENT) or git.config_value(CONFIG)
+    if chosen:
+        return [chosen], True
+    if mirror:
+        return ["HEAD"], False
+    return ["refs/remotes/origin/HEAD", "refs/heads/main", "refs/heads/master"], False
+
+
 def load(repo: Repository, ref: str | None = None) -> P.Policy | None:
     """The policy at the protected ref, or None if that ref has no policy file. A ref named on
     purpose (ref=, the environment, git config) that does not exist is an error; so is a policy
-    file that cannot be read: with governance, failing open would be the wrong way to fail."""
+    file that cannot be read: with governance, failing open would be the wrong way to fail.
+
+    Every read command asks, so the usual answer (no policy) costs one `git cat-file` for every
+    candidate ref and its file at once (and `git config` for a named ref)."""
     git = repo.git
-    where = policy_ref(git, repo.mirror is not None, ref)
-    if where is None:
-        return None
-    commit = git.resolve(where)
-    if commit is None:
-        if ref or os.environ.get(ENVIRONMENT) or git.config_value(CONFIG):
-            raise RegistryError(f"the policy ref '{where}' does not exist")
-        return None
-    source = f"{_short(where)}:{P.PATH}"
-    found = git.read_objects_within([f"{commit}:{P.PATH}"], MAX_POLICY_BYTES)[f"{commit}:{P.PATH}"]
-    if found is None:
-        return None
-    if isinstance(found, int):
-        raise RegistryError(f"{source} is {found} bytes, more than a policy can be ({MAX_POLICY_BYTES})")
-    try:
-        data = Y.load(found)
-    except Y.YamlError as exc:
-        raise RegistryError(f"{source}: {exc.reason}") from None
-    try:
-        return P.parse(data, source, commit)
-    except schema.Invalid as exc:
-        raise RegistryError(exc.line(source)) from None
+    refs, named = _candidates(git, repo.mirror is not None, ref)
+    for name in refs:
+        if "\n" in name or name.startswith("-"):
+            raise RegistryError(f"the policy ref '{name}' is not a ref name")
+    asked = [x for name in refs for x in (f"{name}^{{commit}}", f"{name}^{{commit}}:{P.PATH}")]
+    oids: dict[str, str] = {}
+    found = git.read_objects_within(asked, MAX_POLICY_BYTES, oids)
+    for name in refs:
+        commit = oids.get(f"{name}^{{commit}}")
+        if commit is None:
+            continue  # no such ref: the next one
+        data = found[f"{name}^{{commit}}:{P.PATH}"]
+        if data is None:
+            return None  # the protected ref has no policy
+        where = git.symbolic_target(name) or name if name.endswith("HEAD") else name
+        source = f"{_short(where)}:{P.PATH}"
+        if isinstance(data, int):
+            raise RegistryError(f"{source} is {data} bytes, more than a policy can be ({MAX_POLICY_BYTES})")
+        try:
+            parsed = Y.load(data)
+        except Y.YamlError as exc:
+            raise RegistryError(f"{source}: {exc.reason}") from None
+        try:
+            return P.parse(parsed, source, commit)
+        except schema.Invalid as exc:
+            raise RegistryError(exc.line(source)) from None
+    if named:
+        raise RegistryError(f"the policy ref '{refs[0]}' does not exist")
+    return None
 
 
 def verifier(repo: Repository, policy: P.Policy) -> Verifier:

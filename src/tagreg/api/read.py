@@ -139,7 +139,7 @@ def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageVi
 
 
 @_reads
-def stages(repo: PathLike = ".", allowed: bool = False, used: bool = False) -> list[str] | None:
+def stages(repo: PathLike = ".", *, allowed: bool = False, used: bool = False) -> list[str] | None:
     """Stage names: from config (`allowed`), in use (`used`), or config if set else in use."""
     if allowed and used:
         raise RegistryError('Either "allowed" or "used" can be set')
@@ -380,7 +380,7 @@ def show(repo: PathLike = ".", name: str | None = None, **options):
 
 
 @_reads(about="name")
-def history(repo: PathLike = ".", name: str | None = None, ascending: bool = False) -> list[S.Event]:
+def history(repo: PathLike = ".", name: str | None = None, *, ascending: bool = False) -> list[S.Event]:
     """Every registry event (of one artifact), newest first unless ascending."""
     if name is not None:
         T.check_name(name)
@@ -447,7 +447,7 @@ def check_ref(repo: PathLike, ref: str) -> list[RefEvent]:
 
 
 @_reads
-def describe(repo: PathLike, name: str, rev: str | None = None) -> A.Annotation | None:
+def describe(repo: PathLike, name: str, *, rev: str | None = None) -> A.Annotation | None:
     """The annotation of `NAME@vX.Y.Z|@latest` or `NAME#stage` at that version's commit, at rev,
     or for a bare NAME as the work tree has it (HEAD in a bare repository)."""
     shortcut = T.parse_shortcut(name)

@@ -27,9 +27,9 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
     from .. import api
     from .render import echo_change
 
-    edits = api.uncommitted_edits(repo, name, ref or rev or "HEAD")  # before the tag: HEAD is known then
+    edits = api.uncommitted_edits(repo, name, ref=ref or rev or "HEAD")  # before the tag: HEAD is known then
     change = api.register(
-        repo, name, ref or rev or "HEAD", version=version, message=message, simple=simple, force=force,
+        repo, name, ref=ref or rev or "HEAD", version=version, message=message, simple=simple, force=force,
         bump_major=bump_major, bump_minor=bump_minor, bump_patch=bump_patch, push=push, remote=remote, sign=sign,
     )
     echo_change(change)
@@ -58,7 +58,7 @@ def assign(repo, name, ref, stage, version, message, simple, force, skip_registr
     from .. import api
     from .render import echo_change
 
-    for change in api.assign(repo, name, stage, ref, version=version, message=message, simple=simple,
+    for change in api.assign(repo, name, stage, ref=ref, version=version, message=message, simple=simple,
                              force=force, skip_registration=skip_registration, push=push, remote=remote, sign=sign):
         echo_change(change)
 
@@ -104,6 +104,6 @@ def deprecate(repo, name, version, stage, ref, message, simple, force, delete, p
     from .. import api
     from .render import echo_change
 
-    for change in api.deprecate(repo, name, version, stage, ref=ref, message=message, simple=simple,
+    for change in api.deprecate(repo, name, version=version, stage=stage, ref=ref, message=message, simple=simple,
                                 force=force, delete=delete, push=push, remote=remote, sign=sign):
         echo_change(change)

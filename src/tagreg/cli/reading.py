@@ -289,7 +289,7 @@ def doctor(repo, no_network, remote, as_json, strict):
     else:
         r = opened
         checks = api.doctor(opened)
-        pushed = api.remote_tags(opened, remote, offline=no_network)
+        pushed = api.remote_tags(opened, remote=remote, offline=no_network)
     found = [c for c in checks if c.level != "ok"]
     unpushed = [] if pushed is None else (
         [api.Check("warning", f"tag '{t}' is not on remote '{remote}' (push it: git push {remote} {t})")
@@ -360,7 +360,7 @@ def get(repo, name, out, force, print_path, print_rev, max_files, max_bytes):
             echo(where.commit)
         return
     if max_bytes is not None:
-        max_bytes = api.parse_size(max_bytes, "--max-bytes")
+        max_bytes = api.parse_size(max_bytes, what="--max-bytes")
     result = api.get(name, repo=repo, out=out, force=force, max_files=max_files, max_bytes=max_bytes)
     version = f"{result.name}@{result.version}" if result.version else result.name
     if result.kind == "external":

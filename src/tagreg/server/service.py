@@ -278,22 +278,23 @@ class Dashboard:
                 # A remote's writes always push (to its URL); a local repository's to its `push:` remote.
                 push, remote = source.push_to is not None, source.settings.push or "origin"
                 if action == "register":
-                    changes = [api.register(r, name, f.get("ref") or "HEAD", version=f.get("version"),
+                    changes = [api.register(r, name, ref=f.get("ref") or "HEAD", version=f.get("version"),
                                             message=f.get("message"), push=push, remote=remote)]
                 elif action == "assign":
                     if not f.get("stage"):
                         raise Problem(400, "invalid", "a stage is needed")
-                    changes = api.assign(r, name, f["stage"], f.get("ref"), version=f.get("version"),  # type: ignore[arg-type]
+                    changes = api.assign(r, name, f["stage"], ref=f.get("ref"), version=f.get("version"),  # type: ignore[arg-type]
                                          message=f.get("message"), push=push, remote=remote)
                 elif action == "unassign":
                     if not f.get("version") or not f.get("stage"):
                         raise Problem(400, "invalid", "a version and a stage are needed")
-                    changes = api.deprecate(r, name, f["version"], f["stage"], message=f.get("message"), push=push,
-                                            remote=remote)
+                    changes = api.deprecate(r, name, version=f["version"], stage=f["stage"], message=f.get("message"),
+                                            push=push, remote=remote)
                 elif action == "deregister":
                     if not f.get("version"):
                         raise Problem(400, "invalid", "a version is needed")
-                    changes = api.deprecate(r, name, f["version"], message=f.get("message"), push=push, remote=remote)
+                    changes = api.deprecate(r, name, version=f["version"], message=f.get("message"), push=push,
+                                            remote=remote)
                 elif action == "deprecate":
                     changes = api.deprecate(r, name, message=f.get("message"), push=push, remote=remote)
                 elif action == "rollback":
