@@ -9,7 +9,7 @@ and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
 from .annotate import annotate, link, remove, uncommitted_edits
 from .deliver import Located, get, locate, open, parse_size
 from .doctor import RemoteTags, doctor, remote_tags
-from .governance import Audit, Verdict, judge_tag, verify
+from .governance import Audit, Verdict, host_rules, judge_tag, verify
 from .read import (
     assignment_ref,
     check_ref,
@@ -43,8 +43,8 @@ __all__ = [
     "AnnotationChange", "ArtifactInfo", "Audit", "BadFile", "Check", "ListedVersion", "Located", "Notice", "RefEvent",
     "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "Verdict", "annotate",
     "assign", "assignment_ref", "check_ref", "close_artifacts", "deprecate", "describe", "doctor",
-    "find_versions_in_stage", "get", "history", "judge_tag", "latest", "link", "locate", "open", "parse_size",
-    "register",
+    "find_versions_in_stage", "get", "history", "host_rules", "judge_tag", "latest", "link", "locate", "open",
+    "parse_size", "register",
     "remote_tags", "remove", "rollback", "show", "show_registry", "show_versions", "stages",
     "uncommitted_edits", "verify", "which",
 ]

@@ -13,14 +13,16 @@ push tags) must not be able to relax the rules by editing them. Which ref, first
 
 from __future__ import annotations
 
+import json
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .. import output_tree, schema
 from .. import policy as P
-from .. import schema
 from .. import tags as T
 from .. import yaml as Y
 from ..git import Git
@@ -28,6 +30,9 @@ from ..signatures import MAX_KEYS_BYTES, Verifier
 from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
 from .results import RegistryError
+
+if TYPE_CHECKING:
+    from ..protect import HostRules
 
 ENVIRONMENT = "TAGREG_POLICY_REF"
 CONFIG = "tagreg.policyRef"
@@ -416,3 +421,49 @@ def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach
         elif event.timestamp >= newest.get(key, event.timestamp):
             standing.add(event.tag)
     return broken, standing
+
+
+# -- at the Git host -----------------------------------------------------------------------------
+
+def policy_branch(repo: Repository, ref: str | None = None) -> str | None:
+    """The branch (at the remote) the policy is read from, or None if it is read from a tag, a
+    commit, or nothing."""
+    git = repo.git
+    where = policy_ref(git, repo.mirror is not None, ref)
+    if where is None:
+        return None
+    full = where if where.startswith("refs/") else git.ref_name(where)
+    if full.endswith("/HEAD"):  # `origin/HEAD`, named on purpose: the branch it stands for
+        full = git.symbolic_target(full) or full
+    if full.startswith("refs/remotes/"):
+        return full[len("refs/remotes/"):].partition("/")[2] or None
+    if full.startswith("refs/heads/"):
+        return full[len("refs/heads/"):]
+    return None
+
+
+def host_rules(repo: PathLike = ".", host: str = "github", *, policy_ref: str | None = None,
+               output_dir: str | os.PathLike | None = None, force: bool = False) -> HostRules:
+    """The rules at the Git host (`github`, `gitlab`) that back the policy in effect: the request
+    bodies of the host's API (nothing is sent), and notes on what to fill in and what the host
+    cannot check. With output_dir, each body is also written there, as `ENDPOINT/NN-NAME.json`
+    (an existing file is an error unless force)."""
+    from .. import protect  # only this command needs it: not on every command's start-up path
+
+    if host not in protect.HOSTS:
+        raise RegistryError(f"unknown Git host '{host}' (known: {', '.join(protect.HOSTS)})")
+    r = _open(repo)
+    policy = load(r, policy_ref)
+    if policy is None:
+        where = policy_ref_of(r, policy_ref)
+        raise RegistryError(f"there is no policy to protect: no {P.PATH} at "
+                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
+    found = protect.host_rules(policy, host, policy_branch(r, policy_ref))
+    if output_dir is not None:
+        contents = {path: (json.dumps(body, indent=2) + "\n").encode() for path, body in found.files()}
+
+        def fill(path: str, write: Callable[[bytes], object]) -> None:
+            write(contents[path])
+
+        output_tree.write_tree(os.fspath(output_dir), [(path, output_tree.FILE, "") for path in contents], force, fill)
+    return found

@@ -30,6 +30,7 @@ COMMANDS = {
     "latest": "reading.latest",
     "link": "annotating.link",
     "parse-tag": "operations.parse_tag",
+    "protect": "governing.protect",
     "register": "changes.register",
     "remove": "annotating.remove",
     "rollback": "changes.rollback",
