@@ -59,10 +59,13 @@ class Annotation:
         return data
 
 
-def files_for(name: str, index: str = "artifacts.yaml") -> list[tuple[str, str]]:
+def files_for(name: str, index: str = "artifacts.yaml", gto_exact: bool = False) -> list[tuple[str, str]]:
     """(file, key) pairs where name's annotation can live, in order of precedence; AnnotationError
-    if name's folder would put its dvc.yaml outside the repository (`../x:name`)."""
+    if name's folder would put its dvc.yaml outside the repository (`../x:name`). gto_exact: only
+    where GTO reads it (index; nowhere for a monorepo name)."""
     dirname, short = T.split_fullname(name)
+    if gto_exact:
+        return [] if dirname is not None else [(index, short)]
     if dirname is not None:
         file = f"{dirname.strip('/')}/{DVC_FILE}"
         problem = outside_reason(file)

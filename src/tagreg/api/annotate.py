@@ -233,7 +233,7 @@ def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
     head = r.head()  # as opening the repository read it: no other git call
     if ref != "HEAD" and r.resolve(ref) != head:
         return []
-    files = [file for file, _ in A.files_for(name, r.config.index)]
+    files = [file for file, _ in A.files_for(name, r.config.index, r.config.gto_exact)]
     note = r.annotation(name, head)
     if note is not None:
         files.insert(0, note.source)

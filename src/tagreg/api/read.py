@@ -465,7 +465,7 @@ def describe(repo: PathLike, name: str, rev: str | None = None) -> A.Annotation 
         return r.annotation(shortcut.name, versions[0].commit)
     if r.root is None:
         return r.annotation(shortcut.name, r.head())
-    for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
+    for file, _ in A.files_for(shortcut.name, r.config.index, r.config.gto_exact):  # in order of precedence
         data = A.read_worktree(r.root, file)  # being edited: a bad file is an error, not a warning
         if data is not None:
             dirname = posixpath.dirname(file) if posixpath.basename(file) == A.DVC_FILE and "/" in file else None

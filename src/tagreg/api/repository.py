@@ -291,12 +291,16 @@ class Repository:
     # -- annotations --
 
     def annotation_files(self, commit: str, names: list[str] | None = None) -> list[str]:
-        """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder)."""
+        """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder);
+        only the index file GTO reads with `config.gto_exact`."""
+        exact = self.config.gto_exact
         if names is not None:
             files: list[str] = []
             for name in names:
-                files += [f for f, _ in A.files_for(name, self.config.index)]
+                files += [f for f, _ in A.files_for(name, self.config.index, exact)]
             return list(dict.fromkeys(files))
+        if exact:
+            return [self.config.index]
         # The tree is hostile: a few KB of shared subtrees (a git bomb) list as 10**8 paths. Read
         # the listing as a stream and only so far; the files at the root are read in any case.
         roots = [self.config.index, A.DVC_FILE]
