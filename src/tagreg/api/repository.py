@@ -341,6 +341,7 @@ class Repository:
         if also is not None:
             also.update({name: found if isinstance(found, bytes) else None
                          for name, found in ((name, blobs.get(name)) for name in extra)})
+        inputs = self._template_inputs(wanted, blobs, most, oids)
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}
@@ -353,13 +354,33 @@ class Repository:
                     self.warn(BadFile(file, commit, f"larger than {most} bytes ({data} bytes)"))
                     continue
                 dirname = posixpath.dirname(file) if "/" in file else None
+                given = inputs.get((commit, file))
                 try:
                     found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
-                                              dirname if posixpath.basename(file) == A.DVC_FILE else None))
+                                              dirname if posixpath.basename(file) == A.DVC_FILE else None,
+                                              given, {p: oids.get(f"{commit}:{p}", "") for p in given or ()}))
                 except A.AnnotationError as exc:  # costs this file at this commit only
                     self.warn(BadFile(file, commit, exc.reason))
             out[commit] = found
         return out
+
+    def _template_inputs(self, wanted: dict[str, list[str]], blobs: dict, most: int,
+                         oids: dict[str, str]) -> dict[tuple[str, str], A.Inputs]:
+        """(commit, file) -> the files its `${…}` templating reads (`A.template_inputs`), for the
+        dvc.yaml files read that use it, all read in one more cat-file call (oids: their ids)."""
+        needed = {}
+        for commit, files in wanted.items():
+            for file in files:
+                data = blobs.get(f"{commit}:{file}")
+                paths = A.template_inputs(file, data) if isinstance(data, bytes) else None
+                if paths is not None:
+                    needed[(commit, file)] = paths
+        if not needed:
+            return {}
+        names = [f"{commit}:{path}" for (commit, _), paths in needed.items() for path in paths]
+        found = self.git.read_objects_within(names, most, oids)
+        return {(commit, file): {path: found.get(f"{commit}:{path}") for path in paths}
+                for (commit, file), paths in needed.items()}
 
     def warn(self, bad: BadFile) -> None:
         """Add bad to `warnings`, unless that file at that commit was reported already."""
