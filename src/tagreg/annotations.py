@@ -51,6 +51,16 @@ class Annotation:
     repo: str | None = None  # for links: the repository holding the files
     rev: str | None = None  # for links: the revision in that repository
 
+    @property
+    def resolved_path(self) -> str | None:
+        """path as a path of its repository. A dvc.yaml's paths are relative to its folder, as DVC
+        reads them (`models/dvc.yaml` with `path: clf.pkl` is `models/clf.pkl`); others, a URL and a
+        link's path (in the linked repository) are as written."""
+        folder = posixpath.dirname(self.source) if posixpath.basename(self.source) == DVC_FILE else ""
+        if not folder or not self.path or self.repo is not None or "://" in self.path or self.path.startswith("/"):
+            return self.path
+        return posixpath.normpath(posixpath.join(folder, self.path))
+
     def to_dict(self, keys: Iterable[str] = FIELDS, *, only_set: bool = False) -> dict[str, Any]:
         """The fields named in keys, in that order (every one but name by default); with only_set,
         those without a value (None, empty, or virtual left true) are left out."""

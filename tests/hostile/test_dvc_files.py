@@ -1,11 +1,13 @@
-"""Hostile DVC files in a registry: dvc.yaml templating that names files outside the repository,
+"""Hostile DVC files in a registry: `.dvc` files and dvc.lock files whose outputs point out of the
+repository, over the YAML bounds, and dvc.yaml templating that names files outside the repository,
 huge ones, or a symlink out of the work tree. A DVC file from the repository is untrusted: it is
-read within the bounds of `tagreg.yaml`; DVC's parser is given only the repository's own files,
-from git objects, in memory."""
+read within the bounds of `tagreg.yaml`; what it declares is only compared with the annotated path,
+never followed; DVC's parser is given only the repository's own files, from git objects, in memory."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from conftest import run_tagreg
@@ -36,6 +38,43 @@ class Proc:
 
 def tagreg(cwd, *args: str) -> Proc:
     return Proc(run_tagreg(cwd, *args))
+
+
+@pytest.fixture
+def no_dvc(monkeypatch):
+    """DVC made impossible to import: a test that passes did not need it."""
+    for name in ("dvc", "dvc.repo", "dvc.fs", "dvc.parsing"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize("dvc_file", [
+    {"model.pkl.dvc": b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: ../model.pkl\n"},
+    {"model.pkl.dvc": b"wdir: ../..\nouts:\n- md5: 0123456789abcdef0123456789abcdef\n  path: model.pkl\n"},
+    {"model.pkl.dvc": b"wdir: /etc\nouts:\n- path: model.pkl\n"},
+    {"dvc.lock": b"stages:\n  s:\n    outs:\n    - path: /model.pkl\n", "dvc.yaml": b"stages:\n  s:\n    cmd: x\n"},
+    {"dvc.lock": b"stages:\n  s:\n    outs:\n    - path: model.pkl\n",
+     "dvc.yaml": b"stages:\n  s:\n    wdir: ../../..\n    cmd: x\n"},
+    {"dvc.lock": b"stages:\n  s:\n    outs:\n    - path: [model.pkl]\n  t: 7\n"},
+])
+def test_outputs_declared_out_of_the_repository_track_nothing(tmp_path, no_dvc, dvc_file):
+    """An output whose path (with its wdir) leaves the repository is not the annotated path: no DVC."""
+    repo = committed(tmp_path, {"artifacts.yaml": b"m:\n  path: model.pkl\n", **dvc_file}, ("m",))
+    line = refused(tagreg(repo, "get", "m", "-o", str(tmp_path / "out")))
+    assert line.startswith("❌ 'model.pkl' does not exist at commit "), line
+    assert not (tmp_path / "out").exists()
+    doctor = run_tagreg(repo, "doctor", "--offline")
+    assert "m@v0.0.1: path 'model.pkl' does not exist" in doctor.stdout + doctor.stderr
+
+
+def test_a_huge_dvc_lock_in_a_folder_is_refused(tmp_path, no_dvc):
+    lock = b"stages:\n  train:\n    outs:\n    - path: gone\n" + b"#" * (1 << 20) + b"\n"
+    repo = committed(tmp_path, {"artifacts.yaml": b"m:\n  path: models/deep/gone\n", "models": {"dvc.lock": lock}},
+                     ("m",))
+    line = refused(tagreg(repo, "get", "m", "-o", str(tmp_path / "out")))
+    assert "models/dvc.lock" in line and f"larger than {1 << 20} bytes" in line, line
+    doctor = run_tagreg(repo, "doctor", "--offline")
+    assert doctor.returncode == 0, doctor.stderr  # a warning: the path cannot be checked
+    assert "models/dvc.lock" in doctor.stdout and "TAGREG_YAML_MAX_BYTES" in doctor.stdout, doctor.stdout
 
 
 def warnings_of(repo, *args: str) -> tuple[dict, str]:

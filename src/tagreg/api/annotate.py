@@ -239,7 +239,7 @@ def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
         files.insert(0, note.source)
         if note.path and not note.repo and not D.is_external(note.path):
             try:
-                files.append(D.check_path(note.path))
+                files.append(D.check_path(note.resolved_path or note.path))
             except D.DeliveryError:
                 pass  # a path out of the repository is refused by `get`, not looked at here
     return r.git.uncommitted(list(dict.fromkeys(files)))
