@@ -90,3 +90,16 @@ def test_the_dashboard_says_where_a_folder_dvc_yaml_path_is_stored(project):
     snapshot = build_snapshot(api.Repository(project.path), "test")
     stored = {m["name"]: m["annotation"]["stored"] for m in snapshot["models"]}
     assert stored == {"models:clf": "dvc", "other:clf": "git"}
+
+
+def test_templated_annotations_follow_their_params_from_commit_to_commit(repo):
+    """The same dvc.yaml at two commits, params.yaml changed between them: each commit's own values
+    (the cache of resolved files is keyed by every file read, not by dvc.yaml alone)."""
+    pytest.importorskip("dvc.parsing")
+    repo.commit("one", {"dvc.yaml": "artifacts:\n  a:\n    path: ${where}/a.pkl\n    desc: ${what}\n",
+                        "params.yaml": "where: models\nwhat: first\n"})
+    repo.commit("two", {"params.yaml": "where: models\nwhat: second\n"})
+    for rev, what in (("HEAD~1", "first"), ("HEAD", "second"), ("HEAD~1", "first")):
+        note = api.describe(repo.path, "a", rev=rev)
+        assert (note.path, note.description) == ("models/a.pkl", what)
+    assert repo.run("describe", "a", "--description").stdout == "second\n"  # the work tree's

@@ -194,13 +194,28 @@ class NeedsDvc(AnnotationError):
     """A dvc.yaml whose annotations only DVC's parser can read (`${…}` templating), without DVC."""
 
 
-def template_inputs(file: str, data: bytes) -> list[str] | None:
+def template_inputs(file: str, data: bytes, oid: str | None = None) -> list[str] | None:
     """The files (paths in the repository) a dvc.yaml's `artifacts:` take values from when they use
     DVC's `${…}` templating: `params.yaml` beside it and the files its `vars:` names, each once,
     only those inside the repository (DVC is told of no other). None when the artifacts use no
-    templating, or the file cannot be read (`parse` says why)."""
+    templating, or the file cannot be read (`parse` says why). Remembered by blob id (oid) in the
+    cache folder: a templated pipeline's dvc.yaml is not parsed on every read."""
+    from . import cache
+    from .yaml import cache_tag
+
     if posixpath.basename(file) != DVC_FILE or b"${" not in data:
         return None
+    key = f"v{_CACHE_FORMAT}-{oid}-inputs{cache_tag()}"
+    stored = cache.load_value("annotations", key) if oid else None
+    if isinstance(stored, list) or stored == "":
+        return stored or None
+    found = _template_inputs(file, data)
+    if oid:
+        cache.store_value("annotations", key, found or "")
+    return found
+
+
+def _template_inputs(file: str, data: bytes) -> list[str] | None:
     try:
         content = _safe_load(data, file)
     except AnnotationError:

@@ -372,7 +372,7 @@ class Repository:
         for commit, files in wanted.items():
             for file in files:
                 data = blobs.get(f"{commit}:{file}")
-                paths = A.template_inputs(file, data) if isinstance(data, bytes) else None
+                paths = A.template_inputs(file, data, oids.get(f"{commit}:{file}")) if isinstance(data, bytes) else None
                 if paths is not None:
                     needed[(commit, file)] = paths
         if not needed:
