@@ -101,3 +101,10 @@ def test_traceback_after_the_command(repo, flag):
     assert "Traceback (most recent call last)" in result.stderr
     plain = repo.run("register", "bad name")
     assert plain.returncode == 1 and "Traceback" not in plain.stderr  # the flag of one command is not the next's
+
+
+def test_the_cli_names_the_variable_the_config_reads():
+    from tagreg import config
+    from tagreg.cli import group
+
+    assert group.GTO_EXACT_ENV == config.GTO_EXACT_ENV

@@ -10,7 +10,6 @@ from collections.abc import Callable
 import click
 
 from .. import __version__
-from ..config import GTO_EXACT_ENV
 from ..errors import UserError
 from .output import echo, printable
 
@@ -41,6 +40,7 @@ COMMANDS = {
     "which": "reading.which",
 }
 ALIASES = {"promote": "assign"}
+GTO_EXACT_ENV = "TAGREG_GTO_EXACT"  # config.GTO_EXACT_ENV, which --version and --help need not import
 
 
 class LazyGroup(click.Group):
