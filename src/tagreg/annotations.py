@@ -6,10 +6,11 @@ file in the work tree with ruamel.yaml's round-trip mode, so users' comments and
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,6 +51,16 @@ class Annotation:
     repo: str | None = None  # for links: the repository holding the files
     rev: str | None = None  # for links: the revision in that repository
 
+    @property
+    def resolved_path(self) -> str | None:
+        """path as a path of its repository. A dvc.yaml's paths are relative to its folder, as DVC
+        reads them (`models/dvc.yaml` with `path: clf.pkl` is `models/clf.pkl`); others, a URL and a
+        link's path (in the linked repository) are as written."""
+        folder = posixpath.dirname(self.source) if posixpath.basename(self.source) == DVC_FILE else ""
+        if not folder or not self.path or self.repo is not None or "://" in self.path or self.path.startswith("/"):
+            return self.path
+        return posixpath.normpath(posixpath.join(folder, self.path))
+
     def to_dict(self, keys: Iterable[str] = FIELDS, *, only_set: bool = False) -> dict[str, Any]:
         """The fields named in keys, in that order (every one but name by default); with only_set,
         those without a value (None, empty, or virtual left true) are left out."""
@@ -59,10 +70,13 @@ class Annotation:
         return data
 
 
-def files_for(name: str, index: str = "artifacts.yaml") -> list[tuple[str, str]]:
+def files_for(name: str, index: str = "artifacts.yaml", gto_exact: bool = False) -> list[tuple[str, str]]:
     """(file, key) pairs where name's annotation can live, in order of precedence; AnnotationError
-    if name's folder would put its dvc.yaml outside the repository (`../x:name`)."""
+    if name's folder would put its dvc.yaml outside the repository (`../x:name`). gto_exact: only
+    where GTO reads it (index; nowhere for a monorepo name)."""
     dirname, short = T.split_fullname(name)
+    if gto_exact:
+        return [] if dirname is not None else [(index, short)]
     if dirname is not None:
         file = f"{dirname.strip('/')}/{DVC_FILE}"
         problem = outside_reason(file)
@@ -130,16 +144,23 @@ def _safe_load(data: bytes, where: str) -> Any:
 
 # name -> the parse of a blob, or the AnnotationError it raised (a bad file is refused once)
 _PARSE_CACHE: dict[tuple[str, str], dict[str, Annotation] | AnnotationError] = {}
-_CACHE_FORMAT = 3  # bump when parse() or Annotation change, so old cache entries are not read
+_CACHE_FORMAT = 4  # bump when parse() or Annotation change, so old cache entries are not read
+MAX_VARS_FILES = 100  # files one dvc.yaml's templating may read (its `vars:` and params.yaml)
+Inputs = Mapping[str, "bytes | int | None"]  # path -> a file's bytes, its size when over the bound, None if absent
 
 
-def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
+def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None,
+               inputs: Inputs | None = None, input_oids: dict[str, str] | None = None) -> dict[str, Annotation]:
     """parse(), remembered by git blob id in memory and in the cache folder (a registry reads the
     same files at many commits). A file that cannot be read is remembered too (as its reason), so
-    a bad file costs its parse once."""
+    a bad file costs its parse once. inputs: a templated dvc.yaml's files (`template_inputs`),
+    with their blob ids (input_oids), which are then part of what is remembered."""
     from . import cache
     from .yaml import cache_tag
 
+    if inputs is not None:
+        oid = "+".join([oid, *(f"{path}={(input_oids or {}).get(path, '-')}" for path in sorted(inputs))])
+        oid = hashlib.sha1(oid.encode()).hexdigest()
     key = (file, oid)
     found = _PARSE_CACHE.get(key)
     if isinstance(found, AnnotationError):
@@ -156,7 +177,10 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> 
         found = {name: Annotation(**fields) for name, fields in stored.items()}
     else:
         try:
-            found = parse(file, data, dirname)
+            found = parse(file, data, dirname, inputs)
+        except NeedsDvc as exc:  # not for the cache folder: it reads once DVC is installed
+            _PARSE_CACHE[key] = exc
+            raise
         except AnnotationError as exc:
             cache.store_value("annotations", disk_key, exc.reason)
             _PARSE_CACHE[key] = exc
@@ -166,15 +190,117 @@ def parse_blob(file: str, oid: str, data: bytes, dirname: str | None = None) -> 
     return found
 
 
-def parse(file: str, data: bytes, dirname: str | None = None) -> dict[str, Annotation]:
+class NeedsDvc(AnnotationError):
+    """A dvc.yaml whose annotations only DVC's parser can read (`${…}` templating), without DVC."""
+
+
+def template_inputs(file: str, data: bytes, oid: str | None = None) -> list[str] | None:
+    """The files (paths in the repository) a dvc.yaml's `artifacts:` take values from when they use
+    DVC's `${…}` templating: `params.yaml` beside it and the files its `vars:` names, each once,
+    only those inside the repository (DVC is told of no other). None when the artifacts use no
+    templating, or the file cannot be read (`parse` says why). Remembered by blob id (oid) in the
+    cache folder: a templated pipeline's dvc.yaml is not parsed on every read."""
+    from . import cache
+    from .yaml import cache_tag
+
+    if posixpath.basename(file) != DVC_FILE or b"${" not in data:
+        return None
+    key = f"v{_CACHE_FORMAT}-{oid}-inputs{cache_tag()}"
+    stored = cache.load_value("annotations", key) if oid else None
+    if isinstance(stored, list) or stored == "":
+        return stored or None
+    found = _template_inputs(file, data)
+    if oid:
+        cache.store_value("annotations", key, found or "")
+    return found
+
+
+def _template_inputs(file: str, data: bytes) -> list[str] | None:
+    try:
+        content = _safe_load(data, file)
+    except AnnotationError:
+        return None
+    if not isinstance(content, dict) or not _templated(content.get("artifacts")):
+        return None
+    folder = posixpath.dirname(file)
+    wanted = [posixpath.join(folder, "params.yaml")]
+    declared = content.get("vars")
+    for item in declared if isinstance(declared, list) else []:
+        if isinstance(item, str):
+            wanted.append(posixpath.normpath(posixpath.join(folder, item.partition(":")[0])))
+    return [path for path in dict.fromkeys(wanted) if outside_reason(path) is None][:MAX_VARS_FILES + 1]
+
+
+def _templated(value: Any) -> bool:
+    """Whether a parsed value holds a `${` anywhere (keys too)."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def _resolved(file: str, content: dict, inputs: Inputs | None) -> Any:
+    """The `artifacts:` of a templated dvc.yaml as DVC resolves them (its own parser, on the given
+    files only, in memory); AnnotationError if DVC is not installed or cannot resolve them."""
+    if inputs is None:
+        raise AnnotationError(file, "its artifacts use ${...} templating, whose files were not read")
+    if len(inputs) > MAX_VARS_FILES:
+        raise AnnotationError(file, f"its templating reads more than {MAX_VARS_FILES} files")
+    try:
+        from dvc.fs import MemoryFileSystem  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        from dvc.parsing import DataResolver  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        raise NeedsDvc(file, "its artifacts use ${...} templating, which only DVC's parser reads: "
+                             "pip install 'tagreg[dvc]'") from None
+    from .yaml import YamlError, check, limits
+
+    files = {}
+    for path, data in inputs.items():
+        if isinstance(data, int):
+            raise AnnotationError(file, f"{path}, which its templating reads, is larger than {limits()['bytes']} "
+                                        f"bytes ({data} bytes)")
+        if data is None:
+            continue
+        if path.endswith((".yaml", ".yml")):
+            try:
+                check(data)  # the bounds (size, depth, aliases) before DVC's own YAML parser reads it
+            except YamlError as exc:
+                raise AnnotationError(file, f"{path}, which its templating reads: {exc}") from None
+        files[path] = data
+    fs = MemoryFileSystem(global_store=False)
+    fs.pipe(files)
+    project = _Project(fs)
+    try:
+        return DataResolver(project, posixpath.dirname(file), content).resolve_artifacts()
+    except Exception as exc:  # DVC's own errors (ResolveError ...): their text says what is wrong  # noqa: BLE001
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise AnnotationError(file, f"DVC cannot resolve its templating: {reason}") from None
+
+
+@dataclass
+class _Project:
+    """What DVC's parser (`dvc.parsing.DataResolver`) asks of a DVC project: its files, its config."""
+
+    fs: Any
+    config: dict = field(default_factory=dict)
+
+
+def parse(file: str, data: bytes, dirname: str | None = None, inputs: Inputs | None = None) -> dict[str, Annotation]:
     """All annotations in one file's bytes, keyed by full artifact name; AnnotationError if the file
-    is not UTF-8, not YAML, over the bounds of `tagreg.yaml`, or not in the expected shape."""
+    is not UTF-8, not YAML, over the bounds of `tagreg.yaml`, or not in the expected shape. A
+    dvc.yaml whose annotations use `${…}` templating is resolved by DVC's parser (tagreg[dvc]) with
+    inputs (`template_inputs`); NeedsDvc without DVC."""
     content = _safe_load(data, file)
     is_dvc = posixpath.basename(file) == DVC_FILE
     if is_dvc:
         section = content.get("artifacts") if isinstance(content, dict) else None
         if content is not None and not isinstance(content, dict):
             raise AnnotationError(file, "doesn't conform to DVC format")
+        if _templated(section):
+            section = _resolved(file, content, inputs)  # type: ignore[arg-type]
         content = section or {}
     elif content is None:
         content = {}

@@ -19,6 +19,7 @@ from .schema import Invalid, checked, read, shown
 
 CONFIG_FILE_NAME = ".gto"
 DEFAULT_INDEX = "artifacts.yaml"
+GTO_EXACT_ENV = "TAGREG_GTO_EXACT"
 
 
 class ConfigError(UserError, ValueError):
@@ -91,6 +92,9 @@ class Config:
     enrichments: list[Any] = field(default_factory=list, metadata=checked(_enrichments))
     autoload_enrichments: bool = field(default=True, metadata=checked(_flag))
     source: str | None = None  # the .gto file read, if any
+    # TAGREG_GTO_EXACT=1 (`tagreg --gto-exact`), never the .gto file: read only the annotation file
+    # GTO reads (artifacts.yaml, no dvc.yaml), so that a DVC-annotated registry reads as in GTO
+    gto_exact: bool = False
 
     def check_stage(self, stage: str) -> str:
         """Return stage if it is valid and allowed, else raise ConfigError/GrammarError."""
@@ -115,6 +119,15 @@ def emojis_enabled() -> bool:
     if value is None:
         return True
     return value.strip().lower() not in _BOOL_FALSE
+
+
+def gto_exact(environ: dict[str, str] | None = None) -> bool:
+    """Whether TAGREG_GTO_EXACT asks to read only what GTO reads (`1`, `true`...; unset or empty: no)."""
+    value = (environ if environ is not None else os.environ).get(GTO_EXACT_ENV, "")
+    try:
+        return bool(value.strip()) and _flag(value)
+    except Invalid:
+        raise ConfigError(f"{GTO_EXACT_ENV} must be 1 or 0 (true or false), not {shown(value)}") from None
 
 
 def file_name(environ: dict[str, str] | None = None) -> str:
@@ -154,6 +167,7 @@ def load(
         raise ConfigError(exc.line(where) if exc.path == "index" else where) from None
     config.config_file_name = name
     config.source = source
+    config.gto_exact = gto_exact(environ)
     return config
 
 

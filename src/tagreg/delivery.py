@@ -357,53 +357,123 @@ def open_file(git: Git, entry: Entry) -> BinaryIO:
 
 
 def dvc_tracked(git: Git, commit: str, path: str) -> bool:
-    """Whether path is tracked by DVC at commit (a `path.dvc` file, or outputs of dvc.lock); reads
-    no dvc.lock over the YAML size bound (DeliveryError)."""
+    """Whether path is tracked by DVC at commit (see `dvc_output`); reads no `.dvc` file or
+    dvc.lock over the YAML size bound (DeliveryError)."""
     return dvc_output(git, commit, path) is not None
 
 
-def dvc_is_folder(output: dict) -> bool:
-    """Whether a DVC output (`dvc_output`) is a folder: its md5 names a `.dir` listing."""
-    return str(output.get("md5", "")).endswith(".dir")
+def present(git: Git, commit: str, path: str) -> bool:
+    """Whether `get` finds path at commit: files in git (or LFS), or an output DVC tracks."""
+    return exists(git, commit, path) or dvc_tracked(git, commit, path)
 
 
-def dvc_output(git: Git, commit: str, path: str) -> dict | None:
-    """The DVC output of path at commit (its entry in `path.dvc` or dvc.lock: md5, size, nfiles,
-    as DVC wrote them; {} when that cannot be read, DVC itself then says what is wrong), or None
-    when DVC does not track path."""
+@dataclass
+class DvcOutput:
+    """Where DVC tracks a path: the `.dvc` file or dvc.lock declaring it, and its entry there."""
+
+    file: str  # the `.dvc` file or dvc.lock, in the repository
+    entry: dict  # its `outs` entry as DVC wrote it (md5, size, nfiles); {} when it cannot be read
+    inside: bool = False  # the path is in this output (a tracked folder), not the output itself
+
+    @property
+    def folder(self) -> bool | None:
+        """Whether the path is a folder (its md5 names a `.dir` listing); None when only DVC can
+        tell: a path inside a tracked folder."""
+        return None if self.inside else str(self.entry.get("md5", "")).endswith(".dir")
+
+
+def dvc_is_folder(output: DvcOutput) -> bool:
+    """Whether a DVC output (`dvc_output`) is known to be a folder."""
+    return output.folder is True
+
+
+def dvc_output(git: Git, commit: str, path: str) -> DvcOutput | None:
+    """The DVC output of path at commit, found as DVC finds it, or None when DVC does not track
+    path. Read in one batch: `A.dvc` for path and each folder above it (`dvc add` of a file or a
+    folder, path then being inside that folder), and the dvc.lock of each folder above path
+    (pipeline outputs, relative to the lock's folder or to the stage's `wdir` in the dvc.yaml
+    beside it). The nearest declaration wins. A `path.dvc` that cannot be read counts as
+    tracking path ({} entry: DVC then says what is wrong with it)."""
     from .yaml import limits
 
+    path = check_path(path)
+    parts = path.split("/")
+    ancestors = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]  # path, its folder, ...
+    folders = ["/".join(parts[:i]) for i in range(len(parts) - 1, -1, -1)]  # its folder, ..., the root
+    candidates = [f"{a}.dvc" for a in ancestors]
+    for folder in folders:
+        candidates += [posixpath.join(folder, "dvc.lock"), posixpath.join(folder, "dvc.yaml")]
     most = limits()["bytes"]
-    dvc_file, lock_file = f"{commit}:{check_path(path)}.dvc", f"{commit}:dvc.lock"
-    found = git.read_objects_within([dvc_file, lock_file], most)
-    data = found.get(dvc_file)
-    if data is None:
-        data = found.get(lock_file)
+    blobs = git.read_objects_within([f"{commit}:{file}" for file in candidates], most)
+    for file in candidates:
+        data = blobs.get(f"{commit}:{file}")
+        if data is None or file.endswith("/dvc.yaml") or file == "dvc.yaml":
+            continue
         if isinstance(data, int):
-            raise DeliveryError(f"dvc.lock at commit {commit[:7]} is larger than {most} bytes ({data} bytes); "
+            raise DeliveryError(f"{file} at commit {commit[:7]} is larger than {most} bytes ({data} bytes); "
                                 "raise the limit with TAGREG_YAML_MAX_BYTES")
-        if data is None or f"path: {path}".encode() not in data:
-            return None
-    return _dvc_out(data, path)
+        folder = posixpath.dirname(file)
+        if file.endswith(".dvc"):
+            doc = _dvc_yaml(data)
+            if doc is None and file == f"{path}.dvc":
+                return DvcOutput(file, {})
+            wdir = doc.get("wdir") if isinstance(doc, dict) else None
+            outs = [(out, _joined(folder, wdir)) for out in _outs(doc)]
+        else:
+            pipeline = blobs.get(f"{commit}:{posixpath.join(folder, 'dvc.yaml')}")
+            outs = _lock_outs(_dvc_yaml(data), _dvc_yaml(pipeline) if isinstance(pipeline, bytes) else None, folder)
+        for out, base in outs:
+            where = out.get("path")
+            if not isinstance(where, str) or base is None:
+                continue
+            declared = posixpath.normpath(posixpath.join(base, where))
+            if declared == path:
+                return DvcOutput(file, out)
+            if path.startswith(declared + "/") and declared not in (".", ""):
+                return DvcOutput(file, out, inside=True)
+    return None
 
 
-def _dvc_out(data: bytes | int, path: str) -> dict:
-    """The entry of path in the outputs of a `.dvc` file or dvc.lock; {} when it cannot be read."""
+def _dvc_yaml(data: bytes | int | None) -> object:
+    """A `.dvc`, dvc.lock or dvc.yaml file, parsed within the bounds; None when it cannot be read."""
     from .yaml import load
 
+    if not isinstance(data, bytes):
+        return None
     try:
-        doc = load(data) if isinstance(data, bytes) else None
+        return load(data)
     except UserError:
-        return {}
-    outs: list = []
-    stages = doc.get("stages") if isinstance(doc, dict) else None
-    for holder in [doc, *(stages.values() if isinstance(stages, dict) else ())]:  # a .dvc file, dvc.lock
-        if isinstance(holder, dict) and isinstance(holder.get("outs"), list):
-            outs += holder["outs"]
-    for out in outs:
-        if isinstance(out, dict) and posixpath.normpath(str(out.get("path", ""))) in (path, posixpath.basename(path)):
-            return out
-    return {}
+        return None
+
+
+def _outs(holder: object) -> list[dict]:
+    outs = holder.get("outs") if isinstance(holder, dict) else None
+    return [out for out in outs if isinstance(out, dict)] if isinstance(outs, list) else []
+
+
+def _joined(folder: str, wdir: object) -> str | None:
+    """The folder paths are relative to: folder, or its `wdir` (a plain relative path); None for a
+    wdir that only DVC's templating could resolve or that is not a path."""
+    if wdir is None:
+        return folder
+    if not isinstance(wdir, str) or "${" in wdir or wdir.startswith("/"):
+        return None
+    return posixpath.normpath(posixpath.join(folder, wdir))
+
+
+def _lock_outs(lock: object, pipeline: object, folder: str) -> list[tuple[dict, str | None]]:
+    """(output, the folder its path is relative to) of each stage in a dvc.lock; a stage's `wdir` is
+    in the dvc.yaml beside it (for `foreach`/`matrix` stages, `NAME@KEY`, in the stage's `do`)."""
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    defined = pipeline.get("stages") if isinstance(pipeline, dict) else None
+    out: list[tuple[dict, str | None]] = []
+    for name, stage in stages.items() if isinstance(stages, dict) else ():
+        definition = defined.get(str(name).partition("@")[0]) if isinstance(defined, dict) else None
+        if isinstance(definition, dict) and "@" in str(name) and isinstance(definition.get("do"), dict):
+            definition = definition["do"]
+        wdir = definition.get("wdir") if isinstance(definition, dict) else None
+        out += [(entry, _joined(folder, wdir)) for entry in _outs(stage)]
+    return out
 
 
 def _dvc_repo():
@@ -413,13 +483,16 @@ def _dvc_repo():
         raise DeliveryError(
             "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
         ) from exc
+    except Exception as exc:  # an installation DVC itself cannot start with
+        raise DeliveryError(f"this artifact is tracked by DVC, which cannot be loaded: {_reason(exc)}") from exc
     return Repo
 
 
 def _dvc_failed(path: str, rev: str, exc: BaseException) -> DeliveryError:
     """DVC's reason for not delivering path, in one line. DVC raises plain exceptions whose text is
     all it says; an object missing from the DVC remote is a FileNotFoundError, itself or as the
-    cause of DVC's own error ("failed to load directory"), whose file is then named too."""
+    cause of DVC's own error ("failed to load directory"), whose file is then named too; an error
+    of DVC's with a generic text ("SCM error") is followed by its cause's."""
     chain = [exc]
     while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 10:
         chain.append(cause)
@@ -427,6 +500,8 @@ def _dvc_failed(path: str, rev: str, exc: BaseException) -> DeliveryError:
     missing = next((e for e in chain if isinstance(e, FileNotFoundError)), None)
     if missing is not None and missing is not exc:
         reasons.append(_reason(missing))
+    elif len(chain) > 1 and reasons[0] in ("SCM error", "DVC error"):
+        reasons.append(_reason(chain[1]))
     hint = " (is it pushed to the DVC remote with `dvc push`?)" if missing is not None else ""
     return DeliveryError(f"DVC could not fetch '{printable(path)}' at commit {rev[:7]}: "
                          f"{printable(' '.join(': '.join(reasons).split()))}{hint}")
@@ -438,10 +513,13 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _check_declared(output: dict, path: str, max_files: int, max_bytes: int) -> None:
-    """Refuse before any download what the DVC output itself says is over the limits."""
+def _check_declared(output: DvcOutput, path: str, max_files: int, max_bytes: int) -> None:
+    """Refuse before any download what the DVC output itself says is over the limits (its entry
+    is the whole folder's for a path inside it: only the download can tell)."""
+    if output.inside:
+        return
     for key, most, message in (("nfiles", max_files, _too_many_files), ("size", max_bytes, _too_big)):
-        value = output.get(key)
+        value = output.entry.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > most:
             raise DeliveryError(message(path, value, most))
 
@@ -456,14 +534,26 @@ def _too_big(path: str, total: int, most: int) -> str:
             f"with --max-bytes, max_bytes= or {BYTES_ENV}")
 
 
-def dvc_open(url: str, path: str, rev: str, output: dict, max_bytes: int) -> BinaryIO:
+@dataclass
+class DvcSource:
+    """What DVC fetches from: the registry's URL (DVC clones it) or local path, a commit, a path."""
+
+    url: str
+    rev: str
+    path: str
+
+
+def dvc_open(source: DvcSource, output: DvcOutput, max_bytes: int) -> BinaryIO:
     """A DVC-tracked file as a file object (at most max_bytes), fetched through DVC (tagreg[dvc])
     as `get` fetches it: its first MiBs in memory, the rest in a temporary file, as `open_file`."""
 
+    path = check_path(source.path)
     staging = tempfile.mkdtemp(prefix="tagreg-dvc-")
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
-        fetched = _dvc_fetch(url, path, rev, output, staging, 1, max_bytes)
+        fetched = _dvc_fetch(source, output, staging, 1, max_bytes)
+        if os.path.isdir(fetched) and not os.path.islink(fetched):
+            raise DeliveryError(f"'{printable(path)}' is a folder; use get() to write it to disk")
         _staged(fetched, path, False, 1, max_bytes)
         with open(fetched, "rb") as handle:  # a file of our own temporary folder
             shutil.copyfileobj(handle, spool, 1 << 20)
@@ -476,28 +566,34 @@ def dvc_open(url: str, path: str, rev: str, output: dict, max_bytes: int) -> Bin
     return spool  # type: ignore[return-value]
 
 
-def _dvc_fetch(url: str, path: str, rev: str, output: dict, staging: str, max_files: int, max_bytes: int) -> str:
-    """Have DVC download path at rev into the new folder staging; where it wrote it. Refuses first
+def _dvc_fetch(source: DvcSource, output: DvcOutput, staging: str, max_files: int, max_bytes: int) -> str:
+    """Have DVC download the path into the new folder staging; where it wrote it. Refuses first
     what the DVC output itself says is over the limits."""
     Repo = _dvc_repo()
+    path = check_path(source.path)
     _check_declared(output, path, max_files, max_bytes)
     fetched = os.path.join(staging, "out")
     try:
-        Repo.get(url, path, out=fetched, rev=rev)
+        Repo.get(source.url, path, out=fetched, rev=source.rev)
     except Exception as exc:  # DVC's own, whatever it is: its text is the reason
-        raise _dvc_failed(path, rev, exc) from exc
+        raise _dvc_failed(path, source.rev, exc) from exc
     return fetched
 
 
-def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
-            max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> list[str]:
-    """Write a DVC-tracked path (a file, or a folder as its `output` says) to out, as `deliver`
-    writes a git tree: DVC downloads it into a new temporary folder; what DVC wrote there is
-    checked as a git tree is (names, no symlink, the limits), then written below out."""
+def dvc_get(source: DvcSource, out: Path, force: bool, output: DvcOutput, into: bool = False,
+            max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> tuple[list[str], Path]:
+    """Write a DVC-tracked path (a file, or a folder) to out, as `deliver` writes a git tree: DVC
+    downloads it into a new temporary folder; what DVC wrote there is checked as a git tree is
+    (names, no symlink, the limits), then written below out. into: out is a folder, that a file
+    goes in under its own name. What was written, and the file or folder written."""
 
     _dvc_repo()
-    folder = dvc_is_folder(output)
-    if not folder and (out.exists() or out.is_symlink()) and not force:
+    path = check_path(source.path)
+    name = posixpath.basename(path)
+    folder = output.folder  # None: a path inside a tracked folder, which DVC's download tells
+    if folder is False and into:
+        out = out / name
+    if folder is False and (out.exists() or out.is_symlink()) and not force:
         raise DeliveryError(f"'{printable(str(out))}' exists; use --force to overwrite it")
     # beside the output (on its disk, not in a small /tmp), in the nearest folder that exists, so
     # that no folder is made for a download that fails
@@ -509,23 +605,27 @@ def dvc_get(url: str, path: str, rev: str, out: Path, force: bool, output: dict,
     except OSError as exc:  # a folder we may not write in: what writing there would have said
         raise DeliveryError(f"cannot write in '{printable(near)}': {exc.strerror}") from exc
     try:
-        fetched = _dvc_fetch(url, path, rev, output, staging, max_files if folder else 1, max_bytes)
+        fetched = _dvc_fetch(source, output, staging, max_files if folder is not False else 1, max_bytes)
+        if folder is None:
+            folder = os.path.isdir(fetched) and not os.path.islink(fetched)
+            if not folder and into:
+                out = out / name
         files = _staged(fetched, path, folder, max_files, max_bytes)
         root = str(out.parent if not folder else out)
         if not folder:
-            files = {out.name: files[posixpath.basename(path)]}
+            files = {out.name: files[name]}
         O.check_tree(dict(files), {})
 
-        def fill(name: str, write: Callable[[bytes], object]) -> None:
-            source = os.path.join(fetched, name) if folder else fetched
-            with open(source, "rb") as handle:  # a file of our own temporary folder
+        def fill(relative: str, write: Callable[[bytes], object]) -> None:
+            source_file = os.path.join(fetched, relative) if folder else fetched
+            with open(source_file, "rb") as handle:  # a file of our own temporary folder
                 while chunk := handle.read(1 << 20):
                     write(chunk)
 
-        written = O.write_tree(root, [(name, mode, "") for name, mode in files.items()], force, fill)
+        written = O.write_tree(root, [(relative, mode, "") for relative, mode in files.items()], force, fill)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [str(out / name) for name in written] if folder else [str(out)]
+    return ([str(out / relative) for relative in written] if folder else [str(out)]), out
 
 
 def _staged(fetched: str, path: str, folder: bool, max_files: int, max_bytes: int) -> dict[str, str]:
@@ -550,6 +650,8 @@ def _staged(fetched: str, path: str, folder: bool, max_files: int, max_bytes: in
 
     if folder and not os.path.lexists(fetched):  # an empty folder: DVC makes nothing
         return found
+    if not os.path.lexists(fetched):
+        raise DeliveryError(f"DVC wrote nothing for '{printable(path)}'")
     if not folder or not os.path.isdir(fetched) or os.path.islink(fetched):
         add(posixpath.basename(path), fetched)
         return found

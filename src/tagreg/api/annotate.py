@@ -238,13 +238,13 @@ def _uncommitted_edits(r: Repository, name: str, ref: str) -> list[str]:
     head = r.head()  # as opening the repository read it: no other git call
     if ref != "HEAD" and r.resolve(ref) != head:
         return []
-    files = [file for file, _ in A.files_for(name, r.config.index)]
+    files = [file for file, _ in A.files_for(name, r.config.index, r.config.gto_exact)]
     note = r.annotation(name, head)
     if note is not None:
         files.insert(0, note.source)
         if note.path and not note.repo and not D.is_external(note.path):
             try:
-                files.append(D.check_path(note.path))
+                files.append(D.check_path(note.resolved_path or note.path))
             except D.DeliveryError:
                 pass  # a path out of the repository is refused by `get`, not looked at here
     return r.git.uncommitted(list(dict.fromkeys(files)))

@@ -73,7 +73,7 @@ def locate(
     if annotation.repo is not None:  # checked: only the transports a reader expects (see links.py)
         source, commit = open_link(r, annotation, offline=offline)
     return Located(found.artifact, found.version if found.is_registered else None, found.commit, annotation,
-                   source, commit, annotation.path)
+                   source, commit, annotation.resolved_path or annotation.path)
 
 
 def parse_size(text: str, *, what: str = "size") -> int:
@@ -118,11 +118,9 @@ def get(
         output = D.dvc_output(git, where.commit, where.path)
         if output is None:
             raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
-        if into and not D.dvc_is_folder(output):
-            target = target / default
-        result.kind, result.target = "dvc", str(target)
-        result.written = D.dvc_get(_dvc_url(where.source), where.path, where.commit, target, force, output,
-                                   max_files, max_bytes)
+        result.kind = "dvc"
+        result.written, written_to = D.dvc_get(_dvc_source(where), target, force, output, into, max_files, max_bytes)
+        result.target = str(written_to)
         return result
     folder = not (len(files) == 1 and files[0].full == D.check_path(where.path))
     if not folder and into:
@@ -157,11 +155,19 @@ def open(
         if output is not None and D.dvc_is_folder(output):
             raise RegistryError(f"'{where.path}' is a folder; use get() to write it to disk")
         if output is not None:
-            return D.dvc_open(_dvc_url(where.source), where.path, where.commit, output, max_bytes)
+            return D.dvc_open(_dvc_source(where), output, max_bytes)
         raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
     D.inspect(git, files, max_bytes)
     return D.open_file(git, files[0])
 
 
-def _dvc_url(source: Repository) -> str:
-    return source.mirror.url if source.mirror is not None else str(source.git.path)
+def _dvc_source(where: Located) -> D.DvcSource:
+    """What DVC fetches from: a local registry's folder, or a remote's URL, which DVC clones itself
+    (the cached mirror is a partial clone: DVC cannot read it). So not offline."""
+    mirror = where.source.mirror
+    if mirror is None:
+        return D.DvcSource(str(where.source.git.path), where.commit, where.path)
+    if mirror.offline:
+        raise D.DeliveryError(f"'{printable(where.path)}' is tracked by DVC, which fetches it by cloning "
+                              f"{mirror.display} itself: run without --offline")
+    return D.DvcSource(mirror.url, where.commit, where.path)

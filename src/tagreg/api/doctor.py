@@ -48,12 +48,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                 note = notes[commit].get(version.artifact)
                 if note is None or not note.path or "://" in note.path or note.repo:
                     continue
-                if not r.git.path_exists(commit, note.path):
-                    checks.append(Check(
-                        "warning",
-                        f"{version.artifact}@{version.version}: path '{note.path}' does not exist at commit "
-                        f"{commit[:7]}",
-                    ))
+                checks += _check_path(r, version, note.resolved_path or note.path)
         links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
                  if n.repo is not None]
         checks += _check_links(r, links)
@@ -98,6 +93,20 @@ def _check_policy(r: Repository) -> list[Check]:
             detail = f" ({verdict.signature.detail})" if verdict.signature.detail else ""
             checks.append(Check("warning", f"tag '{verdict.event.tag}': signature {verdict.signature.state}{detail}"))
     return checks
+
+
+def _check_path(r: Repository, version: S.Version, path: str) -> list[Check]:
+    """A warning unless `get` finds version's path at its commit: in git (or LFS), or as an output
+    DVC tracks (`.dvc` files, dvc.lock), as `get` looks for it."""
+    from .. import delivery as D
+
+    where = f"{version.artifact}@{version.version}"
+    try:
+        if D.present(r.git, version.commit, path):
+            return []
+    except UserError as exc:  # a path out of the repository, a dvc.lock over the bounds
+        return [Check("warning", f"{where}: {exc}")]
+    return [Check("warning", f"{where}: path '{path}' does not exist at commit {version.commit[:7]}")]
 
 
 def _loose_tags(r: Repository) -> list[Check]:

@@ -467,11 +467,12 @@ def describe(repo: PathLike, name: str, *, rev: str | None = None) -> A.Annotati
         return r.annotation(shortcut.name, versions[0].commit)
     if r.root is None:
         return r.annotation(shortcut.name, r.head())
-    for file, _ in A.files_for(shortcut.name, r.config.index):  # in order of precedence
+    for file, _ in A.files_for(shortcut.name, r.config.index, r.config.gto_exact):  # in order of precedence
         data = A.read_worktree(r.root, file)  # being edited: a bad file is an error, not a warning
         if data is not None:
             dirname = posixpath.dirname(file) if posixpath.basename(file) == A.DVC_FILE and "/" in file else None
-            found = A.parse(file, data, dirname).get(shortcut.name)
+            inputs = {path: A.read_worktree(r.root, path) for path in A.template_inputs(file, data) or ()}
+            found = A.parse(file, data, dirname, inputs).get(shortcut.name)
             if found is not None:
                 return found
     return None

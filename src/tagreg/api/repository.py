@@ -339,12 +339,16 @@ class Repository:
     # -- annotations --
 
     def annotation_files(self, commit: str, names: list[str] | None = None) -> list[str]:
-        """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder)."""
+        """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder);
+        only the index file GTO reads with `config.gto_exact`."""
+        exact = self.config.gto_exact
         if names is not None:
             files: list[str] = []
             for name in names:
-                files += [f for f, _ in A.files_for(name, self.config.index)]
+                files += [f for f, _ in A.files_for(name, self.config.index, exact)]
             return list(dict.fromkeys(files))
+        if exact:
+            return [self.config.index]
         # The tree is hostile: a few KB of shared subtrees (a git bomb) list as 10**8 paths. Read
         # the listing as a stream and only so far; the files at the root are read in any case.
         roots = [self.config.index, A.DVC_FILE]
@@ -385,6 +389,7 @@ class Repository:
         if also is not None:
             also.update({name: found if isinstance(found, bytes) else None
                          for name, found in ((name, blobs.get(name)) for name in extra)})
+        inputs = self._template_inputs(wanted, blobs, most, oids)
         out: dict[str, dict[str, A.Annotation]] = {}
         for commit, files in wanted.items():
             found: dict[str, A.Annotation] = {}
@@ -397,13 +402,33 @@ class Repository:
                     self.warn(BadFile(file, commit, f"larger than {most} bytes ({data} bytes)"))
                     continue
                 dirname = posixpath.dirname(file) if "/" in file else None
+                given = inputs.get((commit, file))
                 try:
                     found.update(A.parse_blob(file, oids[f"{commit}:{file}"], data,
-                                              dirname if posixpath.basename(file) == A.DVC_FILE else None))
+                                              dirname if posixpath.basename(file) == A.DVC_FILE else None,
+                                              given, {p: oids.get(f"{commit}:{p}", "") for p in given or ()}))
                 except A.AnnotationError as exc:  # costs this file at this commit only
                     self.warn(BadFile(file, commit, exc.reason))
             out[commit] = found
         return out
+
+    def _template_inputs(self, wanted: dict[str, list[str]], blobs: dict, most: int,
+                         oids: dict[str, str]) -> dict[tuple[str, str], A.Inputs]:
+        """(commit, file) -> the files its `${…}` templating reads (`A.template_inputs`), for the
+        dvc.yaml files read that use it, all read in one more cat-file call (oids: their ids)."""
+        needed = {}
+        for commit, files in wanted.items():
+            for file in files:
+                data = blobs.get(f"{commit}:{file}")
+                paths = A.template_inputs(file, data, oids.get(f"{commit}:{file}")) if isinstance(data, bytes) else None
+                if paths is not None:
+                    needed[(commit, file)] = paths
+        if not needed:
+            return {}
+        names = [f"{commit}:{path}" for (commit, _), paths in needed.items() for path in paths]
+        found = self.git.read_objects_within(names, most, oids)
+        return {(commit, file): {path: found.get(f"{commit}:{path}") for path in paths}
+                for (commit, file), paths in needed.items()}
 
     def warn(self, bad: BadFile) -> None:
         """Add bad to `warnings`, unless that file at that commit was reported already."""

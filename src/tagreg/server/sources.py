@@ -45,10 +45,11 @@ def _annotation(note: Annotation | None, stored: str | None = None) -> dict[str,
 
 
 def _stored(repo: api.Repository, commit: str, notes: list) -> dict[str, str]:
-    """Where each annotated path (of the notes that are no link) is at commit (`delivery.storages`)."""
+    """Where each annotated path (of the notes that are no link) is at commit (`delivery.storages`),
+    by its path in the repository (`resolved_path`: a folder's dvc.yaml names paths in that folder)."""
     from .. import delivery
 
-    paths = [n.path for n in notes if n is not None and n.path and not n.repo]
+    paths = [n.resolved_path for n in notes if n is not None and n.resolved_path and not n.repo]
     return delivery.storages(repo.git, commit, paths) if paths else {}
 
 
@@ -312,7 +313,7 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                 "last_event": gto_json.history_row(last) if last else None,
                 "last_author": last.author if last else None,
                 "signature": signature, "annotation": _annotation(note, None if note is None or not note.path else
-                                          "link" if note.repo else stored.get(note.path)),
+                                          "link" if note.repo else stored.get(note.resolved_path or "")),
                 "search": " ".join(w for w in words if w).lower(),
             })
     return {"fingerprint": fingerprint, "head": head, "models": models, "events": events, "stages": stages,
