@@ -353,7 +353,7 @@ def test_gitlab_pipeline_acts_only_on_the_right_pushes(origin, ci, tmp_path):
         run_dir.mkdir()
         results = run_gitlab_pipeline(pipeline, origin.path, tag, ci, run_dir)
         dotenv = results["dotenv"]
-        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description"]
+        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
         if tag == "v1.0.0":
             assert set(dotenv.values()) == {""}
         else:
