@@ -410,9 +410,10 @@ def _dvc_repo():
     try:
         from dvc.repo import Repo  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as exc:
-        raise DeliveryError(
-            "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
-        ) from exc
+        from .install import pip_install
+
+        raise DeliveryError("this artifact is tracked by DVC; add tagreg's dvc extra (tagreg[dvc]) to fetch it: "
+                            + pip_install("dvc")) from exc
     return Repo
 
 

@@ -20,8 +20,10 @@ checked apart, by pip itself, in `test_every_install_line_installs_tagreg`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -535,3 +537,86 @@ def test_gitlab_pipeline_acts_only_on_the_right_pushes(origin, ci, tmp_path):
             assert "decommissioning churn" in cleanup.stdout and "churn@deprecated" in cleanup.stdout
         else:
             assert "not a deprecation" in cleanup.stdout, tag
+
+
+# -- install lines -------------------------------------------------------------------------------
+# tagreg is not on PyPI: every `pip install` the action, the recipes and tagreg's own error messages
+# give installs it from its repository. pip itself checks each one here, as written (the action's
+# own path, the recipes' Git URL pointed at this repository, the messages' lines): it must find
+# tagreg there, with the extra the line asks for (`--dry-run --report`: nothing is installed).
+
+ACME = "https://github.com/acme/tagreg.git"  # what the recipes call tagreg's repository
+
+
+def install_commands() -> list[tuple[str, str]]:
+    """(where it is written, the shell command)."""
+    from tagreg.install import pip_install
+
+    found = []
+    action = load(ACTION)
+    for step in action["runs"]["steps"]:
+        for line in step.get("run", "").splitlines():
+            if is_install(line):
+                found.append(("action.yml", line.strip().replace("$GITHUB_ACTION_PATH", str(ROOT))))
+    pipeline = yaml.safe_load(GITLAB.read_text())
+    for name, job in pipeline.items():
+        if isinstance(job, dict):
+            for line in [*job.get("before_script", []), *job.get("script", [])]:
+                if is_install(line):
+                    for key, value in pipeline["variables"].items():
+                        line = line.replace(f'"${key}"', shlex.quote(value))
+                    found.append((f"gitlab-ci.yml {name}", line))
+    comment = re.search(r'"(tagreg\[dvc\] @ git\+\S+)"', GITLAB.read_text())
+    assert comment, "the GitLab recipe says how to add the dvc extra"
+    found.append(("gitlab-ci.yml comment", f"pip install {shlex.quote(comment.group(1))}"))
+    for name, job in load(GITHUB)["jobs"].items():
+        for step in job["steps"]:
+            assert not is_install(step.get("run", "")), f"{name}: the action installs tagreg"
+    found += [("the DVC error", pip_install("dvc")), ("the server error", pip_install("server"))]
+    # PEP 508 wants a host in a URL: git reads file://localhost/PATH as the folder PATH
+    return [(where, line.replace(ACME, f"file://localhost{ROOT}")) for where, line in found]
+
+
+def test_every_install_line_installs_tagreg(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("python", "pip"):  # the recipes' `python` and `pip`: this environment's
+        (bindir / tool).write_text(f'#!/bin/sh\nexec "{sys.executable}" {"-m pip " if tool == "pip" else ""}"$@"\n')
+        (bindir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    commands = install_commands()
+    assert {where.split()[0] for where, _ in commands} >= {"action.yml", "gitlab-ci.yml", "the"}
+    checked: dict[str, dict] = {}  # one pip run per source; the extras each line asks for, from its metadata
+    for where, line in commands:
+        assert "pip install" in line, (where, line)
+        dry = line.replace(" in a checkout of tagreg's repository", "").replace(" --quiet", "")
+        dry = dry.replace("pip install", "pip install --dry-run --no-deps --quiet --report -")
+        source = re.sub(r"\[\w+\]", "", dry)
+        if source not in checked:
+            proc = subprocess.run(["bash", "-c", source], cwd=ROOT, env=env, capture_output=True, text=True,
+                                  check=False)
+            assert proc.returncode == 0, f"{where}: `{line}` failed: {proc.stderr[-2000:]}"
+            (checked[source],) = json.loads(proc.stdout)["install"]
+        assert checked[source]["metadata"]["name"] == "tagreg", (where, line)
+        asked = set(re.findall(r"\[(\w+)\]", line))
+        assert asked <= set(checked[source]["metadata"]["provides_extra"]), (where, line)
+    assert len(checked) == 3, "the action's path, the recipes' Git URL, the messages' checkout"
+
+
+@pytest.mark.parametrize("recorded, line", [
+    ({"url": "file:///src/my%20tagreg", "dir_info": {"editable": True}}, "-e '/src/my tagreg[dvc]'"),
+    ({"url": "file:///src/tagreg", "dir_info": {}}, "'/src/tagreg[dvc]'"),
+    ({"url": "https://git.example.com/tagreg.git", "vcs_info": {"vcs": "git", "commit_id": "0a1b2c"}},
+     "'tagreg[dvc] @ git+https://git.example.com/tagreg.git@0a1b2c'"),
+    ({"url": "file:///dist/tagreg-0.1.0-py3-none-any.whl", "archive_info": {}},
+     "'tagreg[dvc] @ file:///dist/tagreg-0.1.0-py3-none-any.whl'"),
+    ({"url": "https://user:token@git.example.com/tagreg.git", "vcs_info": {"vcs": "git"}},
+     "-e '.[dvc]' in a checkout of tagreg's repository"),  # never repeat a credential pip kept
+    ({}, "-e '.[dvc]' in a checkout of tagreg's repository"),
+    ({"url": ["not", "a", "url"], "dir_info": "?"}, "-e '.[dvc]' in a checkout of tagreg's repository"),
+])
+def test_install_lines_name_where_tagreg_came_from(monkeypatch, recorded, line):
+    from tagreg import install
+
+    monkeypatch.setattr(install, "_direct_url", lambda: recorded)
+    assert install.pip_install("dvc") == f"{shlex.quote(sys.executable)} -m pip install {line}"
