@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from .git import Git
@@ -59,6 +59,18 @@ def environment(git: Git, remote: str | None = None) -> LfsEnv | None:
 def skip_smudge() -> bool:
     """Whether GIT_LFS_SKIP_SMUDGE asks git-lfs for pointers instead of content (as git-lfs reads it)."""
     return os.environ.get("GIT_LFS_SKIP_SMUDGE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_pointer(data: bytes) -> tuple[str, int] | None:
+    """(sha256, size) of a valid Git LFS pointer (a blob under 1 KiB), else None."""
+    if not data.startswith(b"version https://git-lfs.github.com/spec/") or len(data) >= 1024:
+        return None
+    fields = dict(line.partition(" ")[::2] for line in data.decode("utf-8", "replace").splitlines())
+    oid, size = fields.get("oid", "").removeprefix("sha256:"), fields.get("size", "")
+    valid = fields.get("oid", "").startswith("sha256:") and _OID.fullmatch(oid) and size.isascii() and size.isdigit()
+    if not valid:
+        return None
+    return oid, int(size)
 
 
 def stored(media: str, oid: str) -> str | None:
@@ -134,49 +146,127 @@ def missing_oid(stderr: str) -> str | None:
 
 @dataclass
 class ServerCheck:
-    """Which of some LFS objects the server of a repository lacks (`missing_on_server`)."""
+    """Which of some LFS objects the LFS server of a repository lacks (`missing_on_server`)."""
 
     endpoint: str
     checked: bool = False  # False: the server could not be asked (see note)
-    missing: list[str] = None  # type: ignore[assignment]  # oids
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if self.missing is None:
-            self.missing = []
+    missing: list[str] = field(default_factory=list)  # their sha256s
+    note: str = ""  # why it was not asked
+    unreachable: bool = False  # no LFS server answered (as `get` would find): a problem, not just unchecked
 
 
-def missing_on_server(git: Git, objects: dict[str, int], remote: str | None = None) -> ServerCheck:
-    """Of objects (sha256 -> size), those the LFS server of git's repository (for remote) does not
-    have. A `file://` endpoint (a remote that is a folder) is read directly: its store has the file
-    or not. Any other server is not asked (git-lfs has no way to ask without downloading): the
-    answer then says so in `note`."""
-    env = environment(git, remote)
+BATCH = 100  # objects per batch request (what LFS servers take at most)
+BATCH_ANSWER_MOST = 4 << 20  # bytes of one batch answer read: ~1 KiB per object is plenty
+TIMEOUT = 30  # seconds to wait on an LFS server
+
+
+def missing_on_server(git: Git, objects: dict[str, int]) -> ServerCheck:
+    """Of objects (sha256 -> size), those the LFS server of git's repository does not have, asked
+    without downloading them: a `file://` endpoint (a remote that is a folder) is looked into, an
+    http(s) server is asked with the LFS batch API (with the credentials git's credential helpers
+    give for it, if it wants some). Other servers (ssh) are not asked; `note` then says why."""
+    env = environment(git)
     if env is None:
         return ServerCheck("", note="git-lfs could not tell where the LFS server is")
     out = ServerCheck(env.endpoint)
     if not env.endpoint:
-        out.note = "the repository names no LFS server"
+        out.note, out.unreachable = "the repository names no LFS server (set lfs.url in its .lfsconfig)", True
         return out
     store = _file_store(env.endpoint)
-    if store is None:
-        out.note = f"the LFS server at {env.endpoint} is not a folder tagreg can look into"
+    if store is not None:
+        out.checked = True
+        out.missing = [oid for oid, size in sorted(objects.items())
+                       if (found := stored(store, oid)) is None or os.path.getsize(found) != size]
         return out
+    if not env.endpoint.startswith(("https://", "http://")):
+        out.note = f"tagreg cannot ask the LFS server at {env.endpoint} (only file://, http and https)"
+        return out
+    wanted = sorted(objects.items())
+    for start in range(0, len(wanted), BATCH):
+        answer = _ask(git, env.endpoint, dict(wanted[start:start + BATCH]))
+        if isinstance(answer, str):
+            out.note = answer
+            out.unreachable = answer.startswith("no LFS server answers")
+            out.missing = []
+            return out
+        out.missing += answer
     out.checked = True
-    for oid, size in sorted(objects.items()):
-        found = stored(store, oid)
-        if found is None or os.path.getsize(found) != size:
-            out.missing.append(oid)
     return out
 
 
 def _file_store(endpoint: str) -> str | None:
     """The object store of a `file://` LFS endpoint (git-lfs's standalone transfer reads the
-    remote repository's own store: `lfs/objects` of a bare one, `.git/lfs/objects` otherwise)."""
+    remote repository's own store: `.git/lfs/objects` of a work tree, `lfs/objects` of a bare one)."""
     if not endpoint.startswith("file://"):
         return None
     root = unquote(urlsplit(endpoint).path)
-    for store in (os.path.join(root, ".git", "lfs", "objects"), os.path.join(root, "lfs", "objects")):
-        if os.path.isdir(store):
-            return store
-    return os.path.join(root, "lfs", "objects")  # none yet: every object is missing
+    work_tree = os.path.join(root, ".git", "lfs", "objects")
+    return work_tree if os.path.isdir(work_tree) else os.path.join(root, "lfs", "objects")
+
+
+def _ask(git: Git, endpoint: str, objects: dict[str, int]) -> list[str] | str:
+    """The LFS batch API's answer for a download of objects: the sha256s the server says it does
+    not have, or (a str) why it could not be asked."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    class Refuse(urllib.request.HTTPRedirectHandler):  # a redirect is not followed with credentials
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(Refuse)
+    body = json.dumps({"operation": "download", "transfers": ["basic"],
+                       "objects": [{"oid": oid, "size": size} for oid, size in objects.items()]}).encode()
+    headers = {"Accept": "application/vnd.git-lfs+json", "Content-Type": "application/vnd.git-lfs+json"}
+    url = endpoint.rstrip("/") + "/objects/batch"
+    tried_credentials = False
+    while True:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with opener.open(request, timeout=TIMEOUT) as response:
+                data = response.read(BATCH_ANSWER_MOST + 1)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403) and not tried_credentials:
+                tried_credentials = True
+                authorization = _credentials(git, url)
+                if authorization is not None:
+                    headers["Authorization"] = authorization
+                    continue
+            if exc.code in (401, 403):
+                return f"the LFS server at {endpoint} wants credentials git's credential helpers do not give"
+            return f"the LFS server at {endpoint} answered HTTP {exc.code}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            detail = getattr(exc, "reason", exc)
+            return f"no LFS server answers at {endpoint} ({detail})"
+    try:
+        answer = json.loads(data) if len(data) <= BATCH_ANSWER_MOST else None
+    except ValueError:
+        answer = None
+    listed = answer.get("objects") if isinstance(answer, dict) else None
+    if not isinstance(listed, list):
+        return f"the LFS server at {endpoint} gave an answer that is not the LFS batch API's"
+    missing = set(objects)
+    for item in listed:
+        if isinstance(item, dict) and item.get("oid") in objects and "error" not in item:
+            missing.discard(item["oid"])
+    return sorted(missing)
+
+
+def _credentials(git: Git, url: str) -> str | None:
+    """An HTTP Basic `Authorization` value from git's credential helpers for url, if they have one
+    (never a prompt); used for one request, never stored."""
+    import base64
+
+    parts = urlsplit(url)
+    asked = f"protocol={parts.scheme}\nhost={parts.netloc}\npath={parts.path.lstrip('/')}\n\n"
+    proc = git.run("credential", "fill", input=asked.encode(), check=False,
+                   env={"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
+    if proc.returncode != 0:
+        return None
+    given = dict(line.partition("=")[::2] for line in proc.stdout.decode("utf-8", "replace").splitlines())
+    if not given.get("username") and not given.get("password"):
+        return None
+    pair = f"{given.get('username', '')}:{given.get('password', '')}".encode()
+    return "Basic " + base64.b64encode(pair).decode()

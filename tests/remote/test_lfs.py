@@ -162,3 +162,153 @@ def test_an_lfs_url_in_the_registrys_lfsconfig_is_the_fix(lfs_registry, tmp_path
     url = lfs_registry["git"].replace("lfs-registry.git", served.name)
     ok(tagreg(work, "get", "bundle", "-r", url, "-o", "bundle"))
     assert files_under(work / "bundle") == BUNDLE
+
+
+# -- doctor: the objects of active versions the LFS server lacks ------------------------------------
+
+
+def doctor_lines(result) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith(("❌", "⚠️"))]
+
+
+def test_doctor_names_the_version_whose_object_the_server_lacks(lfs_registry, work, lfs_calls):
+    """From the registry's URL (a fresh mirror: no object here) and in the author's clone (every
+    object here, the server lacks one): the same one error, nothing downloaded."""
+    for cwd, args in ((work, ("-r", lfs_registry["file"])), (lfs_registry["work"], ())):
+        result = tagreg(cwd, "doctor", *args)
+        assert result.returncode == 1, result.stdout
+        late = hashlib.sha256(LATE).hexdigest()
+        problems = [line for line in doctor_lines(result) if "LFS" in line]
+        assert problems == [f"❌ late@v0.0.1: the LFS object of 'models/late.bin' ({late[:7]}) is not on the LFS "
+                            f"server at {lfs_registry['file']}: never uploaded? push it with `git lfs push --all "
+                            "origin` from a clone that has it"], result.stdout
+    assert "fetch" not in lfs_calls() and "smudge" not in lfs_calls()
+
+
+def test_doctor_without_an_lfs_server_warns_that_nothing_can_be_fetched(lfs_registry, work):
+    result = tagreg(work, "doctor", "-r", lfs_registry["git"])
+    assert result.returncode == 0, result.stdout
+    (line,) = [line for line in doctor_lines(result) if "LFS" in line]
+    assert "cannot be checked: no LFS server answers at https://127.0.0.1:" in line and "lfs.url" in line, line
+    assert tagreg(work, "doctor", "-r", lfs_registry["git"], "--strict").returncode == 1
+
+
+def test_doctor_of_a_registry_without_lfs_runs_no_git_lfs(repo, lfs_calls):
+    repo.commit("model", {"artifacts.yaml": "m:\n  path: m.bin\n", "m.bin": "plain\n"})
+    repo.git("tag", "-a", "m@v0.0.1", "-m", "Registering artifact m version v0.0.1")
+    assert tagreg(repo.path, "doctor").returncode == 0
+    assert lfs_calls() == []
+
+
+@pytest.fixture
+def http_registry(tmp_path, session_env):
+    """A registry whose .lfsconfig names an HTTP LFS server (lfs_server.py) that wants credentials,
+    which the user's git credential helper gives; its objects pushed there by git-lfs itself,
+    except late's (pushed with --no-verify)."""
+    from .lfs_server import LfsServer
+
+    server = LfsServer(auth=("ann", "s3cret"))
+    git(tmp_path, "config", "--global", "credential.helper", "!f() { echo username=ann; echo password=s3cret; }; f")
+    work = tmp_path / "http-work"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    git(work, "lfs", "install", "--local")
+    git(work, "lfs", "track", "*.bin")
+    (work / ".lfsconfig").write_text(f"[lfs]\n\turl = {server.url('reg')}\n")
+    (work / "models").mkdir()
+    (work / "models" / "single.bin").write_bytes(SINGLE)
+    (work / "artifacts.yaml").write_text("single:\n  path: models/single.bin\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "a model")
+    _tag(work, {}, "single@v0.0.1")
+    bare = tmp_path / "http-registry.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "main", "--tags")  # git-lfs uploads to the HTTP server
+    assert hashlib.sha256(SINGLE).hexdigest() in server.objects, "git-lfs pushed to the test server"
+    (work / "models" / "late.bin").write_bytes(LATE)
+    (work / "artifacts.yaml").write_text("single:\n  path: models/single.bin\nlate:\n  path: models/late.bin\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "late")
+    _tag(work, {}, "late@v0.0.1")
+    git(work, "push", "-q", "--no-verify", "origin", "main", "--tags")
+    yield {"server": server, "work": work, "bare": bare}
+    server.close()
+
+
+def test_doctor_asks_an_http_lfs_server_with_the_batch_api(http_registry, work, tmp_path):
+    server, late = http_registry["server"], hashlib.sha256(LATE).hexdigest()
+    for cwd, args in ((http_registry["work"], ()), (work, ("-r", f"file://{http_registry['bare']}"))):
+        server.requests.clear()
+        result = tagreg(cwd, "doctor", *args)
+        assert result.returncode == 1, result.stdout
+        problems = [line for line in doctor_lines(result) if "LFS" in line]
+        assert problems == [f"❌ late@v0.0.1: the LFS object of 'models/late.bin' ({late[:7]}) is not on the LFS "
+                            f"server at {server.url('reg')}: never uploaded? push it with `git lfs push --all "
+                            "origin` from a clone that has it"], result.stdout
+        assert [(m, p) for m, p, _ in server.requests] == [("POST", "/reg/info/lfs/objects/batch")] * 2, \
+            "asked once without, once with the credentials the helper gave; nothing downloaded"
+        assert [given for *_, given in server.requests] == [False, True]
+    ok(tagreg(work, "get", "single", "-r", f"file://{http_registry['bare']}", "-o", "single.bin"))
+    assert (work / "single.bin").read_bytes() == SINGLE, "git-lfs fetched it from the HTTP server"
+
+
+def test_doctor_without_credentials_for_the_lfs_server_says_it_did_not_check(http_registry, tmp_path):
+    import json
+
+    git(tmp_path, "config", "--global", "--unset", "credential.helper")
+    result = tagreg(http_registry["work"], "doctor", "--json")
+    checks = json.loads(result.stdout)["checks"]
+    assert not [c for c in checks if "LFS" in c["message"] and c["level"] != "ok"], checks
+    assert any(c["level"] == "ok" and "wants credentials" in c["message"] for c in checks), checks
+
+
+@pytest.mark.parametrize("answer", ["huge", "not json", "redirect", "refused"])
+def test_doctor_reads_a_bounded_answer_from_a_hostile_lfs_server(http_registry, tmp_path, answer):
+    """An LFS server is content's choice (.lfsconfig): its answer is read up to a bound, a redirect
+    is not followed (the credentials stay with the host they are for), and whatever it says is a
+    note, not a traceback nor a false alarm."""
+    import json
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    followed = []
+
+    class Hostile(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/elsewhere"):
+                followed.append(self.headers.get("Authorization"))
+            if answer == "redirect":
+                self.send_response(307)
+                self.send_header("Location", f"http://127.0.0.1:{port}/elsewhere/objects/batch")
+                self.end_headers()
+                return
+            body = b"[" * (8 << 20) if answer == "huge" else b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    if answer == "refused":
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    work = http_registry["work"]
+    git(work, "config", "lfs.url", f"http://127.0.0.1:{port}/reg/info/lfs")
+    try:
+        result = tagreg(work, "doctor", "--json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in result.stderr, result.stderr
+    checks = [c for c in json.loads(result.stdout)["checks"] if "LFS" in c["message"]]
+    assert len(checks) == 1 and "not on the LFS server" not in checks[0]["message"], checks
+    assert checks[0]["level"] == ("warning" if answer == "refused" else "ok"), checks
+    assert followed == []
