@@ -252,7 +252,7 @@ def test_strict_passes_on_registry_events(ci_reg, tmp_path):
 def test_a_lightweight_tag_with_an_event_name_is_refused_not_read_as_nothing(ci_reg, tmp_path):
     """What actions/checkout leaves of the pushed tag: CI outputs would describe a registry without
     the event (a deploy of the previous model), so every format refuses it in one line, exit 1,
-    with nothing written to $GITHUB_OUTPUT; GTO's own forms print nothing, as GTO does, and say why."""
+    with nothing written to $GITHUB_OUTPUT; GTO's own forms print nothing, as GTO does."""
     out_file = tmp_path / "github_output"
     out_file.write_text("")
     calls = [(("check-ref", ref, "--format", fmt), {"GITHUB_OUTPUT": str(out_file)})
@@ -267,8 +267,7 @@ def test_a_lightweight_tag_with_an_event_name_is_refused_not_read_as_nothing(ci_
     assert out_file.read_text() == ""
     gto_forms = [(("check-ref", "churn@v9.9.9", *flags), None) for flags in ((), ("--json",), ("--name",))]
     for (args, _), result in zip(gto_forms, run_many(ci_reg.path, gto_forms)):
-        assert result.returncode == 0 and result.stdout == "", (args, result.stdout)
-        assert "lightweight" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), args
 
 
 def test_a_lightweight_tag_alone_is_refused_too(reg):
