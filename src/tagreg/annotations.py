@@ -253,8 +253,10 @@ def _resolved(file: str, content: dict, inputs: Inputs | None) -> Any:
         from dvc.fs import MemoryFileSystem  # type: ignore[import-not-found, import-untyped, unused-ignore]
         from dvc.parsing import DataResolver  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
-        raise NeedsDvc(file, "its artifacts use ${...} templating, which only DVC's parser reads: "
-                             "pip install 'tagreg[dvc]'") from None
+        from .install import pip_install
+
+        raise NeedsDvc(file, "its artifacts use ${...} templating, which only DVC's parser reads: add tagreg's "
+                             "dvc extra: " + pip_install("dvc")) from None
     from .yaml import YamlError, check, limits
 
     files = {}

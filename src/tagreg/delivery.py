@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from . import lfs as L
 from . import output_tree as O
 from .errors import UserError
 from .git import BlobReader, Git, GitError, Stream
@@ -59,6 +60,7 @@ class Entry:
     target: str = ""  # a symlink's target
     pointer: bytes | None = None  # an LFS pointer, to be replaced by its content
     sha256: str = ""  # the content's sha256, from the LFS pointer
+    stored: str = ""  # that content's file in the local LFS store, once `fetch_lfs` brought it
 
 
 @dataclass
@@ -285,9 +287,35 @@ def _need_lfs(git: Git, path: str) -> None:
         )
 
 
+def fetch_lfs(git: Git, commit: str, path: str, files: list[Entry]) -> None:
+    """Bring the LFS content of the `inspect`ed files at path (the artifact's) into the local LFS
+    store with one `git lfs fetch` (one batch request, whatever their number: one `git lfs smudge`
+    a file took seconds per hundred), and note where each is (`Entry.stored`), to be read from
+    there. DeliveryError when git-lfs says the server lacks an object or there is no server; when
+    it fails otherwise, or path is not one it takes literally, each file is smudged on its own."""
+    pointed = [e for e in files if e.pointer is not None]
+    if not pointed or L.skip_smudge():  # asked for pointers: git-lfs hands them back, and they are refused
+        return
+    env = L.environment(git)
+    if env is None:
+        return
+    missing = [e for e in pointed if L.stored(env.media, e.sha256) is None]
+    remote = L.fetch_remote(git) if missing else None
+    if missing and remote is not None and L.batchable(check_path(path)):
+        done, said = L.fetch(git, remote, commit, check_path(path))
+        why = None if done else L.cause(said, env.endpoint)
+        if why is not None:
+            oid = L.missing_oid(said)
+            named = next((e for e in missing if e.sha256 == oid), missing[0])
+            raise DeliveryError(f"git-lfs could not fetch '{printable(named.full)}': {printable(why)}")
+    for entry in pointed:
+        entry.stored = L.stored(env.media, entry.sha256) or ""
+
+
 def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], object]) -> None:
-    """Pass entry's contents to write in chunks: its blob, or, for an LFS pointer, what git-lfs
-    fetches for it, checked against the pointer's size and sha256."""
+    """Pass entry's contents to write in chunks: its blob, or, for an LFS pointer, its content from
+    the local LFS store (`fetch_lfs`) or as git-lfs fetches it, checked against the pointer's size
+    and sha256."""
     if entry.pointer is None:
         if reader.copy(entry.oid, write) is None:
             raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
@@ -296,6 +324,15 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
     digest = hashlib.sha256()
     head = bytearray()  # the first bytes: a pointer handed back instead of the content shows there
     written = 0
+    if entry.stored:
+        with open(entry.stored, "rb") as stored:  # the store's file, named by the pointer's sha256
+            while chunk := stored.read(1 << 20):
+                written += len(chunk)
+                if written > entry.size:
+                    break
+                digest.update(chunk)
+                write(chunk)
+        return _check_lfs(entry, written, digest, failed=False)
     with git.stream("lfs", "smudge", "--", entry.full, stdin=True) as stream:
         stream.write(entry.pointer)
         stream.end_input()
@@ -307,13 +344,26 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
                 break
             digest.update(chunk)
             write(chunk)
-        failed = stream.close() != 0 and written <= entry.size
-        error = stream.error  # git-lfs's reason, not its progress line
-    if failed and error:  # it hands back the pointer when it fails: its reason says why
-        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(error)}")
-    if head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written:
+        code = stream.close()
+        error, said = stream.error, stream.said  # git-lfs's reason (not its progress line), and all it said
+    # git-lfs hands back the pointer when it fails (more bytes than a small object has): its reason
+    # says why; content cut off because it is longer than the pointer says is another failure
+    pointer_back = head.startswith(LFS_PREFIX) and written < LFS_MAX_POINTER and entry.size != written
+    failed = code != 0 and (written <= entry.size or pointer_back)
+    if failed and error:
+        from .remote import redact
+
+        env = L.environment(git)
+        why = L.cause(said, env.endpoint if env else "")
+        raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}': {printable(redact(why or error))}")
+    if pointer_back:
         raise DeliveryError(f"git-lfs handed back the pointer of '{printable(entry.full)}', not its content "
                             "(is GIT_LFS_SKIP_SMUDGE set, or the object missing?)")
+    _check_lfs(entry, written, digest, failed)
+
+
+def _check_lfs(entry: Entry, written: int, digest, failed: bool) -> None:
+    """DeliveryError unless what was written of an LFS file is its pointer's size and sha256."""
     if failed:
         raise DeliveryError(f"git-lfs could not fetch '{printable(entry.full)}'")
     if written != entry.size:
@@ -480,9 +530,10 @@ def _dvc_repo():
     try:
         from dvc.repo import Repo  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as exc:
-        raise DeliveryError(
-            "this artifact is tracked by DVC; install the extra to fetch it: pip install 'tagreg[dvc]'"
-        ) from exc
+        from .install import pip_install
+
+        raise DeliveryError("this artifact is tracked by DVC; add tagreg's dvc extra (tagreg[dvc]) to fetch it: "
+                            + pip_install("dvc")) from exc
     except Exception as exc:  # an installation DVC itself cannot start with
         raise DeliveryError(f"this artifact is tracked by DVC, which cannot be loaded: {_reason(exc)}") from exc
     return Repo

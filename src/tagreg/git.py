@@ -722,6 +722,11 @@ class Stream:
         """The line of git's stderr worth showing (after `close`)."""
         return reason(bytes(self._stderr))
 
+    @property
+    def said(self) -> str:
+        """All git said on stderr (its last 64 KiB; after `close`)."""
+        return bytes(self._stderr).decode("utf-8", "replace")
+
     def __enter__(self):
         return self
 

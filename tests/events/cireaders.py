@@ -54,10 +54,17 @@ _DOTENV_LINE = re.compile(r"^(.*?)=(.*)$")
 _DOTENV_KEY = re.compile(r"^[a-zA-Z0-9_]+$")
 
 
+DOTENV_SIZE_LIMIT = 5 * 1024  # bytes: a report must be smaller (GitLab's default `dotenv_size` limit)
+DOTENV_VARIABLES_LIMIT = 20  # variables (GitLab's default `dotenv_variables` limit)
+
+
 def parse_gitlab_dotenv(text: str) -> dict[str, str]:
     """GitLab's reading of an `artifacts:reports:dotenv` file (Ci::ParseDotenvArtifactService):
-    one `KEY=VALUE` per line, both sides stripped, no unquoting, no escapes, no multi-line values;
-    any line without `=` (a blank line too) or a bad key fails the job's report."""
+    smaller than 5 KiB, one `KEY=VALUE` per line, both sides stripped, no unquoting, no escapes, no
+    multi-line values, at most 20 variables; any line without `=` (a blank line too), a bad key, or a
+    file over a limit fails the job's report."""
+    if len(text.encode()) >= DOTENV_SIZE_LIMIT:
+        raise ValueError(f"Dotenv Artifact Too Big. Maximum Allowable Size: {DOTENV_SIZE_LIMIT}")
     out: dict[str, str] = {}
     for line in text.splitlines():
         found = _DOTENV_LINE.match(line)
@@ -67,6 +74,8 @@ def parse_gitlab_dotenv(text: str) -> dict[str, str]:
         if not _DOTENV_KEY.match(key):
             raise ValueError(f"invalid dotenv key: {key!r}")
         out[key] = value
+    if len(out) > DOTENV_VARIABLES_LIMIT:
+        raise ValueError(f"Dotenv files cannot have more than {DOTENV_VARIABLES_LIMIT} variables")
     return out
 
 

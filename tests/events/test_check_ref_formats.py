@@ -18,7 +18,7 @@ import pytest
 from .cireaders import parse_github_output, parse_gitlab_dotenv, unescape_dotenv
 from .support import Result, git, isolated_env, make_registry, run_many
 
-KEYS = ["event", "name", "version", "stage", "type", "path", "description"]
+KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
 LINK_KEYS = KEYS + ["repo", "rev"]
 
 # Everything that has broken a CI output format somewhere: line breaks (also a trailing one and an
@@ -51,17 +51,24 @@ def ci_reg(tmp_path_factory):
 
 
 def expected(kind: str) -> dict[str, str]:
+    """gto-action v2's values (`stage` only for an assignment), then tagreg's own: event_stage (the
+    stage an (un)assignment names), repo and rev for a link."""
     if kind == "link":
         return {"event": "registration", "name": "lnk", "version": "v0.0.1", "stage": "", "type": "model",
-                "path": "weights/model.bin", "description": LINK_DESCRIPTION,
+                "path": "weights/model.bin", "description": LINK_DESCRIPTION, "event_stage": "",
                 "repo": "https://example.com/acme/weights.git", "rev": "v1.2.0"}
     common = {"type": "model", "path": "models/churn.pkl", "description": TRICKY}
     return {
-        "registration": {"event": "registration", "name": "churn", "version": "v0.0.1", "stage": "", **common},
-        "assignment": {"event": "assignment", "name": "churn", "version": "v0.0.1", "stage": "prod", **common},
-        "unassignment": {"event": "unassignment", "name": "churn", "version": "v0.0.1", "stage": "prod", **common},
-        "deregistration": {"event": "deregistration", "name": "churn", "version": "v0.0.2", "stage": "", **common},
-        "deprecation": {"event": "deprecation", "name": "churn", "version": "", "stage": "", **common},
+        "registration": {"event": "registration", "name": "churn", "version": "v0.0.1", "stage": "", **common,
+                         "event_stage": ""},
+        "assignment": {"event": "assignment", "name": "churn", "version": "v0.0.1", "stage": "prod", **common,
+                       "event_stage": "prod"},
+        "unassignment": {"event": "unassignment", "name": "churn", "version": "v0.0.1", "stage": "", **common,
+                         "event_stage": "prod"},
+        "deregistration": {"event": "deregistration", "name": "churn", "version": "v0.0.2", "stage": "", **common,
+                           "event_stage": ""},
+        "deprecation": {"event": "deprecation", "name": "churn", "version": "", "stage": "", **common,
+                        "event_stage": ""},
     }[kind]
 
 
@@ -201,7 +208,7 @@ def test_shell_format_as_documented_eval_of_the_command(ci_reg, tmp_path):
 # -- refs that are not registry events ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", ["v1.0.0", "HEAD", "churn@v9.9.9"])
+@pytest.mark.parametrize("ref", ["v1.0.0", "HEAD"])
 def test_foreign_refs_give_empty_values_and_exit_0(ci_reg, tmp_path, ref):
     for fmt, (result, values) in all_formats(ci_reg, ref, tmp_path).items():
         assert result.returncode == 0, (fmt, result.stderr)
@@ -242,10 +249,69 @@ def test_strict_passes_on_registry_events(ci_reg, tmp_path):
         assert json.loads(result.stdout) == expected(kind)
 
 
-def test_a_lightweight_registry_named_tag_alone_is_not_an_event(reg, tmp_path):
+def test_a_lightweight_tag_with_an_event_name_is_refused_not_read_as_nothing(ci_reg, tmp_path):
+    """What actions/checkout leaves of the pushed tag: CI outputs would describe a registry without
+    the event (a deploy of the previous model), so every format refuses it in one line, exit 1,
+    with nothing written to $GITHUB_OUTPUT; GTO's own forms print nothing, as GTO does."""
+    out_file = tmp_path / "github_output"
+    out_file.write_text("")
+    calls = [(("check-ref", ref, "--format", fmt), {"GITHUB_OUTPUT": str(out_file)})
+             for ref in ("churn@v9.9.9", "refs/tags/churn@v9.9.9") for fmt in FORMATS]
+    calls.append((("check-ref", "churn@v9.9.9", "--strict"), None))
+    for (args, _), result in zip(calls, run_many(ci_reg.path, calls)):
+        assert result.returncode == 1, (args, result.stdout)
+        assert result.stdout == "", args
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "'churn@v9.9.9' is a lightweight tag here" in result.stderr, result.stderr
+        assert "git fetch --force --tags origin" in result.stderr, result.stderr
+    assert out_file.read_text() == ""
+    gto_forms = [(("check-ref", "churn@v9.9.9", *flags), None) for flags in ((), ("--json",), ("--name",))]
+    for (args, _), result in zip(gto_forms, run_many(ci_reg.path, gto_forms)):
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), args
+
+
+def test_a_lightweight_tag_alone_is_refused_too(reg):
     reg.annotate({"solo": {"type": "model", "path": "solo.bin"}})
     git(reg.path, "tag", "solo@v1.0.0")
-    results = run_many(reg.path, [(("check-ref", "solo@v1.0.0", "--format", "json"), None),
-                                  (("check-ref", "solo@v1.0.0", "--format", "json", "--strict"), None)])
-    assert results[0].returncode == 0 and json.loads(results[0].stdout) == EMPTY
-    assert results[1].returncode == 1 and len(results[1].stderr.splitlines()) == 1
+    result = reg.run("check-ref", "solo@v1.0.0", "--format", "json")
+    assert result.returncode == 1 and result.stdout == "" and len(result.stderr.splitlines()) == 1
+
+
+def test_repaired_by_fetching_the_tags_as_the_message_says(ci_reg, tmp_path):
+    """The fix the message names brings the event back: a clone whose tag is lightweight (as
+    actions/checkout makes it) answers with the event after `git fetch --force --tags origin`."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-tags", str(ci_reg.path), str(clone))
+    tag = ci_reg.kinds["unassignment"]
+    commit = git(ci_reg.path, "rev-parse", f"{tag}^{{commit}}").strip()
+    git(clone, "fetch", "-q", "--no-tags", "origin", f"+{commit}:refs/tags/{tag}")
+    assert run_many(clone, [(("check-ref", tag, "--format", "json"), None)])[0].returncode == 1
+    git(clone, "fetch", "-q", "--force", "--tags", "origin")
+    result = run_many(clone, [(("check-ref", tag, "--format", "json"), None)])[0]
+    assert result.returncode == 0 and json.loads(result.stdout) == expected("unassignment")
+
+
+# -- GitLab's dotenv size limit ----------------------------------------------------------------
+
+
+def test_a_description_over_gitlabs_dotenv_limit_is_cut_with_a_marker_and_a_warning(reg, tmp_path):
+    """GitLab refuses a dotenv report of 5 KiB or more, and then the jobs that need it get no
+    variables at all: the description is cut (at a character, never inside an escape) so the report
+    stays under the limit, marked, with a warning in the job's log."""
+    long = "ünïcødé line\\ with a backslash\n" * 400  # ~14 KiB once escaped
+    reg.annotate({"big": {"type": "model", "path": "big.bin", "description": long}})
+    tag = reg.registered("big", "v0.0.1")
+    result = reg.run("check-ref", tag, "--format", "dotenv")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.encode()) < 5 * 1024
+    values = parse_gitlab_dotenv(result.stdout)  # as GitLab reads it: it would raise over the limit
+    assert values["name"] == "big" and values["event"] == "registration" and values["path"] == "big.bin"
+    assert values["description"].endswith(" [truncated]")
+    kept = unescape_dotenv(values["description"].removesuffix(" [truncated]"))
+    assert long.startswith(kept)
+    assert len(result.stdout.encode()) > 5 * 1024 - 40, "cut no more than needed"
+    assert len(result.stderr.splitlines()) == 1 and "description is cut" in result.stderr, result.stderr
+    assert "5 KiB" in result.stderr
+    json_result = reg.run("check-ref", tag, "--format", "json")
+    assert json.loads(json_result.stdout)["description"] == long, "other formats keep it whole"
+    assert json_result.stderr == ""

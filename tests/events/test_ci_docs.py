@@ -3,20 +3,28 @@
 The workflows are read with PyYAML and their commands run with bash against clones of a real
 registry, one push at a time, the way each host would run them:
 
-- GitHub: the `check` job's action (action.yml) runs `tagreg check-ref "$REF" --format github` into a
-  `$GITHUB_OUTPUT` file; the file is parsed like the runner parses it; the step outputs become the
+- GitHub: each job starts with actions/checkout as it really behaves on a tag push (`actions_checkout`:
+  the commands of its source, so the pushed annotated tag becomes a lightweight tag at its commit,
+  and at the default depth no other tag is there); a `uses:` of this repository's action runs
+  action.yml's steps with the step's `with:` inputs; `tagreg check-ref "$REF" --format github`
+  writes a `$GITHUB_OUTPUT` file, parsed like the runner parses it; the step outputs become the
   action's outputs, then the job's outputs (`${{ steps.tagreg.outputs.X }}`); each other job's `if:`
-  is evaluated over `needs.check.outputs` and, if true, its `run:` steps run with their `env:`.
-- GitLab: the `check` job writes registry.env with `--format dotenv`; it is parsed like GitLab parses
-  a dotenv report and its variables are given to the other jobs' scripts.
+  is evaluated over `needs.check.outputs` and, if true, its steps run with their `env:`.
+- GitLab: each job starts with the runner's fetch of the pushed tag (`gitlab_checkout`); the
+  `check` job writes registry.env with `--format dotenv`; it is parsed like GitLab parses a dotenv
+  report and its variables are given to the other jobs' scripts.
 
-`pip install` lines are skipped: the tagreg under test is on PATH.
+`pip install` lines do nothing here (the tagreg under test is on PATH); what they install is
+checked apart, by pip itself, in `test_every_install_line_installs_tagreg`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +33,7 @@ import pytest
 import yaml
 
 from .cireaders import parse_github_output, parse_gitlab_dotenv, unescape_dotenv
-from .support import git
+from .support import git, run_tagreg
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
@@ -33,7 +41,7 @@ GITHUB = ROOT / "docs" / "ci" / "github-actions.yml"
 GITLAB = ROOT / "docs" / "ci" / "gitlab-ci.yml"
 
 DESCRIPTION = "Churn model\nit's \"v1\" $HOME `x`"
-OUTPUT_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "repo", "rev"]
+OUTPUT_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage", "repo", "rev"]
 
 
 # -- GitHub's expressions, the little of them the files use --------------------------------------
@@ -100,16 +108,85 @@ def bash(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
                           check=False, capture_output=True, text=True)
 
 
-def checkout(origin: Path, ref: str, where: Path) -> Path:
-    """actions/checkout with fetch-depth: 0 (or GitLab with GIT_DEPTH 0): every tag and commit, the
-    pushed tag checked out."""
-    git(where.parent, "clone", "-q", str(origin), str(where))
-    git(where, "checkout", "-q", "--detach", ref)
+TAGS_REFSPEC = "+refs/tags/*:refs/tags/*"
+
+
+def actions_checkout(origin: Path, tag: str, where: Path, options: dict | None = None) -> Path:
+    """actions/checkout@v4 on a push of tag, command for command as its source runs them
+    (git-source-provider.ts, ref-helper.ts, git-command-manager.ts), GITHUB_REF being
+    refs/tags/TAG and GITHUB_SHA the tagged commit:
+
+    - fetch-depth 0: fetch every branch and tag; then `testRef` compares `git rev-parse
+      refs/tags/TAG` (for an annotated tag, the tag object) with the commit, finds them different,
+      and fetches `+SHA:refs/tags/TAG` again, which makes the tag lightweight (actions/checkout#882);
+    - any other depth (default 1): only `+SHA:refs/tags/TAG`, `--no-tags`, at that depth: the one
+      tag, lightweight, and no other (actions/checkout#290);
+    - then `git checkout --force refs/tags/TAG`. Its own git commands run with GIT_LFS_SKIP_SMUDGE=1
+      unless `lfs: true`.
+    """
+    options = options or {}
+    depth = int(options.get("fetch-depth", 1))
+    fetch_tags = str(options.get("fetch-tags", "false")).lower() == "true"
+    lfs = str(options.get("lfs", "false")).lower() == "true"
+    sha = git(origin, "rev-parse", f"refs/tags/{tag}^{{commit}}").strip()
+    ref = f"refs/tags/{tag}"
+    env = {**os.environ, **({} if lfs else {"GIT_LFS_SKIP_SMUDGE": "1"})}
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=where, env=env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, f"checkout: git {' '.join(args)} failed: {proc.stderr}"
+        return proc.stdout
+
+    def fetch(refspecs: list[str], fetch_depth: int = 0, tags: bool = False) -> None:
+        args = ["-c", "protocol.version=2", "fetch"]
+        if TAGS_REFSPEC not in refspecs and not tags:
+            args.append("--no-tags")
+        args += ["--prune", "--no-recurse-submodules"]
+        if fetch_depth > 0:
+            args.append(f"--depth={fetch_depth}")
+        elif (where / ".git" / "shallow").exists():
+            args.append("--unshallow")
+        run(*args, "origin", *refspecs)
+
+    where.mkdir(parents=True)
+    run("init", "-q", str(where))
+    run("remote", "add", "origin", origin.as_uri())
+    run("config", "--local", "gc.auto", "0")
+    if lfs:
+        run("lfs", "install", "--local")
+    if depth <= 0:
+        fetch(["+refs/heads/*:refs/remotes/origin/*", TAGS_REFSPEC])
+        if not run("tag", "--list", tag).strip() or run("rev-parse", ref).strip() != sha:  # testRef
+            fetch([f"+{sha}:{ref}"])
+    else:
+        fetch([f"+{sha}:{ref}"], depth, fetch_tags)
+    if lfs:
+        run("lfs", "fetch", "origin", ref)
+    run("checkout", "--progress", "--force", ref)
+    return where
+
+
+def gitlab_checkout(origin: Path, tag: str, where: Path, depth: int) -> Path:
+    """The GitLab runner's sources for a tag pipeline, in a new folder: `git init`, origin, a fetch
+    of `+refs/tags/TAG:refs/tags/TAG` with its default flags `--prune --quiet` (and `--depth N`
+    unless GIT_DEPTH is 0), then the commit checked out, detached."""
+    sha = git(origin, "rev-parse", f"refs/tags/{tag}^{{commit}}").strip()
+    where.mkdir(parents=True)
+    git(where, "init", "-q")
+    git(where, "remote", "add", "origin", origin.as_uri())
+    git(where, "fetch", "--prune", "--quiet", *([f"--depth={depth}"] if depth > 0 else []), "origin",
+        f"+refs/tags/{tag}:refs/tags/{tag}")
+    git(where, "checkout", "-q", "-f", "--detach", sha)
     return where
 
 
 def is_install(line: str) -> bool:
     return "pip install" in line
+
+
+def without_installs(script: str) -> str:
+    """script with each `pip install` line a no-op (`:`), so that an `if` around one stays valid."""
+    return "\n".join(re.sub(r"\S.*", ":", line) if is_install(line) else line for line in script.splitlines())
 
 
 # -- the registry the jobs run against -----------------------------------------------------------
@@ -127,15 +204,18 @@ def origin(reg):
 
 
 def pushes(origin):
-    """The pushes of a registry's life, with the job each must trigger (None: no job acts)."""
-    yield origin.registered("churn", "v0.0.1"), "build", "model one\n"
-    origin.commit("better model", {"models/churn.pkl": "model two\n"})
-    yield origin.registered("churn", "v0.0.2"), "build", "model two\n"
-    yield origin.assigned("churn", "staging", 1, "v0.0.2"), None, None
-    yield origin.assigned("churn", "prod", 2, "v0.0.1", origin.c1), "deploy", "model one\n"
-    yield origin.tag("v1.0.0", message="a release"), None, None
-    yield origin.unassigned("churn", "prod", 3, "v0.0.1", origin.c1), None, None
-    yield origin.deprecated("churn"), "cleanup", None
+    """The pushes of a registry's life, with the job each must trigger (None: no job acts), the
+    content that job writes and, for a deploy, the version now in prod. The second assignment to
+    prod is the one a stale registry gets wrong: it deployed the first one's version."""
+    yield origin.registered("churn", "v0.0.1"), "build", "model one\n", None
+    origin.c2 = origin.commit("better model", {"models/churn.pkl": "model two\n"})
+    yield origin.registered("churn", "v0.0.2"), "build", "model two\n", None
+    yield origin.assigned("churn", "prod", 1, "v0.0.1", origin.c1), "deploy", "model one\n", "v0.0.1"
+    yield origin.assigned("churn", "staging", 2, "v0.0.2", origin.c2), None, None, None
+    yield origin.assigned("churn", "prod", 3, "v0.0.2", origin.c2), "deploy", "model two\n", "v0.0.2"
+    yield origin.tag("v1.0.0", message="a release"), None, None, None
+    yield origin.unassigned("churn", "prod", 4, "v0.0.2", origin.c2), None, None, None
+    yield origin.deprecated("churn"), "cleanup", None, None
 
 
 def files_under(path: Path) -> dict[str, str]:
@@ -169,7 +249,7 @@ def run_action(action: dict, work: Path, ref: str, env: dict, tmp_path: Path, in
         if "if" in step and not evaluate(step["if"], context):
             continue
         assert step.get("shell") == "bash", "a composite action's run steps must name their shell"
-        script = "\n".join(line for line in step["run"].splitlines() if not is_install(line))
+        script = without_installs(step["run"])
         output_file = tmp_path / f"github_output_{len(list(tmp_path.glob('github_output_*')))}"
         output_file.write_text("")
         step_env = {**env, **{k: substitute(v, context) for k, v in (step.get("env") or {}).items()},
@@ -184,91 +264,155 @@ def run_action(action: dict, work: Path, ref: str, env: dict, tmp_path: Path, in
     return outputs, log
 
 
-def test_action_outputs_are_gtos_plus_repo_and_rev():
+def test_action_outputs_are_gto_actions_plus_event_stage_repo_and_rev():
     action = load(ACTION)
     assert list(action["outputs"]) == OUTPUT_KEYS
     for key, spec in action["outputs"].items():
         assert spec["value"].replace(" ", "") == f"${{{{steps.check.outputs.{key}}}}}"
         assert spec.get("description")
     assert action["runs"]["using"] == "composite"
+    assert {"pull", "dvc", "show", "history", "strict", "ref"} <= set(action["inputs"]), "gto-action's inputs too"
     (check,) = [s for s in action["runs"]["steps"] if s.get("id") == "check"]
     assert "tagreg check-ref" in check["run"] and "--format github" in check["run"]
     fetch = [s for s in action["runs"]["steps"] if "git fetch" in s.get("run", "")]
-    assert fetch and "--tags" in fetch[0]["run"], "the action fetches every tag"
+    assert fetch and "--tags" in fetch[0]["run"] and "--force" in fetch[0]["run"], "the action fetches every tag"
+
+
+def test_the_simulated_checkout_leaves_the_pushed_tag_lightweight_as_github_does(origin, tmp_path):
+    """What the doc tests start from, and why every job runs the action: after actions/checkout the
+    pushed tag is a lightweight tag at its commit (at fetch-depth 0, the other tags are annotated;
+    at the default depth, there are none), so check-ref refuses to read the registry, in one line."""
+    tag = origin.registered("churn", "v0.0.1")
+    other = origin.assigned("churn", "prod", 1, "v0.0.1")
+    for depth in (0, 1):
+        work = actions_checkout(origin.path, tag, tmp_path / f"depth{depth}", {"fetch-depth": depth})
+        assert git(work, "cat-file", "-t", f"refs/tags/{tag}").strip() == "commit", "lightweight"
+        assert git(work, "rev-parse", "HEAD").strip() == origin.c1
+        others = git(work, "tag", "--list").split()
+        assert others == ([other, tag] if depth == 0 else [tag])
+        result = run_tagreg(work, "check-ref", tag, "--format", "json")
+        assert result.returncode == 1 and "lightweight" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_action_check_step_runs(origin, ci, tmp_path):
     action = load(ACTION)
     origin.registered("churn", "v0.0.1")
     origin.assigned("churn", "prod", 1, "v0.0.1")
+    origin.unassigned("churn", "prod", 2, "v0.0.1")
     origin.registered("lnk", "v0.0.1")
     origin.tag("v2.0.0", message="release")
+    common = {"name": "churn", "version": "v0.0.1", "type": "model", "path": "models/churn.pkl",
+              "description": DESCRIPTION, "repo": "", "rev": ""}
     cases = {
-        "churn#prod#1": {"event": "assignment", "name": "churn", "version": "v0.0.1", "stage": "prod",
-                         "type": "model", "path": "models/churn.pkl", "description": DESCRIPTION, "repo": "",
-                         "rev": ""},
+        "churn#prod#1": {"event": "assignment", "stage": "prod", "event_stage": "prod", **common},
+        "churn#prod!#2": {"event": "unassignment", "stage": "", "event_stage": "prod", **common},
         "lnk@v0.0.1": {"event": "registration", "name": "lnk", "version": "v0.0.1", "stage": "", "type": "model",
-                       "path": "w.bin", "description": "", "repo": "https://example.com/w.git", "rev": "v3"},
+                       "path": "w.bin", "description": "", "event_stage": "", "repo": "https://example.com/w.git",
+                       "rev": "v3"},
         "v2.0.0": dict.fromkeys(OUTPUT_KEYS, ""),
     }
     for i, (tag, want) in enumerate(cases.items()):
-        work = checkout(origin.path, tag, tmp_path / f"action{i}")
-        outputs, log = run_action(action, work, f"refs/tags/{tag}", ci, tmp_path)
-        assert outputs == want, (tag, [p.stderr for p in log])
-        assert "Traceback" not in "".join(p.stderr for p in log)
-    work = checkout(origin.path, "v2.0.0", tmp_path / "strict")
+        for depth in (0, 1):  # the checkout the README shows, and checkout's default
+            work = actions_checkout(origin.path, tag, tmp_path / f"action{i}-{depth}", {"fetch-depth": depth})
+            outputs, log = run_action(action, work, f"refs/tags/{tag}", ci, tmp_path)
+            assert outputs == {k: want[k] for k in OUTPUT_KEYS}, (tag, depth, [p.stderr for p in log])
+            assert "Traceback" not in "".join(p.stderr for p in log)
+            assert git(work, "rev-parse", "--is-shallow-repository").strip() == "false"
+    work = actions_checkout(origin.path, "v2.0.0", tmp_path / "strict")
     outputs, log = run_action(action, work, "refs/tags/v2.0.0", ci, tmp_path, {"strict": "true"})
     assert outputs is None, "strict: a foreign tag fails the step"
     assert log[-1].returncode == 1 and len(log[-1].stderr.splitlines()) == 1
-    work = checkout(origin.path, "churn#prod#1", tmp_path / "strict-ok")
+    work = actions_checkout(origin.path, "churn#prod#1", tmp_path / "strict-ok")
     outputs, _ = run_action(action, work, "refs/tags/churn#prod#1", ci, tmp_path, {"strict": "true"})
     assert outputs == cases["churn#prod#1"]
+
+
+def test_action_fails_rather_than_read_a_registry_without_the_pushed_tag(origin, ci, tmp_path):
+    """When the tags cannot be fetched (origin unreachable), the step fails: it does not set the
+    outputs of a registry that lacks the event."""
+    tag = origin.registered("churn", "v0.0.1")
+    work = actions_checkout(origin.path, tag, tmp_path / "work", {"fetch-depth": 0})
+    git(work, "remote", "set-url", "origin", (tmp_path / "gone").as_uri())
+    outputs, log = run_action(load(ACTION), work, f"refs/tags/{tag}", ci, tmp_path)
+    assert outputs is None and log[-1].returncode != 0
+
+
+needs_lfs = pytest.mark.skipif(shutil.which("git-lfs") is None and not os.environ.get("CI"),
+                               reason="git-lfs is not installed")
+
+
+@needs_lfs
+def test_action_pull_writes_the_events_version_at_its_path(reg, ci, tmp_path):
+    """gto-action's `pull: true`: after the step the artifact's files are at its `path` output.
+    Here from Git LFS, which actions/checkout leaves as pointers (lfs: false): the version's content
+    comes from the remote's LFS store."""
+    content = b"\x00weights v1\xff" * 100
+    git(reg.path, "lfs", "install", "--local")
+    git(reg.path, "lfs", "track", "*.bin")
+    reg.annotate({"w": {"type": "model", "path": "models/w.bin"}}, {".gitattributes": "*.bin filter=lfs diff=lfs "
+                                                                    "merge=lfs -text\n"})
+    (reg.path / "models").mkdir()
+    (reg.path / "models" / "w.bin").write_bytes(content)
+    git(reg.path, "add", "models/w.bin")
+    reg.commit("lfs model")
+    tag = reg.registered("w", "v0.0.1")
+    action = load(ACTION)
+    work = actions_checkout(reg.path, tag, tmp_path / "work")
+    assert (work / "models" / "w.bin").read_bytes().startswith(b"version https://git-lfs"), "a pointer"
+    outputs, log = run_action(action, work, f"refs/tags/{tag}", ci, tmp_path, {"pull": "true"})
+    assert outputs is not None, [p.stderr for p in log]
+    assert outputs["path"] == "models/w.bin"
+    assert (work / outputs["path"]).read_bytes() == content
+    foreign = reg.tag("v1.0.0", message="release")
+    work = actions_checkout(reg.path, foreign, tmp_path / "foreign")
+    outputs, log = run_action(action, work, f"refs/tags/{foreign}", ci, tmp_path, {"pull": "true"})
+    assert outputs is not None and "nothing to pull" in log[-2].stdout
 
 
 # -- GitHub Actions workflow --------------------------------------------------------------------
 
 
 def run_github_workflow(workflow: dict, action: dict, origin: Path, tag: str, env: dict, tmp_path: Path) -> dict:
-    """Run the workflow for a push of tag; returns job -> (its `if:` was true, bash runs, work dir)."""
+    """Run the workflow for a push of tag; returns job -> (its `if:` was true, bash runs, work dir,
+    the job's outputs)."""
     jobs = workflow["jobs"]
-    check = jobs["check"]
-    work = checkout(origin, tag, tmp_path / "check")
-    step_outputs = {}
-    for step in check["steps"]:
-        uses = step.get("uses", "")
-        if uses.startswith("actions/checkout"):
-            assert step["with"]["fetch-depth"] == 0
-        elif uses.endswith("tagreg@main"):  # this repository's action.yml
-            outputs, log = run_action(action, work, f"refs/tags/{tag}", env, tmp_path)
-            assert outputs is not None, [p.stderr for p in log]
-            step_outputs[step["id"]] = {"outputs": outputs}
-        else:
-            raise AssertionError(f"unexpected step in the check job: {step}")
-    needs = {"check": {"outputs": {k: substitute(v, {"steps": step_outputs})
-                                   for k, v in check["outputs"].items()}}}
-    results = {"check": (True, [], work, needs["check"]["outputs"])}
-    for name, job in jobs.items():
-        if name == "check":
-            continue
-        assert job["needs"] == "check"
-        if not evaluate(job["if"], {"needs": needs}):
-            results[name] = (False, [], None, None)
-            continue
-        work = checkout(origin, tag, tmp_path / name)
+    results = {}
+    needs: dict = {}
+    for name in ["check", *[n for n in jobs if n != "check"]]:
+        job = jobs[name]
+        if name != "check":
+            assert job["needs"] == "check"
+            if not evaluate(job["if"], {"needs": needs}):
+                results[name] = (False, [], None, None)
+                continue
+        work = tmp_path / name
+        steps: dict = {}
         runs = []
         for step in job["steps"]:
-            if "uses" in step:
-                assert step["uses"].startswith("actions/checkout") and step["with"]["fetch-depth"] == 0
-                continue
-            script = "\n".join(line for line in step["run"].splitlines() if not is_install(line))
-            if not script.strip():
-                continue
-            step_env = {**env, **{k: substitute(v, {"needs": needs}) for k, v in (step.get("env") or {}).items()}}
-            proc = bash(script, work, step_env)
-            assert proc.returncode == 0, f"{name} failed on {tag}: {proc.stderr}"
-            assert "Traceback" not in proc.stderr
-            runs.append(proc)
-        results[name] = (True, runs, work, None)
+            uses = step.get("uses", "")
+            if uses.startswith("actions/checkout@"):
+                actions_checkout(origin, tag, work, step.get("with"))
+            elif uses.endswith("/tagreg@main"):  # this repository's action.yml
+                given = step.get("with") or {}
+                inputs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in given.items()}
+                (tmp_path / f"{name}-action").mkdir()
+                outputs, log = run_action(action, work, f"refs/tags/{tag}", env, tmp_path / f"{name}-action", inputs)
+                assert outputs is not None, f"the action failed in {name} on {tag}: {[p.stderr for p in log]}"
+                if "id" in step:
+                    steps[step["id"]] = {"outputs": outputs}
+            elif uses:
+                raise AssertionError(f"unexpected step in {name}: {step}")
+            else:
+                script = without_installs(step["run"])
+                step_env = {**env, **{k: substitute(v, {"needs": needs}) for k, v in (step.get("env") or {}).items()}}
+                proc = bash(script, work, step_env)
+                assert proc.returncode == 0, f"{name} failed on {tag}: {proc.stderr}"
+                assert "Traceback" not in proc.stderr
+                runs.append(proc)
+        outputs = {k: substitute(v, {"steps": steps}) for k, v in (job.get("outputs") or {}).items()}
+        if name == "check":
+            needs = {"check": {"outputs": outputs}}
+        results[name] = (True, runs, work, outputs)
     return results
 
 
@@ -277,7 +421,11 @@ def test_github_actions_workflow_runs_the_right_job_for_each_push(origin, ci, tm
     action = load(ACTION)
     assert workflow["on"] == {"push": {"tags": ["*"]}}
     assert set(workflow["jobs"]) == {"check", "build", "deploy", "cleanup"}
-    for i, (tag, job, content) in enumerate(pushes(origin)):
+    for name, job in workflow["jobs"].items():
+        uses = [step.get("uses", "") for step in job["steps"]]
+        assert uses[0].startswith("actions/checkout@") and uses[1].endswith("/tagreg@main"), \
+            f"{name}: checkout, then the action (tagreg, and the tags as pushed) before anything reads the registry"
+    for i, (tag, job, content, deployed) in enumerate(pushes(origin)):
         run_dir = tmp_path / f"push{i}"
         run_dir.mkdir()
         results = run_github_workflow(workflow, action, origin.path, tag, ci, run_dir)
@@ -299,7 +447,7 @@ def test_github_actions_workflow_runs_the_right_job_for_each_push(origin, ci, tm
             assert outputs["event"] == "assignment" and outputs["stage"] == "prod"
             written = files_under(results["deploy"][2] / "deploy" / "churn")
             assert set(written.values()) == {content}, "deploy wrote the model that is in prod"
-            assert "deploying churn v0.0.1 to prod" in log
+            assert f"deploying churn {deployed} to prod" in log
         if job == "cleanup":
             assert outputs["event"] == "deprecation"
             assert "decommissioning churn" in log
@@ -317,16 +465,29 @@ def gitlab_rules_pass(job: dict, variables: dict) -> bool:
     return True
 
 
+def resolved(pipeline: dict, job: dict) -> dict:
+    """job with what it `extends` merged in (GitLab: hashes deep-merged, the job's own keys win)."""
+    base = pipeline.get(job["extends"], {}) if "extends" in job else {}
+    assert not base or "extends" not in base, "the test resolves one level of extends"
+    return {**base, **{k: v for k, v in job.items() if k != "extends"}}
+
+
+def gitlab_script(job: dict) -> str:
+    return without_installs("\n".join([*job.get("before_script", []), *job["script"]]))
+
+
 def run_gitlab_pipeline(pipeline: dict, origin: Path, tag: str, env: dict, tmp_path: Path) -> dict:
     """Run the pipeline for a push of tag; returns job -> (CompletedProcess or None, work dir), plus
     the parsed dotenv report under "dotenv"."""
     variables = {"CI_COMMIT_TAG": tag, "CI_COMMIT_REF_NAME": tag, **pipeline.get("variables", {})}
-    jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job}
+    jobs = {name: resolved(pipeline, job) for name, job in pipeline.items()
+            if isinstance(job, dict) and "script" in job and not name.startswith(".")}
     assert set(jobs) == {"check", "build", "deploy", "cleanup"}
+    depth = int(variables["GIT_DEPTH"])
     check = jobs.pop("check")
     assert check["artifacts"]["reports"]["dotenv"] == "registry.env"
-    work = checkout(origin, tag, tmp_path / "check")
-    proc = bash("\n".join(line for line in check["script"] if not is_install(line)), work, {**env, **variables})
+    work = gitlab_checkout(origin, tag, tmp_path / "check", depth)
+    proc = bash(gitlab_script(check), work, {**env, **variables})
     assert proc.returncode == 0, proc.stderr
     report = (work / "registry.env").read_text()
     dotenv = parse_gitlab_dotenv(report)
@@ -336,9 +497,8 @@ def run_gitlab_pipeline(pipeline: dict, origin: Path, tag: str, env: dict, tmp_p
         if not gitlab_rules_pass(job, variables):
             results[name] = (None, None)
             continue
-        work = checkout(origin, tag, tmp_path / name)
-        script = "\n".join(line for line in job["script"] if not is_install(line))
-        proc = bash(script, work, {**env, **variables, **dotenv})
+        work = gitlab_checkout(origin, tag, tmp_path / name, depth)
+        proc = bash(gitlab_script(job), work, {**env, **variables, **dotenv})
         assert proc.returncode == 0, f"{name} failed on {tag}: {proc.stderr}"
         assert "Traceback" not in proc.stderr
         results[name] = (proc, work)
@@ -348,12 +508,12 @@ def run_gitlab_pipeline(pipeline: dict, origin: Path, tag: str, env: dict, tmp_p
 def test_gitlab_pipeline_acts_only_on_the_right_pushes(origin, ci, tmp_path):
     pipeline = yaml.safe_load(GITLAB.read_text())
     assert pipeline["variables"]["GIT_DEPTH"] == "0"
-    for i, (tag, job, content) in enumerate(pushes(origin)):
+    for i, (tag, job, content, deployed) in enumerate(pushes(origin)):
         run_dir = tmp_path / f"push{i}"
         run_dir.mkdir()
         results = run_gitlab_pipeline(pipeline, origin.path, tag, ci, run_dir)
         dotenv = results["dotenv"]
-        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description"]
+        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
         if tag == "v1.0.0":
             assert set(dotenv.values()) == {""}
         else:
@@ -370,10 +530,93 @@ def test_gitlab_pipeline_acts_only_on_the_right_pushes(origin, ci, tmp_path):
             assert "not a registration" in build.stdout and not (build_dir / "build").exists(), tag
         if job == "deploy":
             assert set(files_under(deploy_dir / "deploy" / "churn").values()) == {content}
-            assert "deploying churn v0.0.1 to prod" in deploy.stdout
+            assert f"deploying churn {deployed} to prod" in deploy.stdout
         else:
             assert "not an assignment to prod" in deploy.stdout and not (deploy_dir / "deploy").exists(), tag
         if job == "cleanup":
             assert "decommissioning churn" in cleanup.stdout and "churn@deprecated" in cleanup.stdout
         else:
             assert "not a deprecation" in cleanup.stdout, tag
+
+
+# -- install lines -------------------------------------------------------------------------------
+# tagreg is not on PyPI: every `pip install` the action, the recipes and tagreg's own error messages
+# give installs it from its repository. pip itself checks each one here, as written (the action's
+# own path, the recipes' Git URL pointed at this repository, the messages' lines): it must find
+# tagreg there, with the extra the line asks for (`--dry-run --report`: nothing is installed).
+
+ACME = "https://github.com/acme/tagreg.git"  # what the recipes call tagreg's repository
+
+
+def install_commands() -> list[tuple[str, str]]:
+    """(where it is written, the shell command)."""
+    from tagreg.install import pip_install
+
+    found = []
+    action = load(ACTION)
+    for step in action["runs"]["steps"]:
+        for line in step.get("run", "").splitlines():
+            if is_install(line):
+                found.append(("action.yml", line.strip().replace("$GITHUB_ACTION_PATH", str(ROOT))))
+    pipeline = yaml.safe_load(GITLAB.read_text())
+    for name, job in pipeline.items():
+        if isinstance(job, dict):
+            for line in [*job.get("before_script", []), *job.get("script", [])]:
+                if is_install(line):
+                    for key, value in pipeline["variables"].items():
+                        line = line.replace(f'"${key}"', shlex.quote(value))
+                    found.append((f"gitlab-ci.yml {name}", line))
+    comment = re.search(r'"(tagreg\[dvc\] @ git\+\S+)"', GITLAB.read_text())
+    assert comment, "the GitLab recipe says how to add the dvc extra"
+    found.append(("gitlab-ci.yml comment", f"pip install {shlex.quote(comment.group(1))}"))
+    for name, job in load(GITHUB)["jobs"].items():
+        for step in job["steps"]:
+            assert not is_install(step.get("run", "")), f"{name}: the action installs tagreg"
+    found += [("the DVC error", pip_install("dvc")), ("the server error", pip_install("server"))]
+    # PEP 508 wants a host in a URL: git reads file://localhost/PATH as the folder PATH
+    return [(where, line.replace(ACME, f"file://localhost{ROOT}")) for where, line in found]
+
+
+def test_every_install_line_installs_tagreg(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("python", "pip"):  # the recipes' `python` and `pip`: this environment's
+        (bindir / tool).write_text(f'#!/bin/sh\nexec "{sys.executable}" {"-m pip " if tool == "pip" else ""}"$@"\n')
+        (bindir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    commands = install_commands()
+    assert {where.split()[0] for where, _ in commands} >= {"action.yml", "gitlab-ci.yml", "the"}
+    checked: dict[str, dict] = {}  # one pip run per source; the extras each line asks for, from its metadata
+    for where, line in commands:
+        assert "pip install" in line, (where, line)
+        dry = line.replace(" in a checkout of tagreg's repository", "").replace(" --quiet", "")
+        dry = dry.replace("pip install", "pip install --dry-run --no-deps --quiet --report -")
+        source = re.sub(r"\[\w+\]", "", dry)
+        if source not in checked:
+            proc = subprocess.run(["bash", "-c", source], cwd=ROOT, env=env, capture_output=True, text=True,
+                                  check=False)
+            assert proc.returncode == 0, f"{where}: `{line}` failed: {proc.stderr[-2000:]}"
+            (checked[source],) = json.loads(proc.stdout)["install"]
+        assert checked[source]["metadata"]["name"] == "tagreg", (where, line)
+        asked = set(re.findall(r"\[(\w+)\]", line))
+        assert asked <= set(checked[source]["metadata"]["provides_extra"]), (where, line)
+    assert len(checked) == 3, "the action's path, the recipes' Git URL, the messages' checkout"
+
+
+@pytest.mark.parametrize("recorded, line", [
+    ({"url": "file:///src/my%20tagreg", "dir_info": {"editable": True}}, "-e '/src/my tagreg[dvc]'"),
+    ({"url": "file:///src/tagreg", "dir_info": {}}, "'/src/tagreg[dvc]'"),
+    ({"url": "https://git.example.com/tagreg.git", "vcs_info": {"vcs": "git", "commit_id": "0a1b2c"}},
+     "'tagreg[dvc] @ git+https://git.example.com/tagreg.git@0a1b2c'"),
+    ({"url": "file:///dist/tagreg-0.1.0-py3-none-any.whl", "archive_info": {}},
+     "'tagreg[dvc] @ file:///dist/tagreg-0.1.0-py3-none-any.whl'"),
+    ({"url": "https://user:token@git.example.com/tagreg.git", "vcs_info": {"vcs": "git"}},
+     "-e '.[dvc]' in a checkout of tagreg's repository"),  # never repeat a credential pip kept
+    ({}, "-e '.[dvc]' in a checkout of tagreg's repository"),
+    ({"url": ["not", "a", "url"], "dir_info": "?"}, "-e '.[dvc]' in a checkout of tagreg's repository"),
+])
+def test_install_lines_name_where_tagreg_came_from(monkeypatch, recorded, line):
+    from tagreg import install
+
+    monkeypatch.setattr(install, "_direct_url", lambda: recorded)
+    assert install.pip_install("dvc") == f"{shlex.quote(sys.executable)} -m pip install {line}"

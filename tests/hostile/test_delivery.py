@@ -527,12 +527,12 @@ def test_a_missing_lfs_object_is_refused(tmp_path, work, lfs_repo):
 
 @needs_lfs
 def test_a_missing_lfs_object_is_refused_with_git_lfs_reason(tmp_path, work, lfs_repo):
-    """git-lfs's error line, not its progress line (`Downloading models/w.bin (18 KB)`) nor a
-    guess: here the object is in no LFS store and the repository has no LFS server."""
+    """The cause git-lfs gives, in words, not its progress line (`Downloading models/w.bin (18 KB)`):
+    here the object is in no LFS store and the repository has no LFS server, and what to set."""
     lfs_object(lfs_repo).unlink()
     line = refused(run(work, "get", "w", "-r", str(lfs_repo), "-o", "w.bin"))
     assert "git-lfs could not fetch 'models/w.bin'" in line, line
-    assert "Error downloading" in line and "Downloading models" not in line, line
+    assert "names no LFS server" in line and "lfs.url" in line and "Downloading models" not in line, line
     untouched(tmp_path, work)
 
 

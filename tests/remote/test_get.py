@@ -110,6 +110,11 @@ def test_get_a_dvc_path_without_the_extra(server, work, tmp_path):
     (hidden / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'dvc'\", name='dvc')\n")
     line = error_line(tagreg(work, "get", "dvcm", "-r", server.url, env={"PYTHONPATH": str(hidden.parent)}))
     assert "tagreg[dvc]" in line, line
+    from tagreg.install import pip_install
+
+    # tagreg is not on PyPI: the line installs from where this tagreg came from (checked by pip in
+    # tests/events/test_ci_docs.py::test_every_install_line_installs_tagreg)
+    assert line.endswith(pip_install("dvc")) and "-m pip install" in line and "dvc]" in line, line
     assert files_under(work) == {}
 
 

@@ -61,7 +61,8 @@ def test_missing_extra_says_how_to_install_it(monkeypatch, repo):
     monkeypatch.chdir(repo.path)
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 1
-    assert 'the server needs no_such_module_for_tagreg: pip install "tagreg[server]"' in result.output
+    assert "the server needs no_such_module_for_tagreg: add tagreg's server extra (tagreg[server]): " in result.output
+    assert f"{sys.executable} -m pip install " in result.output and "[server]" in result.output
 
 
 def test_push_is_a_remote_name_of_a_local_repository(tmp_path):

@@ -127,6 +127,7 @@ def get(
         target = target / default
     progress = where.source.mirror is not None and where.source.mirror.progress
     result.kind = "lfs" if D.inspect(git, files, max_bytes, progress=progress) else "git"
+    D.fetch_lfs(git, where.commit, where.path, files)
     result.written = D.deliver(git, files, target, single=not folder, force=force, progress=progress)
     result.target = str(target)
     return result
@@ -158,6 +159,7 @@ def open(
             return D.dvc_open(_dvc_source(where), output, max_bytes)
         raise RegistryError(f"'{where.path}' does not exist at commit {where.commit[:7]}")
     D.inspect(git, files, max_bytes)
+    D.fetch_lfs(git, where.commit, where.path, files)
     return D.open_file(git, files[0])
 
 

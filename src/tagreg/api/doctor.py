@@ -13,6 +13,7 @@ from .repository import PathLike, Repository, _open
 from .results import Check
 
 LOOSE_TAGS = 1000  # loose tag refs from which `doctor` suggests packing them (more than packed, or 4x this)
+LFS_FOLDER_MOST = 10_000  # files of a folder artifact whose LFS pointers `doctor` reads (a git bomb is not listed)
 
 
 def doctor(repo: PathLike = ".") -> list[Check]:
@@ -49,6 +50,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
                 if note is None or not note.path or "://" in note.path or note.repo:
                     continue
                 checks += _check_path(r, version, note.resolved_path or note.path)
+        checks += _lfs_on_server(r, commits, notes)
         links = [(n.repo, n.rev, n.path, name) for per in [head_notes, *notes.values()] for name, n in per.items()
                  if n.repo is not None]
         checks += _check_links(r, links)
@@ -117,6 +119,84 @@ def _loose_tags(r: Repository) -> list[Check]:
         return []
     return [Check("warning", f"{loose} tags are loose refs ({packed} packed), which slows every read of the tags: "
                              "run `git pack-refs --all`")]
+
+
+def _lfs_on_server(r: Repository, commits: dict[str, list[S.Version]], notes: dict) -> list[Check]:
+    """An error for each active version whose Git LFS objects the LFS server does not have (never
+    uploaded: `get` fails for anyone without them), a warning when no LFS server answers. Only the
+    pointers are read (blobs under 1 KiB, one `cat-file` for the files, one listing per folder
+    tree); nothing is downloaded, and git-lfs runs only if there is a pointer."""
+    from .. import delivery as D
+    from .. import lfs as L
+
+    wanted: dict[str, list[tuple[str, str]]] = {}  # COMMIT:PATH -> (artifact@version, path)
+    for commit, versions in commits.items():
+        for version in versions:
+            note = notes[commit].get(version.artifact)
+            if note is None or not note.path or "://" in note.path or note.repo:
+                continue
+            try:
+                path = D.check_path(note.path)
+            except UserError:
+                continue
+            wanted.setdefault(f"{commit}:{path}", []).append((f"{version.artifact}@{version.version}", path))
+    oids: dict[str, str] = {}
+    found = r.git.read_objects_within(list(wanted), D.LFS_MAX_POINTER, oids=oids)
+    pointers: dict[str, dict[str, tuple[str, int]]] = {}  # COMMIT:PATH -> file -> (sha256, size)
+    trees: dict[str, dict[str, tuple[str, int]]] = {}
+    for spec, data in found.items():
+        path = spec.partition(":")[2]
+        if isinstance(data, bytes):
+            pointer = L.parse_pointer(data)
+            pointers[spec] = {path: pointer} if pointer else {}
+        elif data is None and spec in oids:  # a folder: its files' pointers, once per tree
+            tree = oids[spec]
+            if tree not in trees:
+                trees[tree] = _folder_pointers(r, tree)
+            pointers[spec] = {f"{path}/{name}": pointer for name, pointer in trees[tree].items()}
+    objects = {oid: size for files in pointers.values() for oid, size in files.values()}
+    if not objects:
+        return []
+    answer = L.missing_on_server(r.git, objects)
+    if not answer.checked:
+        if answer.unreachable and (r.mirror is not None or answer.endpoint):
+            count = sum(1 for files in pointers.values() if files)
+            return [Check("warning", f"the LFS objects of {count} version(s) cannot be checked: {answer.note}; "
+                                     "without an LFS server `get` cannot fetch them either: set lfs.url in the "
+                                     "registry's .lfsconfig")]
+        return [Check("ok", f"LFS objects not checked: {answer.note}")]
+    missing = set(answer.missing)
+    out = []
+    for spec, files in pointers.items():
+        lacking = sorted((name, oid) for name, (oid, _) in files.items() if oid in missing)
+        for label, path in wanted[spec] if lacking else ():
+            first, oid = lacking[0]
+            one = len(files) == 1 and first == path
+            what = (f"the LFS object of '{path}' ({oid[:7]}) is" if one
+                    else f"{len(lacking)} LFS object(s) of '{path}' (first '{first}', {oid[:7]}) are")
+            out.append(Check("error", f"{label}: {what} not on the LFS server at {answer.endpoint}: never uploaded? "
+                                      f"push {'it' if one else 'them'} with `git lfs push --all origin` from a clone "
+                                      f"that has {'it' if one else 'them'}"))
+    return out
+
+
+def _folder_pointers(r: Repository, tree: str) -> dict[str, tuple[str, int]]:
+    """file -> (sha256, size) of the LFS pointers in a folder tree (up to LFS_FOLDER_MOST files)."""
+    from .. import delivery as D
+    from .. import lfs as L
+
+    try:
+        entries = D.listing(r.git, tree, ".", LFS_FOLDER_MOST)
+    except UserError:  # more files than that: not read
+        return {}
+    small = r.git.read_objects_within([e.oid for e in entries], D.LFS_MAX_POINTER)
+    out = {}
+    for entry in entries:
+        data = small.get(entry.oid)
+        pointer = L.parse_pointer(data) if isinstance(data, bytes) else None
+        if pointer is not None:
+            out[entry.path] = pointer
+    return out
 
 
 def _check_links(r: Repository, links: list[tuple]) -> list[Check]:

@@ -199,7 +199,8 @@ def cache_clear(url):
 @click.option("--max-connections", type=int, metavar="N",
               help="Open connections at most (default: 500, fewer if the open-files limit is low).")
 def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_timeout, max_connections):
-    """Serve the web dashboard and REST API (needs: pip install "tagreg[server]")."""
+    """Serve the web dashboard and REST API (needs the server extra: pip install -e ".[server]" in a checkout of
+    tagreg)."""
     from ..server import launch
 
     launch(config_file, host=host, port=port, write=write, allowed_hosts=allowed_hosts,

@@ -233,6 +233,12 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
                          "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
                          "format": bool(fmt)})
     found = api.check_ref(repo, ref)
+    if not found and (fmt or strict):  # CI would act on a registry that misses the event (GTO's forms: nothing)
+        from ..events import ci
+
+        stale = ci.lightweight_event_tag(repo, ref)
+        if stale is not None:
+            raise api.RegistryError(ci.lightweight_message(stale, repo))
     if strict and not found:
         raise api.RegistryError(f"'{ref}' is not a registry event")
     if check_policy:
@@ -241,8 +247,11 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
             raise api.RegistryError(f"'{ref}' is not in effect: " + "; ".join(b.line for b in breaches))
     if fmt:
         from ..events import ci
+        from .render import warn
 
-        text = ci.render(fmt, found[0] if found else None)
+        text, warnings = ci.report(fmt, found[0] if found else None)
+        for warning in warnings:
+            warn(warning)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
             # Exact values for a file or `eval` (each format delimits or quotes them); on a terminal a
             # person reads them, and a repository's escape sequences would act on it.

@@ -36,7 +36,10 @@ def launch(config: str | None, host: str = "127.0.0.1", port: int = 8000, write:
     """Run the server until interrupted (what `tagreg serve` does)."""
     absent = missing()
     if absent:
-        raise UserError(f'the server needs {", ".join(absent)}: pip install "tagreg[server]"')
+        from ..install import pip_install
+
+        raise UserError(f"the server needs {', '.join(absent)}: add tagreg's server extra (tagreg[server]): "
+                        + pip_install("server"))
     from . import settings as S
 
     loaded = S.load(config)
