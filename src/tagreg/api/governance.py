@@ -442,7 +442,7 @@ def policy_branch(repo: Repository, ref: str | None = None) -> str | None:
     return None
 
 
-def host_rules(repo: PathLike = ".", host: str = "github", *, policy_ref: str | None = None,
+def host_rules(repo: PathLike, host: str, *, policy_ref: str | None = None,
                output_dir: str | os.PathLike | None = None, force: bool = False) -> HostRules:
     """The rules at the Git host (`github`, `gitlab`) that back the policy in effect: the request
     bodies of the host's API (nothing is sent), and notes on what to fill in and what the host
