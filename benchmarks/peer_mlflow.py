@@ -555,11 +555,11 @@ def ms(seconds: float) -> str:
 
 
 def cell(times: list[float], repeat: int) -> str:
-    """Median (fastest) of the runs, and how many when fewer than asked."""
+    """Median (fastest) of the runs, and how many when fewer than asked (--max-seconds)."""
     if not times:
         return "not measured"
     text = f"{ms(statistics.median(times))} ({ms(min(times))})"
-    return text + (f", {len(times)} runs" if len(times) < repeat else "")
+    return text + (f", {len(times)} of {repeat} runs" if len(times) < repeat else "")
 
 
 def ratio(row: Row) -> str:
