@@ -291,7 +291,12 @@ def test_doctor_reads_a_bounded_answer_from_a_hostile_lfs_server(http_registry, 
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # tagreg stops reading at its bound and hangs up: that is the behaviour under test, and
+                # socketserver's report of it would land in the stderr of the in-process tagreg
+                pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
     port = server.server_address[1]
