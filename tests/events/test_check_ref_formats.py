@@ -315,3 +315,24 @@ def test_a_description_over_gitlabs_dotenv_limit_is_cut_with_a_marker_and_a_warn
     json_result = reg.run("check-ref", tag, "--format", "json")
     assert json.loads(json_result.stdout)["description"] == long, "other formats keep it whole"
     assert json_result.stderr == ""
+
+
+# -- where the files are: a folder's dvc.yaml -------------------------------------------------------
+
+
+def test_a_folders_dvc_yaml_path_is_given_as_a_path_in_the_repository(reg, tmp_path, monkeypatch):
+    """DVC reads models/dvc.yaml's `path: ./clf.pkl` as models/clf.pkl, where `get` finds it: every
+    format, and `check-ref --path`, say that. Read as GTO does (TAGREG_GTO_EXACT=1), they give the
+    path as written, as gto-action v2 does (tests/events/test_gto_action_outputs.py runs it)."""
+    reg.commit("a folder's dvc.yaml", {"models/dvc.yaml": "artifacts:\n  clf:\n    path: ./clf.pkl\n    type: model\n",
+                                       "models/clf.pkl": "clf\n"})
+    tag = reg.tag("models=clf@v0.0.1", message="Registering artifact models:clf version v0.0.1")
+    for exact, path in (("", "models/clf.pkl"), ("1", "./clf.pkl")):
+        monkeypatch.setenv("TAGREG_GTO_EXACT", exact)
+        for fmt, (result, values) in all_formats(reg, tag, tmp_path).items():
+            assert result.returncode == 0, (fmt, result.stderr)
+            assert (values["name"], values["type"], values["path"]) == ("models:clf", "model", path), (fmt, exact)
+        assert reg.ok("check-ref", tag, "--path") == path + "\n"
+    monkeypatch.delenv("TAGREG_GTO_EXACT")
+    assert reg.ok("check-ref", tag, "--path", "--gto-exact") == "./clf.pkl\n"
+    assert reg.ok("get", "models:clf@v0.0.1", "--print-path") == "models/clf.pkl\n"

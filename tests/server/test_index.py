@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tagreg import api
+from tagreg.config import ConfigError
 from tagreg.server import settings as S
 from tagreg.server.index import ModelQuery, version_key
 from tagreg.server.security import Guard
@@ -322,3 +323,62 @@ def test_a_bug_answers_500_without_a_stack_trace(tmp_path, registry, monkeypatch
     status, headers, body = _call(app, "/")
     assert status == 500 and headers["content-type"].startswith("text/html")
     assert b"secret internals" not in body and b"Traceback" not in body
+
+
+
+@pytest.fixture
+def dvc_annotated(repo):
+    """churn in artifacts.yaml (GTO reads it), clf and unreg in dvc.yaml (GTO 1.10.1 does not)."""
+    repo.commit("annotations", {"artifacts.yaml": "churn:\n  type: model\n",
+                                "dvc.yaml": "artifacts:\n  clf:\n    path: clf.pkl\n    type: model\n"
+                                            "  unreg:\n    path: unreg.pkl\n"})
+    api.register(repo.path, "churn", version="v1.0.0")
+    api.register(repo.path, "clf", version="v0.1.0")
+    return repo
+
+
+WITH_DVC = ({"churn": "model", "clf": "model", "unreg": None}, "model")  # (type by model, clf's version's type)
+AS_GTO = ({"churn": "model", "clf": None}, None)
+
+
+def served(hub: Hub) -> tuple[dict, str | None]:
+    """What hub serves: each model's type, and the type in clf's versions."""
+    source = hub.sources["repo"]
+    source.refresh()
+    rows = {m["name"]: m["type"] for m in hub.index.models(ModelQuery())[1]}
+    note = source.detail("clf", hub.index.model("repo", "clf"))["versions"][0]["annotation"]
+    return rows, note and note["type"]
+
+
+def test_a_server_reading_as_gto_does_keeps_an_index_of_its_own(tmp_path, dvc_annotated, monkeypatch):
+    """`tagreg --gto-exact serve` (TAGREG_GTO_EXACT=1) reads what GTO reads: no dvc.yaml annotations.
+    Started on the same config and cache folder as a server without it, it never serves what that
+    one indexed (nor the other way round), even while both run: each keeps its own index file."""
+    plain = hub_for(tmp_path, dvc_annotated.path)
+    monkeypatch.setenv("TAGREG_GTO_EXACT", "1")
+    exact = hub_for(tmp_path, dvc_annotated.path)
+    assert exact.index.path == tmp_path / "index-gto-exact.sqlite" and plain.index.path == tmp_path / "index.sqlite"
+    for round in range(2):  # in turns, on the same files and cache folder
+        monkeypatch.setenv("TAGREG_GTO_EXACT", "")
+        assert served(plain) == WITH_DVC, round
+        monkeypatch.setenv("TAGREG_GTO_EXACT", "1")
+        assert served(exact) == AS_GTO, round
+    monkeypatch.delenv("TAGREG_GTO_EXACT")
+    (tmp_path / "registries.yaml").unlink()
+    monkeypatch.chdir(dvc_annotated.path)
+    monkeypatch.setenv("TAGREG_GTO_EXACT", "1")
+    assert S.load(None).index.name.endswith("-gto-exact.sqlite")  # the repository it starts in: beside it too
+    monkeypatch.setenv("TAGREG_GTO_EXACT", "maybe")
+    with pytest.raises(ConfigError, match="TAGREG_GTO_EXACT must be 1 or 0"):
+        S.load(None)
+
+
+def test_reading_as_gto_does_is_part_of_an_index_files_key(tmp_path, dvc_annotated, monkeypatch):
+    """One index file read in both ways (as two servers would if they shared it) holds the rows of
+    the way it was last read: neither the models nor their versions are served from the other."""
+    hub = hub_for(tmp_path, dvc_annotated.path)
+    for exact, expected in (("", WITH_DVC), ("1", AS_GTO), ("", WITH_DVC), ("1", AS_GTO)):
+        monkeypatch.setenv("TAGREG_GTO_EXACT", exact)
+        again = Hub(S.Settings(hub.settings.repos, hub.settings.index))  # the same file, whatever the setting
+        assert again.index.path == tmp_path / "index.sqlite"
+        assert served(again) == expected, exact

@@ -445,7 +445,14 @@ def check_ref(repo: PathLike, ref: str) -> list[RefEvent]:
     if artifact is None:
         return []
     found = [e for e in artifact.events + artifact.creations if e.tag == tag and e.event != T.CREATION]
-    return [RefEvent(**_fields(e, S.Event), annotation=r.annotation(e.artifact, e.commit)) for e in found]
+    out = []
+    for e in found:
+        # gto-action v2 reads the dvc.yaml of the name's folder with DVC, even where GTO reads none:
+        # its outputs are what a script reading as GTO does compares with.
+        note = r.annotation(e.artifact, e.commit, exact=False)
+        path = (note.path if r.config.gto_exact else note.resolved_path) if note is not None else None
+        out.append(RefEvent(**_fields(e, S.Event), annotation=note, path=path))
+    return out
 
 
 @_reads

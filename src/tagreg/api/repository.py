@@ -338,10 +338,10 @@ class Repository:
 
     # -- annotations --
 
-    def annotation_files(self, commit: str, names: list[str] | None = None) -> list[str]:
+    def annotation_files(self, commit: str, names: list[str] | None = None, exact: bool | None = None) -> list[str]:
         """Annotation files to read at commit: for names, or every one (dvc.yaml in any folder);
-        only the index file GTO reads with `config.gto_exact`."""
-        exact = self.config.gto_exact
+        only the index file GTO reads with exact (by default `config.gto_exact`)."""
+        exact = self.config.gto_exact if exact is None else exact
         if names is not None:
             files: list[str] = []
             for name in names:
@@ -371,16 +371,18 @@ class Repository:
 
     def annotations(
         self, commits: list[str], names: list[str] | None = None, also: dict[str, bytes | None] | None = None,
+        exact: bool | None = None,
     ) -> dict[str, dict[str, A.Annotation]]:
         """Annotations at each commit (commit -> full name -> annotation), in one cat-file call. A file
         that cannot be read (not UTF-8, not YAML, over the bounds, wrong shape) counts as absent at
         its commit, and is added to `warnings`.
 
-        Objects named in `also` (e.g. commits) are read in the same call, into that dict.
+        Objects named in `also` (e.g. commits) are read in the same call, into that dict. exact:
+        read only what GTO reads (by default `config.gto_exact`; see `annotation_files`).
         """
         from ..yaml import limits
 
-        wanted: dict[str, list[str]] = {c: self.annotation_files(c, names) for c in dict.fromkeys(commits)}
+        wanted: dict[str, list[str]] = {c: self.annotation_files(c, names, exact) for c in dict.fromkeys(commits)}
         oids: dict[str, str] = {}
         extra = list(also or ())
         most = limits()["bytes"]  # a bigger object is counted through, never held in memory
@@ -446,9 +448,9 @@ class Repository:
         found, self.warnings = self.warnings, []
         return found
 
-    def annotation(self, name: str, commit: str) -> A.Annotation | None:
-        """name's annotation at commit, or None."""
-        return self.annotations([commit], [name])[commit].get(name)
+    def annotation(self, name: str, commit: str, exact: bool | None = None) -> A.Annotation | None:
+        """name's annotation at commit, or None (exact: see `annotations`)."""
+        return self.annotations([commit], [name], exact=exact)[commit].get(name)
 
 
 def _open(repo: PathLike, check_later: bool = False, prefetch: str | None = None) -> Repository:

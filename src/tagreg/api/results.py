@@ -109,9 +109,13 @@ class RegistryView:
 @dataclass(slots=True)
 class RefEvent(S.Event):
     """What a tag means, for `check-ref`: the registry's `state.Event`, with the annotation of its
-    artifact at its commit."""
+    artifact at its commit, and the path CI acts on (`check-ref --path`, the `path` output)."""
 
     annotation: A.Annotation | None = None
+    # The annotation's `resolved_path` (a folder's dvc.yaml names paths in that folder: `clf.pkl` in
+    # models/dvc.yaml is `models/clf.pkl`). Reading as GTO does (`config.gto_exact`), its `path` as
+    # written, which is gto-action v2's `path` output.
+    path: str | None = None
 
     def to_gto(self) -> dict[str, Any]:
         """This event as GTO's `check-ref --json` prints it."""

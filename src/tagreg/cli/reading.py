@@ -266,7 +266,7 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
         for f in found:
             note = f.annotation
             values.append({"name": f.name, "version": f.version, "event": f.event, "stage": f.stage,
-                           "path": note.path if note else None, "type": note.type if note else None,
+                           "path": f.path, "type": note.type if note else None,
                            "description": note.description if note else None}[flag])
         echo_lines((v for v in values if v is not None), multiline=flag == "description")
         return

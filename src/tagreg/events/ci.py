@@ -2,7 +2,9 @@
 
 The same keys in every format. The first seven are GTO's GitHub Action's (gto-action v2), with its
 values: event, name, version, stage (only for an assignment: empty for an unassignment, so that a
-ported `if: stage == 'prod'` does not fire on one), type, path, description. What tagreg knows
+ported `if: stage == 'prod'` does not fire on one), type, path, description. `path` is the path in
+the repository (`api.RefEvent.path`: a folder's dvc.yaml names paths relative to it, and gto-action
+gives them as written, which TAGREG_GTO_EXACT=1 keeps). What tagreg knows
 more has names of its own: event_stage (the stage an assignment or unassignment names), and repo
 and rev for links. A ref that is not a registry event gives empty values, so a job on every tag
 does not fail on foreign tags.
@@ -35,7 +37,7 @@ def outputs(found) -> dict[str, str]:
         "version": found.version or "",
         "stage": (found.stage or "") if found.event == "assignment" else "",
         "type": (note.type or "") if note else "",
-        "path": (note.path or "") if note else "",
+        "path": found.path or "",
         "description": (note.description or "") if note else "",
         "event_stage": found.stage or "",
     })

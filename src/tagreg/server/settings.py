@@ -204,6 +204,14 @@ def _default_index(key: str) -> Path:
     return cache.root() / "server" / f"index-{digest}.sqlite"
 
 
+def _reading(index: Path) -> Path:
+    """The index file of a server that reads as GTO does (TAGREG_GTO_EXACT, `--gto-exact`): beside
+    the other one (`NAME-gto-exact.sqlite`), so neither serves rows the other read, even at once."""
+    from .. import config
+
+    return index.with_name(f"{index.stem}-gto-exact{index.suffix}") if config.gto_exact() else index
+
+
 def load(path: str | None, cwd: Path | None = None) -> Settings:
     """Settings from the config file at path, or for the repository in cwd when path is None."""
     cwd = (cwd or Path.cwd()).resolve()
@@ -215,7 +223,7 @@ def load(path: str | None, cwd: Path | None = None) -> Settings:
             raise SettingsError(f"{cwd} is not a git repository: start the server in one, or pass --config")
         root = cwd if where is True else Path(where)  # type: ignore[arg-type]
         repo = RepoSettings(id=_default_id(str(root)), location=str(root), remote=False)
-        return Settings([repo], _default_index(str(root)))
+        return Settings([repo], _reading(_default_index(str(root))))
 
     file = (cwd / path).resolve()
     try:
@@ -248,4 +256,4 @@ def load(path: str | None, cwd: Path | None = None) -> Settings:
             web=entry.web.rstrip("/") if entry.web else None, push=entry.push,
         ))
     index = (base / written.index).resolve() if written.index else _default_index(str(file))
-    return Settings(repos, index, source=file)
+    return Settings(repos, _reading(index), source=file)

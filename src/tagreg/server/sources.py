@@ -162,11 +162,13 @@ class Source:
 
     @staticmethod
     def content_fingerprint(repo: api.Repository) -> str:
-        """A hash of every tag, HEAD and the config: equal fingerprints mean equal registry state."""
+        """A hash of every tag, HEAD and the config: equal fingerprints mean equal registry state.
+        Reading as GTO does (TAGREG_GTO_EXACT) is part of the config: a server started with it does
+        not serve what one started without it indexed in the same file, nor the other way round."""
         digest = hashlib.sha256()
         digest.update(repo.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout or b"")
         digest.update(b"HEAD " + (repo.git.head() or "").encode())
-        digest.update(repr((repo.config.stages, repo.config.types, repo.config.index)).encode())
+        digest.update(repr((repo.config.stages, repo.config.types, repo.config.index, repo.config.gto_exact)).encode())
         return digest.hexdigest()
 
     # -- indexing --------------------------------------------------------------------------
@@ -299,8 +301,8 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
             own = by_artifact.get(info.name, [])
             last = own[-1] if own else None
             note = info.annotation
-            signature = hashlib.sha256(
-                "\n".join([head, *(f"{e.tag} {e.created_at.timestamp()}" for e in own)]).encode()).hexdigest()[:20]
+            signature = hashlib.sha256("\n".join([head, f"gto_exact={repo.config.gto_exact}", *(
+                f"{e.tag} {e.created_at.timestamp()}" for e in own)]).encode()).hexdigest()[:20]  # keys its details
             words = [info.name, *(note.labels if note else []), note.type or "" if note else "",
                      note.description if note else "", note.path or "" if note else ""]
             models.append({
