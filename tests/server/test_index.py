@@ -424,3 +424,20 @@ def test_a_rare_word_is_looked_up_and_a_common_one_scanned_for(tmp_path, searcha
     assert hub.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == count
     hub.index.forget_other_repos([])
     assert hub.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == 0
+
+
+def test_a_repository_taken_out_of_the_config_leaves_the_index(tmp_path, registry, searchable):
+    both = hub_for(tmp_path, registry.path, searchable.path)
+    for source in both.sources.values():
+        source.refresh()
+    assert {m["repo"] for m in both.index.models(ModelQuery(limit=100))[1]} == set(both.ids) and len(both.ids) == 2
+    generation = both.index.generation()
+    same = hub_for(tmp_path, registry.path, searchable.path)  # a restart with the same config
+    assert same.index.generation() == generation  # changes nothing: cached answers stay valid
+    one = hub_for(tmp_path, registry.path)
+    kept = one.ids[0]
+    assert {m["repo"] for m in one.index.models(ModelQuery(limit=100))[1]} == {kept}
+    assert set(one.index.repos()) == {kept}
+    assert one.index.events(kept)[0] > 0 and one.index.events()[0] == one.index.events(kept)[0]
+    assert one.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == one.index.count(
+        ModelQuery(deprecated=True))

@@ -393,17 +393,22 @@ class Index:
         db.execute("COMMIT")
 
     def forget_other_repos(self, keep: Iterable[str]) -> None:
-        """Drop repositories no longer in the config."""
-        keep = list(keep)
-        marks = ",".join("?" * len(keep))
+        """Drop repositories no longer in the config (every row of a repository is written with its
+        `repos` row, so that table says which there are). Nothing to drop writes nothing: a restart
+        over a current index neither scans every table nor makes cached answers stale."""
+        keep = set(keep)
         db = self.db
+        gone = [row[0] for row in db.execute("SELECT id FROM repos") if row[0] not in keep]
+        if not gone:
+            return
+        marks = ",".join("?" * len(gone))
         db.execute("BEGIN IMMEDIATE")
         if self.fts:
-            db.execute(f"DELETE FROM models_fts WHERE rowid IN (SELECT rowid FROM models WHERE repo NOT IN ({marks}))",
-                       keep)
+            db.execute(f"DELETE FROM models_fts WHERE rowid IN (SELECT rowid FROM models WHERE repo IN ({marks}))",
+                       gone)
         for table, column in (("repos", "id"), ("models", "repo"), ("model_labels", "repo"),
                               ("model_stages", "repo"), ("events", "repo"), ("details", "repo")):
-            db.execute(f"DELETE FROM {table} WHERE {column} NOT IN ({marks})", keep)
+            db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", gone)
         self._bump(db)
         db.execute("COMMIT")
 
