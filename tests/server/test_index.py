@@ -382,3 +382,122 @@ def test_reading_as_gto_does_is_part_of_an_index_files_key(tmp_path, dvc_annotat
         again = Hub(S.Settings(hub.settings.repos, hub.settings.index))  # the same file, whatever the setting
         assert again.index.path == tmp_path / "index.sqlite"
         assert served(again) == expected, exact
+
+
+SEARCH_TEXTS = {  # name: description (each word of a search is looked for as it is, in any of these)
+    "churn": "Predicts churn: 50% of \"quoted\" users_at risk", "segment": "Straße İstanbul ǅemal ß",
+    "fraud": "a_b 100% \"\" tabs\tand\nlines", "ranker": "ranks items 123", "ranker-2": "ranks items 1234",
+    "emoji": "🚀 launch 🚀🚀", "dots": "...%%%___", "upper": "LOUD WORDS Here",
+}
+
+
+def quoted(text: str) -> str:
+    """text as a YAML string (JSON's, with the characters as they are: no surrogate pairs)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+@pytest.fixture
+def searchable(repo):
+    text = "".join(f"{name}:\n  type: model\n  description: {quoted(d)}\n  labels: [team-{len(d) % 3}]\n"
+                   for name, d in SEARCH_TEXTS.items())
+    repo.commit("annotations", {"artifacts.yaml": text})
+    return repo
+
+
+def found_with_and_without_trigrams(hub: Hub, q: str, **kw) -> tuple[list[str], list[str]]:
+    out = []
+    for fts in (True, False):
+        hub.index.fts = fts
+        total, page = hub.index.models(ModelQuery(q=q, **kw))
+        assert total == len(page)
+        out.append([m["name"] for m in page])
+    hub.index.fts = True
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("q", ["churn", "ch", "rank", "ranks items", "123", "1234", "234", "50%", "%", "_", "a_b",
+                               "users_at", '"quoted"', '""', '"', "straße", "STRASSE", "istanbul", "i̇stanbul", "ǆemal",
+                               "ǅemal", "🚀🚀", "🚀 launch", "...", "%%%", "___", "loud", "LOUD", "here", "team-1",
+                               "model", "zzz", "s\0x", "tabs", "and lines", "*", "NEAR(a b)", "a OR b", "^ra"])
+def test_a_search_finds_the_same_with_the_trigram_index_as_by_reading_every_model(tmp_path, searchable, q,
+                                                                                 monkeypatch):
+    from tagreg.server import index as I
+
+    monkeypatch.setattr(I, "FTS_CANDIDATES", 2)  # so that most words are rare enough to be looked up
+    hub = hub_for(tmp_path, searchable.path)
+    hub.sources["repo"].refresh()
+    assert hub.index.fts  # the SQLite of Python has FTS5 with the trigram tokenizer
+    assert hub.index.count(ModelQuery()) == len(SEARCH_TEXTS)
+    for sort in ("name", "updated"):
+        with_index, scanned = found_with_and_without_trigrams(hub, q, sort=sort)
+        assert with_index == scanned, (q, sort)
+
+
+@pytest.fixture(scope="module")
+def search_hub(tmp_path_factory) -> Hub:
+    """A hub over a repository of SEARCH_TEXTS, shared by the examples of a property test."""
+    from conftest import Repo, git
+
+    root = tmp_path_factory.mktemp("search")
+    (root / "repo").mkdir()
+    git(root / "repo", "init", "-q")
+    repo = Repo(root / "repo")
+    repo.commit("annotations", {"artifacts.yaml": "".join(f"{name}:\n  description: {quoted(d)}\n"
+                                                          for name, d in SEARCH_TEXTS.items())})
+    hub = hub_for(root, repo.path)
+    hub.sources["repo"].refresh()
+    assert hub.index.count(ModelQuery()) == len(SEARCH_TEXTS)
+    return hub
+
+
+@given(q=st.text(alphabet=st.sampled_from("".join(SEARCH_TEXTS.values()) + "xyzİß\"%_ "), max_size=10))
+def test_any_search_finds_the_same_with_the_trigram_index(search_hub, q):
+    from tagreg.server import index as I
+
+    bound, I.FTS_CANDIDATES = I.FTS_CANDIDATES, 2  # most words rare enough to be looked up
+    try:
+        with_index, scanned = found_with_and_without_trigrams(search_hub, q)
+    finally:
+        I.FTS_CANDIDATES = bound
+    assert with_index == scanned, q
+
+
+def test_a_rare_word_is_looked_up_and_a_common_one_scanned_for(tmp_path, searchable, monkeypatch):
+    from tagreg.server import index as I
+
+    monkeypatch.setattr(I, "FTS_CANDIDATES", 1)
+    hub = hub_for(tmp_path, searchable.path)
+    hub.sources["repo"].refresh()
+
+    def plan(q: str) -> str:
+        sql, args = hub.index.page_sql(ModelQuery(q=q, sort="updated"))
+        return " | ".join(row[3] for row in hub.index.db.execute("EXPLAIN QUERY PLAN " + sql, args))
+
+    assert "models_fts" in plan("ranks items 1234")  # 1234: one model
+    assert "models_fts" not in plan("ranks")  # two models: not rare enough (with 1 as the bound)
+    assert "models_fts" not in plan("12")  # too short for trigrams
+    assert "COVERING INDEX" in plan("ranks")
+    # A repository indexed again, or forgotten, leaves no trigrams behind.
+    count = hub.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0]
+    assert count == hub.index.db.execute("SELECT COUNT(*) FROM models").fetchone()[0] == len(SEARCH_TEXTS)
+    hub.sources["repo"].refresh(force=True)
+    assert hub.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == count
+    hub.index.forget_other_repos([])
+    assert hub.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == 0
+
+
+def test_a_repository_taken_out_of_the_config_leaves_the_index(tmp_path, registry, searchable):
+    both = hub_for(tmp_path, registry.path, searchable.path)
+    for source in both.sources.values():
+        source.refresh()
+    assert {m["repo"] for m in both.index.models(ModelQuery(limit=100))[1]} == set(both.ids) and len(both.ids) == 2
+    generation = both.index.generation()
+    same = hub_for(tmp_path, registry.path, searchable.path)  # a restart with the same config
+    assert same.index.generation() == generation  # changes nothing: cached answers stay valid
+    one = hub_for(tmp_path, registry.path)
+    kept = one.ids[0]
+    assert {m["repo"] for m in one.index.models(ModelQuery(limit=100))[1]} == {kept}
+    assert set(one.index.repos()) == {kept}
+    assert one.index.events(kept)[0] > 0 and one.index.events()[0] == one.index.events(kept)[0]
+    assert one.index.db.execute("SELECT COUNT(*) FROM models_fts").fetchone()[0] == one.index.count(
+        ModelQuery(deprecated=True))

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 11  # 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
+# 12: models_fts; 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
+SCHEMA_VERSION = 12
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -101,6 +102,12 @@ CREATE TABLE details (
     PRIMARY KEY (repo, name)
 );
 """
+
+# A trigram index of the search column, where SQLite has FTS5 (nearly every build): it finds the few
+# models a rare word is in without reading every model. It only narrows the candidates down; the
+# search column's LIKE still decides, so answers are the same with it or without.
+_FTS = "CREATE VIRTUAL TABLE models_fts USING fts5(search, tokenize='trigram')"
+FTS_CANDIDATES = 300  # a word in at most this many models is looked up; a commoner one is scanned for
 
 SORTS = {
     "name": "m.name COLLATE NOCASE",
@@ -190,6 +197,12 @@ def _doc(repo: str, m: dict[str, Any], stages: list[str]) -> str:
     return text
 
 
+def _phrase(word: str) -> str:
+    """An FTS5 query for a word as it is (a string, its quotes doubled): with the trigram tokenizer,
+    the rows that contain it."""
+    return '"' + word.replace('"', '""') + '"'
+
+
 def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -202,6 +215,7 @@ class Index:
         self._local = threading.local()
         self._epoch = 0  # changes when every thread must reconnect (the file was replaced)
         self._reset_lock = threading.Lock()
+        self.fts = False  # whether the file has models_fts (set on connecting)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
 
@@ -212,6 +226,14 @@ class Index:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the last commit on power loss is fine
+        # The file says whether it has the trigram index (the SQLite that made it had FTS5), and this
+        # SQLite must be able to read it.
+        self.fts = db.execute("SELECT 1 FROM sqlite_master WHERE name='models_fts'").fetchone() is not None
+        if self.fts:
+            try:
+                db.execute("SELECT 1 FROM models_fts LIMIT 0")
+            except sqlite3.OperationalError:
+                self.fts = False
         return db
 
     @property
@@ -278,6 +300,8 @@ class Index:
                     for statement in _SCHEMA.split(";\n"):
                         if statement.strip():
                             db.execute(statement)
+                    with contextlib.suppress(sqlite3.OperationalError):  # no FTS5 (or no trigram) here: scans
+                        db.execute(_FTS)
                     # A new file starts its generations at random: answers cached from a file
                     # this one replaced never look current.
                     db.execute("UPDATE meta SET value=? WHERE key='generation'", (secrets.randbits(48),))
@@ -304,6 +328,8 @@ class Index:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if self.fts:
+                db.execute("DELETE FROM models_fts WHERE rowid IN (SELECT rowid FROM models WHERE repo=?)", (repo,))
             for table in ("models", "model_labels", "model_stages", "events"):
                 db.execute(f"DELETE FROM {table} WHERE repo=?", (repo,))
             db.executemany(
@@ -313,6 +339,9 @@ class Index:
                   m["last_ts"], json.dumps(m["last_event"]) if m["last_event"] else None, m["last_author"],
                   m["signature"], json.dumps(m["annotation"]) if m["annotation"] is not None else None,
                   m["search"], _doc(repo, m, snapshot["stages"])) for m in snapshot["models"]])
+            if self.fts:
+                db.execute("INSERT INTO models_fts (rowid, search) SELECT rowid, search FROM models WHERE repo=?",
+                           (repo,))
             db.executemany("INSERT INTO model_labels VALUES (?,?,?)",
                            [(repo, m["name"], label) for m in snapshot["models"] for label in m["labels"]])
             db.executemany("INSERT INTO model_stages VALUES (?,?,?,?)",
@@ -364,14 +393,22 @@ class Index:
         db.execute("COMMIT")
 
     def forget_other_repos(self, keep: Iterable[str]) -> None:
-        """Drop repositories no longer in the config."""
-        keep = list(keep)
-        marks = ",".join("?" * len(keep))
+        """Drop repositories no longer in the config (every row of a repository is written with its
+        `repos` row, so that table says which there are). Nothing to drop writes nothing: a restart
+        over a current index neither scans every table nor makes cached answers stale."""
+        keep = set(keep)
         db = self.db
+        gone = [row[0] for row in db.execute("SELECT id FROM repos") if row[0] not in keep]
+        if not gone:
+            return
+        marks = ",".join("?" * len(gone))
         db.execute("BEGIN IMMEDIATE")
+        if self.fts:
+            db.execute(f"DELETE FROM models_fts WHERE rowid IN (SELECT rowid FROM models WHERE repo IN ({marks}))",
+                       gone)
         for table, column in (("repos", "id"), ("models", "repo"), ("model_labels", "repo"),
                               ("model_stages", "repo"), ("events", "repo"), ("details", "repo")):
-            db.execute(f"DELETE FROM {table} WHERE {column} NOT IN ({marks})", keep)
+            db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", gone)
         self._bump(db)
         db.execute("COMMIT")
 
@@ -426,8 +463,7 @@ class Index:
         """(how many match, the page of matching models)."""
         return self.count(query), [json.loads(doc) for doc in self.model_docs(query)]
 
-    @staticmethod
-    def _where(query: ModelQuery) -> tuple[str, list[Any]]:
+    def _where(self, query: ModelQuery) -> tuple[str, list[Any]]:
         # Only served repositories are in the index (see forget_other_repos): "all" needs no clause.
         clauses, args = ["1"], []
         if query.repo:
@@ -444,10 +480,33 @@ class Index:
         if query.stage:
             clauses.append("(m.repo, m.name) IN (SELECT repo, name FROM model_stages WHERE stage=?)")
             args.append(query.stage)
-        for word in (query.q or "").lower().split():
+        words = (query.q or "").lower().split()
+        rare = self._rare_word(words)
+        if rare is not None:  # read the few models it is in, rather than every model (see _FTS)
+            clauses.append("m.rowid IN (SELECT rowid FROM models_fts WHERE models_fts MATCH ?)")
+            args.append(_phrase(rare))
+        for word in words:
             clauses.append("m.search LIKE ? ESCAPE '\\'")
             args.append(_like(word))
         return " AND ".join(clauses), args
+
+    def _rare_word(self, words: list[str]) -> str | None:
+        """The search word in the fewest models, if one is in at most FTS_CANDIDATES of them (the
+        trigram index knows words of 3 characters or more)."""
+        if not self.fts:
+            return None
+        best, fewest = None, FTS_CANDIDATES + 1
+        for word in dict.fromkeys(w for w in words if len(w) >= 3):
+            try:
+                found = len(self.db.execute("SELECT rowid FROM models_fts WHERE models_fts MATCH ? LIMIT ?",
+                                            (_phrase(word), fewest)).fetchall())
+            except sqlite3.OperationalError as exc:  # a query FTS5 cannot take: the scan finds it
+                if damaged(exc):
+                    raise
+                continue
+            if found < fewest:
+                best, fewest = word, found
+        return best
 
     def model(self, repo: str, name: str) -> dict[str, Any] | None:
         """One model's row, or None."""
