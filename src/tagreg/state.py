@@ -12,7 +12,7 @@ from collections import namedtuple
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from . import tags as T
 
@@ -433,6 +433,8 @@ def greatest(versions: Iterable[Version]) -> Version | None:
     return max(named, key=lambda v: T.version_key(v.version))
 
 
+_timestamp = attrgetter("timestamp")
+
 _GROUPS = {
     T.DEPRECATION: 0,
     T.CREATION: 0,
@@ -450,62 +452,69 @@ def build(tags: Iterable[TagInfo], keep: Container[int] | None = None) -> Regist
     This runs once per command over every tag (tens of thousands), so it avoids repeated lookups.
     """
     registry = Registry()
-    events: list[Event] = []
-    append = events.append
+    # GTO applies deprecations, then version events, then stage events, each in time order.
+    deprecations: list[Event] = []
+    versions: list[Event] = []
+    stages: list[Event] = []
+    group_of = {T.DEPRECATION: deprecations, T.CREATION: deprecations, T.REGISTRATION: versions,
+                T.DEREGISTRATION: versions, T.ASSIGNMENT: stages, T.UNASSIGNMENT: stages}
     fields_of = T.tag_fields
-    for order, info in enumerate(tags):
+    for order, (tag, annotated, commit, object_id, tagger, email, timestamp, tz, message) in enumerate(tags):
         if keep is not None and order not in keep:
             continue
-        parsed = fields_of(info.tag)
+        parsed = fields_of(tag)
         if parsed is None:
             continue
         name, kind, version, stage, counter = parsed
-        if not info.annotated or info.commit is None:
-            registry.lightweight.setdefault(name, []).append(info.tag)
+        if not annotated or commit is None:
+            registry.lightweight.setdefault(name, []).append(tag)
             continue
         # Positional arguments: this runs once per tag, and keywords cost a third more.
-        append(Event(kind, name, info.commit, info.tag, info.timestamp, info.tz, info.tagger, info.tagger_email,
-                     info.message.strip(), version, stage, counter, order, info.object_id))
-    # GTO applies deprecations, then version events, then stage events, each in time order.
-    groups = _GROUPS
-    events.sort(key=lambda e: (groups[e.event], e.timestamp))  # stable: equal keys stay in git's order
+        group_of[kind].append(Event(kind, name, commit, tag, timestamp, tz, tagger, email, message.strip(), version,
+                                    stage, counter, order, object_id))
+    for group in (deprecations, versions, stages):
+        group.sort(key=_timestamp)  # stable: events of one second stay in git's order
     artifacts = registry.artifacts
-    by_name: dict[tuple[str, str | None, str], Version] = {}  # (artifact, version, commit)
-    at_commit: dict[tuple[str, str], list[Version]] = {}  # (artifact, commit): registered there
-    by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit): the version stage tags mean
-    registration, deregistration, assignment = T.REGISTRATION, T.DEREGISTRATION, T.ASSIGNMENT
-    for event in events:
-        name = event.artifact
-        artifact = artifacts.get(name)
-        if artifact is None:
-            artifact = artifacts[name] = Artifact(name, first=event)
-        kind = event.event
-        if kind in (registration, deregistration):
-            key = (name, event.version, event.commit)
-            version = by_name.get(key)
-            if version is None:
-                version = by_name[key] = Version(name, event.version or "", event.commit)
-                artifact.versions.append(version)
-                at_commit.setdefault((name, event.commit), []).append(version)
-            (version.registrations if kind == registration else version.deregistrations).append(event)
-        elif kind == T.DEPRECATION:
+
+    def artifact_of(event: Event) -> Artifact:
+        found = artifacts.get(event.artifact)
+        if found is None:
+            found = artifacts[event.artifact] = Artifact(event.artifact, first=event)
+        return found
+
+    for event in deprecations:
+        artifact = artifact_of(event)
+        if event.event == T.DEPRECATION:
             artifact.deprecations.append(event)
-        elif kind == T.CREATION:
+        else:
             artifact.creations.append(event)
             registry.problems.append(
-                Problem(name, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
+                Problem(event.artifact, f"tag '{event.tag}' uses '@created', which has no meaning (ignored)")
             )
-        else:
-            key2 = (name, event.commit)
-            version = by_commit.get(key2)
-            if version is None:
-                version = by_commit[key2] = _version_for_commit(artifact, event.commit, at_commit.get(key2))
-            event.version = version.version
-            stage_name = event.stage or ""
-            stage = version.stages.get(stage_name)
-            if stage is None:
-                stage = version.stages[stage_name] = Stage(name, version.version, version.commit, stage_name)
-            (stage.assignments if kind == assignment else stage.unassignments).append(event)
+    by_name: dict[tuple[str, str | None, str], Version] = {}  # (artifact, version, commit)
+    at_commit: dict[tuple[str, str], list[Version]] = {}  # (artifact, commit): registered there
+    registration = T.REGISTRATION
+    for event in versions:
+        key = (event.artifact, event.version, event.commit)
+        found = by_name.get(key)
+        if found is None:
+            found = by_name[key] = Version(event.artifact, event.version or "", event.commit)
+            artifact_of(event).versions.append(found)
+            at_commit.setdefault((event.artifact, event.commit), []).append(found)
+        (found.registrations if event.event == registration else found.deregistrations).append(event)
+    by_commit: dict[tuple[str, str], Version] = {}  # (artifact, commit): the version stage tags mean
+    assignment = T.ASSIGNMENT
+    for event in stages:
+        key2 = (event.artifact, event.commit)
+        found = by_commit.get(key2)
+        if found is None:
+            found = by_commit[key2] = _version_for_commit(artifact_of(event), event.commit, at_commit.get(key2))
+        event.version = found.version
+        stage_name = event.stage or ""
+        vstage = found.stages.get(stage_name)
+        if vstage is None:
+            vstage = found.stages[stage_name] = Stage(event.artifact, found.version, found.commit, stage_name)
+        (vstage.assignments if event.event == assignment else vstage.unassignments).append(event)
     _check(registry)
     return registry
 
@@ -556,35 +565,44 @@ GTO_VIEW = StageView()  # GTO's default reading (`which`, `show`)
 
 def stage_winners(artifact: Artifact, view: StageView = GTO_VIEW) -> dict[str, list[Version]]:
     """Which versions are in each stage now, by GTO's rules (--vs, --av, --sort, --ro)."""
-    kept: list[tuple[Version, Stage]] = []
-    for version in artifact.versions:
+    # (version, its stage, the stage's newest assignment, GTO's tie-break among versions)
+    kept: list[tuple[Version, Stage, Event, tuple[int, int]]] = []
+    for index, version in enumerate(artifact.versions):
         if not version.is_active:
             continue
         if view.registered_only and not version.is_registered:
             continue
-        active = [s for s in version.stages.values() if s.is_active]
-        active.sort(key=lambda s: _time(s.activated_at))
-        _counter_order(active, attrgetter("activated_at"))
+        active = [(s, s.activated_at) for s in version.stages.values() if s.is_active]
+        if not active:
+            continue
+        if len(active) > 1:
+            active.sort(key=lambda pair: _time(pair[1]))
+            _counter_order(active, _second)
         if view.assignments_per_version >= 0:
             active = active[: view.assignments_per_version]
-        kept += [(version, s) for s in active]
-    if view.sort == "semver":
-        rank = {id(v): i for i, v in enumerate(semver_sorted(v for v, _ in kept))}
-        kept.sort(key=lambda pair: rank[id(pair[0])])
-    else:
         # GTO: of stages assigned in one second, the one of the version registered first wins.
-        first = {id(v): (-(v.source.timestamp if v.source else 0), -i) for i, v in enumerate(artifact.versions)}
-        kept.sort(key=lambda pair: (pair[1].activated_at.timestamp, first[id(pair[0])]))  # type: ignore[union-attr]
-        _counter_order(kept, lambda pair: pair[1].activated_at)
+        source = version.source
+        first = (-(source.timestamp if source else 0), -index)
+        kept += [(version, stage, activated, first) for stage, activated in active]  # type: ignore[misc]
+    if view.sort == "semver":
+        rank = {id(v): i for i, v in enumerate(semver_sorted(item[0] for item in kept))}
+        kept.sort(key=lambda item: rank[id(item[0])])
+    else:
+        kept.sort(key=lambda item: (item[2].timestamp, item[3]))
+        _counter_order(kept, _third)
         kept.reverse()
     winners: dict[str, list[Version]] = {}
-    for version, stage in kept:
+    limit = view.versions_per_stage
+    for version, stage, _, _ in kept:
         chosen = winners.setdefault(stage.stage, [])
-        limit = view.versions_per_stage
-        if version in chosen or (limit >= 0 and len(chosen) >= limit):
+        if (limit >= 0 and len(chosen) >= limit) or version in chosen:
             continue
         chosen.append(version)
     return winners
+
+
+_second = itemgetter(1)
+_third = itemgetter(2)
 
 
 def _time(event: Event | None) -> tuple[int, int]:

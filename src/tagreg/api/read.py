@@ -195,13 +195,12 @@ def show_registry(
             for notice in found.not_in_effect:
                 r.tell(notice)
             return found
-    from .view import rows as view_rows
+    from . import view as V
 
-    if not cached:
-        r.prefetch()  # git reads the tags while the annotations at HEAD are read
+    V.prefetch(r, incremental=key is not None, whole=not cached)  # git reads while the annotations are read
     head = r.head_commit()  # None before the first commit: no annotation at HEAD, as GTO reads it
     head_annotations = r.annotations([head])[head] if head is not None else {}
-    found = view_rows(r, view, incremental=key is not None, whole=not cached)
+    found = V.rows(r, view, incremental=key is not None, whole=not cached)
     names = {row.info.name for row in found}
     infos = []
     for info in [row.info for row in found] + [ArtifactInfo(name, False, True, None, {})

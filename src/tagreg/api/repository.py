@@ -56,6 +56,8 @@ class Repository:
         self.mirror: remote.Mirror | None = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
+        self._lean: list[S.TagInfo] | None = None  # `tags_lean`, once
+        self._leaning: list[Process] = []  # those reads, started in the background
         self._named: dict[str, Process] = {}  # listings of one artifact's tags, started in the background
         self._digests: dict[str, str] = {}  # artifact -> a digest of its tags' listing (names and ids)
         self._own: dict[str, list] = {}  # `own_tags`
@@ -222,12 +224,32 @@ class Repository:
         if name and not os.environ.get("TAGREG_NO_CACHE"):
             self._named[name] = self.git.start_listing(T.ref_patterns(name))  # see `_tags_by_id`
             return
-        if name:
-            groups = [T.ref_patterns(name)]
-        else:
-            listing = self.tag_listing()
-            groups = split_tag_patterns(listing, cores()) if listing.count(b"\n") >= BIG else [["refs/tags"]]
+        groups = [T.ref_patterns(name)] if name else self._shares()
         self._pending[key] = [self.git.start_tags(patterns) for patterns in groups]
+
+    def _shares(self) -> list[list[str]]:
+        """`for-each-ref` patterns of every tag: on a big registry, one share per core."""
+        if cores() < 2:
+            return [["refs/tags"]]
+        listing = self.tag_listing()
+        return split_tag_patterns(listing, cores()) if listing.count(b"\n") >= BIG else [["refs/tags"]]
+
+    def prefetch_lean(self) -> None:
+        """Start `tags_lean` in the background."""
+        if self._lean is None and not self._leaning:
+            self._leaning = [self.git.start_tags_lean(patterns) for patterns in self._shares()]
+
+    def tags_lean(self) -> list[S.TagInfo]:
+        """Every tag as `Git.tags_lean` reads it (no tagger names, no messages: all the registry
+        table needs), read once; on a big registry by one `for-each-ref` per core, each on a share
+        of the tags (git reads tag objects on one core)."""
+        if self._lean is None:
+            self.prefetch_lean()
+            tags: list[S.TagInfo] = []
+            for proc in self._leaning:
+                tags += self.git.finish_tags_lean(proc)
+            self._lean, self._leaning = tags, []
+        return self._lean
 
     def tags(self, name: str | None = None) -> list[S.TagInfo]:
         """Every tag, or every tag of artifact name (read once per Repository object); when reading
@@ -335,6 +357,9 @@ class Repository:
             for proc in procs:
                 proc.communicate()
         self._pending.clear()
+        for proc in self._leaning:
+            proc.communicate()
+        self._lean, self._leaning = None, []
 
     # -- annotations --
 
