@@ -8,7 +8,6 @@ from __future__ import annotations
 import marshal
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,5 +77,6 @@ def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
 def _temporary(folder: str, name: str):
     """A new file next to where name goes, its own to this writer (threads of a server write the
     same entries at once)."""
+    import tempfile  # a write: most commands only read the cache
 
     return tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".tmp", delete=False)

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -609,6 +608,8 @@ class Git:
 
         Uses a temporary index and moves the branch only if nobody moved it meanwhile.
         """
+
+        import tempfile
 
         ref = f"refs/heads/{branch}"
         parent = self.resolve(ref)

@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import annotations as A
 from .. import tags as T
-from ..remote import RemoteError, push_porcelain
 from .repository import PathLike, Repository, _open
 from .results import AnnotationChange, Notice, RegistryError
 
@@ -197,6 +196,8 @@ def _edit(
         target = _Target(r, rev)
         file, text = edit(target.read)
         return AnnotationChange(name, file, target.write(file, text, commit, message))
+    from ..remote import RemoteError, push_porcelain  # a remote's mirror is open: remote is imported already
+
     with r.mirror.lock():
         for _ in range(attempts):
             target = _Target(r, rev)
