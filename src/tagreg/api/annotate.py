@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .. import annotations as A
@@ -58,6 +57,8 @@ class _Target:
             return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
         if commit and self.r.git.is_dirty([file]):
             raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
+
+        from pathlib import Path
 
         path = Path(A.worktree_file(self.worktree, file))  # never through a symlink out of the work tree
         before = path.read_bytes() if path.exists() else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .. import annotations as A
@@ -14,7 +13,9 @@ from .read import latest, show, which
 from .repository import PathLike, Repository, _open, open_link
 from .results import ListedVersion, RegistryError
 
-if TYPE_CHECKING:  # delivery is imported by the commands that deliver, not by every read
+if TYPE_CHECKING:  # imported by the commands that deliver, not by every read
+    from pathlib import Path
+
     from .. import delivery as D
 
 
@@ -116,6 +117,8 @@ def get(
         if os.path.islink(default):  # in a clone of the registry, the registry put it there too
             raise D.DeliveryError(f"refusing to write '{printable(default)}': it is a symlink in the current "
                                   "folder (perhaps the registry's own); name the output with -o/--out")
+    from pathlib import Path
+
     target = Path(out) if out is not None else Path(default)
     # `-o DIR/` (made if missing) or an existing folder: a file goes in it under its own name, a
     # folder's files go in it, as `cp` and `curl -o dir/` users expect.

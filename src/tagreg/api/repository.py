@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-from pathlib import Path
 from typing import TYPE_CHECKING, Union, cast
 
 from .. import annotations as A
@@ -16,10 +15,12 @@ from .. import tags as T
 from ..git import Git, Process, split_tag_patterns
 from .results import BadFile, Notice, RegistryError
 
-if TYPE_CHECKING:  # imported for a URL: a local folder opens without it
-    from .. import remote
+if TYPE_CHECKING:
+    from pathlib import Path
 
-PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
+    from .. import remote  # imported for a URL: a local folder opens without it
+
+PathLike = Union[str, "Path", "Repository"]  # what every API function takes as repo
 
 MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
@@ -106,6 +107,7 @@ class Repository:
     @property
     def root(self) -> Path | None:
         """The work tree's root folder; None for a bare repository or a remote's mirror."""
+        from pathlib import Path
 
         return None if self._root is None else Path(self._root)
 
@@ -288,7 +290,7 @@ class Repository:
             if ref.startswith("refs/tags/"):
                 listed.append((ref[len("refs/tags/"):], oid))
         file = f"{self.cache_name()}-{hashlib.sha1(T.tag_prefix(name).encode()).hexdigest()[:16]}"
-        known = cache.load_pickle("tags", file, TAGS_FORMAT)
+        known = cache.load_keyed("tags", file, TAGS_FORMAT)
         if not isinstance(known, dict):
             known = {}
         missing = [tag for tag, oid in listed if oid not in known]
@@ -299,7 +301,7 @@ class Repository:
         found = [S.TagInfo(tag, *known[oid]) for tag, oid in listed if oid in known]  # not: deleted meanwhile
         current = {oid: known[oid] for _, oid in listed if oid in known}
         if missing or len(current) != len(known):
-            cache.store_pickle("tags", file, TAGS_FORMAT, current)
+            cache.store_keyed("tags", file, TAGS_FORMAT, current)
         return found
 
     def tags_digest(self, name: str) -> str | None:
