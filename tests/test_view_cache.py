@@ -222,18 +222,18 @@ def test_rows_after_one_new_tag_equal_a_fresh_read(repo, tmp_path, monkeypatch):
 
 
 def _cached(folder):
-    """(file, key, value) of the one entry in a cache folder."""
-    import pickle
+    """(file, key, value) of the one entry in a cache folder of one artifact's reads (plain values)."""
+    import marshal
 
     [file] = folder.iterdir()
-    key, value = pickle.loads(file.read_bytes())
+    key, value = marshal.loads(file.read_bytes())
     return file, key, value
 
 
 def _store(file, key, value):
-    import pickle
+    import marshal
 
-    file.write_bytes(pickle.dumps((key, value)))
+    file.write_bytes(marshal.dumps((key, value)))
 
 
 def test_an_artifacts_tags_are_read_once_by_tag_id(repo, tmp_path):
@@ -270,7 +270,8 @@ def test_which_answers_are_kept_per_artifact_by_its_tags(repo, tmp_path):
     repo.tag("m#prod#1", first, "Assigning stage prod to artifact m version v1.0.0")
     assert repo.run("which", "m", "prod", env=env).stdout == "v1.0.0\n"
     file, key, kept = _cached(tmp_path / "cache" / "kept")
-    _store(file, key, kept._replace(winners={}))  # what only the cache says: prod is empty
+    active, _, latest, stages = kept
+    _store(file, key, (active, {}, latest, stages))  # what only the cache says: prod is empty
     repo.commit("three")
     kept_answer = repo.run("which", "m", "prod", env=env)
     assert (kept_answer.returncode, kept_answer.stdout) == (0, "")

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import marshal
 import os
-import pickle
-import tempfile
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def root() -> Path:
     """The cache folder (not created)."""
+    from pathlib import Path
+
     return Path(_root())
 
 
@@ -53,8 +55,21 @@ def store_value(kind: str, key: str, value: Any) -> None:
         pass
 
 
+def load_keyed(kind: str, name: str, key: str) -> Any | None:
+    """The plain value stored under name (`store_keyed`) if it was stored with key, else None."""
+    found = load_value(kind, name)
+    return found[1] if isinstance(found, tuple) and len(found) == 2 and found[0] == key else None
+
+
+def store_keyed(kind: str, name: str, key: str, value: Any) -> None:
+    """Keep one plain value per name (the newest), with the key it is valid for."""
+    store_value(kind, name, (key, value))
+
+
 def load_pickle(kind: str, name: str, key: str) -> Any | None:
     """The value stored under name if it was stored with key, else None (a miss, never an error)."""
+    import pickle  # objects (a whole registry's view); what one artifact's reads keep is plain values
+
     try:
         with open(os.path.join(_root(), kind, f"{name}.pickle"), "rb") as handle:
             stored_key, value = pickle.load(handle)
@@ -65,6 +80,8 @@ def load_pickle(kind: str, name: str, key: str) -> Any | None:
 
 def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
     """Keep one value per name (the newest), with the key it is valid for."""
+    import pickle
+
     folder = os.path.join(_root(), kind)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -78,5 +95,6 @@ def store_pickle(kind: str, name: str, key: str, value: Any) -> None:
 def _temporary(folder: str, name: str):
     """A new file next to where name goes, its own to this writer (threads of a server write the
     same entries at once)."""
+    import tempfile  # a write: most commands only read the cache
 
     return tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=".tmp", delete=False)

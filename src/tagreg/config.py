@@ -6,7 +6,6 @@ Priority: environment over file over defaults. Lists in the environment are JSON
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +44,8 @@ def _names(value: Any) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
+        import json  # a list in the environment: rare, and json is not otherwise needed to read
+
         try:
             value = json.loads(value)
         except ValueError:
@@ -67,6 +68,8 @@ def _index(value: Any) -> str:
 def _enrichments(value: Any) -> list[Any]:
     """A list; in the environment its JSON."""
     if isinstance(value, str):
+        import json
+
         try:
             value = json.loads(value)
         except ValueError:

@@ -13,17 +13,17 @@ import io
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import cast
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, cast
 
 from .errors import UserError
 from .state import CommitInfo, TagInfo
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class GitError(UserError):
@@ -131,6 +131,7 @@ def _unquote(text: str) -> str:
     """text with its %XX escapes decoded (as UTF-8), as git decodes a URL's user and password."""
     if "%" not in text:
         return text
+    from urllib.parse import unquote
 
     return unquote(text)
 
@@ -237,6 +238,7 @@ class Git:
     @property
     def path(self) -> Path:
         """The repository's folder."""
+        from pathlib import Path
 
         return Path(self.where)
 
@@ -609,6 +611,8 @@ class Git:
 
         Uses a temporary index and moves the branch only if nobody moved it meanwhile.
         """
+
+        import tempfile
 
         ref = f"refs/heads/{branch}"
         parent = self.resolve(ref)

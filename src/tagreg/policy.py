@@ -35,7 +35,6 @@ from . import schema as S
 from . import tags as T
 from .state import Event, in_order
 
-PATH = ".tagreg/policy.yaml"
 ROLLBACK_TRAILER = "Tagreg-Rollback"  # in an assignment's message: a downgrade made on purpose (--force)
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")

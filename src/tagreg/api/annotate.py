@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .. import annotations as A
 from .. import tags as T
-from ..remote import RemoteError, push_porcelain
 from .repository import PathLike, Repository, _open
 from .results import AnnotationChange, Notice, RegistryError
 
@@ -59,6 +57,8 @@ class _Target:
             return self.r.git.commit_on_branch(self.branch, {file: text.encode("utf-8")}, message)
         if commit and self.r.git.is_dirty([file]):
             raise RegistryError(f"{file} has uncommitted changes; commit or stash them before --commit")
+
+        from pathlib import Path
 
         path = Path(A.worktree_file(self.worktree, file))  # never through a symlink out of the work tree
         before = path.read_bytes() if path.exists() else None
@@ -197,6 +197,8 @@ def _edit(
         target = _Target(r, rev)
         file, text = edit(target.read)
         return AnnotationChange(name, file, target.write(file, text, commit, message))
+    from ..remote import RemoteError, push_porcelain  # a remote's mirror is open: remote is imported already
+
     with r.mirror.lock():
         for _ in range(attempts):
             target = _Target(r, rev)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .. import annotations as A
-from .. import delivery as D
-from .. import output_tree as O
 from .. import tags as T
 from ..printable import printable
 from .read import latest, show, which
 from .repository import PathLike, Repository, _open, open_link
 from .results import ListedVersion, RegistryError
+
+if TYPE_CHECKING:  # imported by the commands that deliver, not by every read
+    from pathlib import Path
+
+    from .. import delivery as D
 
 
 @dataclass
@@ -78,6 +80,8 @@ def locate(
 
 def parse_size(text: str, *, what: str = "size") -> int:
     """Bytes from a size such as `5000`, `500M`, `20G` (binary units); DeliveryError naming what."""
+    from .. import delivery as D
+
     return D.parse_size(text, what)
 
 
@@ -93,6 +97,9 @@ def get(
     TAGREG_MAX_BYTES, else 10,000 files and 10 GiB; max_bytes may be a size such as "20G"), and
     LFS content that does not match its pointer.
     """
+    from .. import delivery as D
+    from .. import output_tree as O
+
     max_files, max_bytes = D.limits(max_files, max_bytes)
     if out is not None and not str(out):  # `-o "$DIR"` with DIR unset: not "here" by accident
         raise D.DeliveryError("the output path is empty; name a file or folder (-o .  for the current folder)")
@@ -110,6 +117,8 @@ def get(
         if os.path.islink(default):  # in a clone of the registry, the registry put it there too
             raise D.DeliveryError(f"refusing to write '{printable(default)}': it is a symlink in the current "
                                   "folder (perhaps the registry's own); name the output with -o/--out")
+    from pathlib import Path
+
     target = Path(out) if out is not None else Path(default)
     # `-o DIR/` (made if missing) or an existing folder: a file goes in it under its own name, a
     # folder's files go in it, as `cp` and `curl -o dir/` users expect.
@@ -143,6 +152,8 @@ def open(
     TAGREG_MAX_BYTES, else 10 GiB); LFS content is checked against its pointer first; a DVC file
     is read through DVC (tagreg[dvc]) in the same way.
     """
+    from .. import delivery as D
+
     _, max_bytes = D.limits(1, max_bytes)
     where = locate(name, version=version, stage=stage, repo=repo, offline=offline)
     if D.is_external(where.path):
@@ -166,6 +177,8 @@ def open(
 def _dvc_source(where: Located) -> D.DvcSource:
     """What DVC fetches from: a local registry's folder, or a remote's URL, which DVC clones itself
     (the cached mirror is a partial clone: DVC cannot read it). So not offline."""
+    from .. import delivery as D
+
     mirror = where.source.mirror
     if mirror is None:
         return D.DvcSource(str(where.source.git.path), where.commit, where.path)

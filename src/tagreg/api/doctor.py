@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import policy as P
 from .. import state as S
 from .. import tags as T
 from ..errors import UserError
@@ -74,14 +73,14 @@ def _check_policy(r: Repository) -> list[Check]:
     root = r.git.path if r.mirror is None else None
     if root is not None:
         try:
-            mine: bytes | None = (root / P.PATH).read_bytes()
+            mine: bytes | None = (root / governance.PATH).read_bytes()
         except OSError:
             mine = None
         in_effect = governance.policy_bytes(r, policy)
         if mine is not None and mine != in_effect:
             where = policy.source if policy is not None else "the protected ref (which has none)"
-            checks.append(Check("warning", f"{P.PATH} in the worktree is not the policy in effect ({where}): it takes "
-                                           "effect once merged there"))
+            checks.append(Check("warning", f"{governance.PATH} in the worktree is not the policy in effect ({where}): "
+                                           "it takes effect once merged there"))
     if policy is None or not policy.governed:
         return checks
     try:

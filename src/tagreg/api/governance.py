@@ -13,7 +13,6 @@ push tags) must not be able to relax the rules by editing them. Which ref, first
 
 from __future__ import annotations
 
-import json
 import os
 import weakref
 from collections.abc import Callable, Iterator
@@ -21,19 +20,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import output_tree, schema
-from .. import policy as P
 from .. import tags as T
-from .. import yaml as Y
 from ..git import Git
-from ..signatures import MAX_KEYS_BYTES, Verifier
 from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
 from .results import RegistryError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where a policy exists: a read without one asks git, and imports neither
+    from .. import policy as P
     from ..protect import HostRules
+    from ..signatures import Verifier
 
+PATH = ".tagreg/policy.yaml"  # the policy file, at the protected ref
 ENVIRONMENT = "TAGREG_POLICY_REF"
 CONFIG = "tagreg.policyRef"
 MAX_POLICY_BYTES = 256 * 1024
@@ -85,20 +83,24 @@ def load(repo: Repository, ref: str | None = None) -> P.Policy | None:
     for name in refs:
         if "\n" in name or name.startswith("-"):
             raise RegistryError(f"the policy ref '{name}' is not a ref name")
-    asked = [x for name in refs for x in (f"{name}^{{commit}}", f"{name}^{{commit}}:{P.PATH}")]
+    asked = [x for name in refs for x in (f"{name}^{{commit}}", f"{name}^{{commit}}:{PATH}")]
     oids: dict[str, str] = {}
     found = git.read_objects_within(asked, MAX_POLICY_BYTES, oids)
     for name in refs:
         commit = oids.get(f"{name}^{{commit}}")
         if commit is None:
             continue  # no such ref: the next one
-        data = found[f"{name}^{{commit}}:{P.PATH}"]
+        data = found[f"{name}^{{commit}}:{PATH}"]
         if data is None:
             return None  # the protected ref has no policy
         where = git.symbolic_target(name) or name if name.endswith("HEAD") else name
-        source = f"{_short(where)}:{P.PATH}"
+        source = f"{_short(where)}:{PATH}"
         if isinstance(data, int):
             raise RegistryError(f"{source} is {data} bytes, more than a policy can be ({MAX_POLICY_BYTES})")
+        from .. import policy as P
+        from .. import schema
+        from .. import yaml as Y
+
         try:
             parsed = Y.load(data)
         except Y.YamlError as exc:
@@ -114,6 +116,8 @@ def load(repo: Repository, ref: str | None = None) -> P.Policy | None:
 
 def verifier(repo: Repository, policy: P.Policy) -> Verifier:
     """A verifier of repo's tags against the keys policy names, read where the policy was read."""
+    from ..signatures import MAX_KEYS_BYTES, Verifier
+
     found: dict[str, bytes | None] = {}
     for kind, path in (("ssh", policy.signers.ssh), ("gpg", policy.signers.gpg)):
         if not path:
@@ -134,7 +138,7 @@ def policy_bytes(repo: Repository, policy: P.Policy | None) -> bytes | None:
     """The policy file as it is at the commit it was read at (None without a policy)."""
     if policy is None or not policy.commit:
         return None
-    name = f"{policy.commit}:{P.PATH}"
+    name = f"{policy.commit}:{PATH}"
     found = repo.git.read_objects_within([name], MAX_POLICY_BYTES)[name]
     return found if isinstance(found, bytes) else None
 
@@ -151,6 +155,8 @@ class GitFacts:
 
     def on_branches(self, commit: str, patterns: list[str]) -> bool:
         """commit is reachable from a branch matching one of patterns (fnmatch: `release/*`)."""
+        from .. import policy as P
+
         found = self._branches.get(commit)
         if found is None:
             prefix = self.branch_prefix
@@ -160,6 +166,8 @@ class GitFacts:
 
     def signature(self, event: Event) -> P.Signature:
         """The signature of event's tag."""
+        from .. import policy as P
+
         return self.signatures.signature(event) if self.signatures is not None else P.UNSIGNED
 
 
@@ -231,10 +239,12 @@ class Audit:
 def audit(repo: Repository, name: str | None = None, policy_ref: str | None = None) -> Audit:
     """Every event of repo (of the artifact name), its signature checked and judged against the
     policy; RegistryError if there is no policy to judge against."""
+    from .. import policy as P
+
     policy = load(repo, policy_ref)
     if policy is None:
         where = policy_ref_of(repo, policy_ref)
-        raise RegistryError(f"there is no policy to verify against: no {P.PATH} at "
+        raise RegistryError(f"there is no policy to verify against: no {PATH} at "
                             f"{_short(where) if where else 'the default branch (the repository has none)'}")
     found = facts(repo, policy, policy_ref, every_signature=True)
     try:
@@ -287,6 +297,8 @@ class Guard:
     its real tagger, date and signature, and taken back if the policy does not allow it."""
 
     def __init__(self, r: Repository, name: str, policy: P.Policy):
+        from .. import policy as P
+
         self.r, self.name, self.policy = r, name, policy
         self.facts = facts(r, policy)
         self.judge = P.Judge(policy, self.facts)
@@ -296,6 +308,8 @@ class Guard:
     def message(self, kind: str, stage: str | None, version: str | None, message: str, rollback: bool) -> str:
         """message, with the trailer that records a downgrade made on purpose (rollback: --force or
         `tagreg rollback`) when the stage's rules forbid downgrades and this is one."""
+        from .. import policy as P
+
         if kind != T.ASSIGNMENT or not stage or not rollback or not self.policy.rules(stage).no_downgrade:
             return message
         current = self.judge.current(stage)
@@ -355,6 +369,8 @@ def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
     policy = policy_of(r)
     if policy is None or not policy.governed:
         return
+    from .. import policy as P
+
     email = r.git.identity()[1]
     stages = dict.fromkeys(e.stage for e in events if e.stage)
     for stage in stages:
@@ -376,10 +392,12 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
     policy = load(r, policy_ref)
     if policy is None:
         where = policy_ref_of(r, policy_ref)
-        raise RegistryError(f"there is no policy to check '{tag}' against: no {P.PATH} at "
+        raise RegistryError(f"there is no policy to check '{tag}' against: no {PATH} at "
                             f"{_short(where) if where else 'the default branch (the repository has none)'}")
     if parsed is None:
         return []
+    from .. import policy as P
+
     found = facts(r, policy, policy_ref)
     try:
         judge = P.Judge(policy, found)
@@ -405,6 +423,8 @@ def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach
     policy = policy_of(r)
     if policy is None or not policy.governed:
         return {}, set()
+    from .. import policy as P
+
     found = facts(r, policy)
     try:
         events = in_order(build(tags).history())
@@ -456,10 +476,14 @@ def host_rules(repo: PathLike, host: str, *, policy_ref: str | None = None,
     policy = load(r, policy_ref)
     if policy is None:
         where = policy_ref_of(r, policy_ref)
-        raise RegistryError(f"there is no policy to protect: no {P.PATH} at "
+        raise RegistryError(f"there is no policy to protect: no {PATH} at "
                             f"{_short(where) if where else 'the default branch (the repository has none)'}")
     found = protect.host_rules(policy, host, policy_branch(r, policy_ref))
     if output_dir is not None:
+        import json
+
+        from .. import output_tree
+
         contents = {path: (json.dumps(body, indent=2) + "\n").encode() for path, body in found.files()}
 
         def fill(path: str, write: Callable[[bytes], object]) -> None:

@@ -313,8 +313,8 @@ def _kept_file(r: Repository, name: str, view: S.StageView) -> str:
 def kept(r: Repository, name: str, view: S.StageView = S.GTO_VIEW) -> Kept | None:
     """name's `Kept` answers by view as kept for its tags as they are now, or None."""
     digest = r.tags_digest(name)
-    found = cache.load_pickle("kept", _kept_file(r, name, view), digest) if digest else None
-    return found if isinstance(found, Kept) else None
+    found = cache.load_keyed("kept", _kept_file(r, name, view), digest) if digest else None
+    return Kept(*found) if isinstance(found, tuple) and len(found) == len(Kept._fields) else None
 
 
 def keep(r: Repository, name: str, artifact: S.Artifact, view: S.StageView = S.GTO_VIEW) -> Kept:
@@ -324,7 +324,7 @@ def keep(r: Repository, name: str, artifact: S.Artifact, view: S.StageView = S.G
                  frozenset(stage for v in artifact.versions for stage in v.stages))
     digest = r.tags_digest(name)
     if digest:
-        cache.store_pickle("kept", _kept_file(r, name, view), digest, found)
+        cache.store_keyed("kept", _kept_file(r, name, view), digest, tuple(found))  # plain values: no pickle
     return found
 
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-from pathlib import Path
-from typing import Union, cast
+from typing import TYPE_CHECKING, Union, cast
 
 from .. import annotations as A
-from .. import cache, remote
+from .. import cache
 from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, Process, split_tag_patterns
 from .results import BadFile, Notice, RegistryError
 
-PathLike = Union[str, Path, "Repository"]  # what every API function takes as repo
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .. import remote  # imported for a URL: a local folder opens without it
+
+PathLike = Union[str, "Path", "Repository"]  # what every API function takes as repo
 
 MAX_TREE_PATHS = 200_000  # paths of a commit's tree looked through for dvc.yaml files (~0.2 s)
 BIG = 2000  # tags from which a whole-registry read is shared among processes
@@ -47,12 +51,19 @@ class Repository:
         will read (git reads them while another git process opens the repository). policy: read
         the registry as the policy at the protected ref has it (`in_effect`); False (or
         TAGREG_NO_POLICY=1): every tag as it is, as `--no-policy` shows it."""
-        if isinstance(repo, remote.Mirror):
-            self.location = repo.display
-        elif isinstance(repo, str) and not os.path.exists(repo):  # a URL or a missing path
-            self.location = remote.redact(repo)
-        else:
+        # A folder that exists opens without the remote module; a URL or a Mirror needs it.
+        local = isinstance(repo, os.PathLike) or (isinstance(repo, str) and os.path.exists(repo))
+        if local:
             self.location = str(repo)
+        else:
+            from .. import remote
+
+            if isinstance(repo, remote.Mirror):
+                self.location = repo.display
+            elif isinstance(repo, str):  # a URL or a missing path
+                self.location = remote.redact(repo)
+            else:
+                raise TypeError(f"a repository is a path, a URL or a remote.Mirror, not {type(repo).__name__}")
         self.mirror: remote.Mirror | None = None
         self._tags: dict[str, list[S.TagInfo]] = {}
         self._pending: dict[str, list] = {}  # reads started in the background
@@ -73,15 +84,13 @@ class Repository:
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
         self._warned: set[tuple[str, str]] = set()  # (file, commit) of every warning ever added
-        if isinstance(repo, remote.Mirror):
+        if not local and isinstance(repo, remote.Mirror):
             self.mirror, self.git = repo, repo.git
             where: str | bool | None = True
-        elif isinstance(repo, str) and not os.path.exists(repo) and remote.is_url(repo):
+        elif not local and isinstance(repo, str) and remote.is_url(repo):
             self.mirror = remote.Mirror(repo, offline=offline, progress=progress, branch=branch)
             self.git = self.mirror.ensure(check_later=check_later)
             where = True
-        elif not isinstance(repo, (str, os.PathLike)):
-            raise TypeError(f"a repository is a path, a URL or a remote.Mirror, not {type(repo).__name__}")
         else:
             path = cast("str | os.PathLike[str]", repo)  # not a Repository: that is read through
             self.git = Git(path)
@@ -100,6 +109,7 @@ class Repository:
     @property
     def root(self) -> Path | None:
         """The work tree's root folder; None for a bare repository or a remote's mirror."""
+        from pathlib import Path
 
         return None if self._root is None else Path(self._root)
 
@@ -302,7 +312,7 @@ class Repository:
             if ref.startswith("refs/tags/"):
                 listed.append((ref[len("refs/tags/"):], oid))
         file = f"{self.cache_name()}-{hashlib.sha1(T.tag_prefix(name).encode()).hexdigest()[:16]}"
-        known = cache.load_pickle("tags", file, TAGS_FORMAT)
+        known = cache.load_keyed("tags", file, TAGS_FORMAT)
         if not isinstance(known, dict):
             known = {}
         missing = [tag for tag, oid in listed if oid not in known]
@@ -313,7 +323,7 @@ class Repository:
         found = [S.TagInfo(tag, *known[oid]) for tag, oid in listed if oid in known]  # not: deleted meanwhile
         current = {oid: known[oid] for _, oid in listed if oid in known}
         if missing or len(current) != len(known):
-            cache.store_pickle("tags", file, TAGS_FORMAT, current)
+            cache.store_keyed("tags", file, TAGS_FORMAT, current)
         return found
 
     def tags_digest(self, name: str) -> str | None:
@@ -496,6 +506,7 @@ def open_linked(value: object, name: str, *, local: bool, offline: bool = False)
     target, transport = links.check(value, name, local=local)
     if transport == "path":
         return Repository(target, offline=offline)
+    from .. import remote
 
     mirror = remote.Mirror(target, offline=offline, config=tuple(links.git_config(local)), env=links.GIT_ENV)
     mirror.ensure()

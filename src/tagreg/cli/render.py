@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,6 +75,8 @@ def echo_json(data: Any) -> None:
 
 def push_hint(tag: str, delete: bool = False, remote: str = "origin") -> str:
     """The 'To push the changes upstream' block GTO prints after changing a tag."""
+    import shlex
+
     command = f"git push --delete {remote} {shlex.quote(tag)}" if delete else f"git push {remote} {shlex.quote(tag)}"
     return f"To push the changes upstream, run:\n    {command}"
 
