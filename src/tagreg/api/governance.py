@@ -24,7 +24,7 @@ from .. import tags as T
 from ..git import Git
 from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
-from .results import RegistryError
+from .results import RegistryError, Withheld
 
 if TYPE_CHECKING:  # imported where a policy exists: a read without one asks git, and imports neither
     from .. import policy as P
@@ -415,14 +415,14 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
 
 # -- enforcement on read -------------------------------------------------------------------------
 
-def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach]], set[str]]:
+def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach]], list[Withheld]]:
     """The tags among tags (as `Repository.tags` read them) whose events the policy does not allow,
-    with the rules each breaks: readers leave them out, as if they had never been pushed. Also
-    which of them would change an answer now: those newer than every allowed event of their stage
-    (or, for a removal, of their artifact); older ones are history, which `verify` lists."""
+    with the rules each breaks: readers leave them out, as if they had never been pushed. Also, oldest
+    first, those of them that would change an answer now: newer than every allowed event of their
+    stage (or, for a removal, of their artifact); older ones are history, which `verify` lists."""
     policy = policy_of(r)
     if policy is None or not policy.governed:
-        return {}, set()
+        return {}, []
     from .. import policy as P
 
     found = facts(r, policy)
@@ -432,15 +432,16 @@ def refused(r: Repository, tags: list[TagInfo]) -> tuple[dict[str, list[P.Breach
     finally:
         if found.signatures is not None:
             found.signatures.close()
-    standing: set[str] = set()
+    standing: list[Withheld] = []
     newest: dict[tuple[str, str | None], int] = {}  # (artifact, stage): the last allowed event's time
     for event in reversed(events):
         key = (event.artifact, event.stage)
         if event.tag not in broken:
             newest.setdefault(key, event.timestamp)
         elif event.timestamp >= newest.get(key, event.timestamp):
-            standing.add(event.tag)
-    return broken, standing
+            standing.append(Withheld(event.tag, event.event, event.artifact, event.version, event.stage,
+                                     event.author_email, tuple(broken[event.tag])))
+    return broken, standing[::-1]
 
 
 # -- at the Git host -----------------------------------------------------------------------------

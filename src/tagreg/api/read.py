@@ -186,14 +186,14 @@ def show_registry(
         r.prefetch_listing()  # git lists the tags' names while HEAD and the config are read
     key = None
     if cached and not os.environ.get("TAGREG_NO_CACHE"):
-        key = repr(("bad_files", r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type,
+        key = repr(("withheld", r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type,
                     label))
         found = cache.load_pickle("views", r.cache_name(), key)
         if isinstance(found, RegistryView):
             for bad in found.bad_files:  # read when the view was made: still true of HEAD
                 r.warn(bad)
-            for notice in found.not_in_effect:
-                r.tell(notice)
+            for withheld in found.withheld:
+                r.tell(withheld.notice)
             return found
     from . import view as V
 
@@ -214,7 +214,9 @@ def show_registry(
     used = sorted(set().union(*(row.used for row in found)))
     stage_names = r.config.stages if r.config.stages is not None else used
     bad_files = [bad for bad in r.warnings if isinstance(bad, BadFile) and bad.commit == head]
-    result = RegistryView(infos, list(stage_names), bad_files, list(r.not_in_effect))
+    shown = {info.name for info in infos}
+    result = RegistryView(infos, list(stage_names), bad_files, [w for w in r.withheld if w.artifact in shown],
+                          r.governed())
     if key is not None:
         cache.store_pickle("views", r.cache_name(), key, result)
     return result
@@ -276,14 +278,17 @@ def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
         versions = [v for v in versions if v.is_registered or not v.stages]
     if stage is not None:
         versions = [v for v in versions if v in wanted]
+    withheld = [w for w in r.withheld if w.artifact == name] if r.governed() else None
     out = []
     for version in versions:
         raw = commits_read.get(version.commit)
+        in_stages = [stage for stage, pairs in winners.items() if (version.version, version.commit) in pairs]
         out.append(ListedVersion(
             **_fields(version, S.Version, commit_info=parse_commit(version.commit, raw) if raw is not None else None),
-            in_stages=[stage for stage, pairs in winners.items() if (version.version, version.commit) in pairs],
+            in_stages=in_stages,
             annotation=notes.get(version.commit, {}).get(name),
             artifact_registered=artifact.registered,
+            not_in_effect=None if withheld is None else [w for w in withheld if w.touches(version.version, in_stages)],
         ))
     return out
 

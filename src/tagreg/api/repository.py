@@ -13,7 +13,7 @@ from .. import config as C
 from .. import state as S
 from .. import tags as T
 from ..git import Git, Process, split_tag_patterns
-from .results import BadFile, Notice, RegistryError
+from .results import BadFile, Notice, RegistryError, Withheld
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -79,7 +79,7 @@ class Repository:
         # refused: each left-out tag's breaches, for the caller to show.
         self.in_effect = policy and os.environ.get("TAGREG_NO_POLICY", "") in ("", "0")
         self.refused: dict[str, list] = {}
-        self.not_in_effect: list[Notice] = []  # the notices of refused tags that would change an answer now
+        self.withheld: list[Withheld] = []  # the refused tags that would change an answer now, oldest first
         self._judged: dict[str, frozenset[str]] = {}  # artifact ("" for all) -> its tags not in effect
         # annotation files read as no annotation, and notices (results.Notice), for the caller to show
         self.warnings: list[BadFile | Notice] = []
@@ -186,6 +186,14 @@ class Repository:
         return hashlib.sha1(self.tag_listing() + (self._resolve_head() or "").encode()
                             + self.policy_key().encode()).hexdigest()
 
+    def governed(self) -> bool:
+        """Reads apply a policy with rules (so answers say what it left out, under keys of their own)."""
+        if not self.in_effect:
+            return False
+        from . import governance
+
+        return governance.governs(self)
+
     def policy_key(self) -> str:
         """What reads depend on besides the tags when they apply a policy: the commit it was read at
         (its signers' keys are read there too); '' when no policy governs what is read."""
@@ -286,12 +294,12 @@ class Repository:
             breaches, standing = governance.refused(self, tags)
             hidden = self._judged[key] = frozenset(breaches)
             for tag, found in breaches.items():
-                if tag not in self.refused:
-                    self.refused[tag] = found
-                    if tag in standing:  # it would change what is read now: say why it does not
-                        notice = Notice(f"'{tag}' is not in effect: {found[0].line} (--no-policy shows it)")
-                        self.not_in_effect.append(notice)
-                        self.tell(notice)
+                self.refused.setdefault(tag, found)
+            known = {w.tag for w in self.withheld}
+            for withheld in standing:  # it would change what is read now: say why it does not
+                if withheld.tag not in known:
+                    self.withheld.append(withheld)
+                    self.tell(withheld.notice)
         if not hidden:
             return tags
         if key in self._digests:

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import annotations as A
 from .. import gto_json
+from .. import policy as P
 from .. import state as S
 from ..errors import UserError
 
@@ -41,10 +42,17 @@ class ListedVersion(S.Version):
     in_stages: list[str] = field(default_factory=list)
     annotation: A.Annotation | None = None
     artifact_registered: bool = True
+    # With a policy that governs the registry: the events left out that would change this version's
+    # stages (None: no policy governs it, and the JSON is GTO's, byte for byte)
+    not_in_effect: list[Withheld] | None = None
 
     def to_gto(self) -> dict[str, Any]:
-        """This version as GTO's `show NAME --json` prints it."""
-        return gto_json.version(self, [self.stages[s] for s in self.in_stages], self.annotation)
+        """This version as GTO's `show NAME --json` prints it (and, when a policy governs the
+        registry, `not_in_effect`: the events it left out that would change this version's stages)."""
+        out = gto_json.version(self, [self.stages[s] for s in self.in_stages], self.annotation)
+        if self.not_in_effect is not None:
+            out["not_in_effect"] = [w.to_dict() for w in self.not_in_effect]
+        return out
 
 
 @dataclass
@@ -90,6 +98,44 @@ class Notice(namedtuple("Notice", "message")):
     __slots__ = ()
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """An event the policy does not allow, left out of what is read, that would change an answer now
+    (newer than every allowed event of its stage or, for a removal, of its artifact): what `show`
+    marks and its `--json` carries. breaches: the rules it breaks, each with what would satisfy it."""
+
+    tag: str
+    event: str
+    artifact: str
+    version: str | None
+    stage: str | None
+    author_email: str
+    breaches: tuple[P.Breach, ...]
+
+    @property
+    def stages(self) -> frozenset[str]:
+        """The stages whose answer it would change (a removal's: those its version or artifact is in)."""
+        return frozenset(b.stage for b in self.breaches)
+
+    def touches(self, version: str | None, in_stages: list[str]) -> bool:
+        """It would change the stages of version (in in_stages now)."""
+        if self.version is not None:
+            return self.version == version
+        return bool(self.stages.intersection(in_stages))
+
+    @property
+    def notice(self) -> Notice:
+        """The line readers say on stderr."""
+        return Notice(f"'{self.tag}' is not in effect: {self.breaches[0].line} (--no-policy shows it)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `show --json` carries it, under `not_in_effect` (the breaches as `verify --json` has them)."""
+        return {"tag": self.tag, "event": self.event, "version": self.version, "stage": self.stage,
+                "author_email": self.author_email,
+                "breaches": [{"rule": b.rule, "stage": b.stage, "reason": b.reason, "remedy": b.remedy}
+                             for b in self.breaches]}
+
+
 @dataclass
 class RegistryView:
     """The registry table: artifacts and the stage columns to show."""
@@ -97,13 +143,23 @@ class RegistryView:
     artifacts: list[ArtifactInfo]
     stages: list[str]
     bad_files: list[BadFile] = field(default_factory=list)  # at HEAD: kept with a cached view
-    # tags left out because the policy does not allow them, which would change the table: said again
-    # with a cached view
-    not_in_effect: list[Notice] = field(default_factory=list)
+    # events left out because the policy does not allow them, which would change the table: said
+    # again with a cached view
+    withheld: list[Withheld] = field(default_factory=list)
+    governed: bool = False  # a policy with rules was applied to what was read
 
     def to_gto(self) -> dict[str, Any]:
-        """The registry as GTO's `show --json` prints it."""
-        return {a.name: a.to_gto(self.stages) for a in self.artifacts}
+        """The registry as GTO's `show --json` prints it; when a policy governs it, each artifact also
+        has `not_in_effect`: the events left out that would change its row (and why)."""
+        out = {a.name: a.to_gto(self.stages) for a in self.artifacts}
+        if self.governed:
+            for name, entry in out.items():
+                entry["not_in_effect"] = [w.to_dict() for w in self.withheld if w.artifact == name]
+        return out
+
+    def marked(self, name: str, stage: str) -> bool:
+        """An event left out would change the stage's cell of artifact name."""
+        return any(w.artifact == name and stage in w.stages for w in self.withheld)
 
 
 @dataclass(slots=True)

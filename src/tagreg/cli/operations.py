@@ -9,7 +9,7 @@ from .output import NOTHING, printable
 
 
 @click.command()
-@opens_repo()
+@opens_repo(reads=True)
 @click.option("--since", help="Only events after this event id, or after this date (ISO 8601).")
 @click.option("--name", "name", help="Only events of this artifact.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the events (each in the webhook schema).")

@@ -97,13 +97,18 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         if not view.artifacts:
             echo(NOTHING)
             return
-        rows = []
+        rows, marks = [], 0
         for a in sorted(view.artifacts, key=lambda a: a.name):
             row = [a.name if a.registered else f"*{a.name}", short(a.latest)]
-            row += [", ".join(short(v) or "" for v in a.stages.get(s, [])) or None for s in view.stages]
+            for s in view.stages:
+                cell = ", ".join(short(v) or "" for v in a.stages.get(s, [])) or None
+                if view.marked(a.name, s):
+                    cell, marks = f"{cell or '-'} {MARK}", marks + 1
+                row.append(cell)
             rows.append(row)
         headers = ["name", "latest", *(f"#{s}" for s in view.stages)]
         echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
+        _legend(marks)
         return
     versions = api.show(repo, name, **options)
     if fmt == "name":
@@ -122,10 +127,22 @@ def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, register
         echo(NOTHING)
         return
     rows = [[v.artifact if v.artifact_registered else f"*{v.artifact}",
-             short(v.version), ", ".join(v.in_stages), str(v.created_at) if v.created_at else None, short(v.ref)]
+             short(v.version), " ".join([", ".join(v.in_stages)] + ([MARK] if v.not_in_effect else [])).strip(),
+             str(v.created_at) if v.created_at else None, short(v.ref)]
             for v in versions]
     headers = ["artifact", "version", "stage", "created_at", "ref"]
     echo(table(rows, headers, plain=plain), raw=True)  # table() escapes every cell
+    _legend(sum(1 for v in versions if v.not_in_effect))
+
+
+MARK = "(!)"  # a table's cell that an event left out by the policy would change
+
+
+def _legend(marks: int) -> None:
+    """Say what the table's marks mean (each left-out event has its own line, with the reason)."""
+    if marks:
+        echo(f"{MARK}: an event the policy does not allow would change this; it is not in effect (see below)",
+             err=True)
 
 
 @click.command()
