@@ -29,7 +29,7 @@ from ..git import Git
 from ..signatures import MAX_KEYS_BYTES, Verifier
 from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
-from .results import RegistryError
+from .results import PolicyRefusal, RegistryError
 
 if TYPE_CHECKING:
     from ..protect import HostRules
@@ -341,10 +341,10 @@ def guard(r: Repository, name: str, kind: str, stage: str | None = None) -> Guar
     return Guard(r, name, policy)
 
 
-def refusal(tag: str, breaches: list[P.Breach]) -> RegistryError:
+def refusal(tag: str, breaches: list[P.Breach]) -> PolicyRefusal:
     """The one-line error of a write the policy refuses."""
     more = f" (and {len(breaches) - 1} more: {', '.join(b.rule for b in breaches[1:])})" if len(breaches) > 1 else ""
-    return RegistryError(f"refused '{tag}': {breaches[0].line}{more}")
+    return PolicyRefusal(f"refused '{tag}': {breaches[0].line}{more}", breaches)
 
 
 def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
@@ -355,15 +355,15 @@ def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
     policy = policy_of(r)
     if policy is None or not policy.governed:
         return
-    email = r.git.identity()[1]
+    email = r.writer.tagger[1] if r.writer is not None and r.writer.tagger else r.git.identity()[1]
     stages = dict.fromkeys(e.stage for e in events if e.stage)
     for stage in stages:
         rules = policy.rules(stage)
         if rules.signed or rules.signers:
-            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'signed' of stage '{stage}': a "
+            raise PolicyRefusal(f"refused to delete tags of '{name}': policy rule 'signed' of stage '{stage}': a "
                                 "deletion carries no signature; unassign the stage with a signed tag instead")
         if rules.who and not P.matches(email, rules.who, fold_case=True):
-            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
+            raise PolicyRefusal(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
                                 f"'{email}' may not change {stage}; ask one of {', '.join(rules.who)}")
 
 
