@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from .errors import UserError
@@ -222,6 +223,80 @@ _TAG_FIELDS = [
 ]
 _TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
 _LEAN_FORMAT = "%00".join([*_TAG_FIELDS[:5], "%(taggerdate:raw)"]) + "%00"
+
+
+def tagger_env(name: str, email: str) -> dict[str, str]:
+    """The environment that makes git tag as name <email> (whatever the user's identity is)."""
+    for value in (name, email):
+        if any(c in "<>\n\0" for c in value):
+            raise GitError(f"refusing a tagger identity with '<', '>', a newline or NUL: {value[:60]!r}")
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A key git signs tags with in place of the user's own (`gpg.format`, `user.signingKey`):
+    for ssh a private key file, for openpgp the key's fingerprint in the GnuPG home gnupg_home."""
+
+    format: str  # "ssh" or "openpgp"
+    key: str
+    gnupg_home: str | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment git signs with this key in."""
+        env = _config_env([("gpg.format", self.format), ("user.signingKey", self.key)])
+        if self.gnupg_home is not None:
+            env["GNUPGHOME"] = self.gnupg_home
+        return env
+
+
+def ssh_public_key(private_key: str) -> str:
+    """The public key of an SSH private key file (`ssh-keygen -y`); GitError if ssh-keygen cannot
+    read it without a passphrase (a server cannot type one), or finds it readable by others."""
+    proc = _run_program(["ssh-keygen", "-y", "-P", "", "-f", private_key], b"")
+    if proc.returncode != 0:
+        raise GitError(f"cannot sign with {private_key}: {reason(proc.stderr) or 'ssh-keygen cannot read it'}")
+    return proc.stdout.decode("utf-8", "replace").strip()
+
+
+def import_gpg_secret_key(home: str, armored: bytes) -> str:
+    """Import the one secret key of armored into the GnuPG home home and check that it signs
+    without a passphrase; its fingerprint. GitError if it cannot be used."""
+    imported = _run_program(["gpg", "--batch", "--quiet", "--no-tty", "--homedir", home, "--import"], armored)
+    if imported.returncode != 0:
+        raise GitError(f"cannot read the signing key: {reason(imported.stderr) or 'gpg refused it'}")
+    listed = _run_program(["gpg", "--batch", "--no-tty", "--homedir", home, "--with-colons", "--list-secret-keys"], b"")
+    fingerprints, primary = [], False
+    for line in listed.stdout.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if fields[0] == "fpr" and primary and len(fields) > 9:
+            fingerprints.append(fields[9])  # the `fpr` line right after a `sec` line is the key's own
+        primary = fields[0] == "sec"
+    if len(fingerprints) != 1:
+        raise GitError(f"the signing key file must hold one secret key, not {len(fingerprints)}")
+    signed = _run_program(["gpg", "--batch", "--no-tty", "--homedir", home, "--pinentry-mode", "loopback",
+                           "--passphrase", "", "--local-user", fingerprints[0], "--detach-sign", "--output", "-"],
+                          b"tagreg")
+    if signed.returncode != 0:
+        raise GitError(f"cannot sign with the key {fingerprints[0]} (a key with a passphrase cannot sign for a "
+                       f"server): {reason(signed.stderr) or 'gpg refused'}")
+    return fingerprints[0]
+
+
+def stop_gpg_agent(home: str) -> None:
+    """End the gpg-agent gpg started for the GnuPG home home (if any)."""
+    with contextlib.suppress(GitError):
+        _run_program(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], b"")
+
+
+def _run_program(command: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+    """Run one of git's helper programs (ssh-keygen, gpg) with data on its stdin."""
+    try:
+        return subprocess.run(command, input=data, capture_output=True, env=_environment(), check=False, timeout=60)
+    except FileNotFoundError as exc:
+        raise GitError(f"{command[0]} is not installed or not on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"{command[0]} did not finish in 60 s") from exc
 
 
 class Git:
@@ -493,35 +568,46 @@ class Git:
         listed = self.out("for-each-ref", "--format=%(refname:strip=2)", *patterns)
         return [line for line in listed.splitlines() if line]
 
-    def create_tag(self, name: str, commit: str, message: str, after: int | None = None, sign: bool = False) -> None:
+    def create_tag(self, name: str, commit: str, message: str, after: int | None = None, sign: bool = False,
+                   tagger: tuple[str, str] | None = None, signing: SigningKey | None = None) -> None:
         """Create the annotated tag name at commit; GitError if it exists or git has no identity.
 
         The message is stored verbatim, without the newline `git tag -m` would add: byte for byte
         the tag object GTO writes for the same event, tagger and second. With after (a Unix time),
         the tagger date is later than it (see `date_after`). With sign, the tag is signed (`git tag
         -s`: git's `gpg.format` and `user.signingKey`); git's `tag.gpgSign` signs it without.
+        tagger: (name, e-mail) in place of git's own identity; signing: the key to sign with, in
+        place of the user's (the tag is then always signed).
         """
         if "\0" in message:  # git would store it, and every reader of the tag stops at it
             raise GitError("refusing a tag message with a NUL character")
+        env: dict[str, str] = {}
+        if tagger is not None:
+            env.update(tagger_env(*tagger))
+        if signing is not None:
+            env.update(signing.env())
+            sign = True
         sign = sign or self.config_value("tag.gpgSign") in ("true", "yes", "on", "1")
         if sign and not message.endswith("\n"):
             message += "\n"  # git appends the signature: on a line of its own, or no reader finds it
+        if after is not None:
+            env.update(self.date_after(after, env) or {})
         proc = self.run("tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit, check=False,
-                        input=message.encode("utf-8"), env=None if after is None else self.date_after(after))
+                        input=message.encode("utf-8"), env=env or None)
         if proc.returncode != 0:
             if b"identity unknown" in proc.stderr or b"tell me who you are" in proc.stderr:
                 self.identity()  # raises the clear message
             raise GitError(reason(proc.stderr) or f"git tag {name} failed", proc.args, proc.stderr)
 
-    def date_after(self, after: int) -> dict[str, str] | None:
+    def date_after(self, after: int, env: dict[str, str] | None = None) -> dict[str, str] | None:
         """The environment giving a new tag a tagger date strictly after the Unix time after: None
         when git's own date already is (now, or the user's GIT_COMMITTER_DATE), else after + 1 s in
         the offset git would use. Git dates have one-second resolution: two events in one second
-        tie, and GTO breaks ties its own way."""
+        tie, and GTO breaks ties its own way. env: what the tag is made with (its tagger)."""
 
         if "GIT_COMMITTER_DATE" not in os.environ and "GIT_COMMITTER_DATE" not in self.env and time.time() >= after + 1:
             return None  # the usual case, without asking git: now is a later second
-        proc = self.run("var", "GIT_COMMITTER_IDENT", check=False)
+        proc = self.run("var", "GIT_COMMITTER_IDENT", check=False, env=env)
         stamp, _, tz = (proc.stdout or b"").decode("utf-8", "replace").strip().rpartition("> ")[2].partition(" ")
         if proc.returncode != 0 or not stamp.isdigit():
             return None  # no identity or a date git cannot read: `git tag` says so

@@ -16,6 +16,7 @@ never from the worktree a user can edit. Per stage, with `defaults` for every st
     signers:
       ssh: .tagreg/allowed_signers   # git's gpg.ssh.allowedSignersFile format
       gpg: .tagreg/keys.asc          # an armored keyring
+    servers: [ml-registry]           # signer principals of tagreg servers: their signature vouches for the tagger
 
 This module is pure: it declares the file's shape and judges events against it, given the facts
 (reachability, signatures) that the API layer gathers from git. Judging a history walks each
@@ -130,6 +131,9 @@ class Policy:
     defaults: Rules = field(default_factory=Rules, metadata=S.checked(S.section(Rules)))
     stages: dict[str, Rules] = field(default_factory=dict, metadata=S.checked(_stages))
     signers: Signers = field(default_factory=Signers, metadata=S.checked(S.section(Signers)))
+    # Principals of the keys tagreg servers sign their writes with: the server signs for the person
+    # signed in, whom it names as the tagger, so `who` is checked against that tagger's e-mail.
+    servers: list[str] = field(default_factory=list, metadata=S.checked(S.strings))
     source: str = ""
     commit: str = ""  # the commit of the policy's ref it was read at (its signers' files are read there too)
 
@@ -294,11 +298,18 @@ class Judge:
                 out.append(Breach("signers", stage, f"signer '{signature.principal}' is not one of "
                                   f"{_listed(rules.signers)}", "have one of them sign it"))
         if rules.who:
-            identity = signature.principal if signature.good else event.author_email
+            identity = self.identity(event, signature)
             if not matches(identity, rules.who, fold_case=True):
                 out.append(Breach("who", stage, f"'{identity}' may not change {stage}",
                                   f"ask one of {_listed(rules.who)}"))
         return out
+
+    def identity(self, event: Event, signature: Signature) -> str | None:
+        """Who made event, as `who` sees it: the principal of a good signature, else the tagger's
+        e-mail; a good signature by one of the policy's `servers` vouches for the tagger it names."""
+        if signature.good and not matches(signature.principal, self.policy.servers, fold_case=True):
+            return signature.principal
+        return event.author_email
 
     def _take(self, event: Event) -> None:
         kind, stage = event.event, event.stage or ""

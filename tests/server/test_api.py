@@ -271,7 +271,8 @@ def test_write_on_a_local_repository(write_server, write_registries):
     assert git(nlp, "tag", "-l", "tokenizer#staging#1", "--format=%(contents:subject) %(taggername)").strip() \
         == "API says so Web User"
     model = write_server.get("/api/models/tokenizer").json  # indexed at once
-    assert model["stages"] == {"staging": ["v0.0.1"]} and model["history"][0]["message"] == "API says so"
+    message, _, server = model["history"][0]["message"].partition("\n\nTagreg-Server: ")
+    assert model["stages"] == {"staging": ["v0.0.1"]} and message == "API says so" and server  # names the server
     from .support import Author
 
     Author(write_registries.home).commit(nlp, {"models/tok.json": '{"v": 2}'}, "Retrain the tokenizer")

@@ -253,20 +253,24 @@ def test_commit_urls():
 # -- signed tokens ------------------------------------------------------------------------------
 
 def test_csrf_tokens_and_sign_in_are_bound_to_the_browser_session():
-    guard = Guard("the-token", write=True)
+    token = "the-token-" + "0" * 30
+    guard = Guard(token, write=True)
+    admin = guard.person(token)
+    assert admin is not None and admin.admin
     mine, theirs = guard.new_sid(), guard.new_sid()
     assert guard.csrf_ok(mine, guard.csrf_token(mine))
     assert not guard.csrf_ok(mine, guard.csrf_token(theirs))
     assert not guard.csrf_ok(mine, None) and not guard.csrf_ok(None, guard.csrf_token(mine))
-    cookie = guard.auth_cookie(mine)
-    assert guard.signed_in(mine, cookie) and not guard.signed_in(theirs, cookie)
-    assert not guard.signed_in(mine, guard.auth_cookie(mine, now=time.time() - 13 * 3600))  # expired
+    cookie = guard.auth_cookie(mine, admin)
+    assert guard.signed_in(mine, cookie) == admin and not guard.signed_in(theirs, cookie)
+    assert not guard.signed_in(mine, guard.auth_cookie(mine, admin, now=time.time() - 13 * 3600))  # expired
     assert not guard.signed_in(mine, cookie.replace(".", ".0", 1))
-    other_server = Guard("another-token", write=True)  # a new token signs everyone out
+    other_server = Guard("another-token-" + "0" * 30, write=True)  # a new token signs everyone out
     assert not other_server.signed_in(mine, cookie) and not other_server.csrf_ok(mine, guard.csrf_token(mine))
-    assert not Guard("the-token", write=False).signed_in(mine, cookie)  # read-only: nobody is signed in
-    assert guard.bearer_ok("Bearer the-token") and guard.bearer_ok("bearer  the-token")
-    assert not guard.bearer_ok("Bearer the-token2") and not guard.bearer_ok("the-token") and not guard.bearer_ok(None)
+    assert not Guard(token, write=False).signed_in(mine, cookie)  # read-only: nobody is signed in
+    assert guard.bearer_ok(f"Bearer {token}") and guard.bearer_ok(f"bearer  {token}")
+    assert not guard.bearer_ok(f"Bearer {token}2") and not guard.bearer_ok(token) and not guard.bearer_ok(None)
+    assert not Guard("short-token", write=True).bearer_ok("Bearer short-token")  # never a token under 32 characters
 
 
 # -- a bug inside the server ------------------------------------------------------------------------

@@ -36,7 +36,8 @@ def test_serve_help(tmp_path):
 def test_write_needs_a_token(repo):
     result = run_tagreg(repo.path, "serve", "--write")
     assert result.returncode == 1
-    assert result.stderr.strip() == "❌ --write needs a token: set TAGREG_TOKEN to a long random secret"
+    assert result.stderr.strip() == ("❌ --write needs a token: set TAGREG_TOKEN to a long random secret, or list "
+                                     "people's tokens under `tokens:` in the config")
 
 
 def test_outside_a_repository_without_config(tmp_path):

@@ -24,7 +24,7 @@ from .. import tags as T
 from ..git import Git
 from ..state import Event, TagInfo, build, in_order, iso
 from .repository import PathLike, Repository, _open
-from .results import RegistryError, Withheld
+from .results import PolicyRefusal, RegistryError, Withheld
 
 if TYPE_CHECKING:  # imported where a policy exists: a read without one asks git, and imports neither
     from .. import policy as P
@@ -355,10 +355,10 @@ def guard(r: Repository, name: str, kind: str, stage: str | None = None) -> Guar
     return Guard(r, name, policy)
 
 
-def refusal(tag: str, breaches: list[P.Breach]) -> RegistryError:
+def refusal(tag: str, breaches: list[P.Breach]) -> PolicyRefusal:
     """The one-line error of a write the policy refuses."""
     more = f" (and {len(breaches) - 1} more: {', '.join(b.rule for b in breaches[1:])})" if len(breaches) > 1 else ""
-    return RegistryError(f"refused '{tag}': {breaches[0].line}{more}")
+    return PolicyRefusal(f"refused '{tag}': {breaches[0].line}{more}", breaches)
 
 
 def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
@@ -371,15 +371,15 @@ def check_deletion(r: Repository, name: str, events: list[Event]) -> None:
         return
     from .. import policy as P
 
-    email = r.git.identity()[1]
+    email = r.writer.tagger[1] if r.writer is not None and r.writer.tagger else r.git.identity()[1]
     stages = dict.fromkeys(e.stage for e in events if e.stage)
     for stage in stages:
         rules = policy.rules(stage)
         if rules.signed or rules.signers:
-            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'signed' of stage '{stage}': a "
+            raise PolicyRefusal(f"refused to delete tags of '{name}': policy rule 'signed' of stage '{stage}': a "
                                 "deletion carries no signature; unassign the stage with a signed tag instead")
         if rules.who and not P.matches(email, rules.who, fold_case=True):
-            raise RegistryError(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
+            raise PolicyRefusal(f"refused to delete tags of '{name}': policy rule 'who' of stage '{stage}': "
                                 f"'{email}' may not change {stage}; ask one of {', '.join(rules.who)}")
 
 

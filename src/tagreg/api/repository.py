@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union, cast
 
 from .. import annotations as A
@@ -12,7 +13,7 @@ from .. import cache
 from .. import config as C
 from .. import state as S
 from .. import tags as T
-from ..git import Git, Process, split_tag_patterns
+from ..git import Git, Process, SigningKey, split_tag_patterns
 from .results import BadFile, Notice, RegistryError, Withheld
 
 if TYPE_CHECKING:
@@ -36,10 +37,22 @@ def cores() -> int:
         return min(4, os.cpu_count() or 1)
 
 
+@dataclass(frozen=True)
+class Writer:
+    """Whom writes are made for when it is not the user's git identity (a server writing for the
+    person signed in): the tagger of the tags (name, e-mail), trailers added to their messages
+    (`Tagreg-Server: NAME`), and the key that signs them (then always signed)."""
+
+    tagger: tuple[str, str] | None = None
+    trailers: tuple[tuple[str, str], ...] = ()
+    signing: SigningKey | None = None
+
+
 class Repository:
     """A registry repository: its git, its config and cached reads for one API call."""
 
     git: Git  # the repository's, or its remote's mirror's
+    writer: Writer | None = None  # who the writes through this object are made for (None: git's user)
 
     def __init__(
         self, repo: PathLike | remote.Mirror = ".", *, offline: bool = False, progress: bool | None = None,

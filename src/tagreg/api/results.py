@@ -17,6 +17,14 @@ class RegistryError(UserError):
     """A registry operation the state of the repository does not allow."""
 
 
+class PolicyRefusal(RegistryError):
+    """A write the policy does not allow; breaches: the rules it breaks (`policy.Breach`)."""
+
+    def __init__(self, message: str, breaches: list | None = None):
+        super().__init__(message)
+        self.breaches = list(breaches or [])
+
+
 @dataclass
 class TagChange:
     """A tag tagreg created or deleted, and whether it was pushed."""

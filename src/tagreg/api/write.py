@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Collection
 from contextlib import nullcontext
@@ -14,7 +15,7 @@ from .. import tags as T
 from ..file_lock import file_lock
 from . import governance
 from .read import Kept, artifact_at, known, unknown_artifact
-from .repository import PathLike, Repository, _open
+from .repository import PathLike, Repository, Writer, _open
 from .results import Notice, RegistryError, TagChange
 
 Result = TypeVar("Result")
@@ -160,10 +161,13 @@ def _create(
         raise RegistryError(f"tag '{tag}' already exists")
     text = message or T.message_for(event, name, version=version, stage=stage)
     guard = governance.guard(r, name, event, stage)
+    writer = r.writer or Writer()
     try:
         if guard is not None:
             text = guard.message(event, stage, version, text, rollback)
-        r.git.create_tag(tag, commit, text, after=_newest_time(r, name), sign=sign)
+        text = with_trailers(text, writer.trailers)
+        r.git.create_tag(tag, commit, text, after=_newest_time(r, name), sign=sign, tagger=writer.tagger,
+                         signing=writer.signing)
         r.forget_tags()
         breaches = guard.check(tag) if guard is not None else []
     finally:
@@ -178,6 +182,22 @@ def _create(
         if counter is not None:
             _yield_a_shared_counter(r, change, counter)
     return change
+
+
+def with_trailers(message: str, trailers: tuple[tuple[str, str], ...]) -> str:
+    """message with `Key: value` trailers at its end: in its last paragraph if that holds trailers
+    already (`Tagreg-Rollback: v1.2.0`), else in a paragraph of their own, as git puts them."""
+    if not trailers:
+        return message
+    lines = [f"{key}: {value}" for key, value in trailers]
+    body = message.rstrip("\n")
+    last = body.rpartition("\n\n")[2] if "\n\n" in body else ""
+    if last and all(_TRAILER.match(line) for line in last.splitlines()):
+        return body + "\n" + "\n".join(lines)
+    return body + "\n\n" + "\n".join(lines)
+
+
+_TRAILER = re.compile(r"^[A-Za-z0-9-]+: \S")
 
 
 def _yield_a_shared_counter(r: Repository, change: TagChange, counter: int) -> None:

@@ -188,7 +188,8 @@ def cache_clear(url):
               help="registries.yaml listing the repositories (default: the repository here).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--write", is_flag=True, help="Allow register/assign/deprecate with the token in TAGREG_TOKEN.")
+@click.option("--write", is_flag=True,
+              help="Allow register/assign/deprecate with the token in TAGREG_TOKEN or a token of the config's tokens.")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="A host name clients use, besides localhost and the --host address (repeatable; "
                    "`*.example.com` for subdomains, `*` for any).")
@@ -198,9 +199,18 @@ def cache_clear(url):
               help="Answer 408 to requests whose body takes longer.")
 @click.option("--max-connections", type=int, metavar="N",
               help="Open connections at most (default: 500, fewer if the open-files limit is low).")
-def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_timeout, max_connections):
+@click.option("--hash-token", is_flag=True,
+              help="Read a token from stdin and print the `hash:` line of its entry in the config's tokens, then exit.")
+def serve(config_file, host, port, write, allowed_hosts, header_timeout, body_timeout, max_connections, hash_token):
     """Serve the web dashboard and REST API (needs the server extra: pip install -e ".[server]" in a checkout of
     tagreg)."""
+    if hash_token:
+        import sys
+
+        from ..server import hash_token_line
+
+        click.echo(hash_token_line(sys.stdin))
+        return
     from ..server import launch
 
     launch(config_file, host=host, port=port, write=write, allowed_hosts=allowed_hosts,

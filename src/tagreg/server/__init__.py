@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
+from typing import TextIO
 
 from ..errors import UserError
 
@@ -27,7 +28,20 @@ def missing() -> list[str]:
     return [name for name in EXTRA if importlib.util.find_spec(name) is None]
 
 
-MIN_TOKEN_LENGTH = 32
+def hash_token_line(stream: TextIO) -> str:
+    """The `hash:` line for the token on stream's first line (what `tagreg serve --hash-token` prints)."""
+    from .people import TokenError, hash_line
+
+    if stream.isatty():
+        import click
+
+        token = click.prompt("Token", hide_input=True, err=True)
+    else:
+        token = stream.readline(4096).rstrip("\r\n")
+    try:
+        return f"hash: {hash_line(token)}"
+    except TokenError as exc:
+        raise UserError(str(exc)) from None
 
 
 def launch(config: str | None, host: str = "127.0.0.1", port: int = 8000, write: bool = False,
@@ -41,14 +55,20 @@ def launch(config: str | None, host: str = "127.0.0.1", port: int = 8000, write:
         raise UserError(f"the server needs {', '.join(absent)}: add tagreg's server extra (tagreg[server]): "
                         + pip_install("server"))
     from . import settings as S
+    from .people import TokenError, check_token, digest
 
     loaded = S.load(config)
     token = os.environ.get("TAGREG_TOKEN") or None
-    if write and not token:
-        raise UserError("--write needs a token: set TAGREG_TOKEN to a long random secret")
-    if write and len(token) < MIN_TOKEN_LENGTH:  # type: ignore[arg-type]
-        raise UserError(f"TAGREG_TOKEN is too short for --write: use at least {MIN_TOKEN_LENGTH} random characters, "
-                        'e.g. from `python -c "import secrets; print(secrets.token_urlsafe(32))"`')
+    if write and not token and not loaded.people:
+        raise UserError("--write needs a token: set TAGREG_TOKEN to a long random secret, or list people's tokens "
+                        "under `tokens:` in the config")
+    if write and token:
+        try:
+            check_token(token, "TAGREG_TOKEN", " for --write")
+        except TokenError as exc:
+            raise UserError(str(exc)) from None
+        if any(p.digest == digest(token) for p in loaded.people):
+            raise UserError("TAGREG_TOKEN is also a person's token in the config: the admin token must be its own")
     for value, what in ((header_timeout, "--header-timeout"), (body_timeout, "--body-timeout")):
         if not value > 0:
             raise UserError(f"{what} must be a positive number of seconds")
@@ -65,7 +85,8 @@ def launch(config: str | None, host: str = "127.0.0.1", port: int = 8000, write:
                     allowed_hosts=default_hosts(host) + tuple(allowed_hosts))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     app = create_app(loaded, limits=limits)
-    mode = "read and write" if write else "read-only"
+    mode = (f"read and write, {len(loaded.people)} personal token{'' if len(loaded.people) == 1 else 's'}"
+            f"{' and the admin token' if token else ''}" if write else "read-only")
     log = logging.getLogger("tagreg.server")
     log.info(
         "tagreg serves %d repositor%s (%s) at http://%s:%d (index: %s)", len(loaded.repos),

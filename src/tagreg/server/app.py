@@ -22,6 +22,7 @@ from .limits import Bounded, Limits
 from .security import SID_COOKIE, Guard
 from .service import Dashboard, Problem, problem_for
 from .settings import Settings
+from .signing import ServerKey
 from .sources import Hub, NotReady
 
 log = logging.getLogger("tagreg.server")
@@ -74,9 +75,10 @@ class Headers:
 def create_app(settings: Settings, start_background: bool = True, limits: Limits | None = None) -> FastAPI:
     """The dashboard and API over the repositories of settings (answering only to localhost by default)."""
     limits = limits or Limits()
+    key = ServerKey(settings.signing, f"{settings.source or 'the config'}: signing") if settings.signing else None
     hub = Hub(settings)
-    dashboard = Dashboard(hub)
-    guard = Guard(settings.token, settings.write)
+    dashboard = Dashboard(hub, key.key if key else None)
+    guard = Guard(settings.token, settings.write, settings.people)
     static = files("tagreg.server") / "static"
     digest = hashlib.sha256()
     for name in sorted(p.name for p in static.iterdir()):
@@ -89,6 +91,8 @@ def create_app(settings: Settings, start_background: bool = True, limits: Limits
             hub.start()
         yield
         hub.stop()
+        if key is not None:
+            key.close()
 
     app = FastAPI(
         title="tagreg", version=__version__, lifespan=lifespan,
@@ -100,7 +104,8 @@ def create_app(settings: Settings, start_background: bool = True, limits: Limits
         if app.openapi_schema is None:  # the write endpoints' `security` names this scheme
             schema = FastAPI.openapi(app)
             schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
-                "type": "http", "scheme": "bearer", "description": "the server's token (TAGREG_TOKEN)"}
+                "type": "http", "scheme": "bearer",
+                "description": "a person's token (the config's `tokens:`), or the server's (TAGREG_TOKEN)"}
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 
 from .index import ModelQuery
+from .people import ACTIONS
 from .security import AUTH_COOKIE, SESSION_SECONDS, Guard
 from .service import MAX_OFFSET, Dashboard, Problem, model_url, notices_of, push_note
 
@@ -30,7 +31,6 @@ VERBS = {
     "registration": "registered", "deregistration": "deregistered", "assignment": "assigned",
     "unassignment": "unassigned", "deprecation": "deprecated",
 }
-ACTIONS = ("register", "assign", "unassign", "deregister", "deprecate", "rollback")
 
 
 def when(iso: str | None) -> str:
@@ -151,7 +151,7 @@ class Pages:
         (random, so no data can contain them).
         """
         sid = request.state.sid
-        signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))
+        signed_in = self.guard.signed_in(sid, request.cookies.get(AUTH_COOKIE))  # who, or None
         try:
             indexing = self.dashboard.indexing()
         except sqlite3.DatabaseError:  # the error page of a broken index shows no banner
@@ -320,11 +320,12 @@ def router(pages: Pages, openapi) -> APIRouter:
         if not guard.write:
             raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
         guard.check_attempts(_client(request))
-        if not guard.token_ok(form.get("token")):
+        person = guard.person(form.get("token"))
+        if person is None:
             guard.attempts.failed(_client(request))
             return pages.render(request, "login.html", status=401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(AUTH_COOKIE, guard.auth_cookie(request.state.sid), max_age=SESSION_SECONDS,
+        response.set_cookie(AUTH_COOKIE, guard.auth_cookie(request.state.sid, person), max_age=SESSION_SECONDS,
                             httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https")
         return response
 
@@ -345,8 +346,9 @@ def router(pages: Pages, openapi) -> APIRouter:
             raise Problem(404, "unknown_action", f"unknown action '{action}'")
         if not guard.write:
             raise Problem(403, "read_only", "this server is read-only: start it with `tagreg serve --write`")
-        if not guard.signed_in(request.state.sid, request.cookies.get(AUTH_COOKIE)):
-            raise Problem(401, "unauthorized", "sign in with the server's token to make changes")
+        person = guard.signed_in(request.state.sid, request.cookies.get(AUTH_COOKIE))
+        if person is None:
+            raise Problem(401, "unauthorized", "sign in with your token to make changes")
         form = await _form(request, pages.max_form_fields)
         if not guard.csrf_ok(request.state.sid, form.get("csrf")):
             raise Problem(403, "csrf", "this form did not come from this site, or it expired: reload the page")
@@ -354,9 +356,9 @@ def router(pages: Pages, openapi) -> APIRouter:
         fields = {k: form.get(k) for k in ("ref", "version", "stage", "message")}
         back = model_url(name, repo)
         try:
-            changes = await run_in_threadpool(dashboard.act, action, name, repo, fields)
+            changes = await run_in_threadpool(dashboard.act, action, name, repo, fields, person)
         except Problem as problem:
-            if problem.status in (400, 409, 502, 503):  # the registry said no: say why on the model's page
+            if problem.status in (400, 403, 409, 502, 503):  # the registry, scope or policy said no: say why there
                 query = pages.flash_query(problem.message, "error")
                 return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{query}", status_code=303)
             raise

@@ -281,10 +281,11 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
             client = request.client.host if request.client else "unknown"
             guard.check_attempts(client)
             header = request.headers.get("authorization")
-            if not guard.bearer_ok(header):
+            person = guard.bearer(header)
+            if person is None:
                 if header:
                     guard.attempts.failed(client)
-                raise Problem(401, "unauthorized", "give the server's token as `Authorization: Bearer TOKEN`")
+                raise Problem(401, "unauthorized", "give your token (or the server's) as `Authorization: Bearer TOKEN`")
             raw = await request.body()  # bounded in size and time by the Bounded middleware
             try:
                 body = body_model.model_validate_json(raw or b"{}")
@@ -294,7 +295,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
             from starlette.concurrency import run_in_threadpool
 
             fields = body.model_dump(exclude={"repo"})
-            changes = await run_in_threadpool(dashboard.act, action, name, body.repo, fields)
+            changes = await run_in_threadpool(dashboard.act, action, name, body.repo, fields, person)
             return JSONResponse({"changes": [{k: v for k, v in c.items() if k not in ("seconds", "notices")}
                                              for c in changes],
                                  "push": push_note(changes), "warnings": notices_of(changes)}, status_code=201)

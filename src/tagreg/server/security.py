@@ -1,19 +1,23 @@
 """Who may write, and forms that only our own pages can submit.
 
-The REST API takes the server's token as `Authorization: Bearer TOKEN`; no cookie is ever
-accepted there, so it needs no CSRF defence. The pages sign a browser in with the token and keep
-that in a cookie, so their forms are protected:
+The REST API takes a token as `Authorization: Bearer TOKEN`: the server's own (TAGREG_TOKEN, the
+admin), or a person's from the config's `tokens:` (see people.py); no cookie is ever accepted
+there, so it needs no CSRF defence. The pages sign a browser in with a token and keep who signed
+in in a cookie, so their forms are protected:
 
 - every browser gets a random, HttpOnly `tagreg_sid` cookie;
-- signing in sets `tagreg_auth`, an HMAC of the sid and an expiry: valid only with that sid;
+- signing in sets `tagreg_auth`: an expiry, who signed in (an HMAC of their token's hash, so a
+  token replaced or removed from the config signs its browsers out) and an HMAC of those and the
+  sid: valid only with that sid;
 - every form carries a CSRF token, an HMAC of the sid, checked on POST (a signed double submit
   bound to the session: a page elsewhere, even on another port of the same host, where cookies are
   shared, can neither read the sid nor compute the token; planting its own sid voids the sign-in).
 
 All keys derive from TAGREG_TOKEN, so several instances behind a proxy accept each other's
-cookies, and changing the token signs everyone out. Nothing is stored on the server.
+cookies, and changing the token signs everyone out. Without TAGREG_TOKEN (only `tokens:`) the keys
+are random: a restart signs everyone out. Nothing is stored on the server.
 
-Guessing the token is slow: after `Attempts.limit` wrong tokens (sign-in or API) from one client
+Guessing a token is slow: after `Attempts.limit` wrong tokens (sign-in or API) from one client
 address within `Attempts.window` seconds, that address gets 429 with Retry-After, even for the right
 token, until the oldest of those failures is out of the window. Behind a reverse proxy every client
 has the proxy's address unless uvicorn trusts its `X-Forwarded-For` (it does from 127.0.0.1).
@@ -26,19 +30,24 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from . import people as P
 
 SID_COOKIE = "tagreg_sid"
 AUTH_COOKIE = "tagreg_auth"
 SESSION_SECONDS = 12 * 3600
+ADMIN = "admin"  # who signed in, in the cookie, for the admin token
 
 
 class Guard:
     """Checks tokens and signs cookies for one server."""
 
-    def __init__(self, token: str | None, write: bool):
+    def __init__(self, token: str | None, write: bool, people: Iterable[P.Person] = ()):
         self.write = write
         self.token = token or None
+        self.admin = P.Person(None, None, P.digest(token), admin=True) if token else None
+        self.people = list(people)
         seed = (token or secrets.token_hex(32)).encode()
         self._key = hashlib.sha256(b"tagreg-server-v1\0" + seed).digest()
         self.attempts = Attempts()
@@ -55,16 +64,30 @@ class Guard:
     def _sign(self, purpose: str, value: str) -> str:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
 
+    def person(self, given: str | None) -> P.Person | None:
+        """Whose token given is (the admin's or a person's), in constant time; None: nobody's."""
+        return P.find([*([self.admin] if self.admin else []), *self.people], given)
+
     def token_ok(self, given: str | None) -> bool:
-        """Whether given is the server's token (in constant time)."""
-        if not self.token or not given:
-            return False
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        """Whether given is a token this server takes."""
+        return self.person(given) is not None
+
+    def bearer(self, header: str | None) -> P.Person | None:
+        """Whose token an Authorization header carries (None: no one's)."""
+        scheme, _, value = (header or "").partition(" ")
+        return self.person(value.strip()) if scheme.lower() == "bearer" else None
 
     def bearer_ok(self, header: str | None) -> bool:
-        """Whether an Authorization header carries the server's token."""
-        scheme, _, value = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and self.token_ok(value.strip())
+        """Whether an Authorization header carries a token this server takes."""
+        return self.bearer(header) is not None
+
+    @property
+    def takes_tokens(self) -> bool:
+        """Some token can sign in (the admin's or a person's)."""
+        return self.admin is not None or bool(self.people)
+
+    def _who(self, person: P.Person) -> str:
+        return ADMIN if person.admin else self._sign("person", person.digest.hex())[:32]
 
     @staticmethod
     def new_sid() -> str:
@@ -81,19 +104,26 @@ class Guard:
             return False
         return hmac.compare_digest(self.csrf_token(sid), given)
 
-    def auth_cookie(self, sid: str, now: float | None = None) -> str:
-        """The signed-in cookie for this browser session."""
+    def auth_cookie(self, sid: str, person: P.Person, now: float | None = None) -> str:
+        """The signed-in cookie of person for this browser session."""
         expires = int((now or time.time()) + SESSION_SECONDS)
-        return f"{expires}.{self._sign('auth', f'{sid}.{expires}')}"
+        who = self._who(person)
+        return f"{expires}.{who}.{self._sign('auth', f'{sid}.{expires}.{who}')}"
 
-    def signed_in(self, sid: str | None, cookie: str | None) -> bool:
-        """Whether the cookie signs this browser session in (and has not expired)."""
-        if not (self.write and self.token and sid and cookie):
-            return False
-        expires, _, signature = cookie.partition(".")
+    def signed_in(self, sid: str | None, cookie: str | None) -> P.Person | None:
+        """Who the cookie signs in for this browser session (None: no one, or it expired, or their
+        token is no longer in the config)."""
+        if not (self.write and self.takes_tokens and sid and cookie) or len(cookie) > 200:
+            return None
+        expires, _, rest = cookie.partition(".")
+        who, _, signature = rest.partition(".")
         if not expires.isdigit() or int(expires) < time.time():
-            return False
-        return hmac.compare_digest(self._sign("auth", f"{sid}.{expires}"), signature)
+            return None
+        if not hmac.compare_digest(self._sign("auth", f"{sid}.{expires}.{who}"), signature):
+            return None
+        if who == ADMIN:
+            return self.admin
+        return next((p for p in self.people if hmac.compare_digest(self._who(p), who)), None)
 
 
 class Attempts:

@@ -14,9 +14,12 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import api
+from ..api.repository import Writer
+from ..api.results import PolicyRefusal
 from ..errors import UserError
 from ..state import iso
 from .index import ModelQuery, gto_entry
+from .people import Person
 from .sources import Hub, NotReady, Source
 from .webhost import commit_url
 
@@ -48,6 +51,9 @@ def problem_for(exc: Exception) -> Problem:
         return Problem(502, "remote_error", str(exc))
     if isinstance(exc, GrammarError):
         return Problem(400, "invalid", str(exc))
+    if isinstance(exc, PolicyRefusal):  # the policy, not the registry's state, says no: 403, with its rules
+        return Problem(403, "policy_refused", str(exc), breaches=[
+            {"rule": b.rule, "stage": b.stage, "reason": b.reason, "remedy": b.remedy} for b in exc.breaches])
     if isinstance(exc, api.RegistryError):
         return Problem(409, "conflict", str(exc))
     if isinstance(exc, UserError):
@@ -55,12 +61,17 @@ def problem_for(exc: Exception) -> Problem:
     return Problem(500, "internal", "internal error: see the server's log")
 
 
-class Dashboard:
-    """The server's read and write operations over a Hub."""
+TRAILER = "Tagreg-Server"  # in the message of every tag the server makes: which server made it
 
-    def __init__(self, hub: Hub):
+
+class Dashboard:
+    """The server's read and write operations over a Hub. signing: the key its writes are signed
+    with (`git.SigningKey`), if any."""
+
+    def __init__(self, hub: Hub, signing: Any = None):
         self.hub = hub
         self.index = hub.index
+        self.signing = signing
         self._cache: dict[Any, tuple[int, Any]] = {}
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
@@ -264,17 +275,45 @@ class Dashboard:
             return next(iter(self.hub.sources.values()))
         return self.find(name, None)[0]
 
-    def act(self, action: str, name: str, repo: str | None, fields: dict[str, str | None]) -> list[dict]:
-        """Run a write action through tagreg.api; returns the tags created or deleted."""
+    def stages_changed(self, source: Source, action: str, name: str, fields: dict[str, str | None]) -> list[str]:
+        """The stages a write would change (as the index has the model now): its own stage, or the
+        stages that hold what a deregistration or deprecation removes."""
+        if action in ("assign", "unassign", "rollback"):
+            stage = fields.get("stage")
+            return [stage] if stage else []
+        if action not in ("deregister", "deprecate"):
+            return []
+        held = (self.index.model(source.id, name) or {}).get("stages", {})
+        return [stage for stage, versions in held.items()
+                if versions and (action == "deprecate" or fields.get("version") in versions)]
+
+    def scope_refusal(self, person: Person, action: str, source: Source, name: str,
+                      fields: dict[str, str | None]) -> str | None:
+        """Why person's token may not make this write (None: it may)."""
+        return person.refusal(action, source.id, self.stages_changed(source, action, name, fields))
+
+    def writer(self, person: Person) -> Writer:
+        """Whom the tags of person's writes name: them as the tagger (the admin: the server's git
+        identity), this server in a trailer, signed with the server's key if it has one."""
+        tagger = None if person.admin else (person.name or "", person.email or "")
+        return Writer(tagger=tagger, trailers=((TRAILER, self.hub.settings.name),), signing=self.signing)
+
+    def act(self, action: str, name: str, repo: str | None, fields: dict[str, str | None],
+            person: Person) -> list[dict]:
+        """Run a write action through tagreg.api for person; returns the tags created or deleted."""
         for value in (name, repo, *fields.values()):
             if isinstance(value, str) and "\0" in value:
                 raise Problem(400, "invalid", "names, refs, versions, stages and messages cannot contain NUL")
         source = self.pick_repo(name, repo)
         f = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in fields.items()}
+        refused = self.scope_refusal(person, action, source, name, f)
+        if refused:
+            raise Problem(403, "out_of_scope", refused)
         started = time.perf_counter()
         try:
             with source.lock:  # one write at a time per repository, and no re-index meanwhile
                 r = source.open_for_write()
+                r.writer = self.writer(person)
                 # A remote's writes always push (to its URL); a local repository's to its `push:` remote.
                 push, remote = source.push_to is not None, source.settings.push or "origin"
                 if action == "register":

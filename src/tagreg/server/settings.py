@@ -11,6 +11,13 @@
         id: fraud                                 # its id in URLs (default: from the path or URL)
         refresh: 300                              # its own fetch interval
         web: https://github.com/acme/fraud        # where commit links point (default: guessed)
+    name: ml-registry           # names the server in its writes' `Tagreg-Server:` trailer (default: host name)
+    tokens:                     # people and bots who may write (TAGREG_TOKEN stays the admin token)
+      - name: Alice Doe
+        email: alice@example.com
+        hash: sha256:9f86d0...  # `tagreg serve --hash-token` prints it; never the token itself
+        scopes: {repos: [vision], actions: [register, assign], stages: [dev, staging]}  # default: all
+    signing: {format: ssh, key: keys/server}  # the server signs its writes with this key (ssh or openpgp)
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -36,6 +43,7 @@ from pydantic_core import PydanticCustomError
 from .. import yaml as Y
 from ..errors import UserError
 from ..remote import is_url, strip_credentials
+from . import people as P
 
 DEFAULT_REFRESH = 60.0
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -58,6 +66,25 @@ class RepoSettings:
     push: str | None = None  # a local repository's git remote that writes push to (remotes always push)
 
 
+@dataclass(frozen=True)
+class Signing:
+    """The key the server signs its writes with: `format` ssh (a private key file) or openpgp (an
+    armored secret key file, as `gpg --export-secret-keys --armor` writes it), without a passphrase."""
+
+    format: str
+    key: Path
+
+
+def _host_name() -> str:
+    import socket
+
+    return _clean_name(socket.gethostname()) or "tagreg"
+
+
+def _clean_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@:+-]+", "-", text).strip("-")[:100]
+
+
 @dataclass
 class Settings:
     """Everything `tagreg serve` needs to know, besides the command line."""
@@ -67,6 +94,9 @@ class Settings:
     source: Path | None = None  # the config file read, if any
     write: bool = False
     token: str | None = field(default=None, repr=False)
+    people: list[P.Person] = field(default_factory=list)  # `tokens:`
+    signing: Signing | None = None
+    name: str = field(default_factory=lambda: _host_name())  # in the `Tagreg-Server:` trailer of writes
 
     def repo(self, repo_id: str) -> RepoSettings | None:
         """The repository with this id, or None."""
@@ -146,6 +176,98 @@ class _Repo(BaseModel):
         return value
 
 
+_PATTERN = re.compile(r"[A-Za-z0-9*?\[\]!._/:=@-]+")
+_EMAIL = re.compile(r"[^\s<>@\\\"',;()]+@[^\s<>@\\\"',;()]+")
+
+
+def _names(what: str, known: tuple[str, ...] | None = None):
+    """A check of a scope's list: names or shell patterns (or, with known, some of those words)."""
+
+    def check(value: Any) -> list[str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise _refused(f"'{what}' must be a non-empty list (leave it out for every one)")
+        for item in value:
+            if known is not None and item not in known:
+                raise _refused(f"'{what}' has an unknown action '{item[:40]}' (known: {', '.join(known)})")
+            if known is None and (len(item) > 200 or not _PATTERN.fullmatch(item)):
+                raise _refused(f"'{what}' must list names or patterns such as 'nlp-*', not {item[:40]!r}")
+        return value
+
+    return check
+
+
+class _Scopes(BaseModel):
+    """What a token may change (each: every one when left out)."""
+
+    model_config = _STRICT
+    repos: Annotated[list[str] | None, BeforeValidator(_names("repos"))] = None
+    actions: Annotated[list[str] | None, BeforeValidator(_names("actions", P.ACTIONS))] = None
+    stages: Annotated[list[str] | None, BeforeValidator(_names("stages"))] = None
+
+
+def _person_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _refused("'name' must be the person's (or bot's) name")
+    value = value.strip()
+    if len(value) > 200 or any(c in "<>" or not c.isprintable() for c in value):
+        raise _refused("'name' must be at most 200 characters, without '<', '>' or control characters")
+    return value
+
+
+def _email(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value.strip()):
+        raise _refused(f"'email' must be an e-mail address such as alice@example.com, not {str(value)[:60]!r}")
+    return value.strip()
+
+
+def _digest(value: Any) -> bytes:
+    # The value is never quoted: it may be a token pasted where its hash belongs.
+    found = P.parse_hash(value) if isinstance(value, str) else None
+    if found is None:
+        raise _refused(f"'hash' must be {P.HASH_PREFIX} and 64 hex digits, the line `tagreg serve --hash-token` "
+                       "prints (the token's hash, never the token itself)")
+    return found
+
+
+class _Token(BaseModel):
+    """One entry of `tokens:`: whose token it is, its hash, and its scopes."""
+
+    model_config = _STRICT
+    name: Annotated[str, BeforeValidator(_person_name)]
+    email: Annotated[str, BeforeValidator(_email)]
+    hash: Annotated[bytes, BeforeValidator(_digest)]
+    scopes: _Scopes = _Scopes()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _refused("must be a mapping with name, email, hash (and scopes)")
+        missing = [key for key in ("name", "email", "hash") if key not in value]
+        if missing:
+            raise _refused(f"needs {', '.join(missing)}")
+        return value
+
+
+class _Signing(BaseModel):
+    """`signing:`: the key the server signs its writes with."""
+
+    model_config = _STRICT
+    format: Literal["ssh", "openpgp"]
+    key: str
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not value or "\0" in value:
+            raise _refused("'key' must be the path of a key file")
+        return value
+
+
 class _File(BaseModel):
     """registries.yaml: a mapping with `repos:` (or the list of repos alone)."""
 
@@ -153,6 +275,25 @@ class _File(BaseModel):
     repos: list[_Repo]
     refresh: Seconds = DEFAULT_REFRESH
     index: str | None = None
+    name: str | None = None
+    tokens: list[_Token] = []
+    signing: _Signing | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or _clean_name(value) != value):
+            raise _refused(f"name must be letters, digits and . _ @ : + - (at most 100), not {value[:40]!r}")
+        return value
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _token_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise _refused("'tokens' must be a list of people (name, email, hash, scopes)")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -176,15 +317,18 @@ def _one_line(error: ValidationError, path: str) -> str:
     problems = error.errors(include_url=False)
     first = problems[0]
     loc = first["loc"]
-    in_entry = len(loc) >= 2 and loc[0] == "repos" and isinstance(loc[1], int)
-    where = f"{path}: repos[{int(loc[1]) + 1}]" if in_entry else path
+    in_entry = len(loc) >= 2 and loc[0] in ("repos", "tokens") and isinstance(loc[1], int)
+    where = f"{path}: {loc[0]}[{int(loc[1]) + 1}]" if in_entry else path
     keys = loc[2:] if in_entry else loc
     if first["type"] == "extra_forbidden":  # every unknown key of the same mapping at once
         unknown = sorted(str(p["loc"][-1]) for p in problems if p["type"] == "extra_forbidden"
                          and p["loc"][:-1] == loc[:-1])
-        return f"{where}: unknown {'key' if in_entry else 'setting'}(s) {', '.join(unknown)}"
+        inside = "".join(f": {k}" for k in keys[:-1])
+        word = "key" if in_entry or inside else "setting"
+        return f"{where}{inside}: unknown {word}(s) {', '.join(unknown)}"
     if first["type"] == "tagreg":
-        return f"{where} {first['msg']}" if in_entry and not keys else f"{where}: {first['msg']}"
+        inside = "".join(f": {k}" for k in keys[:-1])
+        return f"{where} {first['msg']}" if in_entry and not keys else f"{where}{inside}: {first['msg']}"
     key = ".".join(str(k) for k in keys)
     return f"{where}: '{key}' {first['msg'].replace('Input should be', 'must be', 1)}"
 
@@ -256,4 +400,26 @@ def load(path: str | None, cwd: Path | None = None) -> Settings:
             web=entry.web.rstrip("/") if entry.web else None, push=entry.push,
         ))
     index = (base / written.index).resolve() if written.index else _default_index(str(file))
-    return Settings(repos, _reading(index), source=file)
+    settings = Settings(repos, _reading(index), source=file, people=_people(written.tokens, path))
+    if written.name:
+        settings.name = written.name
+    if written.signing is not None:
+        key = (base / written.signing.key).resolve()
+        if not key.is_file():
+            raise SettingsError(f"{path}: signing: 'key' {key} is not a file")
+        settings.signing = Signing(written.signing.format, key)
+    return settings
+
+
+def _people(tokens: list[_Token], path: str) -> list[P.Person]:
+    """The people of `tokens:`; each hash once (two people with one token could not be told apart)."""
+    people: list[P.Person] = []
+    for n, entry in enumerate(tokens, 1):
+        for m, other in enumerate(people, 1):
+            if other.digest == entry.hash:
+                raise SettingsError(f"{path}: tokens[{n}] has the same hash as tokens[{m}]: "
+                                    "give each person a token of their own")
+        scopes = entry.scopes
+        people.append(P.Person(entry.name, entry.email, entry.hash, P.Scopes(
+            *(tuple(v) if v is not None else None for v in (scopes.repos, scopes.actions, scopes.stages)))))
+    return people
