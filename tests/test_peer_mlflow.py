@@ -19,6 +19,9 @@ SCRIPT = BENCHMARKS / "peer_mlflow.py"
 sys.path.insert(0, str(BENCHMARKS))
 import peer_mlflow  # noqa: E402  (the benchmarks folder is not a package)
 
+# Read at import: the suite's autouse fixture clears TAGREG_* variables for each test.
+MLFLOW_PYTHON = os.environ.get("TAGREG_MLFLOW_PYTHON")
+
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
@@ -108,11 +111,11 @@ def test_many_models_have_the_same_versions_and_stages(tmp_path):
             assert model["sources"][number - 1].endswith("/" + found.version)
 
 
-@pytest.mark.skipif(not os.environ.get("TAGREG_MLFLOW_PYTHON"),
+@pytest.mark.skipif(not MLFLOW_PYTHON,
                     reason="set TAGREG_MLFLOW_PYTHON to a Python with mlflow (see benchmarks/README.md)")
 def test_side_by_side_with_a_real_mlflow_server(tmp_path):
     tagreg = Path(sys.executable).parent / "tagreg"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--mlflow-python", os.environ["TAGREG_MLFLOW_PYTHON"],
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--mlflow-python", str(MLFLOW_PYTHON),
                            "--tagreg", str(tagreg), "--versions", "3", "--models", "2", "--model-versions", "2",
                            "--repeat", "1", "--warmup", "0", "--no-compile", "--workdir", str(tmp_path)],
                           capture_output=True, text=True, timeout=900)
