@@ -681,11 +681,15 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 log(f"{shape.label}: --max-seconds reached while populating MLflow")
                 continue
-            with mlflow_server(options.mlflow_python, db, scratch, s.mlflow_env, deadline) as url:
-                if shape.names == [DEEP]:
-                    rows += deep_rows(shape, repo, url, s, deadline, first=n == 0)
-                else:
-                    rows += wide_rows(shape, repo, url, s, deadline)
+            try:
+                with mlflow_server(options.mlflow_python, db, scratch, s.mlflow_env, deadline) as url:
+                    if shape.names == [DEEP]:
+                        rows += deep_rows(shape, repo, url, s, deadline, first=n == 0)
+                    else:
+                        rows += wide_rows(shape, repo, url, s, deadline)
+            except RuntimeError as error:  # the server did not start: the other shapes may still run
+                log(f"{shape.label}: {error}")
+                rows.append(Row(shape.label, "(every command)", "(every call)", note=f"FAILED: {error}"))
         print(environment(s))
         print(f"Cells: median (fastest) wall-clock time of {options.repeat} runs after {options.warmup} "
               "untimed, tagreg and MLflow in turn; MLflow server on 127.0.0.1, SQLite, 1 worker.\n")

@@ -19,6 +19,9 @@ SCRIPT = BENCHMARKS / "peer_mlflow.py"
 sys.path.insert(0, str(BENCHMARKS))
 import peer_mlflow  # noqa: E402  (the benchmarks folder is not a package)
 
+# Read at import: the suite's autouse fixture clears TAGREG_* variables for each test.
+MLFLOW_PYTHON = os.environ.get("TAGREG_MLFLOW_PYTHON")
+
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
@@ -78,6 +81,31 @@ def test_the_table_from_fixed_numbers():
     assert plain[1].endswith("1.50×") and "30 ms (28 ms)" in plain[1]
 
 
+def test_runs_alternate_stop_at_the_deadline_and_a_failing_side_is_noted():
+    calls: list[str] = []
+
+    def side(name: str, seconds: float, fails_at: int | None = None):
+        def measure() -> tuple[float, str]:
+            calls.append(name)
+            if fails_at is not None and calls.count(name) >= fails_at:
+                raise RuntimeError(f"{name} broke")
+            return seconds, "v1.0.0"
+        return measure
+
+    good = peer_mlflow.Row("shape", "tagreg a", "mlflow a")
+    bad = peer_mlflow.Row("shape", "tagreg b", "mlflow b")
+    pairs = [(good, side("t", 0.010), side("m", 0.020)), (bad, side("tb", 0.001), side("mb", 0.002, fails_at=2))]
+    peer_mlflow.interleave(pairs, repeat=3, warmup=1, deadline=peer_mlflow.Deadline(60))
+    assert calls[:4] == ["t", "m", "tb", "mb"]  # in turn, pair by pair
+    assert good.tagreg_times == [0.010] * 3 and good.mlflow_times == [0.020] * 3
+    assert good.note == "answers: v1.0.0 / v1.0.0"
+    assert bad.note == "FAILED: mb broke" and calls.count("mb") == 2  # not run again after it failed
+    late = peer_mlflow.Row("shape", "tagreg", "mlflow")
+    peer_mlflow.interleave([(late, side("t", 0.01), side("m", 0.01))], repeat=3, warmup=0,
+                           deadline=peer_mlflow.Deadline(0))
+    assert late.tagreg_times == [] and peer_mlflow.cell(late.tagreg_times, 3) == "not measured"
+
+
 def test_one_deep_model_answers_what_mlflow_is_given(tmp_path):
     shape = peer_mlflow.Shape("deep-120", "1 model × 120 versions", ["deep-model"], 120)
     peer_mlflow.build_registry(tmp_path / "repo", shape)
@@ -108,11 +136,11 @@ def test_many_models_have_the_same_versions_and_stages(tmp_path):
             assert model["sources"][number - 1].endswith("/" + found.version)
 
 
-@pytest.mark.skipif(not os.environ.get("TAGREG_MLFLOW_PYTHON"),
+@pytest.mark.skipif(not MLFLOW_PYTHON,
                     reason="set TAGREG_MLFLOW_PYTHON to a Python with mlflow (see benchmarks/README.md)")
 def test_side_by_side_with_a_real_mlflow_server(tmp_path):
     tagreg = Path(sys.executable).parent / "tagreg"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--mlflow-python", os.environ["TAGREG_MLFLOW_PYTHON"],
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--mlflow-python", str(MLFLOW_PYTHON),
                            "--tagreg", str(tagreg), "--versions", "3", "--models", "2", "--model-versions", "2",
                            "--repeat", "1", "--warmup", "0", "--no-compile", "--workdir", str(tmp_path)],
                           capture_output=True, text=True, timeout=900)
