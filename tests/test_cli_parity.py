@@ -95,6 +95,28 @@ def test_an_orphan_branch_reads_the_tags_with_no_annotation_at_head(repo, tag):
     assert ok(repo.path, "which", "m", "prod") == "v0.0.1\n"
 
 
+def test_doctor_finds_nothing_wrong_with_an_empty_repository(empty):
+    """GTO: `✅  No issues found`, exit 0. Nothing is wrong with a new repository, --strict or not."""
+    for args in (["doctor"], ["doctor", "--strict"]):
+        out = ok(empty.path, *args)
+        assert out.splitlines()[-1] == "✅  No issues found" and "no commits" not in out
+    report = json.loads(ok(empty.path, "doctor", "--json"))
+    assert [c["level"] for c in report["checks"]] == ["ok"] and "no commits yet" in report["checks"][0]["message"]
+
+
+def test_doctor_on_an_orphan_branch_checks_the_tags(repo, tag):
+    """HEAD on a branch with no commit yet: no annotations at HEAD to check, but the tags are there."""
+    repo.commit("c1", {"artifacts.yaml": "m:\n  path: missing.pkl\n"})
+    tag(repo, "m@v0.0.1", "Registering artifact m version v0.0.1")
+    repo.git("tag", "m@v0.0.2")  # lightweight
+    repo.git("checkout", "-q", "--orphan", "fresh")
+    result = run_tagreg(repo.path, "doctor", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "tag 'm@v0.0.2' is lightweight" in result.stdout
+    assert "m@v0.0.1: path 'missing.pkl' does not exist" in result.stdout
+    assert "no commits" not in result.stdout + result.stderr
+
+
 # -- field printers of an empty answer ---------------------------------------------------------
 
 

@@ -40,6 +40,8 @@ EMPTY_READS = [
     Read(["history"], "text"), Read(["history", "--json"]), Read(["history", "m"], "text"),
     Read(["check-ref", "m@v0.0.1", "--json"]),
 ]
+# doctor's report opens with each tool's version and settings: compared by its verdict (last line, exit code)
+DOCTOR_READS = [Read(["doctor"], "text"), Read(["doctor", "--strict"], "text")]
 
 
 def _build_empty(root, tools) -> Built:
@@ -49,7 +51,7 @@ def _build_empty(root, tools) -> Built:
     path.mkdir()
     git(path, "init", "-q", env=env)
     built = Built("none", path, env, [], {}, {}, {})
-    run_reads(built, EMPTY_READS, tools)
+    run_reads(built, EMPTY_READS + DOCTOR_READS, tools)
     return built
 
 
@@ -168,6 +170,16 @@ def _params(reads: list[Read], prefix: str = ""):
 def test_a_repository_without_commits_reads_as_in_gto(empty, key, read):
     gto, tagreg = empty.reads[key]
     assert_same(read.args, read.kind, gto, tagreg)
+
+
+def test_doctor_finds_nothing_wrong_with_a_repository_without_commits(empty):
+    """Nothing is wrong with a new repository: GTO says so (exit 0), and so does tagreg, --strict too."""
+    gto, _ = empty.reads["doctor"]
+    assert gto.rc == 0 and gto.out.splitlines()[-1] == "✅  No issues found", (gto.out, gto.err)
+    for read in DOCTOR_READS:
+        _, tagreg = empty.reads[read.id]
+        assert (tagreg.rc, tagreg.out.splitlines()[-1], tagreg.err) == (0, gto.out.splitlines()[-1], ""), read.id
+        assert "no commits" not in tagreg.out
 
 
 def test_gto_answers_an_empty_repository_as_its_tests_assert(empty):

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from .harness import Read, assert_same, build, cli, commit
+from .harness import Read, assert_same, build, cli, commit, raw_git
 
 pytestmark = pytest.mark.differential
 
@@ -79,7 +79,20 @@ for _name in ("model", "clf", "both", "sub:seg", "unreg", "sub:lonely", "sub:mor
     READS += [Read(["show", _name, "--json"]), Read(["show", _name], "text"), Read(["show", _name, "--plain"], "text"),
               Read(["show", _name, "-d", "--json"])]
 
-SCENARIOS = {"dvc-annotated": lambda root, tools: build("tagreg", SCRIPT, [], root, tools)}
+# dvc.yaml files GTO never reads, that cannot be read: GTO says nothing of them, and so does tagreg
+# reading as GTO does, also in check-ref, whose CI outputs read dvc.yaml as gto-action does.
+UNREADABLE = [
+    commit("c1", {"artifacts.yaml": "m:\n  path: m.pkl\n", "dvc.yaml": "artifacts: [unclosed\n",
+                  "sub/dvc.yaml": "artifacts:\n  seg: {path: [not, a, path]}\n", "m.pkl": "1\n"}),
+    cli("register", "m"),
+    raw_git("tag", "-a", "sub=seg@v0.0.1", "-m", "Registering artifact sub:seg version v0.0.1"),
+]
+UNREADABLE_READS = [Read(["check-ref", "m@v0.0.1", "--json"]), Read(["check-ref", "m@v0.0.1", "--name"], "text"),
+                    Read(["check-ref", "sub=seg@v0.0.1", "--json"]), Read(["check-ref", "sub=seg@v0.0.1"], "text"),
+                    Read(["show", "--json"]), Read(["show", "m", "--json"]), Read(["history", "--json"])]
+
+SCENARIOS = {"dvc-annotated": lambda root, tools: build("tagreg", SCRIPT, [], root, tools),
+             "dvc-unreadable": lambda root, tools: build("tagreg", UNREADABLE, [], root, tools)}
 
 MODES = {  # how a script asks tagreg to read as GTO does
     "flag": (["--gto-exact"], {}),
@@ -127,3 +140,13 @@ def test_without_the_switch_dvc_yaml_is_read(answers):
     unreg = READS.index(Read(["show", "unreg", "--json"]))
     assert answers["gto"][unreg].rc == 1 and "Cannot find artifact 'unreg'" in answers["gto"][unreg].err
     assert answers["plain"][unreg].rc == 0  # tagreg: an annotated, unregistered artifact
+
+
+@pytest.mark.parametrize("index", range(len(UNREADABLE_READS)), ids=[read.id for read in UNREADABLE_READS])
+def test_dvc_yaml_files_gto_never_reads_go_unmentioned(builds, gto_tool, index):
+    built = builds.get("dvc-unreadable")
+    read = UNREADABLE_READS[index]
+    gto = gto_tool.run_many(built.path, [read.args], built.env)[0]
+    tagreg = builds.tools["tagreg"].run_many(built.path, [read.args], {**built.env, "TAGREG_GTO_EXACT": "1"})[0]
+    assert_same(read.args, read.kind, gto, tagreg)
+    assert (tagreg.err, gto.err) == ("", ""), read.id

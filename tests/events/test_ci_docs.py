@@ -369,6 +369,21 @@ def test_action_pull_writes_the_events_version_at_its_path(reg, ci, tmp_path):
     assert outputs is not None and "nothing to pull" in log[-2].stdout
 
 
+def test_action_pull_writes_a_folders_dvc_yaml_artifact_where_dvc_reads_its_path(reg, ci, tmp_path):
+    """models/dvc.yaml's `path: clf.pkl` is models/clf.pkl (DVC reads it relative to its folder): the
+    `path` output names it so, and `pull` writes it there, not at the root."""
+    reg.commit("a folder's dvc.yaml", {"models/dvc.yaml": "artifacts:\n  clf:\n    path: clf.pkl\n    type: model\n",
+                                       "models/clf.pkl": "the classifier\n"})
+    tag = reg.tag("models=clf@v0.0.1", message="Registering artifact models:clf version v0.0.1")
+    work = actions_checkout(reg.path, tag, tmp_path / "work")
+    (work / "models" / "clf.pkl").unlink()
+    outputs, log = run_action(load(ACTION), work, f"refs/tags/{tag}", ci, tmp_path, {"pull": "true"})
+    assert outputs is not None, [p.stderr for p in log]
+    assert (outputs["name"], outputs["path"]) == ("models:clf", "models/clf.pkl")
+    assert (work / "models" / "clf.pkl").read_text() == "the classifier\n"
+    assert not (work / "clf.pkl").exists()
+
+
 # -- GitHub Actions workflow --------------------------------------------------------------------
 
 

@@ -22,8 +22,9 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         r = _open(repo)
     except UserError as exc:
         return [Check("error", str(exc))]
-    if r.git.head() is None:
-        return [Check("error", f"the repository at '{r.location}' has no commits yet")]
+    head = r.head_commit()
+    if head is None:  # nothing wrong with a new repository (GTO: no issues); its tags, if any, are checked
+        checks.append(Check("ok", f"the repository at '{r.location}' has no commits yet: no annotations at HEAD"))
     if r.mirror is None:
         checks += _loose_tags(r)
     tags = r.git.tags()
@@ -35,8 +36,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
     checks += [Check("warning", f"tag '{info.tag}' looks like a registry tag but does not parse (ignored)")
                for info in tags if T.parse_tag(info.tag) is None and _looks_like_registry_tag(info.tag, known)]
     try:
-        head = r.head()
-        head_notes = r.annotations([head])[head]
+        head_notes = r.annotations([head])[head] if head is not None else {}
         commits: dict[str, list[S.Version]] = {}
         for artifact in registry.artifacts.values():
             for version in artifact.versions:
@@ -57,7 +57,7 @@ def doctor(repo: PathLike = ".") -> list[Check]:
         checks.append(Check("error", str(exc)))
     checks += _check_policy(r)
     for bad in r.take_warnings():  # at HEAD it can be fixed; in history it can only be known
-        checks.append(Check("error" if getattr(bad, "commit", None) == r.head() else "warning", bad.message))
+        checks.append(Check("error" if getattr(bad, "commit", None) == head else "warning", bad.message))
     return checks
 
 

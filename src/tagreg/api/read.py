@@ -450,11 +450,15 @@ def check_ref(repo: PathLike, ref: str) -> list[RefEvent]:
         return []
     found = [e for e in artifact.events + artifact.creations if e.tag == tag and e.event != T.CREATION]
     out = []
+    exact = r.config.gto_exact
     for e in found:
         # gto-action v2 reads the dvc.yaml of the name's folder with DVC, even where GTO reads none:
         # its outputs are what a script reading as GTO does compares with.
+        pending = len(r.warnings)
         note = r.annotation(e.artifact, e.commit, exact=False)
-        path = (note.path if r.config.gto_exact else note.resolved_path) if note is not None else None
+        if exact:  # GTO reads no dvc.yaml, and says nothing about one it cannot read
+            r.warnings[pending:] = [w for w in r.warnings[pending:] if getattr(w, "file", None) == r.config.index]
+        path = (note.path if exact else note.resolved_path) if note is not None else None
         out.append(RefEvent(**_fields(e, S.Event), annotation=note, path=path))
     return out
 
