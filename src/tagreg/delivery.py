@@ -14,19 +14,18 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from . import lfs as L
 from . import output_tree as O
 from .errors import UserError
 from .git import BlobReader, Git, GitError, Stream
 from .printable import printable
+
+if TYPE_CHECKING:  # `register` reads paths with this module (check_path): LFS, files and folders come with `get`
+    from pathlib import Path
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_MAX_POINTER = 1024  # the LFS spec: a pointer file is smaller than this
@@ -293,6 +292,8 @@ def fetch_lfs(git: Git, commit: str, path: str, files: list[Entry]) -> None:
     a file took seconds per hundred), and note where each is (`Entry.stored`), to be read from
     there. DeliveryError when git-lfs says the server lacks an object or there is no server; when
     it fails otherwise, or path is not one it takes literally, each file is smudged on its own."""
+    from . import lfs as L
+
     pointed = [e for e in files if e.pointer is not None]
     if not pointed or L.skip_smudge():  # asked for pointers: git-lfs hands them back, and they are refused
         return
@@ -316,6 +317,8 @@ def copy(git: Git, reader: BlobReader, entry: Entry, write: Callable[[bytes], ob
     """Pass entry's contents to write in chunks: its blob, or, for an LFS pointer, its content from
     the local LFS store (`fetch_lfs`) or as git-lfs fetches it, checked against the pointer's size
     and sha256."""
+    from . import lfs as L
+
     if entry.pointer is None:
         if reader.copy(entry.oid, write) is None:
             raise DeliveryError(f"object {entry.oid[:7]} of '{printable(entry.full)}' is missing from the repository")
@@ -394,6 +397,8 @@ def deliver(git: Git, files: list[Entry], target: Path, single: bool, force: boo
 def open_file(git: Git, entry: Entry) -> BinaryIO:
     """A file object over the (checked, `inspect`ed) file: its first MiBs in memory, the rest in a
     temporary file, read once from git (LFS content checked before it is handed out)."""
+    import tempfile
+
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - handed to the caller, who closes it
     try:
@@ -597,6 +602,9 @@ class DvcSource:
 def dvc_open(source: DvcSource, output: DvcOutput, max_bytes: int) -> BinaryIO:
     """A DVC-tracked file as a file object (at most max_bytes), fetched through DVC (tagreg[dvc])
     as `get` fetches it: its first MiBs in memory, the rest in a temporary file, as `open_file`."""
+    import shutil
+    import tempfile
+
 
     path = check_path(source.path)
     staging = tempfile.mkdtemp(prefix="tagreg-dvc-")
@@ -637,6 +645,9 @@ def dvc_get(source: DvcSource, out: Path, force: bool, output: DvcOutput, into: 
     downloads it into a new temporary folder; what DVC wrote there is checked as a git tree is
     (names, no symlink, the limits), then written below out. into: out is a folder, that a file
     goes in under its own name. What was written, and the file or folder written."""
+    import shutil
+    import tempfile
+
 
     _dvc_repo()
     path = check_path(source.path)

@@ -8,7 +8,6 @@ Pure functions over names the caller already has (no I/O). Reads that find nothi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from difflib import SequenceMatcher
 
 CUTOFF = 0.6  # difflib's get_close_matches default: 'chrun'~'churn' 0.8, 'prdo'~'prod' 0.75
 MOST = 3  # names offered at most
@@ -23,6 +22,7 @@ def _ratio(a: str, b: str) -> float:
         return 0.0
     if 2 * sum(min(a.count(c), b.count(c)) for c in set(a)) < CUTOFF * total:
         return 0.0  # difflib's quick_ratio: most new names are near none, and need no difflib
+    from difflib import SequenceMatcher
 
     return SequenceMatcher(None, a, b).ratio()
 

@@ -370,13 +370,15 @@ class Repository:
         """Names of every tag (annotated or lightweight) of artifact name."""
         return [t.tag for t, _ in self.own_tags(name)]
 
-    def forget_tags(self) -> None:
-        """Drop what was read, after this process changed tags (or fetched)."""
+    def forget_tags(self, head: bool = True) -> None:
+        """Drop what was read, after this process changed tags (or fetched); with head=False, the
+        commit HEAD was read at stays known (tags changed, the work tree did not)."""
         self._tags.clear()
         self._judged.clear()
         self._digests.clear()
         self._own.clear()
-        self._head = None
+        if head:
+            self._head = None
         self._listed = None
         for listing in self._named.values():
             listing.communicate()

@@ -48,7 +48,7 @@ def _transaction(
         reading = r.in_effect
         r.in_effect = False  # a write sees every tag (counters, names); the policy judges it in `_create`
         if isinstance(repo, Repository):
-            r.forget_tags()  # read before the lock was ours
+            r.forget_tags(head=False)  # tags read before the lock was ours (HEAD is no writer's to move)
         if r.mirror is not None:
             push, remote = True, r.remote_name
         try:

@@ -8,7 +8,7 @@ from .options import complete_names, complete_stages, opens_repo, push, sign, si
 
 
 @click.command()
-@opens_repo()
+@opens_repo(writes=True)
 @click.argument("name", shell_complete=complete_names)
 @click.argument("ref", required=False)
 @click.option("--rev", help="Commit to register (seed-era spelling of REF).")
@@ -41,7 +41,7 @@ def register(repo, name, ref, rev, version, message, simple, force, bump_major, 
 
 
 @click.command()
-@opens_repo()
+@opens_repo(writes=True)
 @click.argument("name", shell_complete=complete_names)
 @click.argument("ref", required=False)
 @click.option("--stage", required=True, shell_complete=complete_stages, help="Stage to assign.")
@@ -64,7 +64,7 @@ def assign(repo, name, ref, stage, version, message, simple, force, skip_registr
 
 
 @click.command()
-@opens_repo()
+@opens_repo(writes=True)
 @click.argument("name", shell_complete=complete_names)
 @click.argument("stage", shell_complete=complete_stages)
 @click.option("-m", "--message", help="Tag message.")
@@ -88,7 +88,7 @@ def rollback(repo, name, stage, message, simple, push, remote, sign):
 
 
 @click.command()
-@opens_repo()
+@opens_repo(writes=True)
 @click.argument("name", shell_complete=complete_names)
 @click.argument("version", required=False)
 @click.argument("stage", required=False, shell_complete=complete_stages)

@@ -64,16 +64,17 @@ def sign(function: Callable) -> Callable:
                         "user.signingKey).")(function)
 
 
-def opens_repo(reads: bool = False) -> Callable[[Callable], Callable]:
+def opens_repo(reads: bool = False, writes: bool = False) -> Callable[[Callable], Callable]:
     """`-r/--repo` and `--offline`, and the command called with the repository opened (`open_repo`);
     then, even if it failed, the annotation files it had to read as no annotation, one warning line
     each on stderr. A command that only reads may read a remote's cached mirror while the remote is
-    asked for changes."""
+    asked for changes. A command that writes tags reads them once it holds the writers' lock, so
+    they are not read ahead while the repository opens."""
 
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)
         def opened(**values):
-            values = open_repo(values, reads)
+            values = open_repo(values, reads, prefetch=not writes)
             try:
                 return function(**values)
             finally:
@@ -94,15 +95,16 @@ def opens_repo(reads: bool = False) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def open_repo(values: dict, reads: bool = False) -> dict:
+def open_repo(values: dict, reads: bool = False, prefetch: bool = True) -> dict:
     """Turn the `--repo`/`--offline` values into what the API takes: a URL becomes its cached mirror,
-    quiet when the output is JSON (checked against the remote while a command that reads runs)."""
+    quiet when the output is JSON (checked against the remote while a command that reads runs);
+    with prefetch, a local repository starts reading the tags of the artifact the command names."""
     values = dict(values)
     offline = values.pop("offline")
     policy = not values.pop("no_policy", False)
     repo = values["repo"]
     if repo == "." or os.path.exists(repo):
-        return _open_local(values, policy)
+        return _open_local(values, policy, prefetch)
     from ..git import ask_remote, is_url
 
     if is_url(repo):
@@ -118,7 +120,7 @@ def open_repo(values: dict, reads: bool = False) -> dict:
     return values
 
 
-def _open_local(values: dict, policy: bool = True) -> dict:
+def _open_local(values: dict, policy: bool = True, prefetch: bool = True) -> dict:
     """values with a local repository opened, so the command's warnings (`Repository.warnings`) can
     be shown after it; left as a path if it cannot be opened (the command says why, in its words)."""
     from .. import tags as T
@@ -126,7 +128,7 @@ def _open_local(values: dict, policy: bool = True) -> dict:
     from ..errors import UserError
 
     about = next((v for v in (values.get("name"), values.get("ref")) if isinstance(v, str)), None)
-    found = (T.parse_shortcut(about) or T.parse_tag(about)) if about is not None else None
+    found = (T.parse_shortcut(about) or T.parse_tag(about)) if prefetch and about is not None else None
     with contextlib.suppress(UserError):
         values["repo"] = Repository(values["repo"], prefetch=found.name if found else None, policy=policy)
     return values
