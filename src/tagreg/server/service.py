@@ -73,6 +73,7 @@ class Dashboard:
         self.index = hub.index
         self.signing = signing
         self._cache: dict[Any, tuple[int, Any]] = {}
+        self._pending: tuple[Any, Any, list[str]] | None = None
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """compute(), remembered until the index changes (in this process or another one)."""
@@ -124,8 +125,15 @@ class Dashboard:
     def pending(self) -> list[str]:
         """The repositories not indexed yet (just started, or a remote still being fetched)."""
         rows = self.cached("repo-rows", self.index.repos)
-        return [repo_id for repo_id, source in self.hub.sources.items()
-                if self._status(source, rows.get(repo_id) or {})[0] in ("indexing", "fetching")]
+        # Asked on every request: worked out again only when the index (a new rows object) or a
+        # remote's fetch error changed, not once per repository and request.
+        key = (id(rows), tuple(source.fetch_error for source in self.hub.sources.values() if source.remote))
+        if self._pending is not None and self._pending[0] == key and self._pending[1] is rows:
+            return list(self._pending[2])
+        found = [repo_id for repo_id, source in self.hub.sources.items()
+                 if self._status(source, rows.get(repo_id) or {})[0] in ("indexing", "fetching")]
+        self._pending = (key, rows, found)
+        return list(found)
 
     def indexing(self) -> dict[str, Any] | None:
         """What the answers leave out while repositories are being indexed (None once all are)."""
