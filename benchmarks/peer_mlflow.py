@@ -443,10 +443,25 @@ class Setup:
     scratch: Path  # logs of the workers and the server
 
 
+def workers(s: Setup, repo: Path, url: str) -> tuple[Worker, Worker]:
+    """tagreg's and MLflow's in-process workers, for one registry and one MLflow server."""
+    return (Worker(s.tagreg_python, TAGREG_WORKER, [], repo, s.tagreg_env, s.scratch / "tagreg-worker.log"),
+            Worker(s.mlflow_python, MLFLOW_WORKER, [url], repo, s.mlflow_env, s.scratch / "mlflow-worker.log"))
+
+
+def interleave_then_close(pairs: list[tuple[Row, Measure, Measure]], s: Setup, deadline: Deadline,
+                          *used: Worker) -> None:
+    """Time the pairs in turns (`interleave`), then stop the workers, also after a failure."""
+    try:
+        interleave(pairs, s.repeat, s.warmup, deadline)
+    finally:
+        for worker in used:
+            worker.close()
+
+
 def deep_rows(shape: Shape, repo: Path, url: str, s: Setup, deadline: Deadline, first: bool) -> list[Row]:
     """`which`, and registering a version, on one model with shape.versions versions."""
-    tagreg = Worker(s.tagreg_python, TAGREG_WORKER, [], repo, s.tagreg_env, s.scratch / "tagreg-worker.log")
-    mlflow = Worker(s.mlflow_python, MLFLOW_WORKER, [url], repo, s.mlflow_env, s.scratch / "mlflow-worker.log")
+    tagreg, mlflow = workers(s, repo, url)
     alias_url = f"{url}/api/2.0/mlflow/registered-models/alias?name={DEEP}&alias={ALIAS}"
     new_source = f"s3://bench/{DEEP}/new"
 
@@ -506,18 +521,13 @@ def deep_rows(shape: Shape, repo: Path, url: str, s: Setup, deadline: Deadline, 
         rows.append(row)
         pairs.append((row, lambda: timed([s.tagreg_python, "-c", "pass"], repo, s.tagreg_env),
                       lambda: timed([s.mlflow_python, "-c", MLFLOW_IMPORT], repo, s.mlflow_env)))
-    try:
-        interleave(pairs, s.repeat, s.warmup, deadline)
-    finally:
-        tagreg.close()
-        mlflow.close()
+    interleave_then_close(pairs, s, deadline, tagreg, mlflow)
     return rows
 
 
 def wide_rows(shape: Shape, repo: Path, url: str, s: Setup, deadline: Deadline) -> list[Row]:
     """The whole registry of many models: in process, warm, and as a new process."""
-    tagreg = Worker(s.tagreg_python, TAGREG_WORKER, [], repo, s.tagreg_env, s.scratch / "tagreg-worker.log")
-    mlflow = Worker(s.mlflow_python, MLFLOW_WORKER, [url], repo, s.mlflow_env, s.scratch / "mlflow-worker.log")
+    tagreg, mlflow = workers(s, repo, url)
     search_url = f"{url}/api/2.0/mlflow/registered-models/search?max_results=1000"
 
     def show_cli() -> tuple[float, str]:
@@ -536,11 +546,7 @@ def wide_rows(shape: Shape, repo: Path, url: str, s: Setup, deadline: Deadline) 
         (rows[0], lambda: tagreg.call("show"), lambda: mlflow.call("search")),
         (rows[1], show_cli, curl_search),
     ]
-    try:
-        interleave(pairs, s.repeat, s.warmup, deadline)
-    finally:
-        tagreg.close()
-        mlflow.close()
+    interleave_then_close(pairs, s, deadline, tagreg, mlflow)
     return rows
 
 
