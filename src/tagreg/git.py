@@ -460,15 +460,9 @@ class Git:
     def import_gpg_keys(self, home: str, armored: bytes) -> None:
         """Import an armored keyring into the GnuPG home folder home (gpg is git's signing program:
         it is run from here, the one module that runs programs)."""
-        proc = self._spawn(["gpg", "--batch", "--quiet", "--no-tty", "--homedir", home, "--import"], armored)
+        proc = _run_program(["gpg", "--batch", "--quiet", "--no-tty", "--homedir", home, "--import"], armored)
         if proc.returncode != 0:
             raise GitError(f"cannot read the policy's GPG keys: {reason(proc.stderr) or 'gpg refused them'}")
-
-    def _spawn(self, command: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
-        try:
-            return subprocess.run(command, input=data, capture_output=True, env=_environment(), check=False)
-        except FileNotFoundError as exc:
-            raise GitError(f"{command[0]} is not installed or not on PATH") from exc
 
     def is_dirty(self, paths: Sequence[str] = ()) -> bool:
         """Whether tracked files (or the given paths) have changes not yet committed."""
