@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import annotations as A
 from .. import gto_json
-from .. import policy as P
 from .. import state as S
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from .. import policy as P
 
 
 class RegistryError(UserError):
