@@ -453,11 +453,9 @@ def build(tags: Iterable[TagInfo], keep: Container[int] | None = None) -> Regist
     """
     registry = Registry()
     # GTO applies deprecations, then version events, then stage events, each in time order.
-    deprecations: list[Event] = []
-    versions: list[Event] = []
-    stages: list[Event] = []
-    group_of = {T.DEPRECATION: deprecations, T.CREATION: deprecations, T.REGISTRATION: versions,
-                T.DEREGISTRATION: versions, T.ASSIGNMENT: stages, T.UNASSIGNMENT: stages}
+    groups: tuple[list[Event], list[Event], list[Event]] = ([], [], [])
+    deprecations, versions, stages = groups
+    group_of = {kind: groups[group] for kind, group in _GROUPS.items()}
     fields_of = T.tag_fields
     for order, (tag, annotated, commit, object_id, tagger, email, timestamp, tz, message) in enumerate(tags):
         if keep is not None and order not in keep:
