@@ -127,8 +127,8 @@ class Dashboard:
         rows = self.cached("repo-rows", self.index.repos)
         # Asked on every request: worked out again only when the index (a new rows object) or a
         # remote's fetch error changed, not once per repository and request.
-        key = (id(rows), tuple(source.fetch_error for source in self.hub.sources.values() if source.remote))
-        if self._pending is not None and self._pending[0] == key and self._pending[1] is rows:
+        key = tuple(source.fetch_error for source in self.hub.sources.values() if source.remote)
+        if self._pending is not None and self._pending[1] is rows and self._pending[0] == key:
             return list(self._pending[2])
         found = [repo_id for repo_id, source in self.hub.sources.items()
                  if self._status(source, rows.get(repo_id) or {})[0] in ("indexing", "fetching")]
