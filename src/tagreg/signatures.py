@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .git import Git
-from .policy import Signature
+from .policy import UNSIGNED, Signature
 from .state import Event
 
 MAX_KEYS_BYTES = 1 << 20
@@ -76,6 +76,7 @@ class Verifier:
     git: Git
     allowed_signers: bytes | None = None  # git's allowed-signers file
     gpg_keys: bytes | None = None  # an armored keyring
+    signed: set[str] | None = None  # names of the tags known to carry a signature (None: ask git of each)
     _folder: str | None = None
     _paths: tuple[str | None, str | None] = (None, None)
     _known: dict[str, Signature] = field(default_factory=dict)
@@ -90,6 +91,8 @@ class Verifier:
 
     def signature(self, event: Event) -> Signature:
         """The signature of event's tag (a verdict kept by the tag object's id)."""
+        if self.signed is not None and event.tag not in self.signed:
+            return UNSIGNED
         key = event.object_id or event.tag
         found = self._known.get(key)
         if found is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 11  # 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
+SCHEMA_VERSION = 12  # 12: details judged (signatures, policy); 11: doc, sort indexes; 10: latest_key; 9: storage
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
