@@ -398,3 +398,89 @@ def test_tokens_are_never_logged_by_the_real_server(governed):
     for secret in (ALICE, BOB, CAROL, TOKEN, ALICE[:-1] + "z", hash_line(ALICE)[7:], hash_line(BOB)[7:]):
         assert secret not in logs
     assert not re.search(r"[0-9a-f]{64}", logs)
+
+
+# -- the server's key: OpenPGP too, none, or one it cannot use -----------------------------------
+
+def test_without_a_signing_key_a_signed_stage_is_not_offered_and_refused(governed):
+    config = governed.root / "unsigned.yaml"
+    config.write_text(people_yaml(signing=False))
+    models = governed.paths["models"]
+    with app_server(governed, wait_for=2, token=TOKEN, write=True, config=config) as app:
+        sign_in(app.client, ALICE)
+        page = app.client.get("/models/churn?repo=models").text
+        assert ('<li data-stage="prod">Not prod: policy rule &#39;signed&#39; of stage &#39;prod&#39;: it takes only '
+                "signed tags, and this server has no signing key (`signing:` in its config)</li>") in page
+        assert "Tagged as <b>Alice Doe</b> &lt;alice@example.com&gt;." in page
+        before = tags(models)
+        reply = app.post("/api/models/churn/assign", {"repo": "models", "stage": "prod", "version": "v1.1.0"},
+                         bearer(ALICE))
+        assert reply.status == 403 and reply.json["error"]["code"] == "policy_refused"
+        assert "policy rule 'signed' of stage 'prod': the tag is not signed" in reply.json["error"]["message"]
+        assert tags(models) == before
+
+
+def test_a_signing_key_the_server_cannot_use_stops_it_in_one_line(governed, tmp_path):
+    locked = tmp_path / "locked"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "a passphrase", "-f", str(locked)], check=True)
+    for key, said in ((locked, "cannot sign with"), (tmp_path / "absent", "is not a file")):
+        config = tmp_path / "registries.yaml"
+        config.write_text(f"repos: [{governed.paths['models']}]\nsigning: {{format: ssh, key: {key}}}\n")
+        proc = subprocess.run([sys.executable, "-m", "tagreg", "serve", "--config", str(config), "--port",
+                               str(free_port())], capture_output=True, text=True, timeout=60,
+                              env=base_env(governed.home))
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("❌ ") and "signing" in line and said in line, line
+
+
+@pytest.fixture
+def openpgp(tmp_path):
+    """A registry whose policy takes tags signed by the server's OpenPGP key (ml-registry@example.com,
+    a server that vouches for its taggers), and a config signing with that key's armored secret."""
+    need("gpg")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    gnupg = tmp_path / "keymaker"
+    gnupg.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--quiet", "--homedir", str(gnupg)]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", "ML Registry <ml-registry@example.com>", "ed25519",
+                    "sign", "1y"], check=True, capture_output=True)
+    secret = subprocess.run([*gpg, "--armor", "--export-secret-keys"], capture_output=True, check=True).stdout
+    public = subprocess.run([*gpg, "--armor", "--export"], capture_output=True, check=True).stdout.decode()
+    (tmp_path / "server.asc").write_bytes(secret)
+    a = Author(home)
+    repo = init_repo(tmp_path / "pgp", home)
+    a.commit(repo, {"artifacts.yaml": "churn:\n  type: model\n  path: churn.pkl\n", "churn.pkl": "1",
+                    ".tagreg/policy.yaml": "stages:\n  prod:\n    signed: true\n    who: [alice@example.com]\n"
+                                           "signers:\n  gpg: .tagreg/keys.asc\nservers: [ml-registry@example.com]\n",
+                    ".tagreg/keys.asc": public}, "Policy")
+    with a.as_("Alice"):
+        api.register(repo, "churn", version="v1.0.0")
+    config = tmp_path / "registries.yaml"
+    config.write_text(f"name: {SERVER}\nrepos: [pgp]\ntokens:\n  - name: Alice Doe\n    email: alice@example.com\n"
+                      f"    hash: {hash_line(ALICE)}\nsigning: {{format: openpgp, key: server.asc}}\n")
+    yield Registries(tmp_path, home, config, {"pgp": repo})
+    subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"], check=False, capture_output=True)
+
+
+def test_an_openpgp_server_key_signs_writes_that_verify_shows_good(openpgp, monkeypatch, tmp_path):
+    own = tmp_path / "users-gnupg"  # the user's own keyring: neither read nor changed
+    own.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(own))
+    with app_server(openpgp, wait_for=1, write=True) as app:
+        reply = app.post("/api/models/churn/assign", {"stage": "prod", "version": "v1.0.0"}, bearer(ALICE))
+        assert reply.status == 201, reply.text
+        [change] = reply.json["changes"]
+        row = next(r for r in app.get("/api/models/churn").json["history"] if r["ref"] == change["tag"])
+        assert row["signature"]["state"] == "good" and row["signature"]["principal"] == "ml-registry@example.com"
+    assert list(own.iterdir()) == []
+    repo = openpgp.paths["pgp"]
+    assert tag_facts(repo, change["tag"])[:2] == ("Alice Doe", "alice@example.com")
+    proc = subprocess.run([sys.executable, "-m", "tagreg", "verify", "churn", "--json", "--strict"], cwd=repo,
+                          capture_output=True, text=True, env=base_env(openpgp.home))
+    assert proc.returncode == 0, proc.stderr
+    event = next(e for e in json.loads(proc.stdout)["events"] if e["tag"] == change["tag"])
+    assert event["signature"]["state"] == "good" and event["signature"]["principal"] == "ml-registry@example.com"
+    assert event["allowed"] is True and event["author_email"] == "alice@example.com"
