@@ -137,6 +137,32 @@ def run_verify(regs: Registries, name: str) -> dict:
     return {e["tag"]: e for e in json.loads(proc.stdout)["events"]}
 
 
+# -- tokens and scopes, without a server ---------------------------------------------------------
+
+def test_a_token_is_found_by_its_hash_and_scopes_say_why_not():
+    from tagreg.server import people as P
+
+    alice = P.Person("Alice", "alice@example.com", P.digest(ALICE))
+    bot = P.Person("Bot", "bot@example.com", P.digest(BOB), P.Scopes(repos=("nlp-*",), actions=("assign",),
+                                                                     stages=("dev", "qa*")))
+    assert P.find([alice, bot], ALICE) is alice and P.find([alice, bot], BOB) is bot
+    assert P.find([alice, bot], ALICE + "x") is None and P.find([alice, bot], "") is None
+    assert P.find([P.Person("Short", "s@example.com", P.digest("short"))], "short") is None  # under 32: never
+    assert P.find([alice], "x" * (P.MAX_TOKEN_LENGTH + 1)) is None  # bounded before it is hashed
+    assert P.parse_hash(hash_line(ALICE)) == P.digest(ALICE) == P.parse_hash(hash_line(ALICE).upper())
+    for bad in (ALICE, "sha256:" + "0" * 63, "sha256:" + "g" * 64, "sha1:" + "0" * 40, ""):
+        assert P.parse_hash(bad) is None
+    assert alice.refusal("deprecate", "anything", ["prod"]) is None
+    assert bot.refusal("assign", "nlp-sentiment", ["qa-eu"]) is None
+    assert bot.refusal("assign", "vision", ["dev"]).endswith("repository 'vision' is not in its scope (repos: nlp-*)")
+    assert bot.refusal("register", "nlp-x").endswith("'register' is not in its scope (actions: assign)")
+    assert bot.refusal("assign", "nlp-x", ["prod"]).endswith("stage 'prod' is not in its scope (stages: dev, qa*)")
+    assert "Bot <bot@example.com>" in bot.refusal("register", "nlp-x") and BOB not in repr(bot)
+    for token, said in (("a" * 31, "too short"), ("a" * 32 + " b", "spaces"), ("a" * 40 + "\x00", "control")):
+        with pytest.raises(P.TokenError, match=said):
+            P.check_token(token)
+
+
 # -- writes as the person, signed by the server --------------------------------------------------
 
 def test_a_person_writes_as_themselves_signed_by_the_server_and_verify_agrees(app, governed):
