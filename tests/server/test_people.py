@@ -80,6 +80,7 @@ def build_governed(root: Path) -> Registries:
     a.commit(models, {"artifacts.yaml": "churn:\n  type: model\n  path: churn.pkl\n", "churn.pkl": "1",
                       ".gto": "stages: [dev, staging, prod]\n", ".tagreg/policy.yaml": POLICY,
                       ".tagreg/allowed_signers": f"{SERVER} {(keys / 'server.pub').read_text().strip()}\n"}, "Policy")
+    git(models, "remote", "add", "origin", "https://github.com/acme/models.git")  # never fetched: main holds the policy
     with a.as_("Alice"):
         api.register(models, "churn", version="v1.0.0")
     a.commit(models, {"churn.pkl": "2"}, "Retrain")
@@ -253,7 +254,7 @@ def test_no_header_or_field_of_the_request_sets_the_tagger(app, governed):
 def test_a_tag_pushed_around_the_server_shows_as_not_in_effect(app, governed):
     models = governed.paths["models"]
     env = {**base_env(governed.home), "GIT_COMMITTER_NAME": "Mallory", "GIT_COMMITTER_EMAIL": "mallory@evil.test"}
-    counter = 1 + max(int(t.rsplit("#", 1)[1]) for t in tags(models) if t.count("#") == 2)
+    counter = 1 + max((int(t.rsplit("#", 1)[1]) for t in tags(models) if t.count("#") == 2), default=0)
     tag = f"churn#prod#{counter}"
     git(models, "tag", "-a", tag, "-m", "Assigning stage prod to artifact churn version v1.1.0",
         "churn@v1.1.0^{commit}", env=env)
@@ -510,3 +511,42 @@ def test_an_openpgp_server_key_signs_writes_that_verify_shows_good(openpgp, monk
     event = next(e for e in json.loads(proc.stdout)["events"] if e["tag"] == change["tag"])
     assert event["signature"]["state"] == "good" and event["signature"]["principal"] == "ml-registry@example.com"
     assert event["allowed"] is True and event["author_email"] == "alice@example.com"
+
+
+def test_in_a_browser_the_model_page_shows_signatures_policy_and_why_not(governed, page):
+    """Chromium on the real server, signed in as Bob: the timeline's signatures and verdicts, the
+    policy card, and the buttons his token and the policy do not allow, disabled with the reason."""
+    from .support import screenshot
+
+    models = governed.paths["models"]
+    env = {**base_env(governed.home), "GIT_COMMITTER_NAME": "Mallory", "GIT_COMMITTER_EMAIL": "mallory@evil.test"}
+    git(models, "tag", "-a", "churn#prod#99", "-m", "Assigning stage prod to artifact churn version v1.1.0",
+        "churn@v1.1.0^{commit}", env=env)
+    server = start_server(governed, "--config", str(governed.config), "--write", token=TOKEN, wait_for=2)
+    try:
+        written = [server.post("/api/models/churn/assign", {"repo": "models", "stage": "dev", "version": version},
+                               bearer(ALICE)).status for version in ("v1.1.0", "v1.0.0")]
+        assert 201 in written, written  # one of them is not in dev already: signed by the server
+        for stage in ("staging", "prod"):  # v1.0.0 in prod (already, when the tests above ran)
+            reply = server.post("/api/models/churn/assign", {"repo": "models", "stage": stage, "version": "v1.0.0"},
+                                bearer(ALICE))
+            assert reply.status == 201 or "already the current version" in reply.text, reply.text
+        page.goto(f"{server.url}/login?next=/models/churn?repo=models")
+        page.fill("input[name=token]", BOB)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/models/churn?repo=models")
+        assert page.locator(".session .who").inner_text() == "Bob Roe"
+        refused = page.locator("li.ev.refused[data-tag='churn#prod#99']")
+        assert refused.locator("[data-policy=refused]").inner_text().startswith("not in effect: breaks")
+        assert refused.locator("[data-signature=none]").inner_text() == "unsigned"
+        good = page.locator("li.ev:not(.refused) [data-signature=good]").first
+        assert good.inner_text() == f"signed by {SERVER}"
+        assert page.locator("button[title^='You may not unassign prod']").is_disabled()
+        assert page.locator(".stages-barred li[data-stage=prod]").inner_text().startswith("Not prod: the token of Bob")
+        assert page.locator("#deprecate-form button").is_disabled()  # its fieldset is
+        assert page.console_errors == []  # type: ignore[attr-defined]
+        page.locator("section.actions details").nth(2).evaluate("d => d.open = true")
+        screenshot(page, "model-governed")
+    finally:
+        stop_server(server)
+        git(models, "tag", "-d", "churn#prod#99")

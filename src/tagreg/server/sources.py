@@ -204,7 +204,9 @@ class Source:
                 return False
             snapshot = build_snapshot(repo, content)
             self.index.replace(self.id, self.index_location, snapshot)
-            bad = repo.take_warnings()
+            # Files that read as no annotation are errors to show; a notice (a tag the policy leaves
+            # out) is not: the model's page says it, with the rule.
+            bad = [w for w in repo.take_warnings() if isinstance(w, api.BadFile)]
             if bad:  # indexed around them (each reads as no annotation); shown where errors are
                 self.index.set_error(self.id, self.index_location, "; ".join(b.message for b in bad[:3]))
             self._stat = stat
