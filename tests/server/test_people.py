@@ -375,6 +375,40 @@ def test_a_removed_token_no_longer_writes_nor_signs_in(governed):
         assert reply.status_code == 401
 
 
+def wait_for(condition, seconds: float = 30, every: float = 0.1):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(every)
+
+
+def test_a_token_removed_from_the_config_stops_working_without_a_restart(governed, tmp_path):
+    config = tmp_path / "live.yaml"
+    config.write_text(people_yaml().replace("- models", f"- {governed.paths['models']}")
+                      .replace("- other", f"- {governed.paths['other']}").replace("keys/server",
+                                                                                str(governed.root / "keys/server")))
+    body = {"repo": "models", "stage": "dev"}
+
+    def status(token: str) -> int:  # 401: not a token; 400: a token, and the body lacks a version
+        return app.post("/api/models/churn/assign", body, bearer(token)).status
+
+    with app_server(governed, wait_for=2, token=TOKEN, write=True, config=config) as app:
+        sign_in(app.client, BOB)
+        assert status(BOB) != 401 and 'title="bob@example.com">Bob Roe' in app.client.get("/").text
+        config.write_text(config.read_text().replace("Bob Roe", "Robert Roe"))  # an edit: Bob's token stays
+        wait_for(lambda: 'title="bob@example.com">Robert Roe' in app.client.get("/").text)
+        broken = config.read_text()
+        config.write_text(broken + "tokens_typo: 1\n")  # a file that does not read: no personal token works
+        wait_for(lambda: 'class="badge ok who"' not in app.client.get("/").text)  # Bob is signed out
+        assert status(ALICE) == 401 and status(TOKEN) != 401  # the admin's token still works
+        config.write_text("\n".join(line for line in broken.splitlines() if "Robert" not in line
+                                    and "bob@" not in line and hash_line(BOB) not in line and "scopes:" not in line)
+                          + "\n")
+        # Fixed, without Bob (each wrong token counts towards the limit of 5 a minute: poll slowly).
+        wait_for(lambda: status(ALICE) != 401, every=0.6)
+        assert status(BOB) == 401 and 'class="badge ok who"' not in app.client.get("/").text
+
+
 @pytest.mark.parametrize("entry, said", [
     ("    hash: " + ALICE, "'hash' must be sha256: and 64 hex digits, the line `tagreg serve --hash-token` prints "
                           "(the token's hash, never the token itself)"),
