@@ -5,9 +5,12 @@ Pagination: list endpoints take `limit` (1-500, default 50) and `offset` (defaul
 `{"error": {"status": N, "code": "...", "message": "..."}}` with that HTTP status.
 
 Write endpoints always exist: without `--write` they answer 403; with it, a missing or wrong
-`Authorization: Bearer TOKEN` answers 401 before the request body is read. Five wrong tokens from one
-address within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies
-are at most 64 KiB (413) and must arrive within the body timeout (408).
+`Authorization: Bearer TOKEN` (a person's token from the config's `tokens:`, or the server's
+TAGREG_TOKEN) answers 401 before the request body is read. Five wrong tokens from one address
+within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies are at
+most 64 KiB (413) and must arrive within the body timeout (408). A person's writes are tagged with
+their name and e-mail; one outside their token's scopes answers 403 `out_of_scope`, one the
+repository's policy refuses 403 `policy_refused` (with the rules it breaks in `breaches`).
 """
 
 from __future__ import annotations
