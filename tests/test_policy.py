@@ -67,7 +67,8 @@ signers:
 
 
 @pytest.mark.parametrize(("text", "line"), [
-    ("stage:\n  prod: {}\n", "main:.tagreg/policy.yaml has an unknown key 'stage' (known: defaults, signers, stages)"),
+    ("stage:\n  prod: {}\n", "main:.tagreg/policy.yaml has an unknown key 'stage' (known: defaults, servers, signers, "
+     "stages)"),
     ("stages:\n  prod:\n    promote_from: staging\n",
      "main:.tagreg/policy.yaml: 'stages.prod' has an unknown rule 'promote_from' (known: branches, min_age, "
      "no_downgrade, promotes_from, signed, signers, who)"),
@@ -173,6 +174,28 @@ def test_signed_and_signers_and_who_by_the_signer_not_the_tagger():
     assert [b.rule for b in broken[by_alice.tag]] == ["signers", "who"]
     assert [b.rule for b in broken[unsigned.tag]] == ["signed"]
     assert broken[unsigned.tag][0].reason == "the tag is not signed"
+
+
+def test_a_servers_signature_vouches_for_the_tagger_it_names():
+    """A tagreg server signs for the person signed in: with its principal among `servers`, `who` is
+    the tagger's e-mail (the server set it from their token); any other signer is `who` itself."""
+    text = "stages:\n  prod:\n    signed: true\n    who: [alice@example.com]\n"
+    by_alice = event("assignment", "v1.0.0", "prod", at=T0, email="alice@example.com")
+    by_bob = event("assignment", "v1.0.1", "prod", at=T0 + 1, email="bob@example.com")
+    server = P.Signature("good", "ml-registry", "SHA256:srv")
+    facts = Facts(signatures={by_alice.tag: server, by_bob.tag: server})
+    vouching = parsed(text + "servers: [ml-registry]\n")
+    assert vouching.servers == ["ml-registry"]
+    broken = P.judge_history(vouching, [by_alice, by_bob], facts)
+    assert by_alice.tag not in broken
+    assert [b.line for b in broken[by_bob.tag]] == [
+        "policy rule 'who' of stage 'prod': 'bob@example.com' may not change prod; ask one of 'alice@example.com'"]
+    # Not listed as a server, its signature is the signer's own: `who` sees 'ml-registry'.
+    broken = P.judge_history(parsed(text), [by_alice, by_bob], facts)
+    assert [b.rule for b in broken[by_alice.tag]] == ["who"] and "'ml-registry' may not" in broken[by_alice.tag][0].line
+    # A bad or unknown signature vouches for nothing: `signed` breaks, whoever the tagger is.
+    facts = Facts(signatures={by_alice.tag: P.Signature("unknown", None, "SHA256:x")})
+    assert [b.rule for b in P.judge_history(vouching, [by_alice], facts)[by_alice.tag]] == ["signed"]
 
 
 def test_removing_what_is_in_a_governed_stage_needs_the_stages_rights():

@@ -457,6 +457,19 @@ class Git:
         proc = self.run("verify-tag", "--raw", "--", name, check=False, env=env)
         return proc.returncode, (proc.stderr + proc.stdout).decode("utf-8", "replace")
 
+    def signed_tags(self, patterns: Iterable[str] = ("refs/tags",)) -> dict[str, bool]:
+        """Whether each tag object of the tags matching patterns carries a signature, by its id (one
+        for-each-ref: which tags are worth a `verify-tag`; lightweight tags are left out)."""
+        raw = self.run("for-each-ref", "--format=%(objecttype) %(objectname)%00%(contents:signature)%00",
+                       *patterns).stdout
+        fields = raw.decode("utf-8", "replace").split("\0")
+        out = {}
+        for i in range(0, len(fields) - 1, 2):
+            kind, _, oid = fields[i].lstrip("\n").partition(" ")
+            if kind == "tag":
+                out[oid] = bool(fields[i + 1].strip())
+        return out
+
     def import_gpg_keys(self, home: str, armored: bytes) -> None:
         """Import an armored keyring into the GnuPG home folder home (gpg is git's signing program:
         it is run from here, the one module that runs programs)."""

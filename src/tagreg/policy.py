@@ -91,6 +91,10 @@ class Rules:
         """No rule applies."""
         return all(not getattr(self, f.name) for f in fields(self))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The rules that apply, as JSON shows them (min_age in seconds)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
 
 @dataclass(frozen=True)
 class Signers:
@@ -146,6 +150,14 @@ class Policy:
     def governed(self) -> bool:
         """Some rule applies to some stage."""
         return not self.defaults.empty or any(not rules.empty for rules in self.stages.values())
+
+    def to_dict(self, stages: Iterable[str] = ()) -> dict[str, Any]:
+        """The policy as JSON shows it: where it was read, and the rules of each stage it names and
+        of stages (its own over the defaults)."""
+        named = list(dict.fromkeys([*self.stages, *stages]))
+        return {"source": self.source, "commit": self.commit, "defaults": self.defaults.to_dict(),
+                "stages": {stage: self.rules(stage).to_dict() for stage in named},
+                "signers": {"ssh": self.signers.ssh, "gpg": self.signers.gpg}, "servers": list(self.servers)}
 
     @property
     def needs_signatures(self) -> bool:
@@ -273,7 +285,7 @@ class Judge:
         if rules.promotes_from:
             need = rules.min_age or 0.0
             if not any(self._stayed(event.version or "", earlier, need, now) for earlier in rules.promotes_from):
-                wait = f" for at least {_shown_duration(need)}" if need else ""
+                wait = f" for at least {shown_duration(need)}" if need else ""
                 out.append(Breach("promotes_from", stage, f"version {event.version} has not been in "
                                   f"{_listed(rules.promotes_from, 'or')}{wait}",
                                   f"assign it to {rules.promotes_from[0]} first" + (" and wait" if need else "")))
@@ -382,7 +394,8 @@ def _listed(items: list[str], word: str = "or") -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" {word} " + quoted[-1]
 
 
-def _shown_duration(seconds: float) -> str:
+def shown_duration(seconds: float) -> str:
+    """Seconds as a policy writes a duration: `24h`, `90m`, `7d` (`45s` when no unit divides it)."""
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"

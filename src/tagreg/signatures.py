@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .git import Git
-from .policy import Signature
+from .policy import UNSIGNED, Signature
 from .state import Event
 
 MAX_KEYS_BYTES = 1 << 20
@@ -76,6 +76,9 @@ class Verifier:
     git: Git
     allowed_signers: bytes | None = None  # git's allowed-signers file
     gpg_keys: bytes | None = None  # an armored keyring
+    # tag object id -> whether it carries a signature, listed once (None: all of refs/tags, on first
+    # use): an unsigned tag needs no `verify-tag`; a tag object not listed (made since) is verified.
+    signed: dict[str, bool] | None = None
     _folder: str | None = None
     _paths: tuple[str | None, str | None] = (None, None)
     _known: dict[str, Signature] = field(default_factory=dict)
@@ -90,6 +93,10 @@ class Verifier:
 
     def signature(self, event: Event) -> Signature:
         """The signature of event's tag (a verdict kept by the tag object's id)."""
+        if self.signed is None:
+            self.signed = self.git.signed_tags()
+        if event.object_id and self.signed.get(event.object_id) is False:
+            return UNSIGNED
         key = event.object_id or event.tag
         found = self._known.get(key)
         if found is None:

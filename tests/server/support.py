@@ -380,10 +380,12 @@ def start_server(regs: Registries, *args: str, token: str | None = None, cwd: Pa
 
 
 @contextmanager
-def app_server(regs: Registries, wait_for: int = 0):
-    """The read-only app of `tagreg serve --config regs.config`, called in-process through Starlette's
-    TestClient (its lifespan runs: the background indexer and fetchers too), with the same get/post as
-    a Server: for tests of the answers, where the socket is not the point."""
+def app_server(regs: Registries, wait_for: int = 0, token: str | None = None, write: bool = False,
+               config: Path | None = None):
+    """The app of `tagreg serve --config regs.config` (or config), called in-process through
+    Starlette's TestClient (its lifespan runs: the background indexer and fetchers too), with the same
+    get/post as a Server: for tests of the answers, where the socket is not the point. Read-only
+    unless write (as `--write`, with token as TAGREG_TOKEN)."""
     from starlette.testclient import TestClient
 
     from tagreg.server import settings as S
@@ -393,7 +395,11 @@ def app_server(regs: Registries, wait_for: int = 0):
         for key, value in base_env(regs.home).items():
             env.setenv(key, value)
         env.setenv("TAGREG_CACHE_DIR", str(regs.root / "cache"))
-        app = create_app(S.load(str(regs.config)))
+        env.setenv("GIT_COMMITTER_NAME", "Web User")
+        env.setenv("GIT_COMMITTER_EMAIL", "web@example.com")
+        settings = S.load(str(config or regs.config))
+        settings.write, settings.token = write, token
+        app = create_app(settings)
         with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
             server = InProcess("http://127.0.0.1", client)
             deadline = time.monotonic() + 60

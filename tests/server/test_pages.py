@@ -223,7 +223,7 @@ def test_write_action_with_the_token(write_server, write_registries, page):
     page.click("section.actions >> text=Sign in")
     page.fill("input[name=token]", "not-the-token")
     page.click("#login-form button[type=submit]")
-    assert page.locator(".flash.error").inner_text() == "That is not the server's token."
+    assert page.locator(".flash.error").inner_text() == "That is not a token this server takes."
     page.fill("input[name=token]", TOKEN)
     page.click("#login-form button[type=submit]")
     page.wait_for_url("**/models/bert?repo=nlp")

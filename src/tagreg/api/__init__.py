@@ -9,7 +9,7 @@ and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
 from .annotate import annotate, link, remove, uncommitted_edits
 from .deliver import Located, get, locate, open, parse_size
 from .doctor import RemoteTags, doctor, remote_tags
-from .governance import Audit, Verdict, host_rules, judge_tag, verify
+from .governance import Audit, Judged, Verdict, host_rules, judge_tag, judged, verify
 from .read import (
     assignment_ref,
     check_ref,
@@ -24,7 +24,7 @@ from .read import (
     stages,
     which,
 )
-from .repository import Repository
+from .repository import Repository, Writer
 from .results import (
     AnnotationChange,
     ArtifactInfo,
@@ -32,6 +32,7 @@ from .results import (
     Check,
     ListedVersion,
     Notice,
+    PolicyRefusal,
     RefEvent,
     RegistryError,
     RegistryView,
@@ -40,10 +41,11 @@ from .results import (
 from .write import assign, deprecate, register, rollback
 
 __all__ = [
-    "AnnotationChange", "ArtifactInfo", "Audit", "BadFile", "Check", "ListedVersion", "Located", "Notice", "RefEvent",
-    "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "Verdict", "annotate",
+    "AnnotationChange", "ArtifactInfo", "Audit", "BadFile", "Check", "Judged", "ListedVersion", "Located", "Notice",
+    "PolicyRefusal", "RefEvent", "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "Verdict",
+    "Writer", "annotate",
     "assign", "assignment_ref", "check_ref", "close_artifacts", "deprecate", "describe", "doctor",
-    "find_versions_in_stage", "get", "history", "host_rules", "judge_tag", "latest", "link", "locate", "open",
+    "find_versions_in_stage", "get", "history", "host_rules", "judge_tag", "judged", "latest", "link", "locate", "open",
     "parse_size", "register",
     "remote_tags", "remove", "rollback", "show", "show_registry", "show_versions", "stages",
     "uncommitted_edits", "verify", "which",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -252,6 +252,50 @@ def audit(repo: Repository, name: str | None = None, policy_ref: str | None = No
             events = in_order(repo.registry(name).history(name))
         breaches = P.judge_history(policy, events, found)
         return Audit(policy, [Verdict(e, found.signature(e), breaches.get(e.tag, [])) for e in events])
+    finally:
+        if found.signatures is not None:
+            found.signatures.close()
+
+
+@dataclass
+class Judged:
+    """One artifact's events as a dashboard shows them, oldest first: every one (also those the
+    policy leaves out), each with its signature and, under a policy that governs, the rules it breaks."""
+
+    policy: P.Policy | None
+    verdicts: list[Verdict]
+
+    def to_dict(self, stages: Iterable[str] = ()) -> dict:
+        """The policy (with the rules of each stage of stages) and each event's verdict, by tag:
+        `allowed` is null without a policy that governs."""
+        governed = self.policy is not None and self.policy.governed
+        events = {}
+        for v in self.verdicts:
+            s = v.signature
+            events[v.event.tag] = {
+                "signature": {"state": s.state, "principal": s.principal, "key": s.key, "detail": s.detail or None},
+                "allowed": v.allowed if governed else None,
+                "breaches": [{"rule": b.rule, "stage": b.stage, "reason": b.reason, "remedy": b.remedy,
+                              "line": b.line} for b in v.breaches]}
+        return {"policy": self.policy.to_dict(stages) if self.policy is not None else None, "events": events}
+
+
+def judged(repo: PathLike, name: str) -> Judged:
+    """Every event of the artifact name, its signature checked (against the policy's keys: with no
+    policy, a signed tag reads as signed by a key nobody listed) and judged against the policy.
+    Only the tags that carry a signature are verified, each by one `git verify-tag`."""
+    T.check_name(name)
+    r = _open(repo)
+    policy = policy_of(r)
+    with every_tag(r):
+        events = in_order(r.registry(name).history(name))
+    found = facts(r, policy, every_signature=True) if policy is not None else GitFacts(r.git, "refs/heads/",
+                                                                                       Verifier(r.git))
+    try:
+        if found.signatures is not None:
+            found.signatures.signed = r.git.signed_tags(T.ref_patterns(name))
+        breaches = P.judge_history(policy, events, found) if policy is not None and policy.governed else {}
+        return Judged(policy, [Verdict(e, found.signature(e), breaches.get(e.tag, [])) for e in events])
     finally:
         if found.signatures is not None:
             found.signatures.close()

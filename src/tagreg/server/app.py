@@ -22,6 +22,7 @@ from .limits import Bounded, Limits
 from .security import SID_COOKIE, Guard
 from .service import Dashboard, Problem, problem_for
 from .settings import Settings
+from .settings import load as load_settings
 from .signing import ServerKey
 from .sources import Hub, NotReady
 
@@ -78,7 +79,9 @@ def create_app(settings: Settings, start_background: bool = True, limits: Limits
     key = ServerKey(settings.signing, f"{settings.source or 'the config'}: signing") if settings.signing else None
     hub = Hub(settings)
     dashboard = Dashboard(hub, key.key if key else None)
-    guard = Guard(settings.token, settings.write, settings.people)
+    source = str(settings.source) if settings.source else None
+    guard = Guard(settings.token, settings.write, settings.people, config=source,
+                  reload=(lambda: load_settings(source).people) if source else None)
     static = files("tagreg.server") / "static"
     digest = hashlib.sha256()
     for name in sorted(p.name for p in static.iterdir()):

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# 12: models_fts; 11: doc, sort indexes; 10: latest_key from tags.version_key; 9: where a path is stored
-SCHEMA_VERSION = 12
+# 13: models_fts, details judged (signatures, policy); 11: doc, sort indexes; 10: latest_key from
+# tags.version_key; 9: where a path is stored
+SCHEMA_VERSION = 13
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -86,10 +86,48 @@ _DEFAULT_MESSAGES = ("Registering artifact ", "Deregistering artifact ", "Assign
                      "Deprecating artifact ")
 
 
+_OWN_TRAILERS = ("Tagreg-Server:", "Tagreg-Rollback:")
+
+
 def custom_message(message: str | None) -> str:
-    """A tag message worth showing: empty for the ones tagreg and GTO write by default."""
+    """A tag message worth showing: without the trailers tagreg adds (the page says what they say),
+    and empty for the messages tagreg and GTO write by default."""
     message = (message or "").strip()
+    body, _, last = message.rpartition("\n\n")
+    if body and last and all(line.startswith(_OWN_TRAILERS) for line in last.splitlines()):
+        message = body.strip()
     return "" if message.startswith(_DEFAULT_MESSAGES) and "\n" not in message else message
+
+
+def trailer(message: str | None, key: str) -> str:
+    """The value of a `Key: value` trailer in the last paragraph of a tag message ('' if none)."""
+    last = (message or "").strip().rpartition("\n\n")[2]
+    return next((line[len(key) + 1:].strip() for line in last.splitlines() if line.startswith(key + ":")), "")
+
+
+SIGNATURE_WORDS = {"good": "signed", "unknown": "signed by a key the policy does not list",
+                   "bad": "signature does not verify", "expired": "signed by an expired key", "none": "unsigned"}
+
+
+def signature_chip(signature: dict[str, Any] | None) -> Markup:
+    """What a tag's signature says, as a small badge (nothing when it was not checked)."""
+    if not signature:
+        return Markup("")
+    state = signature.get("state") or "none"
+    text = SIGNATURE_WORDS.get(state, state)
+    if state == "good" and signature.get("principal"):
+        text += f" by {signature['principal']}"
+    title = signature.get("detail") or signature.get("key") or ""
+    kind = {"good": "ok", "none": "muted"}.get(state, "warn")
+    return Markup(f'<span class="badge sig {kind}" data-signature="{escape(state)}" title="{escape(title)}">'
+                  f"{escape(text)}</span>")
+
+
+def duration(seconds: float | None) -> str:
+    """A policy's min_age as it would be written: `24h`."""
+    from ..policy import shown_duration
+
+    return shown_duration(seconds) if seconds else ""
 
 
 class Pages:
@@ -110,7 +148,8 @@ class Pages:
                                 short=lambda sha: (sha or "")[:7], model_url=model_url,
                                 urlquote=lambda s: quote(s or "", safe=""), custom_message=custom_message)
         self.env.globals.update(static_version=static_version, model_url=model_url, stage_chip=stage_chip,
-                                label_chips=label_chips, time=time_tag)
+                                label_chips=label_chips, time=time_tag, signature_chip=signature_chip)
+        self.env.filters.update(trailer=trailer, duration=duration)
         self._csrf_mark = "csrf-" + secrets.token_hex(16)
         self._flash_mark = "<!--flash-" + secrets.token_hex(16) + "-->"
         self._link_mark = "link-" + secrets.token_hex(16)
@@ -286,8 +325,11 @@ def router(pages: Pages, openapi) -> APIRouter:
             if problem.code == "ambiguous":
                 return pages.render(request, "ambiguous.html", status=300, name=name, repos=problem.extra["repos"])
             raise
+        person = guard.signed_in(request.state.sid, request.cookies.get(AUTH_COOKIE))
         return pages.render(request, "model.html", cache=True, m=data, repo_count=len(dashboard.hub.ids),
-                            push_to=dashboard.hub.sources[data["repo"]].push_to)
+                            push_to=dashboard.hub.sources[data["repo"]].push_to,
+                            why_not=dashboard.permissions(data, person) if guard.write else {},
+                            server_signs=dashboard.signing is not None)
 
     @r.get("/activity", response_class=HTMLResponse)
     def activity(request: Request):

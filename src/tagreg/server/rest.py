@@ -5,9 +5,12 @@ Pagination: list endpoints take `limit` (1-500, default 50) and `offset` (defaul
 `{"error": {"status": N, "code": "...", "message": "..."}}` with that HTTP status.
 
 Write endpoints always exist: without `--write` they answer 403; with it, a missing or wrong
-`Authorization: Bearer TOKEN` answers 401 before the request body is read. Five wrong tokens from one
-address within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies
-are at most 64 KiB (413) and must arrive within the body timeout (408).
+`Authorization: Bearer TOKEN` (a person's token from the config's `tokens:`, or the server's
+TAGREG_TOKEN) answers 401 before the request body is read. Five wrong tokens from one address
+within a minute answer 429 (with Retry-After) for the rest of that minute. Request bodies are at
+most 64 KiB (413) and must arrive within the body timeout (408). A person's writes are tagged with
+their name and e-mail; one outside their token's scopes answers 403 `out_of_scope`, one the
+repository's policy refuses 403 `policy_refused` (with the rules it breaks in `breaches`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,63 @@ from .service import MAX_OFFSET, MAX_QUERY, Dashboard, Problem, notices_of, push
 
 # -- response shapes (for the schema; the GTO parts are GTO's own JSON) --------------------------
 
+class Breach(BaseModel):
+    rule: str = Field(description="the policy's key: branches, promotes_from, signed, signers, no_downgrade, who")
+    stage: str
+    reason: str = Field(description="what is wrong")
+    remedy: str = Field(description="what would satisfy the rule")
+    line: str | None = Field(None, description="the one-line message: `policy rule 'who' of stage 'prod': ...`")
+
+
 class ErrorBody(BaseModel):
     status: int
-    code: str = Field(description="machine-readable: not_found, invalid, conflict, unauthorized, ...")
+    code: str = Field(description="machine-readable: not_found, invalid, conflict, unauthorized, out_of_scope, "
+                                  "policy_refused, ...")
     message: str
+    breaches: list[Breach] | None = Field(None, description="policy_refused: the rules the write breaks")
+
+
+class SignatureInfo(BaseModel):
+    state: Literal["none", "good", "bad", "unknown", "expired"] = Field(
+        description="none: unsigned; good: verified by a key of the policy's signers; unknown: signed by a key "
+                    "the policy does not list (every key, without a policy); bad: does not verify; expired")
+    principal: str | None = Field(description="who signed it (a good signature's principal)")
+    key: str | None = Field(description="the key's fingerprint")
+    detail: str | None
+
+
+class Verdict(BaseModel):
+    allowed: bool | None = Field(description="the policy allows the event (null: no policy governs the repository)")
+    breaches: list[Breach] = Field(description="the rules it breaks")
+
+
+class StageRules(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    branches: list[str] | None = None
+    promotes_from: list[str] | None = None
+    min_age: float | None = Field(None, description="seconds")
+    signed: bool | None = None
+    signers: list[str] | None = None
+    no_downgrade: bool | None = None
+    who: list[str] | None = None
+
+
+class PolicyInfo(BaseModel):
+    source: str = Field(description="where the policy was read: `main:.tagreg/policy.yaml`")
+    commit: str
+    defaults: StageRules
+    stages: dict[str, StageRules] = Field(description="each stage's rules (its own over the defaults); "
+                                                      "a stage not listed has the defaults")
+    signers: dict[str, str | None]
+    servers: list[str] = Field(description="signer principals of tagreg servers, whose signature vouches "
+                                           "for the tagger")
+
+
+class HistoryRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    ref: str = Field(description="the tag")
+    signature: SignatureInfo | None = Field(description="what the tag's signature says (null: not checked yet)")
+    verdict: Verdict | None = Field(description="whether the policy allows it (null: not checked yet)")
 
 
 class ErrorResponse(BaseModel):
@@ -107,8 +163,12 @@ class Models(BaseModel):
 
 class ModelDetail(Model):
     versions: list[dict[str, Any]] = Field(description="as GTO's `show NAME --json`")
-    history: list[dict[str, Any]] = Field(description="as GTO's `history NAME --json`, with repo and commit_url")
+    history: list[HistoryRow] = Field(description="as GTO's `history NAME --json`, with repo, commit_url, and each "
+                                                  "event's signature and verdict")
     get: list[dict[str, str]] = Field(description="`tagreg get` commands for the latest version and each stage")
+    policy: PolicyInfo | None = Field(description="the policy in effect for the repository (null: none)")
+    not_in_effect: list[HistoryRow] = Field(description="the events the policy leaves out (not in `history`), "
+                                                        "newest first, with the rules each breaks")
 
 
 class Events(BaseModel):
@@ -249,7 +309,7 @@ def router(dashboard: Dashboard, guard) -> APIRouter:
                 raise Problem(503, "not_ready", f"the versions of '{name}' are being indexed; retry shortly",
                               retry_after=5)
             out = {k: v for k, v in data.items() if k not in ("gto_versions", "versions_ready", "repo_stages",
-                                                                 "repo_web", "rollbacks")}
+                                                                 "repo_web", "rollbacks", "timeline")}
             out["versions"] = data["gto_versions"]
             return _json(out)
 

@@ -27,12 +27,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import secrets
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 from . import people as P
+
+log = logging.getLogger("tagreg.server")
 
 SID_COOKIE = "tagreg_sid"
 AUTH_COOKIE = "tagreg_auth"
@@ -43,14 +48,44 @@ ADMIN = "admin"  # who signed in, in the cookie, for the admin token
 class Guard:
     """Checks tokens and signs cookies for one server."""
 
-    def __init__(self, token: str | None, write: bool, people: Iterable[P.Person] = ()):
+    check_interval = 1.0  # seconds between looks at the config file for changed tokens
+
+    def __init__(self, token: str | None, write: bool, people: Iterable[P.Person] = (),
+                 config: str | None = None, reload: Callable[[], list[P.Person]] | None = None):
+        """config and reload: the config file, and what reads its people again when it changes
+        (so a token removed from it stops working without a restart)."""
         self.write = write
         self.token = token or None
         self.admin = P.Person(None, None, P.digest(token), admin=True) if token else None
-        self.people = list(people)
+        self._people = list(people)
         seed = (token or secrets.token_hex(32)).encode()
         self._key = hashlib.sha256(b"tagreg-server-v1\0" + seed).digest()
         self.attempts = Attempts()
+        self._config, self._reload = config, reload
+        self._stamp = _stamp(config) if config else None
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    @property
+    def people(self) -> list[P.Person]:
+        """The people of the config's `tokens:`, as the file says now (looked at once a second). A
+        file that no longer reads leaves no personal token working until it is fixed: a token
+        removed in the same edit must not keep working (the admin token does)."""
+        if self._config is None or self._reload is None or time.monotonic() - self._checked < self.check_interval:
+            return self._people
+        with self._lock:
+            self._checked = time.monotonic()
+            stamp = _stamp(self._config)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._people = self._reload()
+                    log.info("read the tokens of %s again: %d personal tokens", self._config, len(self._people))
+                except Exception as exc:  # noqa: BLE001 - a config being edited: refuse, say why, go on
+                    self._people = []
+                    log.warning("cannot read the tokens of %s, so no personal token works until it is fixed: %s",
+                                self._config, exc)
+        return self._people
 
     def check_attempts(self, client: str) -> None:
         """Refuse (429) a client that gave too many wrong tokens lately, before looking at its token."""
@@ -124,6 +159,14 @@ class Guard:
         if who == ADMIN:
             return self.admin
         return next((p for p in self.people if hmac.compare_digest(self._who(p), who)), None)
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 class Attempts:

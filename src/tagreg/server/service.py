@@ -14,12 +14,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import api
+from .. import policy as P
 from ..api.repository import Writer
 from ..api.results import PolicyRefusal
 from ..errors import UserError
 from ..state import iso
 from .index import ModelQuery, gto_entry
-from .people import Person
+from .people import ACTIONS, Person
 from .sources import Hub, NotReady, Source
 from .webhost import commit_url
 
@@ -245,8 +246,12 @@ class Dashboard:
         _, history = self.index.events(source.id, artifact=name, limit=10_000)
         versions = [{**v, "commit_url": commit_url(source.web, v["commit"])}
                     for v in (detail or {}).get("versions", [])]
+        verdicts = (detail or {}).get("verdicts", {})
         for event in history:
             event["commit_url"] = commit_url(source.web, event["commit"])
+            _judged(event, verdicts)
+        timeline = [{**row, "repo": source.id, "commit_url": commit_url(source.web, row["commit"])}
+                    for row in (detail or {}).get("timeline", [])]
         model.pop("signature", None)
         return {
             **model, "gto": gto_entry(model, stages), "repo_stages": stages, "repo_web": source.web,
@@ -254,6 +259,9 @@ class Dashboard:
             "rollbacks": (detail or {}).get("rollbacks", {}),
             "gto_versions": (detail or {}).get("gto", []), "history": history,
             "get": self.get_commands(source, name, model),
+            "policy": (detail or {}).get("policy"), "timeline": timeline or history,
+            "not_in_effect": [{k: v for k, v in row.items() if k != "in_effect"}
+                              for row in timeline if row.get("in_effect") is False],
         }
 
     def events(self, repo: str | None, artifact: str | None, event: str | None, limit: int,
@@ -305,6 +313,56 @@ class Dashboard:
         identity), this server in a trailer, signed with the server's key if it has one."""
         tagger = None if person.admin else (person.name or "", person.email or "")
         return Writer(tagger=tagger, trailers=((TRAILER, self.hub.settings.name),), signing=self.signing)
+
+    def server_email(self, source: Source) -> str | None:
+        """The e-mail the server's own git identity tags with (the admin token's writes)."""
+        try:
+            return source.open().git.identity()[1]
+        except (UserError, NotReady):
+            return None
+
+    def permissions(self, data: dict[str, Any], person: Person | None) -> dict[str, str | None]:
+        """Why person may not make each write the model page offers (None: they may, as far as can be
+        told before trying): by action (`register`) and by action and stage (`assign:prod`). Their
+        token's scope, and the policy's `who` and `signed` for the stages a write changes; the
+        other rules depend on the version and the time, and are said when a write is refused."""
+        if person is None:
+            return {}
+        source = self.source(data["repo"])
+        policy = data.get("policy")
+        held = {stage: versions for stage, versions in data.get("stages", {}).items() if versions}
+        stages = list(dict.fromkeys([*data.get("repo_stages", []), *held, *(data.get("rollbacks") or {}),
+                                     *(policy or {}).get("stages", {})]))
+        email = person.email if not person.admin else self.server_email(source)
+        # Signed by the server, `who` sees the server's principal, unless the policy lists servers.
+        predictable = self.signing is None or bool((policy or {}).get("servers"))
+
+        def ruled(stage: str) -> str | None:
+            if policy is None:
+                return None
+            rules = policy["stages"].get(stage, policy["defaults"])
+            if (rules.get("signed") or rules.get("signers")) and self.signing is None:
+                return (f"policy rule 'signed' of stage '{stage}': it takes only signed tags, and this server has "
+                        "no signing key (`signing:` in its config)")
+            if rules.get("who") and predictable and not P.matches(email, rules["who"], fold_case=True):
+                return f"policy rule 'who' of stage '{stage}': '{email}' may not change {stage}"
+            return None
+
+        out: dict[str, str | None] = {}
+        for action in ACTIONS:
+            if action in ("assign", "unassign", "rollback"):
+                out[action] = person.refusal(action, source.id)
+                for stage in stages:
+                    out[f"{action}:{stage}"] = person.refusal(action, source.id, [stage]) or ruled(stage)
+            else:
+                changed = [stage for stage in held if action == "deprecate"]
+                out[action] = person.refusal(action, source.id, changed) or next(
+                    (why for stage in changed if (why := ruled(stage))), None)
+        for version in data.get("versions", []):
+            changed = [stage for stage, versions in held.items() if version["version"] in versions]
+            out[f"deregister@{version['version']}"] = person.refusal("deregister", source.id, changed) or next(
+                (why for stage in changed if (why := ruled(stage))), None)
+        return out
 
     def act(self, action: str, name: str, repo: str | None, fields: dict[str, str | None],
             person: Person) -> list[dict]:
@@ -361,6 +419,16 @@ class Dashboard:
                  "commit": c.commit, "deleted": c.deleted, "pushed": c.pushed,
                  "pushed_to": source.push_to if c.pushed else None, "repo": source.id, "replaced": c.replaced,
                  "notices": notices, "seconds": round(time.perf_counter() - started, 3)} for c in changes]
+
+
+def _judged(row: dict[str, Any], verdicts: dict[str, Any]) -> None:
+    """Add to a history row what its tag's signature says and whether the policy allows it."""
+    verdict = verdicts.get(row.get("ref") or "")
+    if verdict is None:  # not judged yet (a remote's versions still being indexed)
+        row.update(signature=None, verdict=None)
+        return
+    row.update(signature=verdict["signature"], verdict={"allowed": verdict["allowed"],
+                                                         "breaches": verdict["breaches"]})
 
 
 def notices_of(changes: list[dict]) -> list[str]:

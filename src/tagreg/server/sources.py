@@ -23,7 +23,9 @@ from typing import Any
 
 from .. import api, gto_json
 from .. import state as S
+from .. import tags as T
 from ..annotations import Annotation
+from ..api import governance
 from ..api.write import rollback_plan
 from .index import Index, damaged, stage_order
 from .settings import RepoSettings, Settings
@@ -143,7 +145,7 @@ class Source:
         for base in map(str, self._git_dirs):
             stamps.extend(_stamp(os.path.join(base, name)) for name in ("HEAD", "packed-refs"))
             stack = [os.path.join(base, "refs", "tags"), os.path.join(base, "refs", "heads"),
-                     os.path.join(base, "reftable")]
+                     os.path.join(base, "refs", "remotes"), os.path.join(base, "reftable")]
             while stack:  # a ref is added, moved or deleted by renaming a file in its folder
                 folder = stack.pop()
                 try:
@@ -169,6 +171,7 @@ class Source:
         digest.update(repo.git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags").stdout or b"")
         digest.update(b"HEAD " + (repo.git.head() or "").encode())
         digest.update(repr((repo.config.stages, repo.config.types, repo.config.index, repo.config.gto_exact)).encode())
+        digest.update(b"policy " + policy_commit(repo).encode())
         return digest.hexdigest()
 
     # -- indexing --------------------------------------------------------------------------
@@ -203,7 +206,9 @@ class Source:
                 return False
             snapshot = build_snapshot(repo, content)
             self.index.replace(self.id, self.index_location, snapshot)
-            bad = repo.take_warnings()
+            # Files that read as no annotation are errors to show; a notice (a tag the policy leaves
+            # out) is not: the model's page says it, with the rule.
+            bad = [w for w in repo.take_warnings() if isinstance(w, api.BadFile)]
             if bad:  # indexed around them (each reads as no annotation); shown where errors are
                 self.index.set_error(self.id, self.index_location, "; ".join(b.message for b in bad[:3]))
             self._stat = stat
@@ -279,6 +284,12 @@ class Source:
         self.warm_details()
 
 
+def policy_commit(repo: api.Repository) -> str:
+    """The commit the policy is read at ('' if its ref does not exist): it changes what is in effect."""
+    ref = governance.policy_ref_of(repo)
+    return (repo.git.resolve(ref) or "") if ref else ""
+
+
 def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
     """Everything the index keeps about one repository, read through the API."""
     started = time.perf_counter()
@@ -297,12 +308,21 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
             events.append({"seq": seq, "ts": int(entry.created_at.timestamp()), "artifact": entry.artifact,
                            "event": entry.event, "author": entry.author, "data": gto_json.history_row(entry)})
         stored = _stored(repo, head, [info.annotation for info in view.artifacts])
+        policy_at = policy_commit(repo)
+        left_out: dict[str, list[str]] = {}  # artifact -> its tags the policy leaves out (its page shows them)
+        for tag in sorted(repo.refused):
+            parsed = T.parse_tag(tag)
+            if parsed is not None:
+                left_out.setdefault(parsed.name, []).append(tag)
         for info in view.artifacts:
             own = by_artifact.get(info.name, [])
             last = own[-1] if own else None
             note = info.annotation
-            signature = hashlib.sha256("\n".join([head, f"gto_exact={repo.config.gto_exact}", *(
-                f"{e.tag} {e.created_at.timestamp()}" for e in own)]).encode()).hexdigest()[:20]  # keys its details
+            signature = hashlib.sha256(
+                "\n".join([head, f"gto_exact={repo.config.gto_exact}", policy_at,
+                           *(f"{e.tag} {e.created_at.timestamp()}" for e in own),
+                           *left_out.get(info.name, [])]).encode()
+            ).hexdigest()[:20]  # keys its details
             words = [info.name, *(note.labels if note else []), note.type or "" if note else "",
                      note.description if note else "", note.path or "" if note else ""]
             models.append({
@@ -337,7 +357,18 @@ def build_detail(repo: api.Repository, name: str) -> dict[str, Any]:
     artifact = S.Artifact(name, versions=list(versions))
     rollbacks = {stage: {"from": current.version, "to": previous.version}
                  for stage, (current, previous) in rollback_plan(artifact).items()}
-    return {"versions": out, "gto": [v.to_gto() for v in versions], "rollbacks": rollbacks}
+    judged = governance.judged(repo, name)
+    stages = sorted({s for v in versions for s in v.stages} | set(repo.config.stages or []), key=order)
+    facts = judged.to_dict(stages)
+    timeline = []  # every event, newest first, also those the policy leaves out
+    for verdict in reversed(judged.verdicts):
+        row = gto_json.history_row(verdict.event)
+        found = facts["events"][verdict.event.tag]
+        row.update(signature=found["signature"], verdict={"allowed": found["allowed"], "breaches": found["breaches"]},
+                   in_effect=verdict.allowed)
+        timeline.append(row)
+    return {"versions": out, "gto": [v.to_gto() for v in versions], "rollbacks": rollbacks,
+            "policy": facts["policy"], "verdicts": facts["events"], "timeline": timeline}
 
 
 class Hub:
