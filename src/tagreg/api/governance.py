@@ -284,6 +284,9 @@ def judged(repo: PathLike, name: str) -> Judged:
     """Every event of the artifact name, its signature checked (against the policy's keys: with no
     policy, a signed tag reads as signed by a key nobody listed) and judged against the policy.
     Only the tags that carry a signature are verified, each by one `git verify-tag`."""
+    from .. import policy as P
+    from ..signatures import Verifier
+
     T.check_name(name)
     r = _open(repo)
     policy = policy_of(r)
