@@ -164,6 +164,31 @@ def test_a_token_is_found_by_its_hash_and_scopes_say_why_not():
             P.check_token(token)
 
 
+
+def test_a_forged_or_oversized_sign_in_cookie_signs_no_one_in():
+    """The cookie names who signed in: changing that part, the expiry or the signature, moving it
+    to another session, or sending a huge one signs no one in (and costs no more than a length check)."""
+    from tagreg.server import people as P
+    from tagreg.server.security import Guard
+
+    alice = P.Person("Alice", "alice@example.com", P.digest(ALICE))
+    bob = P.Person("Bob", "bob@example.com", P.digest(BOB))
+    guard = Guard(TOKEN, write=True, people=[alice, bob])
+    sid = guard.new_sid()
+    cookie = guard.auth_cookie(sid, alice)
+    assert guard.signed_in(sid, cookie) is alice
+    expires, who, signature = cookie.split(".")
+    bobs_who = guard.auth_cookie(sid, bob).split(".")[1]
+    for forged in (f"{expires}.{bobs_who}.{signature}",  # another person, same signature
+                   f"{int(expires) + 3600}.{who}.{signature}",  # a later expiry
+                   f"{expires}.admin.{signature}",  # the admin
+                   f"{expires}.{who}.{'0' * len(signature)}",
+                   cookie + "." + "x" * 300, "x" * 10_000, "", "..", "1.2"):
+        assert guard.signed_in(sid, forged) is None, forged
+    assert guard.signed_in(guard.new_sid(), cookie) is None  # bound to its session
+    assert Guard(TOKEN, write=True, people=[bob]).signed_in(sid, cookie) is None  # Alice's token removed
+
+
 # -- writes as the person, signed by the server --------------------------------------------------
 
 def test_a_person_writes_as_themselves_signed_by_the_server_and_verify_agrees(app, governed):
