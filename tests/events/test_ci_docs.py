@@ -90,18 +90,6 @@ def substitute(text: str, context: dict) -> str:
 # -- running commands like a CI runner -----------------------------------------------------------
 
 
-@pytest.fixture
-def ci(tmp_path):
-    """An environment whose `tagreg` is the one under test."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "tagreg").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tagreg "$@"\n')
-    (bindir / "tagreg").chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
-    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}"
-    return env
-
-
 def bash(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     """What `shell: bash` runs on GitHub (and close to GitLab's shell executor)."""
     path = cwd.parent / f"{cwd.name}-step.sh"
