@@ -19,6 +19,7 @@ from .read import (
     history,
     latest,
     show,
+    show_options,
     show_registry,
     show_versions,
     stages,
@@ -47,6 +48,6 @@ __all__ = [
     "assign", "assignment_ref", "check_ref", "close_artifacts", "deprecate", "describe", "doctor",
     "find_versions_in_stage", "get", "history", "host_rules", "judge_tag", "judged", "latest", "link", "locate", "open",
     "parse_size", "register",
-    "remote_tags", "remove", "rollback", "show", "show_registry", "show_versions", "stages",
+    "remote_tags", "remove", "rollback", "show", "show_options", "show_registry", "show_versions", "stages",
     "tag_verdict", "uncommitted_edits", "verify", "which",
 ]

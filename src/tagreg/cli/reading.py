@@ -64,12 +64,12 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
 @click.option("--ref", "f_ref", is_flag=True, help="Print refs (tags) only.")
 @click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Registered versions only.")
 @click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts.")
-@click.option("--av", "--assignments-per-version", type=int, default=-1, show_default=True, help="Stage assignments "
-              "to keep per version (-1: all).")
-@click.option("--vs", "--versions-per-stage", type=int, default=1, show_default=True, help="Versions to show per "
-              "stage (-1: all).")
-@click.option("--sort", type=GtoChoice(["timestamp", "semver"]), default="timestamp", show_default=True,
-              help="Which version wins a stage: the newest assignment, or the greatest version.")
+@click.option("--av", "--assignments-per-version", type=int, help="Stage assignments to keep per version (-1: "
+              "all; default: the policy's show.av, else -1).")
+@click.option("--vs", "--versions-per-stage", type=int, help="Versions to show per stage (-1: all; default: the "
+              "policy's show.vs, else 1).")
+@click.option("--sort", type=GtoChoice(["timestamp", "semver"]), help="Which version wins a stage: the newest "
+              "assignment, or the greatest version (default: the policy's show.sort, else timestamp).")
 @click.option("--type", "type_", help="Only artifacts of this type.")
 @click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
 def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
