@@ -67,8 +67,15 @@ signers:
 
 
 @pytest.mark.parametrize(("text", "line"), [
-    ("stage:\n  prod: {}\n", "main:.tagreg/policy.yaml has an unknown key 'stage' (known: defaults, servers, signers, "
-     "stages)"),
+    ("stage:\n  prod: {}\n", "main:.tagreg/policy.yaml has an unknown key 'stage' (known: defaults, servers, show, "
+     "signers, stages)"),
+    ("show:\n  versions_per_stage: 2\n",
+     "main:.tagreg/policy.yaml: 'show' has an unknown key 'versions_per_stage' (known: av, sort, vs)"),
+    ("show:\n  sort: newest\n", "main:.tagreg/policy.yaml: 'show.sort' must be one of timestamp, semver, not 'newest'"),
+    ("show:\n  vs: -2\n", "main:.tagreg/policy.yaml: 'show.vs' must be a whole number, -1 (all) or more, not -2"),
+    ("show:\n  av: '1'\n", "main:.tagreg/policy.yaml: 'show.av' must be a whole number, -1 (all) or more, not '1'"),
+    ("show:\n  vs: true\n", "main:.tagreg/policy.yaml: 'show.vs' must be a whole number, -1 (all) or more, not True"),
+    ("show: semver\n", "main:.tagreg/policy.yaml: 'show' must be a mapping, not 'semver'"),
     ("stages:\n  prod:\n    promote_from: staging\n",
      "main:.tagreg/policy.yaml: 'stages.prod' has an unknown rule 'promote_from' (known: branches, min_age, "
      "no_downgrade, promotes_from, signed, signers, who)"),
@@ -93,6 +100,14 @@ def test_durations():
     for bad in ("", "24", "h", "1y", "-1h", True, "1h1", "9" * 50 + "s"):
         with pytest.raises(Invalid):
             P.duration(bad)
+
+
+def test_show_pins_govern_nothing_and_say_what_they_pin():
+    policy = parsed("show:\n  sort: semver\n  vs: -1\n")
+    assert (policy.show.vs, policy.show.av, policy.show.sort) == (-1, None, "semver") and policy.show.pinned
+    assert not policy.governed, "pins change how history is read, not which events are in effect"
+    assert policy.to_dict()["show"] == {"vs": -1, "sort": "semver"}
+    assert not parsed("show: {}\n").show.pinned and not parsed("").show.pinned
 
 
 def test_an_empty_file_governs_nothing():

@@ -100,7 +100,8 @@ def test_no_policy_is_one_line(repo):
 
 def test_check_ref_with_the_policy_refuses_what_is_not_in_effect(registry):
     refused = run_tagreg(registry, "check-ref", "churn#prod#4", "--policy", "--format", "shell")
-    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.returncode == 1  # after the outputs, which say so and give no event to act on
+    assert "TAGREG_POLICY=refused\n" in refused.stdout and "TAGREG_EVENT=''\n" in refused.stdout
     assert refused.stderr.strip().splitlines()[-1] == (
         "❌ 'churn#prod#4' is not in effect: policy rule 'signed' of stage 'prod': it is signed by a key the policy "
         "does not list (no allowed signer has this key); sign it (--sign) with a key listed in the policy's signers; "

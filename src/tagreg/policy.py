@@ -17,6 +17,10 @@ never from the worktree a user can edit. Per stage, with `defaults` for every st
       ssh: .tagreg/allowed_signers   # git's gpg.ssh.allowedSignersFile format
       gpg: .tagreg/keys.asc          # an armored keyring
     servers: [ml-registry]           # signer principals of tagreg servers: their signature vouches for the tagger
+    show:                            # how every reader reads the history when not told (GTO's show options)
+      vs: 1                          # versions per stage (-1: all)
+      av: -1                         # assignments per version (-1: all)
+      sort: semver                   # which version wins a stage: timestamp (the newest assignment) or semver
 
 This module is pure: it declares the file's shape and judges events against it, given the facts
 (reachability, signatures) that the API layer gathers from git. Judging a history walks each
@@ -58,6 +62,22 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise S.Invalid(f"must be true or false, not {S.shown(value)}")
     return value
+
+
+def _per(value: Any) -> int:
+    """A count as GTO's --vs and --av take it: -1 (all), or a whole number, 0 or more."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= -1:
+        return value
+    raise S.Invalid(f"must be a whole number, -1 (all) or more, not {S.shown(value)}")
+
+
+def _sort(value: Any) -> str:
+    if value in SORTS:
+        return value
+    raise S.Invalid(f"must be one of {', '.join(SORTS)}, not {S.shown(value)}")
+
+
+SORTS = ("timestamp", "semver")
 
 
 def _stage_names(value: Any) -> list[str]:
@@ -104,6 +124,26 @@ class Signers:
     gpg: str | None = field(default=None, metadata=S.checked(S.optional(S.text)))
 
 
+@dataclass(frozen=True)
+class Show:
+    """How readers read the history when the user says nothing (gto#428): GTO's `show` options
+    `vs`, `av` and `sort`, pinned so that the CLI, the API, CI and the server agree. None: not
+    pinned (GTO's default: 1, -1, timestamp)."""
+
+    vs: int | None = field(default=None, metadata=S.checked(S.optional(_per)))
+    av: int | None = field(default=None, metadata=S.checked(S.optional(_per)))
+    sort: str | None = field(default=None, metadata=S.checked(S.optional(_sort)))
+
+    @property
+    def pinned(self) -> bool:
+        """Some option is pinned."""
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pinned options."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
 def _stages(value: Any) -> dict[str, Rules]:
     if value is None:
         return {}
@@ -138,6 +178,7 @@ class Policy:
     # Principals of the keys tagreg servers sign their writes with: the server signs for the person
     # signed in, whom it names as the tagger, so `who` is checked against that tagger's e-mail.
     servers: list[str] = field(default_factory=list, metadata=S.checked(S.strings))
+    show: Show = field(default_factory=Show, metadata=S.checked(S.section(Show)))
     source: str = ""
     commit: str = ""  # the commit of the policy's ref it was read at (its signers' files are read there too)
 
@@ -157,7 +198,8 @@ class Policy:
         named = list(dict.fromkeys([*self.stages, *stages]))
         return {"source": self.source, "commit": self.commit, "defaults": self.defaults.to_dict(),
                 "stages": {stage: self.rules(stage).to_dict() for stage in named},
-                "signers": {"ssh": self.signers.ssh, "gpg": self.signers.gpg}, "servers": list(self.servers)}
+                "signers": {"ssh": self.signers.ssh, "gpg": self.signers.gpg}, "servers": list(self.servers),
+                "show": self.show.to_dict()}
 
     @property
     def needs_signatures(self) -> bool:
@@ -173,7 +215,7 @@ def parse(data: Any, source: str, commit: str = "") -> Policy:
     if not isinstance(data, dict):
         raise S.Invalid(f"must be a mapping, not {S.shown(data)}")
     _known_keys(data, Policy, "key")
-    for name, shape in (("defaults", Rules), ("signers", Signers)):
+    for name, shape in (("defaults", Rules), ("signers", Signers), ("show", Show)):
         if isinstance(data.get(name), dict):
             _known_keys(data[name], shape, "rule" if shape is Rules else "key", f".{name}")
     return replace(S.read(Policy, data), source=source, commit=commit)

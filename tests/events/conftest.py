@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,18 @@ def _own_cache(tmp_path, monkeypatch):
 def reg(repo, monkeypatch) -> Registry:
     """The `repo` fixture with a clock."""
     return Registry(repo, monkeypatch)
+
+
+@pytest.fixture
+def ci(tmp_path):
+    """A CI job's environment whose `tagreg` is the one under test (test_ci_docs.py, test_ci_policy.py)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "tagreg").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tagreg "$@"\n')
+    (bindir / "tagreg").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
+    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env
 
 
 @pytest.fixture

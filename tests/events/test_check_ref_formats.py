@@ -18,8 +18,11 @@ import pytest
 from .cireaders import parse_github_output, parse_gitlab_dotenv, unescape_dotenv
 from .support import Result, git, isolated_env, make_registry, run_many
 
-KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
-LINK_KEYS = KEYS + ["repo", "rev"]
+EVENT_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
+VERDICT_KEYS = ["policy", "policy_reason", "signature", "signed_by"]  # the policy's (tests/events/test_ci_policy.py)
+NO_POLICY = {"policy": "none", "policy_reason": "", "signature": "", "signed_by": ""}
+KEYS = EVENT_KEYS + VERDICT_KEYS
+LINK_KEYS = EVENT_KEYS + ["repo", "rev"] + VERDICT_KEYS
 
 # Everything that has broken a CI output format somewhere: line breaks (also a trailing one and an
 # empty line), both quotes, `$VAR`, `${VAR}`, backticks and `$(...)` (which must not run), `\n`
@@ -52,12 +55,12 @@ def ci_reg(tmp_path_factory):
 
 def expected(kind: str) -> dict[str, str]:
     """gto-action v2's values (`stage` only for an assignment), then tagreg's own: event_stage (the
-    stage an (un)assignment names), repo and rev for a link."""
+    stage an (un)assignment names), repo and rev for a link; no policy governs this registry."""
     if kind == "link":
         return {"event": "registration", "name": "lnk", "version": "v0.0.1", "stage": "", "type": "model",
                 "path": "weights/model.bin", "description": LINK_DESCRIPTION, "event_stage": "",
-                "repo": "https://example.com/acme/weights.git", "rev": "v1.2.0"}
-    common = {"type": "model", "path": "models/churn.pkl", "description": TRICKY}
+                "repo": "https://example.com/acme/weights.git", "rev": "v1.2.0", **NO_POLICY}
+    common = {"type": "model", "path": "models/churn.pkl", "description": TRICKY, **NO_POLICY}
     return {
         "registration": {"event": "registration", "name": "churn", "version": "v0.0.1", "stage": "", **common,
                          "event_stage": ""},
@@ -72,7 +75,7 @@ def expected(kind: str) -> dict[str, str]:
     }[kind]
 
 
-EMPTY = dict.fromkeys(KEYS, "")
+EMPTY = {**dict.fromkeys(EVENT_KEYS, ""), **NO_POLICY}
 EVENT_KINDS = ["registration", "assignment", "unassignment", "deregistration", "deprecation"]
 FORMATS = ["github", "dotenv", "json", "shell"]
 

@@ -41,7 +41,9 @@ GITHUB = ROOT / "docs" / "ci" / "github-actions.yml"
 GITLAB = ROOT / "docs" / "ci" / "gitlab-ci.yml"
 
 DESCRIPTION = "Churn model\nit's \"v1\" $HOME `x`"
-OUTPUT_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage", "repo", "rev"]
+OUTPUT_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage", "repo", "rev",
+               "policy", "policy_reason", "signature", "signed_by"]
+NO_POLICY = {"policy": "none", "policy_reason": "", "signature": "", "signed_by": ""}
 
 
 # -- GitHub's expressions, the little of them the files use --------------------------------------
@@ -86,18 +88,6 @@ def substitute(text: str, context: dict) -> str:
 
 
 # -- running commands like a CI runner -----------------------------------------------------------
-
-
-@pytest.fixture
-def ci(tmp_path):
-    """An environment whose `tagreg` is the one under test."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "tagreg").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tagreg "$@"\n')
-    (bindir / "tagreg").chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
-    env["PATH"] = f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}"
-    return env
 
 
 def bash(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
@@ -235,13 +225,24 @@ def load(path: Path) -> dict:
 
 
 def run_action(action: dict, work: Path, ref: str, env: dict, tmp_path: Path, inputs: dict | None = None):
-    """Run action.yml's `run:` steps as GitHub runs a composite action; returns (outputs, log)."""
+    """Run action.yml's `run:` steps as GitHub runs a composite action; returns (outputs, log), the
+    outputs None if a step failed."""
+    failed, outputs, log = run_action_steps(action, work, ref, env, tmp_path, inputs)
+    return (None if failed else outputs), log
+
+
+def run_action_steps(action: dict, work: Path, ref: str, env: dict, tmp_path: Path, inputs: dict | None = None):
+    """Run action.yml's `run:` steps as GitHub runs a composite action: in order, until one fails;
+    then the action's outputs are evaluated over the steps that ran, as actions/runner's
+    CompositeActionHandler does also after a failed step (so a workflow that continues on error
+    reads them). Returns (a step failed, outputs, log)."""
     github = {"ref": ref}
     values = {name: substitute(spec.get("default", ""), {"github": github})
               for name, spec in action.get("inputs", {}).items()}
     values.update(inputs or {})
     context = {"github": github, "inputs": values, "steps": {}}
     log = []
+    failed = False
     for step in action["runs"]["steps"]:
         if "uses" in step:
             assert step["uses"].startswith("actions/setup-python"), step
@@ -256,12 +257,13 @@ def run_action(action: dict, work: Path, ref: str, env: dict, tmp_path: Path, in
                     "GITHUB_OUTPUT": str(output_file), "GITHUB_ACTION_PATH": str(ROOT)}
         proc = bash(script, work, step_env)
         log.append(proc)
-        if proc.returncode != 0:
-            return None, log
-        if "id" in step:
+        if "id" in step:  # the runner reads a step's outputs also when it fails
             context["steps"][step["id"]] = {"outputs": parse_github_output(output_file.read_text())}
+        if proc.returncode != 0:
+            failed = True
+            break
     outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
-    return outputs, log
+    return failed, outputs, log
 
 
 def test_action_outputs_are_gto_actions_plus_event_stage_repo_and_rev():
@@ -272,6 +274,7 @@ def test_action_outputs_are_gto_actions_plus_event_stage_repo_and_rev():
         assert spec.get("description")
     assert action["runs"]["using"] == "composite"
     assert {"pull", "dvc", "show", "history", "strict", "ref"} <= set(action["inputs"]), "gto-action's inputs too"
+    assert action["inputs"]["policy"]["default"] == "true"
     (check,) = [s for s in action["runs"]["steps"] if s.get("id") == "check"]
     assert "tagreg check-ref" in check["run"] and "--format github" in check["run"]
     fetch = [s for s in action["runs"]["steps"] if "git fetch" in s.get("run", "")]
@@ -302,14 +305,14 @@ def test_action_check_step_runs(origin, ci, tmp_path):
     origin.registered("lnk", "v0.0.1")
     origin.tag("v2.0.0", message="release")
     common = {"name": "churn", "version": "v0.0.1", "type": "model", "path": "models/churn.pkl",
-              "description": DESCRIPTION, "repo": "", "rev": ""}
+              "description": DESCRIPTION, "repo": "", "rev": "", **NO_POLICY}
     cases = {
         "churn#prod#1": {"event": "assignment", "stage": "prod", "event_stage": "prod", **common},
         "churn#prod!#2": {"event": "unassignment", "stage": "", "event_stage": "prod", **common},
         "lnk@v0.0.1": {"event": "registration", "name": "lnk", "version": "v0.0.1", "stage": "", "type": "model",
                        "path": "w.bin", "description": "", "event_stage": "", "repo": "https://example.com/w.git",
-                       "rev": "v3"},
-        "v2.0.0": dict.fromkeys(OUTPUT_KEYS, ""),
+                       "rev": "v3", **NO_POLICY},
+        "v2.0.0": {**dict.fromkeys(OUTPUT_KEYS, ""), **NO_POLICY},
     }
     for i, (tag, want) in enumerate(cases.items()):
         for depth in (0, 1):  # the checkout the README shows, and checkout's default
@@ -389,7 +392,7 @@ def test_action_pull_writes_a_folders_dvc_yaml_artifact_where_dvc_reads_its_path
 
 def run_github_workflow(workflow: dict, action: dict, origin: Path, tag: str, env: dict, tmp_path: Path) -> dict:
     """Run the workflow for a push of tag; returns job -> (its `if:` was true, bash runs, work dir,
-    the job's outputs)."""
+    the job's outputs, whether it failed). A job stops at its first failed step, as on GitHub."""
     jobs = workflow["jobs"]
     results = {}
     needs: dict = {}
@@ -398,11 +401,12 @@ def run_github_workflow(workflow: dict, action: dict, origin: Path, tag: str, en
         if name != "check":
             assert job["needs"] == "check"
             if not evaluate(job["if"], {"needs": needs}):
-                results[name] = (False, [], None, None)
+                results[name] = (False, [], None, None, False)
                 continue
         work = tmp_path / name
         steps: dict = {}
         runs = []
+        failed = False
         for step in job["steps"]:
             uses = step.get("uses", "")
             if uses.startswith("actions/checkout@"):
@@ -411,8 +415,10 @@ def run_github_workflow(workflow: dict, action: dict, origin: Path, tag: str, en
                 given = step.get("with") or {}
                 inputs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in given.items()}
                 (tmp_path / f"{name}-action").mkdir()
-                outputs, log = run_action(action, work, f"refs/tags/{tag}", env, tmp_path / f"{name}-action", inputs)
-                assert outputs is not None, f"the action failed in {name} on {tag}: {[p.stderr for p in log]}"
+                failed, outputs, log = run_action_steps(action, work, f"refs/tags/{tag}", env,
+                                                        tmp_path / f"{name}-action", inputs)
+                assert "Traceback" not in "".join(p.stderr for p in log)
+                runs += log
                 if "id" in step:
                     steps[step["id"]] = {"outputs": outputs}
             elif uses:
@@ -420,23 +426,33 @@ def run_github_workflow(workflow: dict, action: dict, origin: Path, tag: str, en
             else:
                 script = without_installs(step["run"])
                 step_env = {**env, **{k: substitute(v, {"needs": needs}) for k, v in (step.get("env") or {}).items()}}
+                work.mkdir(exist_ok=True)  # a job with no checkout runs in an empty folder
                 proc = bash(script, work, step_env)
-                assert proc.returncode == 0, f"{name} failed on {tag}: {proc.stderr}"
                 assert "Traceback" not in proc.stderr
                 runs.append(proc)
+                failed = proc.returncode != 0
+            if failed:
+                break
         outputs = {k: substitute(v, {"steps": steps}) for k, v in (job.get("outputs") or {}).items()}
         if name == "check":
             needs = {"check": {"outputs": outputs}}
-        results[name] = (True, runs, work, outputs)
+        results[name] = (True, runs, work, outputs, failed)
     return results
+
+
+def failed_jobs(results: dict) -> dict[str, str]:
+    """The jobs that failed, with the stderr and stdout of their last step."""
+    return {name: runs[-1].stderr + runs[-1].stdout for name, (_, runs, _w, _o, failed) in results.items() if failed}
 
 
 def test_github_actions_workflow_runs_the_right_job_for_each_push(origin, ci, tmp_path):
     workflow = load(GITHUB)
     action = load(ACTION)
     assert workflow["on"] == {"push": {"tags": ["*"]}}
-    assert set(workflow["jobs"]) == {"check", "build", "deploy", "cleanup"}
+    assert set(workflow["jobs"]) == {"check", "refused", "build", "deploy", "cleanup"}
     for name, job in workflow["jobs"].items():
+        if not any("tagreg" in step.get("run", "") for step in job["steps"]) and name != "check":
+            continue  # reads only the check job's outputs
         uses = [step.get("uses", "") for step in job["steps"]]
         assert uses[0].startswith("actions/checkout@") and uses[1].endswith("/tagreg@main"), \
             f"{name}: checkout, then the action (tagreg, and the tags as pushed) before anything reads the registry"
@@ -444,10 +460,12 @@ def test_github_actions_workflow_runs_the_right_job_for_each_push(origin, ci, tm
         run_dir = tmp_path / f"push{i}"
         run_dir.mkdir()
         results = run_github_workflow(workflow, action, origin.path, tag, ci, run_dir)
+        assert failed_jobs(results) == {}, tag
         ran = {name for name, (ran, *_rest) in results.items() if ran and name != "check"}
         assert ran == ({job} if job else set()), tag
         outputs = results["check"][3]
         log = "".join(p.stdout for _, runs, *_ in results.values() for p in runs)
+        assert outputs.pop("policy") == "none" and outputs.pop("policy_reason") == "", "no policy here"
         if tag == "v1.0.0":
             assert set(outputs.values()) == {""}, "a foreign tag gives empty outputs"
         else:
@@ -493,11 +511,11 @@ def gitlab_script(job: dict) -> str:
 
 def run_gitlab_pipeline(pipeline: dict, origin: Path, tag: str, env: dict, tmp_path: Path) -> dict:
     """Run the pipeline for a push of tag; returns job -> (CompletedProcess or None, work dir), plus
-    the parsed dotenv report under "dotenv"."""
+    the parsed dotenv report under "dotenv". The check job must succeed; the others may fail."""
     variables = {"CI_COMMIT_TAG": tag, "CI_COMMIT_REF_NAME": tag, **pipeline.get("variables", {})}
     jobs = {name: resolved(pipeline, job) for name, job in pipeline.items()
             if isinstance(job, dict) and "script" in job and not name.startswith(".")}
-    assert set(jobs) == {"check", "build", "deploy", "cleanup"}
+    assert set(jobs) == {"check", "refused", "build", "deploy", "cleanup"}
     depth = int(variables["GIT_DEPTH"])
     check = jobs.pop("check")
     assert check["artifacts"]["reports"]["dotenv"] == "registry.env"
@@ -514,8 +532,7 @@ def run_gitlab_pipeline(pipeline: dict, origin: Path, tag: str, env: dict, tmp_p
             continue
         work = gitlab_checkout(origin, tag, tmp_path / name, depth)
         proc = bash(gitlab_script(job), work, {**env, **variables, **dotenv})
-        assert proc.returncode == 0, f"{name} failed on {tag}: {proc.stderr}"
-        assert "Traceback" not in proc.stderr
+        assert "Traceback" not in proc.stderr  # whether it failed, the caller checks
         results[name] = (proc, work)
     return results
 
@@ -528,9 +545,13 @@ def test_gitlab_pipeline_acts_only_on_the_right_pushes(origin, ci, tmp_path):
         run_dir.mkdir()
         results = run_gitlab_pipeline(pipeline, origin.path, tag, ci, run_dir)
         dotenv = results["dotenv"]
-        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
+        for name, (proc, _) in ((n, r) for n, r in results.items() if n != "dotenv"):
+            assert proc is None or proc.returncode == 0, (tag, name, proc.stderr)
+        assert list(dotenv) == ["event", "name", "version", "stage", "type", "path", "description", "event_stage",
+                                "policy", "policy_reason", "signature", "signed_by"]
+        assert dotenv["policy"] == "none" and results["refused"][0].returncode == 0, "no policy here"
         if tag == "v1.0.0":
-            assert set(dotenv.values()) == {""}
+            assert {v for k, v in dotenv.items() if k != "policy"} == {""}
         else:
             assert dotenv["name"] == "churn" and dotenv["path"] == "models/churn.pkl"
             assert unescape_dotenv(dotenv["description"]) == DESCRIPTION

@@ -9,7 +9,7 @@ and `open` take the artifact first: `open("churn", stage="prod", repo=URL)`.)
 from .annotate import annotate, link, remove, uncommitted_edits
 from .deliver import Located, get, locate, open, parse_size
 from .doctor import RemoteTags, doctor, remote_tags
-from .governance import Audit, Judged, Verdict, host_rules, judge_tag, judged, verify
+from .governance import Audit, Judged, TagVerdict, Verdict, host_rules, judge_tag, judged, tag_verdict, verify
 from .read import (
     assignment_ref,
     check_ref,
@@ -19,6 +19,7 @@ from .read import (
     history,
     latest,
     show,
+    show_options,
     show_registry,
     show_versions,
     stages,
@@ -42,11 +43,11 @@ from .write import assign, deprecate, register, rollback
 
 __all__ = [
     "AnnotationChange", "ArtifactInfo", "Audit", "BadFile", "Check", "Judged", "ListedVersion", "Located", "Notice",
-    "PolicyRefusal", "RefEvent", "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "Verdict",
-    "Writer", "annotate",
+    "PolicyRefusal", "RefEvent", "RegistryError", "RegistryView", "RemoteTags", "Repository", "TagChange", "TagVerdict",
+    "Verdict", "Writer", "annotate",
     "assign", "assignment_ref", "check_ref", "close_artifacts", "deprecate", "describe", "doctor",
     "find_versions_in_stage", "get", "history", "host_rules", "judge_tag", "judged", "latest", "link", "locate", "open",
     "parse_size", "register",
-    "remote_tags", "remove", "rollback", "show", "show_registry", "show_versions", "stages",
-    "uncommitted_edits", "verify", "which",
+    "remote_tags", "remove", "rollback", "show", "show_options", "show_registry", "show_versions", "stages",
+    "tag_verdict", "uncommitted_edits", "verify", "which",
 ]

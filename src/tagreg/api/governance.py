@@ -243,9 +243,7 @@ def audit(repo: Repository, name: str | None = None, policy_ref: str | None = No
 
     policy = load(repo, policy_ref)
     if policy is None:
-        where = policy_ref_of(repo, policy_ref)
-        raise RegistryError(f"there is no policy to verify against: no {PATH} at "
-                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
+        raise RegistryError(f"there is no policy to verify against: no {PATH} at {_no_policy_at(repo, policy_ref)}")
     found = facts(repo, policy, policy_ref, every_signature=True)
     try:
         with every_tag(repo):
@@ -317,6 +315,18 @@ def every_tag(r: Repository) -> Iterator[Repository]:
     finally:
         r.in_effect = True
         r.forget_tags()
+
+
+def _no_policy_at(r: Repository, ref: str | None = None) -> str:
+    """Where the policy was looked for and not found, for a message; in a clone that does not know
+    its remote's default branch (actions/checkout makes such clones), how to tell it."""
+    where = policy_ref_of(r, ref)
+    if where:
+        return _short(where)
+    if r.mirror is None and r.git.remote_url("origin") is not None:
+        return ("origin's default branch, which this clone does not know (refs/remotes/origin/HEAD is not set: "
+                "`git remote set-head origin --auto` sets it)")
+    return "the default branch (the repository has none)"
 
 
 def policy_ref_of(repo: Repository, ref: str | None = None) -> str | None:
@@ -434,18 +444,25 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
     """The rules the registry event tag breaks, judged in its artifact's history as the policy at the
     protected ref says (none: it is in effect); RegistryError if there is no policy. For CI: a
     deploy job refuses a pushed tag the policy does not allow (`check-ref TAG --policy`)."""
-    parsed = T.parse_tag(tag)
     r = _open(repo)
     policy = load(r, policy_ref)
     if policy is None:
-        where = policy_ref_of(r, policy_ref)
         raise RegistryError(f"there is no policy to check '{tag}' against: no {PATH} at "
-                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
-    if parsed is None:
-        return []
+                            f"{_no_policy_at(r, policy_ref)}")
+    found = _verdict(r, policy, tag, policy_ref)
+    return [] if found is None else found.breaches
+
+
+def _verdict(r: Repository, policy: P.Policy, tag: str, policy_ref: str | None = None,
+             every_signature: bool = False) -> Verdict | None:
+    """The registry event tag judged in its artifact's history (every tag, also those left out),
+    with its signature; None if tag is no event there."""
     from .. import policy as P
 
-    found = facts(r, policy, policy_ref)
+    parsed = T.parse_tag(tag)
+    if parsed is None:
+        return None
+    found = facts(r, policy, policy_ref, every_signature=every_signature)
     try:
         judge = P.Judge(policy, found)
         with every_tag(r):
@@ -453,11 +470,57 @@ def judge_tag(repo: PathLike, tag: str, *, policy_ref: str | None = None) -> lis
         for event in events:
             breaches = judge.judge(event)
             if event.tag == tag:
-                return breaches
-        return []
+                return Verdict(event, found.signature(event), breaches)
+        return None
     finally:
         if found.signatures is not None:
             found.signatures.close()
+
+
+@dataclass(frozen=True)
+class TagVerdict:
+    """What the policy says of one pushed tag, as CI outputs carry it. `policy`: 'allowed',
+    'refused', or 'none' (no policy with rules, the registry read without one, or no registry event);
+    `reason`: a refusal's one line; `signature` and `signed_by`: its signature's state (none, good,
+    bad, unknown, expired) and a good one's principal, checked against the policy's keys (empty
+    when no policy was consulted)."""
+
+    policy: str = "none"
+    reason: str = ""
+    signature: str = ""
+    signed_by: str = ""
+    breaches: tuple[P.Breach, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        """The policy does not allow the tag: it is not in effect, and a deploy job refuses it."""
+        return self.policy == "refused"
+
+
+def tag_verdict(repo: PathLike, ref: str, *, policy_ref: str | None = None, required: bool = False) -> TagVerdict:
+    """The policy's verdict on the registry event ref (`refs/tags/` optional), as CI reads it (see
+    `TagVerdict`): judged in its artifact's whole history, as readers judge it. A repository opened
+    with policy=False (`--no-policy`) consults none, unless required (`check-ref --policy`), which
+    is also a RegistryError when there is no policy."""
+    tag = ref.removeprefix("refs/tags/")
+    r = _open(repo)
+    if not (r.in_effect or required):
+        return TagVerdict()
+    policy = load(r, policy_ref) if policy_ref is not None or required else policy_of(r)
+    if policy is None and required:
+        raise RegistryError(f"there is no policy to check '{tag}' against: no {PATH} at "
+                            f"{_no_policy_at(r, policy_ref)}")
+    if policy is None or not policy.governed or T.parse_tag(tag) is None:
+        return TagVerdict()
+    found = _verdict(r, policy, tag, policy_ref, every_signature=True)
+    if found is None:
+        return TagVerdict()
+    signature = found.signature
+    signed_by = (signature.principal or "") if signature.good else ""
+    if found.allowed:
+        return TagVerdict("allowed", "", signature.state, signed_by)
+    reason = f"'{tag}' is not in effect: " + "; ".join(b.line for b in found.breaches)
+    return TagVerdict("refused", reason, signature.state, signed_by, tuple(found.breaches))
 
 
 # -- enforcement on read -------------------------------------------------------------------------
@@ -523,9 +586,8 @@ def host_rules(repo: PathLike, host: str, *, policy_ref: str | None = None,
     r = _open(repo)
     policy = load(r, policy_ref)
     if policy is None:
-        where = policy_ref_of(r, policy_ref)
         raise RegistryError(f"there is no policy to protect: no {PATH} at "
-                            f"{_short(where) if where else 'the default branch (the repository has none)'}")
+                            f"{_no_policy_at(r, policy_ref)}")
     found = protect.host_rules(policy, host, policy_branch(r, policy_ref))
     if output_dir is not None:
         import json

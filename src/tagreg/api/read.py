@@ -132,7 +132,28 @@ def check_known_stage(r: Repository, stage: str) -> None:
                         + N.did_you_mean(N.close_names(stage, [*(allowed or []), *used])))
 
 
-def _stage_view(vs: int, av: int, sort: str, registered_only: bool) -> S.StageView:
+def show_options(repo: PathLike = ".", *, vs: int | None = None, av: int | None = None,
+                 sort: str | None = None) -> tuple[int, int, str]:
+    """The (vs, av, sort) a read uses: each one given, else the one the policy's `show:` pins (read
+    with the policy: not `--no-policy`), else GTO's (1, -1, timestamp)."""
+    r = _open(repo, check_later=True)
+    if r.in_effect and (vs is None or av is None or sort is None):
+        from . import governance
+
+        policy = governance.policy_of(r)
+        if policy is not None:
+            pins = policy.show
+            vs = pins.vs if vs is None else vs
+            av = pins.av if av is None else av
+            sort = pins.sort if sort is None else sort
+    gto = S.GTO_VIEW
+    return (gto.versions_per_stage if vs is None else vs, gto.assignments_per_version if av is None else av,
+            gto.sort if sort is None else sort)
+
+
+def _stage_view(r: Repository, vs: int | None, av: int | None, sort: str | None,
+                registered_only: bool) -> S.StageView:
+    vs, av, sort = show_options(r, vs=vs, av=av, sort=sort)
     if sort not in ("timestamp", "semver"):
         raise RegistryError(f"Invalid sort '{sort}': use 'timestamp' or 'semver'")
     return S.StageView(versions_per_stage=vs, assignments_per_version=av, sort=sort, registered_only=registered_only)
@@ -167,21 +188,22 @@ def show_registry(
     *,
     deprecated: bool = False,
     registered_only: bool = False,
-    vs: int = 1,
-    av: int = -1,
-    sort: str = "timestamp",
+    vs: int | None = None,
+    av: int | None = None,
+    sort: str | None = None,
     type: str | None = None,
     label: tuple[str, ...] = (),
     cached: bool = True,
 ) -> RegistryView:
-    """The registry table: every artifact with its latest version and the version in each stage.
+    """The registry table: every artifact with its latest version and the version in each stage
+    (vs, av, sort: GTO's show options; None: the policy's pinned ones, else GTO's: `show_options`).
 
     The view comes from the cache folder when the tags, HEAD, config and options are those it was
     kept for (as does every artifact's row whose tags did not change). cached=False reads every
     tag; `TAGREG_NO_CACHE=1` leaves the cache folder out.
     """
     r = _open(repo, check_later=True)
-    view = _stage_view(vs, av, sort, registered_only)
+    view = _stage_view(r, vs, av, sort, registered_only)
     if cached:
         r.prefetch_listing()  # git lists the tags' names while HEAD and the config are read
     key = None
@@ -229,14 +251,15 @@ def show_versions(
     *,
     deprecated: bool = False,
     registered_only: bool = False,
-    vs: int = 1,
-    av: int = -1,
-    sort: str = "timestamp",
+    vs: int | None = None,
+    av: int | None = None,
+    sort: str | None = None,
 ) -> list[ListedVersion]:
-    """The versions of one artifact, newest SemVer first, with the stages each is in."""
+    """The versions of one artifact, newest SemVer first, with the stages each is in (vs, av, sort:
+    as `show_registry`'s)."""
     T.check_name(name)
     r = _open(repo, check_later=True)
-    return _versions(r, name, _stage_view(vs, av, sort, registered_only), deprecated)
+    return _versions(r, name, _stage_view(r, vs, av, sort, registered_only), deprecated)
 
 
 def _versions(r: Repository, name: str, view: S.StageView, deprecated: bool,
@@ -404,13 +427,16 @@ def latest(repo: PathLike, name: str) -> ListedVersion | None:
 
 @_reads(about="name")
 def find_versions_in_stage(
-    repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False
+    repo: PathLike, name: str, stage: str, *, versions_per_stage: int = 1, registered_only: bool = False,
+    sort: str | None = None,
 ) -> list[ListedVersion]:
-    """The versions of name currently in stage (by default the one that wins it)."""
+    """The versions of name currently in stage (by default the one that wins it), read as `show`
+    reads them: by sort (None: the policy's pinned sort, else the newest assignment) and the
+    policy's pinned av, so that `which` names the version `show` puts in the stage."""
     T.check_name(name)
     T.check_stage(stage)
     r = _open(repo, check_later=True)
-    view = _stage_view(versions_per_stage, -1, "timestamp", registered_only)
+    view = _stage_view(r, versions_per_stage, None, sort, registered_only)
     found = _versions(r, name, view, deprecated=False, stage=stage)
     if not found:
         check_known_stage(r, stage)
@@ -418,10 +444,11 @@ def find_versions_in_stage(
 
 
 @_reads(about="name")
-def which(repo: PathLike, name: str, stage: str) -> ListedVersion | None:
+def which(repo: PathLike, name: str, stage: str, *, sort: str | None = None) -> ListedVersion | None:
     """The version of name in stage (None if the stage is empty; RegistryError if the registry
-    does not know the stage: see `check_known_stage`)."""
-    found = find_versions_in_stage(repo, name, stage)
+    does not know the stage: see `check_known_stage`); sort: which version wins it, as `show`'s
+    (None: the policy's pinned one, else the newest assignment)."""
+    found = find_versions_in_stage(repo, name, stage, sort=sort)
     return found[0] if found else None
 
 

@@ -209,13 +209,14 @@ class Repository:
 
     def policy_key(self) -> str:
         """What reads depend on besides the tags when they apply a policy: the commit it was read at
-        (its signers' keys are read there too); '' when no policy governs what is read."""
+        (its signers' keys are read there too, and the show options it pins); '' when no policy
+        governs or pins what is read."""
         if not self.in_effect:
             return ""
         from . import governance
 
         policy = governance.policy_of(self)
-        return f"policy:{policy.commit}" if policy is not None and policy.governed else ""
+        return f"policy:{policy.commit}" if policy is not None and (policy.governed or policy.show.pinned) else ""
 
     def tag_listing(self) -> bytes:
         """`OID<TAB>refs/tags/NAME` per tag (read once): what the view cache keys on. For a remote

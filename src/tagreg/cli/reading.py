@@ -64,12 +64,12 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
 @click.option("--ref", "f_ref", is_flag=True, help="Print refs (tags) only.")
 @click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Registered versions only.")
 @click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts.")
-@click.option("--av", "--assignments-per-version", type=int, default=-1, show_default=True, help="Stage assignments "
-              "to keep per version (-1: all).")
-@click.option("--vs", "--versions-per-stage", type=int, default=1, show_default=True, help="Versions to show per "
-              "stage (-1: all).")
-@click.option("--sort", type=GtoChoice(["timestamp", "semver"]), default="timestamp", show_default=True,
-              help="Which version wins a stage: the newest assignment, or the greatest version.")
+@click.option("--av", "--assignments-per-version", type=int, help="Stage assignments to keep per version (-1: "
+              "all; default: the policy's show.av, else -1).")
+@click.option("--vs", "--versions-per-stage", type=int, help="Versions to show per stage (-1: all; default: the "
+              "policy's show.vs, else 1).")
+@click.option("--sort", type=GtoChoice(["timestamp", "semver"]), help="Which version wins a stage: the newest "
+              "assignment, or the greatest version (default: the policy's show.sort, else timestamp).")
 @click.option("--type", "type_", help="Only artifacts of this type.")
 @click.option("--label", "labels", multiple=True, help="Only artifacts with this label (repeatable).")
 def show(repo, name, as_json, plain, f_name, f_version, f_stage, f_ref, registered_only, deprecated, av, vs, sort,
@@ -237,9 +237,9 @@ def stages(repo, allowed, used, as_json):
 @click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
 @click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]), help="CI outputs: github "
               "appends to $GITHUB_OUTPUT; dotenv for GitLab; json; shell (eval-safe).")
-@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event.")
+@click.option("--strict", is_flag=True, help="Exit 1 if REF is not a registry event (also if the policy refuses it).")
 @click.option("--policy", "check_policy", is_flag=True, help="Exit 1 if the policy (at the protected ref) does not "
-              "allow REF: a deploy job refuses it.")
+              "allow REF (after writing --format's outputs): a deploy job refuses it.")
 def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f_type, f_description, fmt, strict,
               check_policy):
     """Say what a pushed tag means (nothing for tags that are not registry events)."""
@@ -256,23 +256,25 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
         stale = ci.lightweight_event_tag(repo, ref)
         if stale is not None:
             raise api.RegistryError(ci.lightweight_message(stale, repo))
-    if strict and not found:
+    verdict = api.tag_verdict(repo, ref, required=check_policy) if fmt or strict or check_policy else None
+    refusal = verdict.reason if verdict is not None and verdict.refused and (check_policy or strict) else None
+    if strict and not found and refusal is None:
         raise api.RegistryError(f"'{ref}' is not a registry event")
-    if check_policy:
-        breaches = api.judge_tag(repo, ref)  # also a tag left out for breaking the policy
-        if breaches:
-            raise api.RegistryError(f"'{ref}' is not in effect: " + "; ".join(b.line for b in breaches))
+    if refusal is not None and not fmt:
+        raise api.RegistryError(refusal)
     if fmt:
         from ..events import ci
         from .render import warn
 
-        text, warnings = ci.report(fmt, found[0] if found else None)
+        text, warnings = ci.report(fmt, found[0] if found else None, verdict)
         for warning in warnings:
             warn(warning)
         if fmt != "github" or not ci.write_github(text, os.environ.get("GITHUB_OUTPUT")):
             # Exact values for a file or `eval` (each format delimits or quotes them); on a terminal a
             # person reads them, and a repository's escape sequences would act on it.
             echo(text, nl=False, raw=not sys.stdout.isatty())
+        if refusal is not None:  # after the outputs, so a workflow that continues on error reads the verdict
+            raise api.RegistryError(refusal)
         return
     if flag == "json":
         if found:

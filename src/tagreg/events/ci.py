@@ -5,9 +5,12 @@ values: event, name, version, stage (only for an assignment: empty for an unassi
 ported `if: stage == 'prod'` does not fire on one), type, path, description. `path` is the path in
 the repository (`api.RefEvent.path`: a folder's dvc.yaml names paths relative to it, and gto-action
 gives them as written, which TAGREG_GTO_EXACT=1 keeps). What tagreg knows
-more has names of its own: event_stage (the stage an assignment or unassignment names), and repo
-and rev for links. A ref that is not a registry event gives empty values, so a job on every tag
-does not fail on foreign tags.
+more has names of its own: event_stage (the stage an assignment or unassignment names), repo
+and rev for links, and the policy's verdict: policy (allowed, refused, or none when no policy
+governs), policy_reason (a refusal's one line), signature and signed_by (the tag's signature,
+checked against the policy's keys). A ref that is not a registry event gives empty values (and
+policy none), so a job on every tag does not fail on foreign tags; nor does a tag the policy
+refuses give its event's values: it is not in effect, as for every reader.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shlex
 
 KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage"]
 LINK_KEYS = ["repo", "rev"]
+POLICY_KEYS = ["policy", "policy_reason", "signature", "signed_by"]
 
 # GitLab refuses a dotenv report of 5 KiB or more (Ci::ParseDotenvArtifactService: the file must be
 # smaller than 5.kilobytes), and then the jobs that need it see no variables at all.
@@ -25,24 +29,28 @@ DOTENV_MOST = 5 * 1024 - 1
 TRUNCATED = " [truncated]"
 
 
-def outputs(found) -> dict[str, str]:
-    """The output values of a check-ref result (an api.RefEvent or None), all strings."""
+def outputs(found, verdict=None) -> dict[str, str]:
+    """The output values of a check-ref result (an api.RefEvent or None) and the policy's verdict on
+    the ref (an api.TagVerdict; None: no policy consulted), all strings."""
     values = dict.fromkeys(KEYS, "")
-    if found is None:
-        return values
-    note = found.annotation
-    values.update({
-        "event": found.event,
-        "name": found.name,
-        "version": found.version or "",
-        "stage": (found.stage or "") if found.event == "assignment" else "",
-        "type": (note.type or "") if note else "",
-        "path": found.path or "",
-        "description": (note.description or "") if note else "",
-        "event_stage": found.stage or "",
-    })
-    if note is not None and note.repo:  # as written, even if not a link a reader may follow
-        values.update({"repo": str(note.repo), "rev": "" if note.rev is None else str(note.rev)})
+    if found is not None:
+        note = found.annotation
+        values.update({
+            "event": found.event,
+            "name": found.name,
+            "version": found.version or "",
+            "stage": (found.stage or "") if found.event == "assignment" else "",
+            "type": (note.type or "") if note else "",
+            "path": found.path or "",
+            "description": (note.description or "") if note else "",
+            "event_stage": found.stage or "",
+        })
+        if note is not None and note.repo:  # as written, even if not a link a reader may follow
+            values.update({"repo": str(note.repo), "rev": "" if note.rev is None else str(note.rev)})
+    values.update({"policy": verdict.policy if verdict is not None else "none",
+                   "policy_reason": verdict.reason if verdict is not None else "",
+                   "signature": verdict.signature if verdict is not None else "",
+                   "signed_by": verdict.signed_by if verdict is not None else ""})
     return values
 
 
@@ -120,17 +128,17 @@ def as_json(values: dict[str, str]) -> str:
 FORMATS = {"github": github, "dotenv": dotenv, "shell": shell, "json": as_json}
 
 
-def render(fmt: str, found) -> str:
-    """The outputs of found (or of nothing) in format fmt."""
-    return FORMATS[fmt](outputs(found))
+def render(fmt: str, found, verdict=None) -> str:
+    """The outputs of found (or of nothing) and of the policy's verdict in format fmt."""
+    return FORMATS[fmt](outputs(found, verdict))
 
 
-def report(fmt: str, found) -> tuple[str, list[str]]:
+def report(fmt: str, found, verdict=None) -> tuple[str, list[str]]:
     """`render`, and warnings about what had to change for the format's reader (a description cut
     to fit GitLab's dotenv limit)."""
     if fmt == "dotenv":
-        return dotenv_report(outputs(found))
-    return render(fmt, found), []
+        return dotenv_report(outputs(found, verdict))
+    return render(fmt, found, verdict), []
 
 
 def lightweight_event_tag(repo, ref: str) -> str | None:

@@ -252,7 +252,7 @@ def _versions(r: Repository, name: str) -> list[ListedVersion]:
     if not T.is_fullname(name) or not _has_commits(r):
         raise ArtifactNotFound(name)
     with _gto_errors():
-        return api.show_versions(r, name, deprecated=True)
+        return api.show_versions(r, name, deprecated=True, vs=1, av=-1, sort="timestamp")  # GTO's, not a pin
 
 
 def _find_version(r: Repository, name: str, version: str | None, ref: str | None,

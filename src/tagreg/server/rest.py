@@ -77,6 +77,8 @@ class PolicyInfo(BaseModel):
     signers: dict[str, str | None]
     servers: list[str] = Field(description="signer principals of tagreg servers, whose signature vouches "
                                            "for the tagger")
+    show: dict[str, int | str] = Field(default_factory=dict, description="the show options the policy pins (vs, "
+                                       "av, sort), which the versions and stages shown are read by")
 
 
 class HistoryRow(BaseModel):
