@@ -35,7 +35,7 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
         shortcut = parse_shortcut(name)
         close = api.close_artifacts(repo, shortcut.name) if shortcut else []  # describe refused a name that is none
         raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
-    data = annotation.to_dict(only_set=True)
+    data = annotation.to_dict(only_set=True, in_repository=True)  # the path as check-ref --path prints it
     fields = [f for f, wanted in (("path", want_path), ("type", want_type), ("description", want_description))
               if wanted]
     if len(fields) == 1:
