@@ -233,13 +233,24 @@ READS = [
     *[Call(fn, P("empty"), *args) for fn, args in (
         ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("check_ref", ("m@v0.0.1",)),
         ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")), ("register", ("m", "HEAD")))],
+    Call("describe", P("empty"), "m"), Call("describe", P("empty"), "m", rev="HEAD"),
+    Call("history", P("empty"), "m"), Call("show", P("empty"), table=True),
     *[Call(fn, P("nothing"), *args) for fn, args in (
-        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("describe", ("m",)))],
-    Call("show", P("notgit")), Call("show", P("missing")), Call("history", P("missing")),
+        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("describe", ("m",)),
+        ("check_ref", ("m@v0.0.1",)), ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")),
+        ("show", ("m@latest",)), ("history", ("m",)))],
+    *[Call(fn, P(where), *args) for where in ("notgit", "missing") for fn, args in (
+        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("check_ref", ("m@v0.0.1",)),
+        ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")))],
     # a remote registry
     Call("show", P("url")), Call("show", P("url"), "m"), Call("history", P("url"), "m"),
     Call("find_versions_in_stage", P("url"), "m", "prod"), Call("find_latest_version", P("url"), "m"),
     Call("check_ref", P("url"), "m#prod#5"), Call("get_stages", P("url")), Call("describe", P("url"), "m@v0.0.1"),
+    Call("history", P("url")), Call("show", P("url"), table=True), Call("show", P("url"), "m", table=True),
+    Call("check_ref", P("url"), "v1.0.0"), Call("check_ref", P("url"), "nosuch@v1.0.0"),
+    Call("get_stages", P("url"), used=True), Call("describe", P("url"), "m"), Call("describe", P("url"), "nope"),
+    Call("find_versions_in_stage", P("url"), "m", "dev"), Call("find_latest_version", P("url"), "nope"),
+    Call("show", P("url"), "nope"),
 ]
 
 
@@ -457,6 +468,9 @@ WRITES = timed([
     Call("register", P("twin"), "p", "HEAD", push=True),
     Call("register", P("twin-url"), "r", "HEAD"),
     Call("assign", P("twin-url"), "r", "prod", version="v0.0.1"),
+    Call("unassign", P("twin-url"), "r", version="v0.0.1", stage="prod"),
+    Call("register", P("twin-url"), "r", "HEAD~1"),
+    Call("deregister", P("twin-url"), "r", version="v0.0.2"),
     Call("deprecate", P("twin-url"), "r"),
     # what both tools read afterwards
     Call("show", P("twin")), Call("show", P("twin"), deprecated=True), Call("show", P("twin"), "w", deprecated=True),
@@ -524,7 +538,7 @@ WRITTEN = {
              "w#prod#1", "w#prod#2", "w#prod#3", "w@deprecated", "w@deprecated#8", "w@v0.0.1", "w@v0.2.0",
              "w@v0.2.0!#7", "w@v0.3.0", "w@v0.3.0!", "w@v0.3.0!#6", "x@v0.2.0"],
     "origin": ["p@v0.0.1"],
-    "url": ["r#prod#1", "r@deprecated", "r@v0.0.1"],
+    "url": ["r#prod!#2", "r#prod#1", "r@deprecated", "r@v0.0.1", "r@v0.0.2", "r@v0.0.2!"],
 }
 
 
