@@ -250,7 +250,8 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
                          "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
                          "format": bool(fmt)})
     found = api.check_ref(repo, ref)
-    if not found and (fmt or strict):  # CI would act on a registry that misses the event (GTO's forms: nothing)
+    # CI would act on a registry that misses the event: tagreg's own forms refuse (GTO's print nothing)
+    if not found and (fmt or strict or check_policy or flag in ("path", "type", "description")):
         from ..events import ci
 
         stale = ci.lightweight_event_tag(repo, ref)
