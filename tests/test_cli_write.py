@@ -941,7 +941,7 @@ def test_describe_reads_subfolder_dvc_yaml_for_monorepo_names(reg):
         "dvc.yaml": "artifacts:\n  clf:\n    path: root.pkl\n",
     })
     reg.registered("sub:clf", "v1.0.0")
-    assert reg.ok("describe", "sub:clf", "--path") == "clf.pkl\n"
+    assert reg.ok("describe", "sub:clf", "--path") == "sub/clf.pkl\n"  # as check-ref --path and get find it
     assert reg.ok("describe", "sub:clf@v1.0.0", "--description") == "Sub classifier\n"
     assert reg.ok("describe", "clf", "--path") == "root.pkl\n"
 

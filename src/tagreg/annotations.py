@@ -61,10 +61,13 @@ class Annotation:
             return self.path
         return posixpath.normpath(posixpath.join(folder, self.path))
 
-    def to_dict(self, keys: Iterable[str] = FIELDS, *, only_set: bool = False) -> dict[str, Any]:
+    def to_dict(self, keys: Iterable[str] = FIELDS, *, only_set: bool = False,
+                in_repository: bool = False) -> dict[str, Any]:
         """The fields named in keys, in that order (every one but name by default); with only_set,
-        those without a value (None, empty, or virtual left true) are left out."""
-        data = {key: list(self.labels) if key == "labels" else getattr(self, key) for key in keys}
+        those without a value (None, empty, or virtual left true) are left out; with in_repository,
+        `path` is `resolved_path` (what `check-ref --path` prints and `get` delivers)."""
+        shown = {"labels": list(self.labels), **({"path": self.resolved_path} if in_repository else {})}
+        data = {key: shown[key] if key in shown else getattr(self, key) for key in keys}
         if only_set:
             data = {k: v for k, v in data.items() if v not in (None, "", [], {}) and (k, v) != ("virtual", True)}
         return data

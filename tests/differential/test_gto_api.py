@@ -233,13 +233,24 @@ READS = [
     *[Call(fn, P("empty"), *args) for fn, args in (
         ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("check_ref", ("m@v0.0.1",)),
         ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")), ("register", ("m", "HEAD")))],
+    Call("describe", P("empty"), "m"), Call("describe", P("empty"), "m", rev="HEAD"),
+    Call("history", P("empty"), "m"), Call("show", P("empty"), table=True),
     *[Call(fn, P("nothing"), *args) for fn, args in (
-        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("describe", ("m",)))],
-    Call("show", P("notgit")), Call("show", P("missing")), Call("history", P("missing")),
+        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("describe", ("m",)),
+        ("check_ref", ("m@v0.0.1",)), ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")),
+        ("show", ("m@latest",)), ("history", ("m",)))],
+    *[Call(fn, P(where), *args) for where in ("notgit", "missing") for fn, args in (
+        ("show", ()), ("show", ("m",)), ("history", ()), ("get_stages", ()), ("check_ref", ("m@v0.0.1",)),
+        ("find_latest_version", ("m",)), ("find_versions_in_stage", ("m", "prod")))],
     # a remote registry
     Call("show", P("url")), Call("show", P("url"), "m"), Call("history", P("url"), "m"),
     Call("find_versions_in_stage", P("url"), "m", "prod"), Call("find_latest_version", P("url"), "m"),
     Call("check_ref", P("url"), "m#prod#5"), Call("get_stages", P("url")), Call("describe", P("url"), "m@v0.0.1"),
+    Call("history", P("url")), Call("show", P("url"), table=True), Call("show", P("url"), "m", table=True),
+    Call("check_ref", P("url"), "v1.0.0"), Call("check_ref", P("url"), "nosuch@v1.0.0"),
+    Call("get_stages", P("url"), used=True), Call("describe", P("url"), "m"), Call("describe", P("url"), "nope"),
+    Call("find_versions_in_stage", P("url"), "m", "dev"), Call("find_latest_version", P("url"), "nope"),
+    Call("show", P("url"), "nope"),
 ]
 
 
@@ -257,21 +268,23 @@ def run_gto(python: str, paths: dict, calls: list[Call], env: dict, cwd: Path) -
 
 
 @contextmanager
-def isolated(home: Path):
-    """This process's environment as the gto driver's: its own HOME, git config and identity."""
+def isolated(home: Path, extra: dict | None = None):
+    """This process's environment as the gto driver's: its own HOME, git config and identity (and
+    extra)."""
     with pytest.MonkeyPatch.context() as mp:
         for key in list(os.environ):
             if key.startswith(("GTO_", "TAGREG_", "GIT_")):
                 mp.delenv(key)
         for key, value in {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
                            "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_NOSYSTEM": "1", "TZ": "UTC",
-                           **IDENTITY}.items():
+                           **IDENTITY, **(extra or {})}.items():
             mp.setenv(key, value)
         yield
 
 
-def run_tagreg(paths: dict, calls: list[Call], home: Path) -> list[dict]:
-    """The calls through tagreg.gto.api, in this process, the tagger date set by GIT_COMMITTER_DATE."""
+def run_tagreg(paths: dict, calls: list[Call], home: Path, extra: dict | None = None) -> list[dict]:
+    """The calls through tagreg.gto.api, in this process, the tagger date set by GIT_COMMITTER_DATE
+    (extra: more environment, e.g. TAGREG_GTO_EXACT)."""
     def set_time(when):
         if when is None:
             os.environ.pop("GIT_COMMITTER_DATE", None)
@@ -279,7 +292,7 @@ def run_tagreg(paths: dict, calls: list[Call], home: Path) -> list[dict]:
             os.environ["GIT_COMMITTER_DATE"] = f"{when} +0000"
 
     modules = {"api": tagreg.gto.api, "exceptions": tagreg.gto.exceptions, "constants": tagreg.gto.constants}
-    with isolated(home):
+    with isolated(home, extra):
         return run_calls(modules, {k: str(v) for k, v in paths.items()}, [c.to_json() for c in calls], set_time)
 
 
@@ -380,6 +393,44 @@ def test_every_deliberate_difference_is_a_read():
     assert set(DELIBERATE) <= {c.id for c in READS}
 
 
+# -- a DVC-annotated registry: what GTO reads, under the switch ---------------------------------
+
+DVC_YAML = "artifacts:\n  m:\n    path: m.pkl\n    type: model\n    desc: in dvc.yaml\n  only:\n    path: o.pkl\n"
+SUB_DVC_YAML = "artifacts:\n  clf:\n    path: clf.pkl\n    type: model\n"
+DVC_READS = [
+    Call("show", P("dvc")), Call("show", P("dvc"), table=True), Call("show", P("dvc"), "m"),
+    Call("show", P("dvc"), "only"), Call("show", P("dvc"), "sub:clf"), Call("history", P("dvc")),
+    Call("describe", P("dvc"), "a"),
+    Call("describe", P("dvc"), "m"), Call("describe", P("dvc"), "only"), Call("describe", P("dvc"), "sub:clf"),
+    Call("find_latest_version", P("dvc"), "only", registered=False), Call("check_ref", P("dvc"), "m#prod#1"),
+    Call("find_versions_in_stage", P("dvc"), "m", "prod"),
+]
+
+
+def test_a_dvc_annotated_registry_reads_as_gto_under_the_switch(gto_tool, tmp_path_factory):
+    """GTO 1.10.1 reads no dvc.yaml: `TAGREG_GTO_EXACT=1` makes tagreg.gto.api answer as gto.api does
+    on a DVC-annotated registry; without it, tagreg's enrichments and `*name` artifacts show (README,
+    "Compatibility with GTO")."""
+    if gto_tool.python is None:
+        pytest.skip("gto's interpreter is unknown: the gto.api driver needs it")
+    root = tmp_path_factory.mktemp("gto-api-dvc")
+    env = clean_env(make_home(root / "home"))
+    b = Builder(root / "dvc", env)
+    # an artifacts.yaml too: GTO's describe crashes on a commit without one (a difference of its own)
+    b.commit("c1", {"dvc.yaml": DVC_YAML, "sub/dvc.yaml": SUB_DVC_YAML, "artifacts.yaml": "a:\n  path: a.bin\n"})
+    b.tag("m@v0.0.1", "Registering artifact m version v0.0.1")
+    b.tag("m#prod#1", "Assigning stage prod to artifact m version v0.0.1")
+    b.tag("sub=clf@v0.0.1", "Registering artifact sub:clf version v0.0.1")
+    paths = {"dvc": b.path}
+    gto = run_gto(gto_tool.python, paths, DVC_READS, env, root)
+    exact = run_tagreg(paths, DVC_READS, make_home(root / "exact-home"), {"TAGREG_GTO_EXACT": "1"})
+    for call, g, t in zip(DVC_READS, gto, exact, strict=True):
+        assert_same(call, g, t)
+    default = run_tagreg(paths, DVC_READS, make_home(root / "tagreg-home"))
+    differ = {c.id for c, g, t in zip(DVC_READS, gto, default, strict=True) if differences(g, t)}
+    assert {"show(dvc)", "show(dvc, 'only')", "describe(dvc, 'm')", "describe(dvc, 'sub:clf')"} <= differ
+
+
 # -- writes on twin repositories ---------------------------------------------------------------
 
 
@@ -457,6 +508,9 @@ WRITES = timed([
     Call("register", P("twin"), "p", "HEAD", push=True),
     Call("register", P("twin-url"), "r", "HEAD"),
     Call("assign", P("twin-url"), "r", "prod", version="v0.0.1"),
+    Call("unassign", P("twin-url"), "r", version="v0.0.1", stage="prod"),
+    Call("register", P("twin-url"), "r", "HEAD~1"),
+    Call("deregister", P("twin-url"), "r", version="v0.0.2"),
     Call("deprecate", P("twin-url"), "r"),
     # what both tools read afterwards
     Call("show", P("twin")), Call("show", P("twin"), deprecated=True), Call("show", P("twin"), "w", deprecated=True),
@@ -524,7 +578,7 @@ WRITTEN = {
              "w#prod#1", "w#prod#2", "w#prod#3", "w@deprecated", "w@deprecated#8", "w@v0.0.1", "w@v0.2.0",
              "w@v0.2.0!#7", "w@v0.3.0", "w@v0.3.0!", "w@v0.3.0!#6", "x@v0.2.0"],
     "origin": ["p@v0.0.1"],
-    "url": ["r#prod#1", "r@deprecated", "r@v0.0.1"],
+    "url": ["r#prod!#2", "r#prod#1", "r@deprecated", "r@v0.0.1", "r@v0.0.2", "r@v0.0.2!"],
 }
 
 

@@ -254,13 +254,15 @@ def test_strict_passes_on_registry_events(ci_reg, tmp_path):
 
 def test_a_lightweight_tag_with_an_event_name_is_refused_not_read_as_nothing(ci_reg, tmp_path):
     """What actions/checkout leaves of the pushed tag: CI outputs would describe a registry without
-    the event (a deploy of the previous model), so every format refuses it in one line, exit 1,
+    the event (a deploy of the previous model), so every format, --strict, --policy and tagreg's
+    field printers (--path, --type, --description, which GTO has not) refuse it in one line, exit 1,
     with nothing written to $GITHUB_OUTPUT; GTO's own forms print nothing, as GTO does."""
     out_file = tmp_path / "github_output"
     out_file.write_text("")
     calls = [(("check-ref", ref, "--format", fmt), {"GITHUB_OUTPUT": str(out_file)})
              for ref in ("churn@v9.9.9", "refs/tags/churn@v9.9.9") for fmt in FORMATS]
-    calls.append((("check-ref", "churn@v9.9.9", "--strict"), None))
+    calls += [(("check-ref", "churn@v9.9.9", flag), None) for flag in ("--strict", "--path", "--type",
+                                                                       "--description", "--policy")]
     for (args, _), result in zip(calls, run_many(ci_reg.path, calls)):
         assert result.returncode == 1, (args, result.stdout)
         assert result.stdout == "", args
@@ -268,7 +270,8 @@ def test_a_lightweight_tag_with_an_event_name_is_refused_not_read_as_nothing(ci_
         assert "'churn@v9.9.9' is a lightweight tag here" in result.stderr, result.stderr
         assert "git fetch --force --tags origin" in result.stderr, result.stderr
     assert out_file.read_text() == ""
-    gto_forms = [(("check-ref", "churn@v9.9.9", *flags), None) for flags in ((), ("--json",), ("--name",))]
+    gto_forms = [(("check-ref", "churn@v9.9.9", *flags), None)
+                 for flags in ((), ("--json",), ("--name",), ("--version",), ("--event",), ("--stage",))]
     for (args, _), result in zip(gto_forms, run_many(ci_reg.path, gto_forms)):
         assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), args
 

@@ -387,6 +387,40 @@ def test_action_pull_writes_a_folders_dvc_yaml_artifact_where_dvc_reads_its_path
     assert not (work / "clf.pkl").exists()
 
 
+def test_action_pull_with_dvc_writes_a_dvc_tracked_version_from_the_dvc_remote(reg, ci, tmp_path):
+    """`dvc: true` and `pull: true` on a DVC project (real DVC: `dvc add`, `dvc push` to a local DVC
+    remote): checkout leaves only the `.dvc` file, and the step writes the event's version at its
+    path from the DVC remote, as gto-action's `dvc pull` does, for a registration and for an
+    assignment of an older version."""
+    env = {**ci, "DVC_NO_ANALYTICS": "1", **{f"DVC_{k}_DIR": str(tmp_path / f"dvc-{k.lower().replace('_', '-')}")
+                                             for k in ("GLOBAL_CONFIG", "SYSTEM_CONFIG", "SITE_CACHE")}}
+
+    def run_dvc(*args: str) -> None:
+        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=reg.path, env=env, capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    run_dvc("init", "-q")
+    run_dvc("remote", "add", "-d", "store", str(tmp_path / "dvc-store"))
+    pushes, commits = [], []
+    for content in ("model one\n", "model two\n"):
+        (reg.path / "model.pkl").write_text(content)
+        run_dvc("add", "-q", "model.pkl")
+        run_dvc("push", "-q")
+        git(reg.path, "add", ".dvc", ".gitignore", "model.pkl.dvc")
+        commits.append(reg.annotate({"churn": {"type": "model", "path": "model.pkl"}}, message=content))
+        pushes.append((reg.registered("churn", f"v0.0.{len(commits)}"), content))
+    pushes.append((reg.assigned("churn", "prod", 1, "v0.0.1", commits[0]), "model one\n"))
+    action = load(ACTION)
+    for i, (tag, content) in enumerate(pushes):
+        work = actions_checkout(reg.path, tag, tmp_path / f"work{i}")
+        assert not (work / "model.pkl").exists() and (work / "model.pkl.dvc").is_file()
+        outputs, log = run_action(action, work, f"refs/tags/{tag}", env, tmp_path, {"pull": "true", "dvc": "true"})
+        assert outputs is not None, [p.stderr for p in log]
+        assert (outputs["version"], outputs["path"]) == (f"v0.0.{1 if i != 1 else 2}", "model.pkl")
+        assert (work / "model.pkl").read_text() == content, tag
+
+
 # -- GitHub Actions workflow --------------------------------------------------------------------
 
 

@@ -196,12 +196,45 @@ def test_a_folder_inside_a_dvc_tracked_folder(dvc_registry, work):
 
 def test_a_subfolder_dvc_yaml_path_is_relative_to_its_folder(dvc_registry, work):
     """`models/dvc.yaml` says `path: clf.pkl`: DVC reads models/clf.pkl (its dvc.lock is there too);
-    the name keeps GTO's monorepo form, the annotation keeps what the file says."""
+    the name keeps GTO's monorepo form."""
     said = ok(tagreg(work, "get", "models:clf", "-r", str(dvc_registry)))
     assert said == f"Wrote models:clf@v0.0.1 (dvc, commit {commit_of(dvc_registry)}) to clf.pkl\n"
     assert files_under(work) == {"clf.pkl": CLF}
     assert ok(tagreg(work, "get", "models:clf", "-r", str(dvc_registry), "--print-path")) == "models/clf.pkl\n"
-    assert ok(tagreg(dvc_registry, "describe", "models:clf", "--path")) == "clf.pkl\n"
+
+
+@pytest.mark.parametrize(("name", "written"), [("models:clf", "clf.pkl"), ("pipe:wd", "work/out.bin"),
+                                               ("top", "top.bin")])
+def test_every_path_shown_is_the_one_dvc_gives(dvc_registry, name, written):
+    """DVC's own answer (`dvc.api.artifacts_show`: the path from the Git root) is the path that
+    check-ref --path, describe (--path and --json), get --print-path, the event payload (webhooks,
+    `events --json`) and the dashboard's REST data show: a script that reads any of them finds the
+    file. Only the file itself and `Annotation.path` keep what it says."""
+    from tagreg import api
+    from tagreg.server.sources import build_snapshot
+
+    proc = subprocess.run([sys.executable, "-c", "import sys, dvc.api; "
+                           "print(dvc.api.artifacts_show(sys.argv[1], repo='.')['path'])", name],
+                          cwd=dvc_registry, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+                          env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dvcs = proc.stdout.strip()
+    assert (dvcs == written) == (":" not in name)  # only a folder's dvc.yaml names paths from elsewhere
+    tag = f"{name.replace(':', '=')}@v0.0.1"
+    event = next(e for e in json.loads(ok(tagreg(dvc_registry, "events", "--json"))) if e["tag"] == tag)
+    model = next(m for m in build_snapshot(api.Repository(dvc_registry), "test")["models"] if m["name"] == name)
+    assert {
+        "check-ref --path": ok(tagreg(dvc_registry, "check-ref", tag, "--path")).strip(),
+        "describe --path": ok(tagreg(dvc_registry, "describe", name, "--path")).strip(),
+        "describe@v --path": ok(tagreg(dvc_registry, "describe", f"{name}@v0.0.1", "--path")).strip(),
+        "describe --json": json.loads(ok(tagreg(dvc_registry, "describe", name, "--json")))["path"],
+        "get --print-path": ok(tagreg(dvc_registry, "get", name, "--print-path")).strip(),
+        "event payload": event["annotation"]["path"],
+        "REST model": model["path"],
+        "REST annotation": model["annotation"]["path"],
+    } == dict.fromkeys(["check-ref --path", "describe --path", "describe@v --path", "describe --json",
+                        "get --print-path", "event payload", "REST model", "REST annotation"], dvcs)
+    assert api.describe(dvc_registry, name).path == written  # the API's annotation: as the file says it
 
 
 def test_a_stage_with_a_wdir(dvc_registry, work):

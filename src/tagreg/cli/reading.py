@@ -35,7 +35,7 @@ def describe(repo, name, rev, as_json, want_path, want_type, want_description):
         shortcut = parse_shortcut(name)
         close = api.close_artifacts(repo, shortcut.name) if shortcut else []  # describe refused a name that is none
         raise api.RegistryError(f"No annotation found for '{name}'" + did_you_mean(close))
-    data = annotation.to_dict(only_set=True)
+    data = annotation.to_dict(only_set=True, in_repository=True)  # the path as check-ref --path prints it
     fields = [f for f, wanted in (("path", want_path), ("type", want_type), ("description", want_description))
               if wanted]
     if len(fields) == 1:
@@ -250,7 +250,8 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
                          "stage": f_stage, "path": f_path, "type": f_type, "description": f_description,
                          "format": bool(fmt)})
     found = api.check_ref(repo, ref)
-    if not found and (fmt or strict):  # CI would act on a registry that misses the event (GTO's forms: nothing)
+    # CI would act on a registry that misses the event: tagreg's own forms refuse (GTO's print nothing)
+    if not found and (fmt or strict or check_policy or flag in ("path", "type", "description")):
         from ..events import ci
 
         stale = ci.lightweight_event_tag(repo, ref)

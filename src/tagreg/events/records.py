@@ -50,10 +50,12 @@ class RegistryEvent:
 
 
 def _annotation_dict(note: Annotation | None) -> dict[str, Any] | None:
-    """The annotation of the documented event schema: a link's repo and rev, and custom, only if set."""
+    """The annotation of the documented event schema: a link's repo and rev, and custom, only if set;
+    `path` is the path in the repository, as `check-ref --path` prints it."""
     if note is None:
         return None
-    data = note.to_dict(("type", "path", "description", "labels", *(("repo", "rev") if note.repo else ())))
+    data = note.to_dict(("type", "path", "description", "labels", *(("repo", "rev") if note.repo else ())),
+                        in_repository=True)
     if note.custom is not None:
         data["custom"] = note.custom
     return data

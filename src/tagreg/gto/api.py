@@ -316,7 +316,9 @@ def describe(repo: RepoLike, name: str, rev: str | None = None) -> Artifact | No
             rev = versions[0]["commit_hexsha"]
         if shortcut is None:
             return None
-        commit = _resolve(r, rev or "HEAD")
+        commit = _resolve(r, rev) if rev else r.head_commit()
+        if commit is None:
+            raise SCMError("Empty git repo")  # GTO asks scmrepo for HEAD's commit, which says so
         found = r.annotation(shortcut.name, commit)
         return _annotation(found) if found is not None else None
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# 13: models_fts, details judged (signatures, policy); 11: doc, sort indexes; 10: latest_key from
-# tags.version_key; 9: where a path is stored
-SCHEMA_VERSION = 13
+# 14: an annotation's path is its path in the repository (a folder's dvc.yaml path joined to its
+# folder); 13: models_fts, details judged (signatures, policy); 11: doc, sort indexes; 10: latest_key
+# from tags.version_key; 9: where a path is stored
+SCHEMA_VERSION = 14
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -127,7 +127,7 @@ class Repos(BaseModel):
 class Annotation(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str | None
-    path: str | None
+    path: str | None = Field(description="the path in the repository (a folder's dvc.yaml path joined to its folder)")
     description: str
     labels: list[str]
     virtual: bool
@@ -142,7 +142,7 @@ class Model(BaseModel):
     registered: bool = Field(description="false: only annotated, no version tag yet")
     active: bool = Field(description="false: deprecated")
     type: str | None
-    path: str | None
+    path: str | None = Field(description="the annotated path in the repository, as `check-ref --path` prints it")
     description: str | None
     labels: list[str]
     latest: str | None

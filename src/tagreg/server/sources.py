@@ -42,7 +42,7 @@ def _annotation(note: Annotation | None, stored: str | None = None) -> dict[str,
     """The annotation as the REST API shows it: where the files are stored, a link's repo and rev."""
     if note is None:
         return None
-    data = note.to_dict(("type", "path", "description", "labels", "virtual", "custom", "source"))
+    data = note.to_dict(("type", "path", "description", "labels", "virtual", "custom", "source"), in_repository=True)
     return {**data, "link": note.to_dict(("repo", "rev")) if note.repo else None, "stored": stored}
 
 
@@ -324,10 +324,10 @@ def build_snapshot(repo: api.Repository, fingerprint: str) -> dict[str, Any]:
                            *left_out.get(info.name, [])]).encode()
             ).hexdigest()[:20]  # keys its details
             words = [info.name, *(note.labels if note else []), note.type or "" if note else "",
-                     note.description if note else "", note.path or "" if note else ""]
+                     note.description if note else "", note.resolved_path or "" if note else ""]
             models.append({
                 "name": info.name, "registered": info.registered, "active": info.active,
-                "type": note.type if note else None, "path": note.path if note else None,
+                "type": note.type if note else None, "path": note.resolved_path if note else None,
                 "description": note.description if note else "", "labels": list(note.labels) if note else [],
                 "latest": info.latest,
                 "stages": {s: info.stages[s] for s in sorted(info.stages, key=order) if info.stages[s]},
