@@ -18,8 +18,8 @@ from .output import NOTHING, echo, format_flag, printable
 @click.argument("name", shell_complete=complete_names)
 @click.option("--rev", "--ref", help="Read the annotation at this commit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--path", "want_path", is_flag=True, help="Print the path (with --type/--description: one line each, "
-              "in the order path, type, description).")
+@click.option("--path", "want_path", is_flag=True, help="Print the path in the repository (with --type/--description: "
+              "one line each, in the order path, type, description).")
 @click.option("--type", "want_type", is_flag=True, help="Print the type.")
 @click.option("--description", "want_description", is_flag=True, help="Print the description.")
 def describe(repo, name, rev, as_json, want_path, want_type, want_description):
@@ -232,7 +232,7 @@ def stages(repo, allowed, used, as_json):
 @click.option("--version", "f_version", is_flag=True, help="Print the version.")
 @click.option("--event", "f_event", is_flag=True, help="Print the event.")
 @click.option("--stage", "f_stage", is_flag=True, help="Print the stage.")
-@click.option("--path", "f_path", is_flag=True, help="Print the annotated path.")
+@click.option("--path", "f_path", is_flag=True, help="Print the annotated path, in the repository.")
 @click.option("--type", "f_type", is_flag=True, help="Print the annotated type.")
 @click.option("--description", "f_description", is_flag=True, help="Print the annotated description.")
 @click.option("--format", "fmt", type=click.Choice(["github", "dotenv", "json", "shell"]), help="CI outputs: github "
