@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from . import schema as S
 from . import tags as T
-from .state import Event, in_order
+from .state import SORTS, Event, in_order
 
 ROLLBACK_TRAILER = "Tagreg-Rollback"  # in an assignment's message: a downgrade made on purpose (--force)
 
@@ -75,9 +75,6 @@ def _sort(value: Any) -> str:
     if value in SORTS:
         return value
     raise S.Invalid(f"must be one of {', '.join(SORTS)}, not {S.shown(value)}")
-
-
-SORTS = ("timestamp", "semver")
 
 
 def _stage_names(value: Any) -> list[str]:

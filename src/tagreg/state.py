@@ -554,10 +554,11 @@ class StageView:
 
     versions_per_stage: int = 1  # --vs; -1 for all
     assignments_per_version: int = -1  # --av; -1 for all
-    sort: str = "timestamp"  # or "semver"
+    sort: str = "timestamp"  # or "semver": one of SORTS
     registered_only: bool = False  # --ro
 
 
+SORTS = ("timestamp", "semver")  # --sort: which version wins a stage, the newest assignment or the greatest
 GTO_VIEW = StageView()  # GTO's default reading (`which`, `show`)
 
 

@@ -154,7 +154,7 @@ def show_options(repo: PathLike = ".", *, vs: int | None = None, av: int | None 
 def _stage_view(r: Repository, vs: int | None, av: int | None, sort: str | None,
                 registered_only: bool) -> S.StageView:
     vs, av, sort = show_options(r, vs=vs, av=av, sort=sort)
-    if sort not in ("timestamp", "semver"):
+    if sort not in S.SORTS:
         raise RegistryError(f"Invalid sort '{sort}': use 'timestamp' or 'semver'")
     return S.StageView(versions_per_stage=vs, assignments_per_version=av, sort=sort, registered_only=registered_only)
 

@@ -47,10 +47,10 @@ def outputs(found, verdict=None) -> dict[str, str]:
         })
         if note is not None and note.repo:  # as written, even if not a link a reader may follow
             values.update({"repo": str(note.repo), "rev": "" if note.rev is None else str(note.rev)})
-    values.update({"policy": verdict.policy if verdict is not None else "none",
-                   "policy_reason": verdict.reason if verdict is not None else "",
-                   "signature": verdict.signature if verdict is not None else "",
-                   "signed_by": verdict.signed_by if verdict is not None else ""})
+    if verdict is None:
+        values.update(dict.fromkeys(POLICY_KEYS, ""), policy="none")
+    else:
+        values.update(zip(POLICY_KEYS, (verdict.policy, verdict.reason, verdict.signature, verdict.signed_by)))
     return values
 
 
