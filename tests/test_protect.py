@@ -343,3 +343,13 @@ def test_the_model_is_rubys_fnmatch():
     answer = subprocess.run(["ruby", "-e", script], input=json.dumps({"p": patterns, "r": refs}),
                             capture_output=True, text=True, check=True).stdout
     assert json.loads(answer) == [[github_matches(p, r) for r in refs] for p in patterns]
+
+
+def test_the_api_gives_what_the_cli_prints(clone):
+    from tagreg import api
+
+    rules = api.host_rules(clone, "github")
+    assert rules.source == "origin/main:.tagreg/policy.yaml"
+    assert rules.documents() == printed(clone, "github")
+    with pytest.raises(api.RegistryError, match="unknown Git host 'bitbucket'"):
+        api.host_rules(clone, "bitbucket")

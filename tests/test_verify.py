@@ -122,3 +122,15 @@ def test_doctor_reports_the_history_the_policy_would_not_have_allowed(registry):
     edited = run_tagreg(registry, "doctor", "--offline").stdout
     assert (".tagreg/policy.yaml in the worktree is not the policy in effect (origin/main:.tagreg/policy.yaml): it "
             "takes effect once merged there") in edited
+
+
+def test_the_api_audits_as_the_cli_does(registry):
+    from tagreg import api
+
+    audit = api.verify(registry, "churn")
+    assert audit.policy.source == "origin/main:.tagreg/policy.yaml"
+    assert [v.event.tag for v in audit.broken] == ["churn#prod#1", "churn#prod#4"]
+    assert [v.event.tag for v in audit.badly_signed] == ["churn#prod#4"]
+    assert audit.to_dict() == json.loads(run_tagreg(registry, "verify", "churn", "--json").stdout)
+    assert api.judge_tag(registry, "churn#prod#3") == [] and [b.rule for b in api.judge_tag(registry, "churn#prod#4")] \
+        == ["signed", "who"]

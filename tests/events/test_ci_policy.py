@@ -127,13 +127,12 @@ def test_policy_and_strict_fail_after_writing_the_outputs(story, tmp_path):
     out.write_text("")
     refused = run_tagreg(story.clone, "check-ref", f"refs/tags/{story.tags['refused']}", "--policy", "--format",
                          "github", env={"GITHUB_OUTPUT": str(out)})
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert refused.stderr.splitlines()[-1] == f"❌ {REFUSED}"
+    assert refused.returncode == 1 and refused.stderr == f"❌ {REFUSED}\n", "one line: no notice besides"
     written = parse_github_output(out.read_text())
     assert (written["policy"], written["policy_reason"], written["event"]) == ("refused", REFUSED, "")
     strict = run_tagreg(story.clone, "check-ref", story.tags["refused"], "--strict", "--format", "json")
     assert strict.returncode == 1 and json.loads(strict.stdout)["policy"] == "refused"
-    assert strict.stderr.splitlines()[-1] == f"❌ {REFUSED}", "the reason, not 'not a registry event'"
+    assert strict.stderr == f"❌ {REFUSED}\n", "the reason, not 'not a registry event'"
     plain = run_tagreg(story.clone, "check-ref", story.tags["refused"], "--policy")
     assert (plain.returncode, plain.stdout) == (1, "")  # GTO's forms: nothing printed, exit 1
     allowed = run_tagreg(story.clone, "check-ref", story.tags["allowed"], "--policy", "--strict", "--format", "json")
@@ -177,7 +176,10 @@ def test_a_clone_that_does_not_know_origin_head_says_how_to_tell_it(story, tmp_p
     result = run_tagreg(work, "check-ref", story.tags["refused"], "--policy")
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
     assert "`git remote set-head origin --auto` sets it" in result.stderr
+    doctor = run_tagreg(work, "doctor", "--offline")
+    assert "origin's default branch is not known here" in doctor.stdout, doctor.stdout
     git(work, "remote", "set-head", "origin", "--auto")
+    assert "origin's default branch is not known here" not in run_tagreg(work, "doctor", "--offline").stdout
     assert run_tagreg(work, "check-ref", story.tags["refused"], "--policy").stderr.splitlines()[-1] == f"❌ {REFUSED}"
 
 
@@ -250,3 +252,24 @@ def test_the_gitlab_pipeline_deploys_what_the_policy_allows_and_reports_what_it_
     deploy, deploy_dir = bypass["deploy"]
     assert deploy.returncode == 0 and "not an assignment to prod" in deploy.stdout
     assert not (deploy_dir / "deploy").exists(), "model two is never deployed"
+
+
+def test_a_tagger_cannot_forge_the_actions_annotation(governed, ci, tmp_path):
+    """The refusal names the tagger's e-mail, which whoever made the tag wrote: a `%0A` in it must
+    not become a line break that starts a workflow command of its own (GitHub decodes %0A)."""
+    for kind in ("registration", "allowed", "second"):
+        governed.push(kind)
+    commit = governed.head()
+    body = (f"object {commit}\ntype commit\ntag churn#prod#3\n"
+            "tagger Mallory <m%0A::error::forged@example.com> 1700000000 +0000\n\n"
+            "Assigning stage prod to artifact churn version v0.0.2\n")
+    forged = subprocess.run(["git", "hash-object", "-t", "tag", "-w", "--stdin"], cwd=governed.path, input=body,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    governed.git("update-ref", "refs/tags/churn#prod#3", forged)
+    work = actions_checkout(governed.path, "churn#prod#3", tmp_path / "work")
+    failed, outputs, log = run_action_steps(load(ACTION), work, "refs/tags/churn#prod#3", ci, tmp_path)
+    assert failed and outputs["policy"] == "refused"
+    assert "'m%0A::error::forged@example.com' may not change prod" in outputs["policy_reason"]
+    annotation = log[-1].stdout
+    assert annotation.count("\n") == 1 and annotation.startswith("::error title=tagreg policy::")
+    assert "m%250A::error::forged@example.com" in annotation, "% is escaped, so GitHub shows it as written"

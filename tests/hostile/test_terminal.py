@@ -133,7 +133,8 @@ CI_VALUES = {
     "repo": "https://example.com/x.git\" INJECTED_REPO=$(touch pwned)",
     "rev": "v1.0;INJECTED_REV=1`touch pwned`",
 }
-CI_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage", "repo", "rev"]
+CI_KEYS = ["event", "name", "version", "stage", "type", "path", "description", "event_stage", "repo", "rev",
+           "policy", "policy_reason", "signature", "signed_by"]
 
 
 @pytest.mark.parametrize("fmt", ["github", "dotenv", "shell", "json"])
@@ -150,7 +151,8 @@ def test_ci_outputs_cannot_gain_lines_or_variables(repo, tmp_path, fmt):
                           cwd=repo.path, capture_output=True, env={**os.environ, "GITHUB_OUTPUT": str(out_file)})
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
     stdout = proc.stdout.decode()  # bytes as written: text mode would turn each CR into a line break
-    expected = {"event": "registration", "name": "m", "version": "v0.0.1", "stage": "", "event_stage": "", **CI_VALUES}
+    expected = {"event": "registration", "name": "m", "version": "v0.0.1", "stage": "", "event_stage": "", **CI_VALUES,
+                "policy": "none", "policy_reason": "", "signature": "", "signed_by": ""}
     if fmt == "github":
         values = parse_github_output(out_file.read_bytes().decode())
         # (This reader joins a value's lines with LF; the runner keeps the value's own CRLF.)

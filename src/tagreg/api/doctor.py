@@ -64,12 +64,16 @@ def doctor(repo: PathLike = ".") -> list[Check]:
 def _check_policy(r: Repository) -> list[Check]:
     """The policy over the whole history (`verify`): each event it would not have allowed and each
     signature that does not verify is a finding; a policy that cannot be read is an error; a worktree
-    policy that differs from the one in effect is said, since it is not in effect until merged."""
+    policy that differs from the one in effect is said, since it is not in effect until merged; so is
+    a clone that does not know its remote's default branch (actions/checkout's), where none is read."""
     try:
         policy = governance.load(r)
     except UserError as exc:
         return [Check("error", str(exc))]
     checks = []
+    if policy is None and r.mirror is None and governance.policy_ref_of(r) is None and r.git.remote_url("origin"):
+        checks.append(Check("warning", "origin's default branch is not known here (refs/remotes/origin/HEAD is not "
+                                       "set), so no policy is read: `git remote set-head origin --auto` sets it"))
     root = r.git.path if r.mirror is None else None
     if root is not None:
         try:

@@ -203,9 +203,9 @@ def show_registry(
     tag; `TAGREG_NO_CACHE=1` leaves the cache folder out.
     """
     r = _open(repo, check_later=True)
-    view = _stage_view(r, vs, av, sort, registered_only)
     if cached:
-        r.prefetch_listing()  # git lists the tags' names while HEAD and the config are read
+        r.prefetch_listing()  # git lists the tags' names while HEAD, the config and the policy are read
+    view = _stage_view(r, vs, av, sort, registered_only)
     key = None
     if cached and not os.environ.get("TAGREG_NO_CACHE"):
         key = repr(("withheld", r.fingerprint(), sorted(vars(r.config).items(), key=str), deprecated, view, type,

@@ -261,6 +261,8 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
     refusal = verdict.reason if verdict is not None and verdict.refused and (check_policy or strict) else None
     if strict and not found and refusal is None:
         raise api.RegistryError(f"'{ref}' is not a registry event")
+    if refusal is not None:  # the error says it: not also the notice that the tag is not in effect
+        _unsay_withheld(repo, ref.removeprefix("refs/tags/"))
     if refusal is not None and not fmt:
         raise api.RegistryError(refusal)
     if fmt:
@@ -292,6 +294,15 @@ def check_ref(repo, ref, as_json, f_name, f_version, f_event, f_stage, f_path, f
         return
     for f in found:
         echo(emoji("✅") + " " + CHECKED[f.event].format(name=f.name, version=f.version, stage=f.stage))
+
+
+def _unsay_withheld(repo, tag: str) -> None:
+    """Drop the pending notice that tag is not in effect (an error is about to say why)."""
+    from .. import api
+
+    if isinstance(repo, api.Repository):
+        said = {w.notice for w in repo.withheld if w.tag == tag}
+        repo.warnings = [w for w in repo.warnings if w not in said]
 
 
 @click.command()
