@@ -71,7 +71,7 @@ def _check_policy(r: Repository) -> list[Check]:
     except UserError as exc:
         return [Check("error", str(exc))]
     checks = []
-    if policy is None and r.mirror is None and governance.policy_ref_of(r) is None and r.git.remote_url("origin"):
+    if policy is None and governance.unknown_default_branch(r):
         checks.append(Check("warning", "origin's default branch is not known here (refs/remotes/origin/HEAD is not "
                                        "set), so no policy is read: `git remote set-head origin --auto` sets it"))
     root = r.git.path if r.mirror is None else None

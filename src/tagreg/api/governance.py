@@ -323,10 +323,16 @@ def _no_policy_at(r: Repository, ref: str | None = None) -> str:
     where = policy_ref_of(r, ref)
     if where:
         return _short(where)
-    if r.mirror is None and r.git.remote_url("origin") is not None:
+    if unknown_default_branch(r, ref):
         return ("origin's default branch, which this clone does not know (refs/remotes/origin/HEAD is not set: "
                 "`git remote set-head origin --auto` sets it)")
     return "the default branch (the repository has none)"
+
+
+def unknown_default_branch(r: Repository, ref: str | None = None) -> bool:
+    """r is a clone of origin that does not know origin's default branch (actions/checkout makes
+    such clones), so no policy ref is found in it."""
+    return r.mirror is None and policy_ref_of(r, ref) is None and r.git.remote_url("origin") is not None
 
 
 def policy_ref_of(repo: Repository, ref: str | None = None) -> str | None:
